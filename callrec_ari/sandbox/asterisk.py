@@ -1,0 +1,262 @@
+"""A local Asterisk 22 in a chroot, wired to callrec's dialplan: for the demo, tests and benchmarks.
+
+The instance lives in ``<rootfs>/srv/<name>``; it is wiped and rewritten on every start so
+runs never see each other's state. Everything listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from string import Template
+
+import structlog
+
+from callrec_ari.errors import SandboxError
+
+log = structlog.get_logger(__name__)
+
+_CONFIG_FILES = (
+    "asterisk.conf",
+    "modules.conf",
+    "logger.conf",
+    "http.conf",
+    "ari.conf",
+    "rtp.conf",
+    "pjsip.conf",
+    "extensions.conf",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phone:
+    """A staff phone: a pjsip endpoint told apart by its own loopback address."""
+
+    endpoint: str
+    host: str
+    port: int = 5060
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxSettings:
+    """Addresses, ports and names of one sandbox instance."""
+
+    name: str = "callrec"
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    ari_host: str = "127.0.0.1"
+    ari_port: int = 8088
+    ari_user: str = "callrec"
+    ari_password: str = field(default="sandbox-only-secret", repr=False)
+    ari_app: str = "callrec"
+    trunk_host: str = "127.0.0.2"
+    trunk_port: int = 5070
+    phones: tuple[Phone, ...] = (Phone(endpoint="agent100", host="127.0.0.3"),)
+    rtp_start: int = 20000
+    rtp_end: int = 29999
+    baseline_prompt: str = "announcement"
+
+    @property
+    def ari_url(self) -> str:
+        """Base URL of ARI's HTTP server."""
+        return f"http://{self.ari_host}:{self.ari_port}"
+
+
+class AsteriskSandbox:
+    """Start, stop and talk to one chrooted Asterisk; requires root (chroot and mount)."""
+
+    def __init__(self, rootfs: Path, settings: SandboxSettings, dialplan_dir: Path) -> None:
+        self.rootfs = rootfs
+        self.settings = settings
+        self.dialplan_dir = dialplan_dir
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def instance(self) -> PurePosixPath:
+        """The instance folder as Asterisk sees it."""
+        return PurePosixPath("/srv") / self.settings.name
+
+    @property
+    def host_instance(self) -> Path:
+        """The instance folder as this process sees it."""
+        return self.rootfs / "srv" / self.settings.name
+
+    @property
+    def recordings_asterisk_dir(self) -> PurePosixPath:
+        """Where MixMonitor writes, inside the chroot."""
+        return self.instance / "recordings"
+
+    @property
+    def recordings_service_dir(self) -> Path:
+        """Where the service reads the same recordings."""
+        return self.host_instance / "recordings"
+
+    @property
+    def baseline_recordings_dir(self) -> Path:
+        """Where the benchmark's plain-dialplan baseline records."""
+        return self.host_instance / "baseline-recordings"
+
+    @property
+    def sounds_root(self) -> PurePosixPath:
+        """Asterisk's sounds folder, inside the chroot."""
+        return PurePosixPath("/usr/share/asterisk/sounds")
+
+    @property
+    def log_file(self) -> Path:
+        """Asterisk's full log of this instance."""
+        return self.host_instance / "log" / "messages.log"
+
+    def prepare(self) -> None:
+        """Wipe the instance folder and write a fresh configuration into it."""
+        self._kill_leftover()
+        if self.host_instance.exists():
+            shutil.rmtree(self.host_instance)
+        for sub in ("etc", "db", "cache", "spool", "run", "log", "recordings"):
+            (self.host_instance / sub).mkdir(parents=True)
+        self.baseline_recordings_dir.mkdir()
+        values = self._template_values()
+        templates = resources.files("callrec_ari.sandbox") / "templates"
+        for name in _CONFIG_FILES:
+            text = Template(templates.joinpath(name).read_text(encoding="utf-8"))
+            (self.host_instance / "etc" / name).write_text(
+                text.substitute(values), encoding="utf-8"
+            )
+        dialplan = self.dialplan_dir / "extensions_callrec.conf"
+        if not dialplan.is_file():
+            raise SandboxError(f"The callrec dialplan {dialplan} does not exist.")
+        shutil.copy(dialplan, self.host_instance / "etc" / dialplan.name)
+
+    def _template_values(self) -> dict[str, str]:
+        s = self.settings
+        phones = "\n".join(
+            f"[{p.endpoint}](endpoint-defaults)\ncontext = phones\naors = {p.endpoint}\n\n"
+            f"[{p.endpoint}]\ntype = aor\ncontact = sip:{p.endpoint}@{p.host}:{p.port}\n\n"
+            f"[{p.endpoint}]\ntype = identify\nendpoint = {p.endpoint}\nmatch = {p.host}\n"
+            for p in s.phones
+        )
+        return {
+            "instance": str(self.instance),
+            "sip_host": s.sip_host,
+            "sip_port": str(s.sip_port),
+            "ari_host": s.ari_host,
+            "ari_port": str(s.ari_port),
+            "ari_user": s.ari_user,
+            "ari_password": s.ari_password,
+            "ari_app": s.ari_app,
+            "trunk_host": s.trunk_host,
+            "trunk_port": str(s.trunk_port),
+            "phones": phones,
+            "first_phone": s.phones[0].endpoint,
+            "rtp_start": str(s.rtp_start),
+            "rtp_end": str(s.rtp_end),
+            "baseline_prompt": s.baseline_prompt,
+            "baseline_dir": str(self.instance / "baseline-recordings"),
+        }
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start Asterisk (after ``prepare``) and wait until ARI answers."""
+        if os.geteuid() != 0:
+            raise SandboxError("The Asterisk sandbox needs root (it uses chroot and mount).")
+        self._mount_proc()
+        log_path = self.host_instance / "log" / "console.log"
+        with log_path.open("ab") as console:
+            self._process = subprocess.Popen(
+                ["chroot", str(self.rootfs), "asterisk", "-f", "-n", "-C", self._conf()],
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_ready(timeout)
+        log.info("sandbox.asterisk.started", pid=self._process.pid, ari=self.settings.ari_url)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until ARI answers an authenticated request, or raise ``SandboxError``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise SandboxError(
+                    f"Asterisk exited with status {self._process.returncode} at start-up; "
+                    f"see {self.host_instance / 'log'}."
+                )
+            if self.ari_ready():
+                return
+            time.sleep(0.1)
+        raise SandboxError(f"Asterisk's ARI did not answer within {timeout:.0f} seconds.")
+
+    def ari_ready(self) -> bool:
+        """Whether ARI answers an authenticated request right now."""
+        s = self.settings
+        token = base64.b64encode(f"{s.ari_user}:{s.ari_password}".encode()).decode()
+        request = urllib.request.Request(  # noqa: S310 - a fixed http:// loopback URL.
+            f"{s.ari_url}/ari/asterisk/info", headers={"Authorization": f"Basic {token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop Asterisk gracefully (SIGKILL after ``timeout``) and unmount /proc."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self._unmount_proc()
+
+    def kill(self) -> None:
+        """Kill Asterisk at once, as a crash would."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        self._process = None
+
+    def cli(self, command: str) -> str:
+        """Run one Asterisk CLI command over the control socket and return its output."""
+        result = subprocess.run(
+            ["chroot", str(self.rootfs), "asterisk", "-C", self._conf(), "-rx", command],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        if result.returncode != 0:
+            raise SandboxError(f"Asterisk CLI command {command!r} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def _conf(self) -> str:
+        return str(self.instance / "etc" / "asterisk.conf")
+
+    def _kill_leftover(self) -> None:
+        """Kill an Asterisk left running by an earlier, interrupted run of this instance."""
+        pid_file = self.host_instance / "run" / "asterisk.pid"
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            pid = int(pid_file.read_text().strip())
+            log.warning("sandbox.asterisk.leftover_killed", pid=pid)
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+
+    def _mount_proc(self) -> None:
+        proc = self.rootfs / "proc"
+        if not os.path.ismount(proc):
+            subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
+
+    def _unmount_proc(self) -> None:
+        proc = self.rootfs / "proc"
+        if os.path.ismount(proc):
+            subprocess.run(["umount", "-l", str(proc)], check=False)
