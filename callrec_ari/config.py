@@ -22,7 +22,7 @@ _SOUND_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,79}$")
 _DTMF = frozenset("0123456789*#")
 
-ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"
+ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"  # noqa: S105 - the name of a variable, not a secret.
 ENV_DATABASE_URL = "CALLREC_DATABASE_URL"
 
 

@@ -5,8 +5,8 @@
     CallrecError                  anything callrec raises deliberately
     ├── ConfigError               the configuration file is missing, unreadable or invalid
     ├── AriError                  the Asterisk REST interface answered with an error
-    │   ├── AriUnavailable        no answer at all: connection refused, reset or timed out
-    │   └── ChannelGone           404/409/422 on a channel or playback: it hung up already
+    │   ├── AriUnavailableError        no answer at all: connection refused, reset or timed out
+    │   └── ChannelGoneError           404/409/422 on a channel or playback: it hung up already
     ├── PromptError               a prompt file is unreadable, empty or too quiet
     ├── RecordingError            a finished recording is missing, truncated or outside its folder
     ├── SandboxError              the local Asterisk sandbox could not be built or started
@@ -34,11 +34,11 @@ class AriError(CallrecError):
         self.status = status
 
 
-class AriUnavailable(AriError):
+class AriUnavailableError(AriError):
     """Asterisk could not be reached at all."""
 
 
-class ChannelGone(AriError):
+class ChannelGoneError(AriError):
     """The channel or playback no longer exists (the caller hung up): an expected outcome."""
 
 

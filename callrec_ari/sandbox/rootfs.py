@@ -56,10 +56,10 @@ def _entries(text: str) -> list[tuple[str, list[str]]]:
         if match:
             entries.append((match.group(1), [match.group(2)]))
     for stanza in re.split(r"\n\s*\n", text):
-        fields = dict(
-            (m.group(1).lower(), m.group(2).strip())
+        fields = {
+            m.group(1).lower(): m.group(2).strip()
             for m in re.finditer(r"^([A-Za-z-]+):[ \t]*(.*)$", stanza, re.MULTILINE)
-        )
+        }
         if "uris" in fields and fields.get("enabled", "yes").lower() != "no":
             if "deb" not in fields.get("types", "deb").split():
                 continue
