@@ -65,6 +65,14 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PromptSettings:
+    """Where prompt sources are kept and where Asterisk looks for sounds."""
+
+    source_dir: Path
+    sounds_dir: Path
+
+
+@dataclass(frozen=True, kw_only=True)
 class DatabaseSettings:
     """The SQL database holding call metadata."""
 
@@ -122,6 +130,7 @@ class Settings:
     ari: AriSettings
     recording: RecordingSettings
     database: DatabaseSettings
+    prompts: PromptSettings
     consent: ConsentSettings
     dialplan: DialplanSettings
     retention: Mapping[str, RetentionPolicy]
@@ -203,7 +212,7 @@ def load(path: Path, env: Mapping[str, str]) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
-    return parse(data, env, base_dir=path.parent)
+    return parse(data, env, base_dir=path.resolve().parent)
 
 
 def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) -> Settings:
@@ -216,6 +225,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         ari=_ari(root.table("ari"), env),
         recording=_recording(root.table("recording"), base_dir),
         database=_database(root.table("database"), env, base_dir),
+        prompts=_prompts(root.table("prompts", required=False), base_dir),
         consent=consent,
         dialplan=DialplanSettings(
             record_context=root.table("dialplan", required=False).matching(
@@ -284,6 +294,13 @@ def _database(table: _Table, env: Mapping[str, str], base_dir: Path) -> Database
             "or postgresql+asyncpg://."
         )
     return DatabaseSettings(url=url)
+
+
+def _prompts(table: _Table, base_dir: Path) -> PromptSettings:
+    return PromptSettings(
+        source_dir=base_dir / table.get("source_dir", str, "prompts"),
+        sounds_dir=base_dir / table.get("sounds_dir", str, "/usr/share/asterisk/sounds"),
+    )
 
 
 def _consent(table: _Table) -> ConsentSettings:

@@ -5,8 +5,9 @@
     CallrecError                  anything callrec raises deliberately
     ├── ConfigError               the configuration file is missing, unreadable or invalid
     ├── AriError                  the Asterisk REST interface answered with an error
-    │   ├── AriUnavailableError        no answer at all: connection refused, reset or timed out
-    │   └── ChannelGoneError           404/409/422 on a channel or playback: it hung up already
+    │   ├── AriUnavailableError   no answer at all: connection refused, reset or timed out
+    │   ├── ChannelGoneError      404/409/422 on a channel or playback: it hung up already
+    │   └── AriEventError         an event from the WebSocket could not be understood
     ├── PromptError               a prompt file is unreadable, empty or too quiet
     ├── RecordingError            a finished recording is missing, truncated or outside its folder
     ├── SandboxError              the local Asterisk sandbox could not be built or started
@@ -40,6 +41,10 @@ class AriUnavailableError(AriError):
 
 class ChannelGoneError(AriError):
     """The channel or playback no longer exists (the caller hung up): an expected outcome."""
+
+
+class AriEventError(AriError):
+    """An ARI event was not valid JSON or lacked a field callrec needs."""
 
 
 class PromptError(CallrecError):

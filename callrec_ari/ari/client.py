@@ -1,0 +1,140 @@
+"""The ARI REST client: channel operations over aiohttp, with "channel gone" as a typed outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from callrec_ari.ari.models import Channel, parse_channel
+from callrec_ari.config import AriSettings
+from callrec_ari.errors import AriError, AriUnavailableError, ChannelGoneError
+
+# 404: no such channel or playback; 409: channel not in Stasis any more; 422: channel hung up
+# while the request was in flight. All three mean the caller is gone, not that callrec failed.
+_GONE = frozenset({404, 409, 422})
+
+
+def auth_header(settings: AriSettings) -> dict[str, str]:
+    """The Authorization header for ARI's HTTP basic authentication."""
+    return {"Authorization": aiohttp.encode_basic_auth(settings.username, settings.password)}
+
+
+class AriClient:
+    """``AriPort`` over HTTP. The caller owns ``session`` (one per service, closed on shutdown)."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: AriSettings) -> None:
+        self._session = session
+        self._settings = settings
+        self._base = f"{settings.url}/ari"
+        self._headers = auth_header(settings)
+        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_seconds)
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer the channel."""
+        await self._request("POST", f"/channels/{_seg(channel_id)}/answer")
+
+    async def play(
+        self, channel_id: str, media: Sequence[str], *, language: str, playback_id: str
+    ) -> None:
+        """Start playing ``media`` in ``language``; ``playback_id`` names it in later events."""
+        await self._request(
+            "POST",
+            f"/channels/{_seg(channel_id)}/play/{_seg(playback_id)}",
+            params={"media": ",".join(media), "lang": language},
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback early."""
+        await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
+
+    async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
+        """Set channel variables (one request each, sent together)."""
+        await asyncio.gather(
+            *(
+                self._request(
+                    "POST",
+                    f"/channels/{_seg(channel_id)}/variable",
+                    params={"variable": name, "value": value},
+                )
+                for name, value in variables.items()
+            )
+        )
+
+    async def subscribe(self, channel_id: str) -> None:
+        """Subscribe our application to the channel's events."""
+        await self._request(
+            "POST",
+            f"/applications/{_seg(self._settings.app)}/subscription",
+            params={"eventSource": f"channel:{channel_id}"},
+        )
+
+    async def continue_in_dialplan(self, channel_id: str, context: str) -> None:
+        """Leave Stasis for ``context``, extension ``s``, priority 1."""
+        await self._request(
+            "POST",
+            f"/channels/{_seg(channel_id)}/continue",
+            params={"context": context, "extension": "s", "priority": "1"},
+        )
+
+    async def hangup(self, channel_id: str) -> None:
+        """Hang up with a normal clearing cause."""
+        await self._request("DELETE", f"/channels/{_seg(channel_id)}", params={"reason": "normal"})
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        """The channel as Asterisk sees it now."""
+        data = await self._request("GET", f"/channels/{_seg(channel_id)}")
+        try:
+            return parse_channel(data)
+        except (KeyError, TypeError) as exc:
+            raise AriError(f"Asterisk sent a malformed channel {channel_id!r} ({exc}).") from None
+
+    async def app_channel_ids(self) -> list[str]:
+        """The channels currently in our Stasis application."""
+        data = await self._request("GET", f"/applications/{_seg(self._settings.app)}")
+        ids = data.get("channel_ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise AriError(f"Asterisk sent a malformed application {self._settings.app!r}.")
+        return list(ids)
+
+    async def info(self) -> Any:
+        """``GET /asterisk/info``: a cheap authenticated request to check ARI answers."""
+        return await self._request("GET", "/asterisk/info")
+
+    async def _request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None
+    ) -> Any:
+        url = self._base + path
+        try:
+            async with self._session.request(
+                method, url, params=params, headers=self._headers, timeout=self._timeout
+            ) as response:
+                if response.status in _GONE and path.startswith(("/channels/", "/playbacks/")):
+                    raise ChannelGoneError(
+                        f"ARI {method} {path} found no such channel or playback "
+                        f"({response.status}).",
+                        status=response.status,
+                    )
+                if response.status >= 400:
+                    body = (await response.text())[:200]
+                    raise AriError(
+                        f"ARI {method} {path} failed with {response.status}: {body}",
+                        status=response.status,
+                    )
+                if response.status == 204 or response.content_length == 0:
+                    return None
+                return await response.json(content_type=None)
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise AriUnavailableError(
+                f"Asterisk's ARI at {self._settings.url} did not answer {method} {path} ({exc!r})."
+            ) from None
+        except (aiohttp.ContentTypeError, ValueError) as exc:
+            raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
+
+
+def _seg(value: str) -> str:
+    """One URL path segment; ids come from the network, so nothing may escape into the path."""
+    return quote(value, safe="")

@@ -1,0 +1,116 @@
+"""ARI's event WebSocket: connect, keep alive with heartbeats, reconnect with backoff, forever.
+
+The stream never handles an event itself: it parses each message and hands it to ``on_event``
+(which must not block), and calls ``on_connect`` after every successful (re)connection so the
+controller can reconcile calls it lost sight of while disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import structlog
+
+from callrec_ari.ari.client import auth_header
+from callrec_ari.ari.models import AriEvent, parse_event
+from callrec_ari.config import AriSettings
+from callrec_ari.errors import AriEventError
+
+log = structlog.get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class EventStream:
+    """Owns the events WebSocket of one Stasis application."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: AriSettings,
+        *,
+        on_event: Callable[[AriEvent], None],
+        on_connect: Callable[[], Awaitable[None]],
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._settings = settings
+        self._on_event = on_event
+        self._on_connect = on_connect
+        self._sleep = sleep
+        self._connected = asyncio.Event()
+        self.connections = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the WebSocket is open right now."""
+        return self._connected.is_set()
+
+    async def wait_connected(self) -> None:
+        """Return once the WebSocket is open."""
+        await self._connected.wait()
+
+    async def run(self) -> None:
+        """Connect and read events until cancelled, reconnecting with exponential backoff."""
+        delay = self._settings.reconnect_min_seconds
+        while True:
+            try:
+                await self._connect_and_read()
+                delay = self._settings.reconnect_min_seconds
+            except aiohttp.WSServerHandshakeError as exc:
+                log.error(
+                    "ari.refused",
+                    status=exc.status,
+                    hint="check [ari] username, password and app in the config",
+                )
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("ari.unreachable", url=self._settings.url, error=repr(exc))
+            finally:
+                self._connected.clear()
+            log.info("ari.reconnecting", in_seconds=round(delay, 2))
+            await self._sleep(delay)
+            delay = min(delay * 2, self._settings.reconnect_max_seconds)
+
+    async def _connect_and_read(self) -> None:
+        url = self._settings.url.replace("http", "ws", 1) + "/ari/events"
+        async with self._session.ws_connect(
+            url,
+            params={"app": self._settings.app, "subscribeAll": "false"},
+            headers=auth_header(self._settings),
+            heartbeat=self._settings.heartbeat_seconds,
+        ) as ws:
+            self.connections += 1
+            self._connected.set()
+            log.info("ari.connected", app=self._settings.app, connection=self.connections)
+            reconcile = asyncio.create_task(self._reconcile())
+            try:
+                async for message in ws:
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        self._dispatch(message.data)
+                    elif message.type == aiohttp.WSMsgType.ERROR:
+                        log.warning("ari.socket_error", error=repr(ws.exception()))
+                        break
+            finally:
+                if not reconcile.done():
+                    reconcile.cancel()
+                await asyncio.gather(reconcile, return_exceptions=True)
+            log.warning("ari.disconnected", close_code=ws.close_code)
+
+    async def _reconcile(self) -> None:
+        # Runs beside the reader, not before it, so new calls are never held up by it.
+        try:
+            await self._on_connect()
+        except Exception:
+            log.exception("ari.reconcile_failed")
+
+    def _dispatch(self, text: str) -> None:
+        try:
+            event = parse_event(json.loads(text))
+        except (ValueError, AriEventError) as exc:
+            log.warning("ari.bad_event", error=str(exc), sample=text[:200])
+            return
+        if event is not None:
+            self._on_event(event)

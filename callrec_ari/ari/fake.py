@@ -1,0 +1,124 @@
+"""An in-memory ``AriPort`` for unit tests: records every request and can be told to fail.
+
+Shipped with the package (as structlog ships ``capture_logs``) so tests of any layer can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from callrec_ari.ari.models import Channel
+from callrec_ari.errors import AriError, AriUnavailableError, ChannelGoneError
+
+
+@dataclass(frozen=True)
+class Request:
+    """One operation the code under test asked of Asterisk."""
+
+    operation: str
+    target: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class FakeAri:
+    """Answers like Asterisk would, keeping a log of requests in ``requests``."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.channels: dict[str, Channel] = {}
+        self.app_channels: list[str] = []
+        self.failures: dict[str, AriError] = {}  # operation name -> error to raise
+        self.unavailable = False
+
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        caller: str = "48221234567",
+        app_data: str = "callrec,5551000",
+        in_app: bool = True,
+    ) -> Channel:
+        """Make a channel exist (and, by default, sit in our Stasis application)."""
+        channel = Channel(
+            id=channel_id,
+            name=f"PJSIP/trunk-{len(self.channels):08x}",
+            state="Ring",
+            caller_number=caller,
+            context="callrec-consent",
+            app_data=app_data,
+            created=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+        )
+        self.channels[channel_id] = channel
+        if in_app:
+            self.app_channels.append(channel_id)
+        return channel
+
+    def fail(self, operation: str, status: int = 500) -> None:
+        """Make every later ``operation`` fail: 404/409/422 as "gone", anything else as an error."""
+        if status in (404, 409, 422):
+            self.failures[operation] = ChannelGoneError(f"{operation}: gone", status=status)
+        else:
+            self.failures[operation] = AriError(f"{operation}: failed", status=status)
+
+    def operations(self, target: str | None = None) -> list[str]:
+        """The names of the requests made so far (for one channel or playback, if given)."""
+        return [r.operation for r in self.requests if target is None or r.target == target]
+
+    def _record(self, operation: str, target: str, **details: Any) -> None:
+        if self.unavailable:
+            raise AriUnavailableError("fake Asterisk is down")
+        self.requests.append(Request(operation, target, details))
+        failure = self.failures.get(operation)
+        if failure is not None:
+            raise failure
+
+    async def answer(self, channel_id: str) -> None:
+        """Record an answer."""
+        self._record("answer", channel_id)
+
+    async def play(
+        self, channel_id: str, media: Sequence[str], *, language: str, playback_id: str
+    ) -> None:
+        """Record a playback."""
+        self._record(
+            "play", channel_id, media=tuple(media), language=language, playback_id=playback_id
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Record a stopped playback."""
+        self._record("stop_playback", playback_id)
+
+    async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
+        """Record channel variables."""
+        self._record("set_variables", channel_id, variables=dict(variables))
+
+    async def subscribe(self, channel_id: str) -> None:
+        """Record a subscription."""
+        self._record("subscribe", channel_id)
+
+    async def continue_in_dialplan(self, channel_id: str, context: str) -> None:
+        """Record a continue; the channel leaves the application."""
+        self._record("continue", channel_id, context=context)
+        if channel_id in self.app_channels:
+            self.app_channels.remove(channel_id)
+
+    async def hangup(self, channel_id: str) -> None:
+        """Record a hang-up; the channel is gone afterwards."""
+        self._record("hangup", channel_id)
+        self.channels.pop(channel_id, None)
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        """Return a channel made with ``add_channel``, or raise "gone"."""
+        self._record("get_channel", channel_id)
+        try:
+            return self.channels[channel_id]
+        except KeyError:
+            raise ChannelGoneError(f"channel {channel_id} not found", status=404) from None
+
+    async def app_channel_ids(self) -> list[str]:
+        """The channels placed in the application with ``add_channel``."""
+        self._record("app_channel_ids", "callrec")
+        return list(self.app_channels)

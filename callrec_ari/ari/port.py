@@ -1,0 +1,46 @@
+"""What the call controller needs from Asterisk, as a Protocol.
+
+``AriClient`` implements it over HTTP; ``FakeAri`` implements it in memory for unit tests.
+Every method raises ``ChannelGoneError`` when the channel (or playback) no longer exists,
+``AriUnavailableError`` when Asterisk cannot be reached and ``AriError`` for anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from callrec_ari.ari.models import Channel
+
+
+class AriPort(Protocol):
+    """The REST operations callrec performs on channels."""
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer the channel."""
+
+    async def play(
+        self, channel_id: str, media: Sequence[str], *, language: str, playback_id: str
+    ) -> None:
+        """Start playing ``media`` (one after the other) in ``language``."""
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback early."""
+
+    async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
+        """Set channel variables the dialplan will read."""
+
+    async def subscribe(self, channel_id: str) -> None:
+        """Keep receiving the channel's events after it leaves the Stasis application."""
+
+    async def continue_in_dialplan(self, channel_id: str, context: str) -> None:
+        """Send the channel back to the dialplan at ``context``, extension ``s``, priority 1."""
+
+    async def hangup(self, channel_id: str) -> None:
+        """Hang the channel up with a normal clearing cause."""
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        """The channel as Asterisk sees it now."""
+
+    async def app_channel_ids(self) -> list[str]:
+        """The channels currently in our Stasis application."""

@@ -1,0 +1,65 @@
+"""What the consent flow asks the outside world to do. Plain data; the controller executes it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """Answer the caller's channel."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Play:
+    """Play sounds to the caller in one language."""
+
+    playback_id: str
+    media: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopPlayback:
+    """Cut a playback short."""
+
+    playback_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscribe:
+    """Keep the channel's events coming after it leaves Stasis."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetVariables:
+    """Set channel variables for the dialplan."""
+
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Continue:
+    """Hand the call back to the dialplan."""
+
+    context: str
+    recorded: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hangup:
+    """End the call from our side."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwaitRecording:
+    """Wait for MixMonitor to close the file, then report ``RecordingSettled``."""
+
+    path: PurePosixPath  # relative to the recordings folder
+
+
+Command = (
+    Answer | Play | StopPlayback | Subscribe | SetVariables | Continue | Hangup | AwaitRecording
+)

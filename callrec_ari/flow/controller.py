@@ -1,0 +1,313 @@
+"""Runs the consent flow against Asterisk: one queue and one task per call.
+
+Events of one call are handled strictly in order; calls run concurrently. The controller
+translates ARI events into flow events, executes the commands the flow returns, and hands
+every changed call record to ``submit`` (the database writer), which never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from callrec_ari.ari import models as ari
+from callrec_ari.ari.port import AriPort
+from callrec_ari.errors import AriError, ChannelGoneError
+from callrec_ari.flow import commands as cmd
+from callrec_ari.flow import events as ev
+from callrec_ari.flow.states import Call, ConsentFlow, Phase
+from callrec_ari.recording.finalise import Settled
+from callrec_ari.recording.paths import service_path
+from callrec_ari.records import CallRecord
+
+log = structlog.get_logger(__name__)
+
+_DID = re.compile(r"\+?[0-9]{1,32}|s")
+_UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
+_PEER_NAME = re.compile(r"[^/]+/(?P<agent>.+)-[0-9a-f]+(;[0-9])?")
+_MAX_NUMBER = 64
+
+Settle = Callable[[Path], Awaitable[Settled]]
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class _Outcome(enum.Enum):
+    DONE = "done"  # the command was carried out
+    STOP = "stop"  # the channel is gone: skip the rest of the batch
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Start:
+    arrival: ev.CallArrived
+    recovered: bool
+
+
+_Item = _Start | ev.FlowEvent
+
+
+class _Worker:
+    def __init__(self, channel_id: str) -> None:
+        self.channel_id = channel_id
+        self.queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self.call: Call | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class CallController:
+    """Owns every call in progress."""
+
+    def __init__(
+        self,
+        *,
+        ari: AriPort,
+        flow: ConsentFlow,
+        recordings_dir: Path,
+        submit: Callable[[CallRecord], None],
+        settle: Settle,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._ari = ari
+        self._flow = flow
+        self._recordings_dir = recordings_dir
+        self._submit = submit
+        self._settle = settle
+        self._clock = clock
+        self._calls: dict[str, _Worker] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def active(self) -> int:
+        """How many calls are in progress (including those whose recording is being settled)."""
+        return len(self._calls)
+
+    def phase_of(self, channel_id: str) -> Phase | None:
+        """The phase of a call in progress, or ``None`` if the controller does not have it."""
+        worker = self._calls.get(channel_id)
+        return worker.call.phase if worker and worker.call else None
+
+    async def wait_idle(self) -> None:
+        """Return once no call is in progress."""
+        await self._idle.wait()
+
+    def on_event(self, event: ari.AriEvent) -> None:
+        """Route one ARI event to its call's queue; never blocks."""
+        if isinstance(event, ari.StasisStart):
+            if event.channel_id not in self._calls:
+                arrival = arrival_from(event.channel, event.args, event.timestamp)
+                self._spawn(arrival.channel_id, _Start(arrival=arrival, recovered=False))
+            return
+        worker = self._calls.get(event.channel_id)
+        flow_event = _translate(event)
+        if worker is not None and flow_event is not None:
+            worker.queue.put_nowait(flow_event)
+
+    async def reconcile(self) -> None:
+        """After (re)connecting: settle calls we lost sight of and free leftover channels."""
+        now = self._clock()
+        for worker in list(self._calls.values()):
+            phase = worker.call.phase if worker.call else None
+            if phase in (Phase.ANNOUNCING, Phase.DECLINING):
+                worker.queue.put_nowait(ev.Interrupted(at=now))
+            elif phase == Phase.CONNECTED:
+                try:
+                    await self._ari.get_channel(worker.channel_id)
+                except ChannelGoneError:
+                    worker.queue.put_nowait(ev.ChannelEnded(at=now))
+        for channel_id in await self._ari.app_channel_ids():
+            if channel_id in self._calls:
+                continue
+            try:
+                channel = await self._ari.get_channel(channel_id)
+            except ChannelGoneError:
+                continue
+            args = tuple(channel.app_data.split(",")[1:])
+            arrival = arrival_from(channel, args, channel.created)
+            log.warning("call.recovered", call_id=channel_id)
+            self._spawn(channel_id, _Start(arrival=arrival, recovered=True))
+
+    async def close(self) -> None:
+        """Let calls still in the announcement through unrecorded, then stop every call task."""
+        now = self._clock()
+        for worker in list(self._calls.values()):
+            if worker.call is not None and worker.call.phase == Phase.ANNOUNCING:
+                worker.queue.put_nowait(ev.Interrupted(at=now))
+        await asyncio.sleep(0)
+        tasks = [w.task for w in self._calls.values() if w.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _spawn(self, channel_id: str, start: _Start) -> None:
+        worker = _Worker(channel_id)
+        worker.queue.put_nowait(start)
+        self._calls[channel_id] = worker
+        self._idle.clear()
+        worker.task = asyncio.create_task(self._run(worker), name=f"call-{channel_id}")
+
+    async def _run(self, worker: _Worker) -> None:
+        structlog.contextvars.bind_contextvars(call_id=worker.channel_id)
+        try:
+            while worker.call is None or worker.call.phase != Phase.DONE:
+                item = await worker.queue.get()
+                await self._apply(worker, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug in one call must not take the others down; the call itself goes on in
+            # Asterisk, which is what fail-open asks for.
+            log.exception("call.crashed")
+        finally:
+            del self._calls[worker.channel_id]
+            if not self._calls:
+                self._idle.set()
+
+    async def _apply(self, worker: _Worker, item: _Item) -> None:
+        if isinstance(item, _Start):
+            if item.recovered:
+                step = self._flow.recover(item.arrival, self._clock())
+            else:
+                step = self._flow.start(item.arrival)
+            log.info(
+                "call.arrived",
+                caller=item.arrival.caller_number or "",
+                dialled_number=item.arrival.dialled_number,
+                recovered=item.recovered,
+            )
+        elif worker.call is None:
+            return
+        else:
+            step = self._flow.handle(worker.call, item)
+        await self._take(worker, step, item)
+
+    async def _take(
+        self, worker: _Worker, step: tuple[Call, list[cmd.Command]], cause: object
+    ) -> None:
+        before = worker.call
+        call, commands = step
+        worker.call = call
+        if before is None or before.phase != call.phase:
+            log.info(
+                "call.transition",
+                from_phase=before.phase if before else None,
+                to_phase=call.phase,
+                cause=type(cause).__name__,
+                consent=call.record.consent,
+            )
+        if before is None or before.record != call.record:
+            self._submit(call.record)
+        for command in commands:
+            outcome = await self._execute(worker.channel_id, command)
+            if outcome is _Outcome.DONE:
+                continue
+            if outcome is not _Outcome.STOP:
+                await self._take(worker, self._flow.handle(call, outcome), outcome)
+            return
+
+    async def _execute(self, channel_id: str, command: cmd.Command) -> ev.FlowEvent | _Outcome:
+        """Run one command; a refusal becomes a flow event, "channel gone" stops the batch."""
+        if isinstance(command, cmd.AwaitRecording):
+            return await self._await_recording(command)
+        try:
+            await self._send(channel_id, command)
+        except ChannelGoneError as exc:
+            log.info("call.channel_gone", command=type(command).__name__, status=exc.status)
+            if isinstance(command, cmd.StopPlayback):
+                return _Outcome.DONE  # the playback had just ended by itself
+            # The remaining commands would fail too; the hang-up events will end the call.
+            return _Outcome.STOP
+        except AriError as exc:
+            log.error("call.command_failed", command=type(command).__name__, error=str(exc))
+            return ev.CommandFailed(command=command)
+        return _Outcome.DONE
+
+    async def _send(self, channel_id: str, command: cmd.Command) -> None:
+        match command:
+            case cmd.Answer():
+                await self._ari.answer(channel_id)
+            case cmd.Play():
+                await self._ari.play(
+                    channel_id,
+                    command.media,
+                    language=command.language,
+                    playback_id=command.playback_id,
+                )
+            case cmd.StopPlayback():
+                await self._ari.stop_playback(command.playback_id)
+            case cmd.Subscribe():
+                await self._ari.subscribe(channel_id)
+            case cmd.SetVariables():
+                await self._ari.set_variables(channel_id, command.variables)
+            case cmd.Continue():
+                await self._ari.continue_in_dialplan(channel_id, command.context)
+            case cmd.Hangup():
+                await self._ari.hangup(channel_id)
+
+    async def _await_recording(self, command: cmd.AwaitRecording) -> ev.RecordingSettled:
+        path = service_path(self._recordings_dir, command.path)
+        settled = await self._settle(path)
+        if settled.reason:
+            log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
+        facts = settled.facts
+        log.info(
+            "recording.settled",
+            status=settled.status,
+            duration=facts.duration_seconds if facts else None,
+        )
+        return ev.RecordingSettled(
+            status=settled.status,
+            duration_seconds=facts.duration_seconds if facts else None,
+            size_bytes=facts.size_bytes if facts else None,
+            sha256=facts.sha256 if facts else None,
+        )
+
+
+def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:
+    """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid)."""
+    did = args[0] if args else ""
+    if not _DID.fullmatch(did):
+        log.warning("call.bad_dialled_number", call_id=channel.id, length=len(did))
+        did = ""
+    linkedid = args[1] if len(args) > 1 and _UNIQUEID.fullmatch(args[1]) else channel.id
+    number = "".join(ch for ch in channel.caller_number if ch.isprintable())[:_MAX_NUMBER]
+    return ev.CallArrived(
+        at=at,
+        channel_id=channel.id,
+        linkedid=linkedid,
+        caller_number=number or None,
+        dialled_number=did,
+    )
+
+
+def agent_of(peer: ari.Channel) -> str:
+    """The agent's endpoint or extension from a dialled channel's name (PJSIP/agent100-0000001f)."""
+    match = _PEER_NAME.fullmatch(peer.name)
+    return match.group("agent") if match else peer.name
+
+
+def _translate(event: ari.AriEvent) -> ev.FlowEvent | None:
+    match event:
+        case ari.StasisEnd():
+            return ev.LeftStasis(at=event.timestamp)
+        case ari.DtmfReceived():
+            return ev.DigitPressed(at=event.timestamp, digit=event.digit)
+        case ari.PlaybackFinished():
+            return ev.PromptFinished(
+                at=event.timestamp, playback_id=event.playback_id, failed=event.failed
+            )
+        case ari.Dial() if event.dialstatus == "ANSWER":
+            return ev.AgentAnswered(at=event.timestamp, agent=agent_of(event.peer))
+        case ari.ChannelDestroyed():
+            return ev.ChannelEnded(at=event.timestamp)
+    return None

@@ -1,0 +1,95 @@
+"""What happens to a call, as the consent flow sees it (translated from ARI by the controller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from callrec_ari.flow.commands import Command
+from callrec_ari.records import RecordingStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallArrived:
+    """An inbound call entered the consent step."""
+
+    at: datetime
+    channel_id: str
+    linkedid: str
+    caller_number: str | None
+    dialled_number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptFinished:
+    """A playback we started has ended; ``failed`` means Asterisk could not play it."""
+
+    at: datetime
+    playback_id: str
+    failed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigitPressed:
+    """The caller pressed a key."""
+
+    at: datetime
+    digit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeftStasis:
+    """The channel left our Stasis application."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentAnswered:
+    """The call was answered by an agent (a Dial with status ANSWER)."""
+
+    at: datetime
+    agent: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelEnded:
+    """The caller's channel is gone."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interrupted:
+    """The service lost sight of the call mid-announcement (restart or reconnection)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandFailed:
+    """Asterisk refused a command for a reason other than the channel being gone."""
+
+    command: Command
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingSettled:
+    """MixMonitor is done with the file and it has been checked."""
+
+    status: RecordingStatus
+    duration_seconds: float | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+
+
+FlowEvent = (
+    PromptFinished
+    | DigitPressed
+    | LeftStasis
+    | AgentAnswered
+    | ChannelEnded
+    | Interrupted
+    | CommandFailed
+    | RecordingSettled
+)

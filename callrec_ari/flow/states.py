@@ -1,0 +1,243 @@
+"""The consent flow: a pure state machine, ``(call, event) -> (call, commands)``.
+
+No I/O happens here. The controller feeds in events and executes the returned commands; the
+tests drive this module directly. Phases, in the order a call usually passes through them::
+
+    ANNOUNCING ──prompt(s) done──▶ CONNECTED ──hangup──▶ FINALISING ──file closed──▶ DONE
+        │  └─decline key─▶ DECLINING (hang-up mode) ──prompt done──▶ hangup ──▶ DONE
+        └─caller hangs up──▶ DONE (consent = abandoned, nothing recorded)
+
+Only the ANNOUNCING → CONNECTED transition on a fully played announcement records the call.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from callrec_ari.config import DeclineAction, Route, Settings
+from callrec_ari.flow import commands as cmd
+from callrec_ari.flow import events as ev
+from callrec_ari.recording.paths import asterisk_path, relative_path
+from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
+
+SOUND_FOLDER = "callrec"
+DECLINE_HINT = "decline-hint"
+
+
+class Phase(enum.StrEnum):
+    """Where a call is in the consent flow."""
+
+    ANNOUNCING = "announcing"
+    DECLINING = "declining"
+    CONNECTED = "connected"
+    FINALISING = "finalising"
+    DONE = "done"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One call's state: its record plus what the flow is waiting for."""
+
+    phase: Phase
+    channel_id: str
+    record: CallRecord
+    route: Route
+    queued: tuple[cmd.Play, ...] = ()  # prompts still to play after the current one
+    playback_id: str | None = None  # the playback whose end we wait for
+    playbacks: int = 0  # how many we started, to give each a unique id
+
+
+Step = tuple[Call, list[cmd.Command]]
+
+
+class ConsentFlow:
+    """The transitions, configured once from ``Settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def start(self, arrival: ev.CallArrived) -> Step:
+        """A call entered the consent step: answer it and start the announcement."""
+        route = self._settings.route_for(arrival.dialled_number)
+        media = [f"sound:{SOUND_FOLDER}/{route.prompt}"]
+        if self._settings.consent.decline_key is not None:
+            media.append(f"sound:{SOUND_FOLDER}/{DECLINE_HINT}")
+        record = CallRecord(
+            uniqueid=arrival.channel_id,
+            linkedid=arrival.linkedid,
+            direction=Direction.INBOUND,
+            caller_number=arrival.caller_number,
+            dialled_number=arrival.dialled_number,
+            agent=None,
+            languages=route.languages,
+            consent=Consent.PENDING,
+            started_at=arrival.at,
+            answered_at=None,
+            ended_at=None,
+            recording_path=None,
+            recording_status=RecordingStatus.NONE,
+            duration_seconds=None,
+            size_bytes=None,
+            sha256=None,
+            retention_policy=route.retention,
+        )
+        call = Call(
+            phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route
+        )
+        call, play = _queue_prompts(call, media)
+        return call, [cmd.Answer(), *play]
+
+    def recover(self, arrival: ev.CallArrived, at: datetime) -> Step:
+        """A call found in our application that no one is handling: let it through unrecorded."""
+        call, _ = self.start(arrival)
+        return self.handle(call, ev.Interrupted(at=at))
+
+    def handle(self, call: Call, event: ev.FlowEvent) -> Step:
+        """Apply one event to a call."""
+        match event:
+            case ev.PromptFinished():
+                return self._prompt_finished(call, event)
+            case ev.DigitPressed():
+                return self._digit(call, event)
+            case ev.LeftStasis() if call.phase in (Phase.ANNOUNCING, Phase.DECLINING):
+                return self._ended_before_consent(call, event.at)
+            case ev.ChannelEnded():
+                return self._ended(call, event.at)
+            case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
+                if call.record.agent is not None:
+                    return call, []
+                return _with(call, agent=event.agent, answered_at=event.at), []
+            case ev.Interrupted():
+                return self._interrupted(call)
+            case ev.CommandFailed():
+                return self._command_failed(call, event.command)
+            case ev.RecordingSettled() if call.phase == Phase.FINALISING:
+                return replace(
+                    _with(
+                        call,
+                        recording_status=event.status,
+                        duration_seconds=event.duration_seconds,
+                        size_bytes=event.size_bytes,
+                        sha256=event.sha256,
+                    ),
+                    phase=Phase.DONE,
+                ), []
+        return call, []
+
+    def _prompt_finished(self, call: Call, event: ev.PromptFinished) -> Step:
+        if event.playback_id != call.playback_id:
+            return call, []  # a playback we stopped on purpose
+        if call.phase == Phase.DECLINING:
+            if call.queued and not event.failed:
+                return _next_prompt(call)
+            return replace(call, playback_id=None), [cmd.Hangup()]
+        if call.phase != Phase.ANNOUNCING:
+            return call, []
+        if event.failed:
+            # The caller was not told about the recording, so there is no consent to record.
+            return self._interrupted(call)
+        if call.queued:
+            return _next_prompt(call)
+        return self._consent_given(call)
+
+    def _consent_given(self, call: Call) -> Step:
+        rel = relative_path(call.record.uniqueid, call.record.started_at)
+        target = asterisk_path(self._settings.recording.asterisk_dir, rel)
+        call = replace(
+            _with(
+                call,
+                consent=Consent.GIVEN,
+                recording_status=RecordingStatus.RECORDING,
+                recording_path=str(rel),
+            ),
+            phase=Phase.CONNECTED,
+            playback_id=None,
+        )
+        return call, [
+            cmd.SetVariables(variables={"CALLREC_FILE": str(target)}),
+            cmd.Subscribe(),
+            cmd.Continue(context=self._settings.dialplan.record_context, recorded=True),
+        ]
+
+    def _digit(self, call: Call, event: ev.DigitPressed) -> Step:
+        key = self._settings.consent.decline_key
+        if call.phase != Phase.ANNOUNCING or key is None or event.digit != key:
+            return call, []
+        stop: list[cmd.Command] = []
+        if call.playback_id is not None:
+            stop.append(cmd.StopPlayback(playback_id=call.playback_id))
+        call = replace(_with(call, consent=Consent.DECLINED), queued=(), playback_id=None)
+        if call.route.on_decline == DeclineAction.HANGUP:
+            prompt = f"sound:{SOUND_FOLDER}/{self._settings.consent.decline_prompt}"
+            call, play = _queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
+            return call, [*stop, *play]
+        return self._connect_unrecorded(replace(call, phase=Phase.CONNECTED), stop)
+
+    def _connect_unrecorded(self, call: Call, before: Sequence[cmd.Command] = ()) -> Step:
+        return replace(call, phase=Phase.CONNECTED, queued=(), playback_id=None), [
+            *before,
+            cmd.Subscribe(),
+            cmd.Continue(context=self._settings.dialplan.unrecorded_context, recorded=False),
+        ]
+
+    def _interrupted(self, call: Call) -> Step:
+        if call.phase == Phase.ANNOUNCING:
+            return self._connect_unrecorded(_with(call, consent=Consent.INTERRUPTED))
+        if call.phase == Phase.DECLINING:
+            return replace(call, queued=(), playback_id=None), [cmd.Hangup()]
+        return call, []
+
+    def _command_failed(self, call: Call, failed: cmd.Command) -> Step:
+        if isinstance(failed, (cmd.Answer, cmd.Play)) and call.phase == Phase.ANNOUNCING:
+            return self._interrupted(call)
+        if isinstance(failed, cmd.Continue) and failed.recorded:
+            # Fail open: the call must go on even if it cannot be recorded.
+            call = _with(call, recording_status=RecordingStatus.FAILED, recording_path=None)
+            return self._connect_unrecorded(call)
+        return call, []
+
+    def _ended_before_consent(self, call: Call, at: datetime) -> Step:
+        consent = Consent.ABANDONED if call.phase == Phase.ANNOUNCING else call.record.consent
+        return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
+
+    def _ended(self, call: Call, at: datetime) -> Step:
+        if call.phase in (Phase.ANNOUNCING, Phase.DECLINING):
+            return self._ended_before_consent(call, at)
+        if call.phase != Phase.CONNECTED:
+            return call, []
+        call = _with(call, ended_at=at)
+        path = call.record.recording_path
+        if call.record.recording_status == RecordingStatus.RECORDING and path is not None:
+            return replace(call, phase=Phase.FINALISING), [
+                cmd.AwaitRecording(path=PurePosixPath(path))
+            ]
+        return replace(call, phase=Phase.DONE), []
+
+
+def _with(call: Call, **changes: Any) -> Call:
+    """The call with some fields of its record changed."""
+    return replace(call, record=replace(call.record, **changes))
+
+
+def _queue_prompts(call: Call, media: Sequence[str]) -> Step:
+    plays = []
+    for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
+        plays.append(
+            cmd.Play(
+                playback_id=f"{call.channel_id}-p{number}",
+                media=tuple(media),
+                language=language,
+            )
+        )
+    call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
+    return _next_prompt(call)
+
+
+def _next_prompt(call: Call) -> Step:
+    first, *rest = call.queued
+    return replace(call, queued=tuple(rest), playback_id=first.playback_id), [first]
