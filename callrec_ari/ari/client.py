@@ -66,11 +66,16 @@ class AriClient:
 
     async def subscribe(self, channel_id: str) -> None:
         """Subscribe our application to the channel's events."""
-        await self._request(
-            "POST",
-            f"/applications/{_seg(self._settings.app)}/subscription",
-            params={"eventSource": f"channel:{channel_id}"},
-        )
+        try:
+            await self._request(
+                "POST",
+                f"/applications/{_seg(self._settings.app)}/subscription",
+                params={"eventSource": f"channel:{channel_id}"},
+            )
+        except AriError as exc:
+            if exc.status in _GONE:  # 422 "Event source does not exist": the channel hung up
+                raise ChannelGoneError(str(exc), status=exc.status) from None
+            raise
 
     async def continue_in_dialplan(self, channel_id: str, context: str) -> None:
         """Leave Stasis for ``context``, extension ``s``, priority 1."""

@@ -8,7 +8,7 @@ every changed call record to ``submit`` (the database writer), which never block
 from __future__ import annotations
 
 import asyncio
-import enum
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,11 +42,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Outcome(enum.Enum):
-    DONE = "done"  # the command was carried out
-    STOP = "stop"  # the channel is gone: skip the rest of the batch
-
-
 @dataclass(frozen=True, kw_only=True)
 class _Start:
     arrival: ev.CallArrived
@@ -62,6 +57,7 @@ class _Worker:
         self.queue: asyncio.Queue[_Item] = asyncio.Queue()
         self.call: Call | None = None
         self.task: asyncio.Task[None] | None = None
+        self.released = asyncio.Event()  # set once the call is past the consent step
 
 
 class CallController:
@@ -137,17 +133,26 @@ class CallController:
             log.warning("call.recovered", call_id=channel_id)
             self._spawn(channel_id, _Start(arrival=arrival, recovered=True))
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 2.0) -> None:
         """Let calls still in the announcement through unrecorded, then stop every call task."""
         now = self._clock()
-        for worker in list(self._calls.values()):
-            if worker.call is not None and worker.call.phase == Phase.ANNOUNCING:
-                worker.queue.put_nowait(ev.Interrupted(at=now))
-        await asyncio.sleep(0)
+        waiting = [
+            w
+            for w in self._calls.values()
+            if w.call is not None and w.call.phase in (Phase.ANNOUNCING, Phase.DECLINING)
+        ]
+        for worker in waiting:
+            worker.queue.put_nowait(ev.Interrupted(at=now))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(w.released.wait() for w in waiting)), grace_seconds
+            )
         tasks = [w.task for w in self._calls.values() if w.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            log.warning("calls.left_unfinished_at_stop", calls=len(tasks))
 
     def _spawn(self, channel_id: str, start: _Start) -> None:
         worker = _Worker(channel_id)
@@ -169,6 +174,7 @@ class CallController:
             # Asterisk, which is what fail-open asks for.
             log.exception("call.crashed")
         finally:
+            worker.released.set()
             del self._calls[worker.channel_id]
             if not self._calls:
                 self._idle.set()
@@ -197,6 +203,8 @@ class CallController:
         before = worker.call
         call, commands = step
         worker.call = call
+        if call.phase not in (Phase.ANNOUNCING, Phase.DECLINING):
+            worker.released.set()
         if before is None or before.phase != call.phase:
             log.info(
                 "call.transition",
@@ -208,15 +216,15 @@ class CallController:
         if before is None or before.record != call.record:
             self._submit(call.record)
         for command in commands:
-            outcome = await self._execute(worker.channel_id, command)
-            if outcome is _Outcome.DONE:
-                continue
-            if outcome is not _Outcome.STOP:
-                await self._take(worker, self._flow.handle(call, outcome), outcome)
-            return
+            follow_up = await self._execute(worker.channel_id, command)
+            if follow_up is not None:
+                # A reaction ends the batch: after a refusal the rest would be wrong, and a
+                # confirmed continue is always a batch's last command.
+                await self._take(worker, self._flow.handle(call, follow_up), follow_up)
+                return
 
-    async def _execute(self, channel_id: str, command: cmd.Command) -> ev.FlowEvent | _Outcome:
-        """Run one command; a refusal becomes a flow event, "channel gone" stops the batch."""
+    async def _execute(self, channel_id: str, command: cmd.Command) -> ev.FlowEvent | None:
+        """Run one command; return what the flow must hear about it, if anything."""
         if isinstance(command, cmd.AwaitRecording):
             return await self._await_recording(command)
         try:
@@ -224,13 +232,14 @@ class CallController:
         except ChannelGoneError as exc:
             log.info("call.channel_gone", command=type(command).__name__, status=exc.status)
             if isinstance(command, cmd.StopPlayback):
-                return _Outcome.DONE  # the playback had just ended by itself
-            # The remaining commands would fail too; the hang-up events will end the call.
-            return _Outcome.STOP
+                return None  # the playback had just ended by itself
+            return ev.ChannelGone(at=self._clock())
         except AriError as exc:
             log.error("call.command_failed", command=type(command).__name__, error=str(exc))
             return ev.CommandFailed(command=command)
-        return _Outcome.DONE
+        if isinstance(command, cmd.Continue):
+            return ev.Continued(at=self._clock())
+        return None
 
     async def _send(self, channel_id: str, command: cmd.Command) -> None:
         match command:

@@ -67,6 +67,20 @@ class Interrupted:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Continued:
+    """Asterisk accepted our ``continue``: the call is back in the dialplan."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelGone:
+    """A command found the channel gone: the caller hung up before it took effect."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class CommandFailed:
     """Asterisk refused a command for a reason other than the channel being gone."""
 
@@ -90,6 +104,8 @@ FlowEvent = (
     | AgentAnswered
     | ChannelEnded
     | Interrupted
+    | Continued
+    | ChannelGone
     | CommandFailed
     | RecordingSettled
 )

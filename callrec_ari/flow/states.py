@@ -3,11 +3,13 @@
 No I/O happens here. The controller feeds in events and executes the returned commands; the
 tests drive this module directly. Phases, in the order a call usually passes through them::
 
-    ANNOUNCING ──prompt(s) done──▶ CONNECTED ──hangup──▶ FINALISING ──file closed──▶ DONE
+    ANNOUNCING ─prompts done─▶ HANDING_OFF ─continue ok─▶ CONNECTED ─hangup─▶ FINALISING ─▶ DONE
         │  └─decline key─▶ DECLINING (hang-up mode) ──prompt done──▶ hangup ──▶ DONE
         └─caller hangs up──▶ DONE (consent = abandoned, nothing recorded)
 
-Only the ANNOUNCING → CONNECTED transition on a fully played announcement records the call.
+Only a fully played announcement followed by an accepted ``continue`` records the call. The
+hand-off is confirmed before the call counts as connected because a caller who hangs up
+mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Phase(enum.StrEnum):
 
     ANNOUNCING = "announcing"
     DECLINING = "declining"
+    HANDING_OFF = "handing_off"
     CONNECTED = "connected"
     FINALISING = "finalising"
     DONE = "done"
@@ -53,6 +56,7 @@ class Call:
 
 
 Step = tuple[Call, list[cmd.Command]]
+_BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_OFF})
 
 
 class ConsentFlow:
@@ -104,8 +108,12 @@ class ConsentFlow:
                 return self._prompt_finished(call, event)
             case ev.DigitPressed():
                 return self._digit(call, event)
-            case ev.LeftStasis() if call.phase in (Phase.ANNOUNCING, Phase.DECLINING):
+            case ev.LeftStasis() if call.phase in _BEFORE_CONNECTION:
                 return self._ended_before_consent(call, event.at)
+            case ev.Continued() if call.phase == Phase.HANDING_OFF:
+                return replace(call, phase=Phase.CONNECTED), []
+            case ev.ChannelGone() if call.phase == Phase.HANDING_OFF:
+                return self._gone_during_hand_off(call), []
             case ev.ChannelEnded():
                 return self._ended(call, event.at)
             case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
@@ -155,7 +163,7 @@ class ConsentFlow:
                 recording_status=RecordingStatus.RECORDING,
                 recording_path=str(rel),
             ),
-            phase=Phase.CONNECTED,
+            phase=Phase.HANDING_OFF,
             playback_id=None,
         )
         return call, [
@@ -176,10 +184,10 @@ class ConsentFlow:
             prompt = f"sound:{SOUND_FOLDER}/{self._settings.consent.decline_prompt}"
             call, play = _queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
             return call, [*stop, *play]
-        return self._connect_unrecorded(replace(call, phase=Phase.CONNECTED), stop)
+        return self._connect_unrecorded(call, stop)
 
     def _connect_unrecorded(self, call: Call, before: Sequence[cmd.Command] = ()) -> Step:
-        return replace(call, phase=Phase.CONNECTED, queued=(), playback_id=None), [
+        return replace(call, phase=Phase.HANDING_OFF, queued=(), playback_id=None), [
             *before,
             cmd.Subscribe(),
             cmd.Continue(context=self._settings.dialplan.unrecorded_context, recorded=False),
@@ -193,20 +201,35 @@ class ConsentFlow:
         return call, []
 
     def _command_failed(self, call: Call, failed: cmd.Command) -> Step:
-        if isinstance(failed, (cmd.Answer, cmd.Play)) and call.phase == Phase.ANNOUNCING:
+        if call.phase == Phase.ANNOUNCING and isinstance(failed, (cmd.Answer, cmd.Play)):
             return self._interrupted(call)
-        if isinstance(failed, cmd.Continue) and failed.recorded:
+        if call.phase != Phase.HANDING_OFF:
+            return call, []
+        if call.record.recording_status == RecordingStatus.RECORDING:
             # Fail open: the call must go on even if it cannot be recorded.
             call = _with(call, recording_status=RecordingStatus.FAILED, recording_path=None)
             return self._connect_unrecorded(call)
-        return call, []
+        if isinstance(failed, cmd.Continue):
+            return call, []  # nothing left to try; Stasis() returns when the service stops
+        # Without the subscription the end of the call goes unseen, but connecting comes first.
+        context = self._settings.dialplan.unrecorded_context
+        return call, [cmd.Continue(context=context, recorded=False)]
+
+    def _gone_during_hand_off(self, call: Call) -> Call:
+        """The caller hung up before ``continue`` took effect: nobody was reached, nothing kept."""
+        consent = call.record.consent
+        if consent != Consent.DECLINED:
+            consent = Consent.ABANDONED
+        return _with(
+            call, consent=consent, recording_status=RecordingStatus.NONE, recording_path=None
+        )
 
     def _ended_before_consent(self, call: Call, at: datetime) -> Step:
         consent = Consent.ABANDONED if call.phase == Phase.ANNOUNCING else call.record.consent
         return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
 
     def _ended(self, call: Call, at: datetime) -> Step:
-        if call.phase in (Phase.ANNOUNCING, Phase.DECLINING):
+        if call.phase in _BEFORE_CONNECTION:
             return self._ended_before_consent(call, at)
         if call.phase != Phase.CONNECTED:
             return call, []

@@ -131,10 +131,37 @@ class AsteriskSandbox:
             (self.host_instance / "etc" / name).write_text(
                 text.substitute(values), encoding="utf-8"
             )
+        self._relink_sounds()
         dialplan = self.dialplan_dir / "extensions_callrec.conf"
         if not dialplan.is_file():
             raise SandboxError(f"The callrec dialplan {dialplan} does not exist.")
         shutil.copy(dialplan, self.host_instance / "etc" / dialplan.name)
+
+    @property
+    def host_sounds_dir(self) -> Path:
+        """Asterisk's sounds folder as this process sees it (where prompts are installed)."""
+        return self.rootfs / self.sounds_root.relative_to("/")
+
+    def _relink_sounds(self) -> None:
+        """Make absolute links in sounds/ (en -> /etc/alternatives/...) relative.
+
+        Inside the chroot they resolve fine, but from the host an absolute link points into
+        the host's own /etc, so prompts installed from here would land nowhere.
+        """
+        for link in self.host_sounds_dir.iterdir():
+            if not link.is_symlink() or not link.readlink().is_absolute():
+                continue
+            target = PurePosixPath(link.readlink())
+            for _ in range(8):  # follow /etc/alternatives chains inside the root file system
+                inside = self.rootfs / target.relative_to("/")
+                if not inside.is_symlink():
+                    break
+                hop = PurePosixPath(inside.readlink())
+                target = hop if hop.is_absolute() else target.parent / hop
+            inside = self.rootfs / target.relative_to("/")
+            if inside.is_dir():
+                link.unlink()
+                link.symlink_to(os.path.relpath(inside, link.parent))
 
     def _template_values(self) -> dict[str, str]:
         s = self.settings

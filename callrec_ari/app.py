@@ -1,0 +1,95 @@
+"""Builds the running service in one place: database writer, ARI client, controller, event stream.
+
+Each long-lived resource is owned by an aiohttp cleanup context that starts it, and on shutdown
+stops and awaits it, in reverse order: calls are let go first, then pending rows are flushed.
+A small HTTP endpoint, ``GET /healthz``, reports what the service is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from functools import partial
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from callrec_ari.ari.client import AriClient
+from callrec_ari.ari.events import EventStream
+from callrec_ari.config import Settings
+from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.db.writer import CallWriter
+from callrec_ari.flow.controller import CallController
+from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.recording.finalise import settle
+
+log = structlog.get_logger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+WRITER = web.AppKey("writer", CallWriter)
+CONTROLLER = web.AppKey("controller", CallController)
+EVENTS = web.AppKey("events", EventStream)
+
+_FLUSH_ON_STOP_SECONDS = 10.0
+
+
+def build_app(settings: Settings) -> web.Application:
+    """The service as an aiohttp application; nothing starts until the app does."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_calls)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = create_engine(settings.database.url)
+    writer = CallWriter(create_session_factory(engine))
+    app[WRITER] = writer
+    task = asyncio.create_task(writer.run(), name="call-writer")
+    yield
+    if not await writer.flush(_FLUSH_ON_STOP_SECONDS):
+        log.error("database.rows_unsaved_at_stop", pending=writer.pending)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await engine.dispose()
+
+
+async def _calls(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        controller = CallController(
+            ari=AriClient(session, settings.ari),
+            flow=ConsentFlow(settings),
+            recordings_dir=settings.recording.service_dir,
+            submit=app[WRITER].submit,
+            settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
+        )
+        events = EventStream(
+            session, settings.ari, on_event=controller.on_event, on_connect=controller.reconcile
+        )
+        app[CONTROLLER] = controller
+        app[EVENTS] = events
+        task = asyncio.create_task(events.run(), name="ari-events")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await controller.close()
+
+
+async def _health(request: web.Request) -> web.Response:
+    app = request.app
+    events = app[EVENTS]
+    body = {
+        "ari_connected": events.connected,
+        "ari_connections": events.connections,
+        "calls_in_progress": app[CONTROLLER].active,
+        "rows_pending": app[WRITER].pending,
+    }
+    return web.json_response(body, status=200 if events.connected else 503)

@@ -1,0 +1,211 @@
+"""sipp as the outside caller (on the trunk's address) and as the staff phone (the agent).
+
+Scenarios live in ``scenarios/`` as templates; the caller's is assembled from parts so one
+template covers "talk then hang up", "press a key", and "wait for the far end to hang up".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from callrec_ari.errors import SandboxError
+from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
+
+SIPP_SHARE = Path("/usr/share/sip-tester")
+AUDIO_PCAP = SIPP_SHARE / "g711a.pcap"  # 7 s of speech, G.711 a-law
+_DTMF_NAMES = {"*": "star", "#": "pound"}
+
+
+def _template(name: str) -> Template:
+    text = (resources.files("callrec_ari.sandbox") / "scenarios" / name).read_text("utf-8")
+    return Template(text)
+
+
+def dtmf_pcap(digit: str) -> Path:
+    """sipp's capture of one RFC 4733 key press."""
+    return SIPP_SHARE / f"dtmf_2833_{_DTMF_NAMES.get(digit, digit)}.pcap"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerScript:
+    """What one simulated caller does after the PBX answers."""
+
+    did: str
+    caller: str = "48221234567"  # may contain sipp keywords, e.g. "4822[call_number]"
+    wait_ms: int = 0  # listening before pressing a key or starting to talk
+    press: str | None = None  # a DTMF key to press after ``wait_ms``
+    talk_ms: int = 3000  # talking before hanging up
+    far_end_hangs_up: bool = False  # wait for the PBX to hang up instead of hanging up
+
+
+def caller_scenario(script: CallerScript) -> str:
+    """The caller's sipp scenario XML."""
+    dtmf = ""
+    if script.press is not None:
+        dtmf = _template("dtmf.part.xml").substitute(
+            digit=script.press, dtmf_pcap=dtmf_pcap(script.press)
+        )
+    if script.far_end_hangs_up:
+        ending = _template("far-hangup.part.xml").substitute()
+    else:
+        ending = _template("hangup.part.xml").substitute(
+            audio_pcap=AUDIO_PCAP, talk_ms=script.talk_ms, caller=script.caller
+        )
+    return _template("caller.xml").substitute(
+        caller=script.caller, before_dtmf_ms=script.wait_ms, dtmf=dtmf, ending=ending
+    )
+
+
+def agent_scenario(ring_ms: int = 300) -> str:
+    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up."""
+    return _template("agent.xml").substitute(ring_ms=ring_ms, audio_pcap=AUDIO_PCAP)
+
+
+def require_sipp() -> str:
+    """The sipp binary, or ``SandboxError`` if the Debian package is missing."""
+    path = shutil.which("sipp")
+    if path is None:
+        raise SandboxError("sipp is not installed (apt-get install sip-tester).")
+    return path
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """How one sipp caller run ended; ``log`` holds the scenario's own log lines."""
+
+    returncode: int
+    errors: str
+    log: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether every call of the run followed its scenario."""
+        return self.returncode == 0
+
+
+async def place_calls(
+    sandbox: SandboxSettings,
+    script: CallerScript,
+    workdir: Path,
+    *,
+    calls: int = 1,
+    rate: float = 1.0,
+    concurrent: int | None = None,
+    timeout_seconds: float = 120.0,
+    media_port: int = 17000,
+) -> CallResult:
+    """Place ``calls`` calls from the trunk's address at ``rate`` calls/s and wait for them."""
+    scenario = await asyncio.to_thread(_write_scenario, workdir, "caller", caller_scenario(script))
+    command = [
+        require_sipp(),
+        f"{sandbox.sip_host}:{sandbox.sip_port}",
+        "-sf", str(scenario),
+        "-s", script.did,
+        "-i", sandbox.trunk_host,
+        "-p", str(sandbox.trunk_port),
+        "-mi", sandbox.trunk_host,
+        "-mp", str(media_port),
+        "-m", str(calls),
+        "-r", str(rate),
+        "-rp", "1000",
+        "-l", str(concurrent or calls),
+        "-timeout", f"{int(timeout_seconds)}s",
+        "-nostdin", "-trace_err", "-trace_logs",
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=workdir,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout_seconds + 10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise SandboxError(
+            f"sipp did not finish {calls} call(s) in {timeout_seconds:.0f} s."
+        ) from None
+    errors = await asyncio.to_thread(_read_logs, workdir, "caller_*_errors.log")
+    logs = await asyncio.to_thread(_read_logs, workdir, "caller_*_logs.log")
+    return CallResult(
+        returncode=process.returncode or 0,
+        errors=(stderr.decode(errors="replace") + errors).strip(),
+        log=logs,
+    )
+
+
+def _write_scenario(workdir: Path, role: str, text: str) -> Path:
+    """Write a fresh scenario and drop the logs of an earlier run, which sipp would append to."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for stale in workdir.glob(f"{role}_*_*.log"):
+        stale.unlink()
+    scenario = workdir / f"{role}.xml"
+    scenario.write_text(text, encoding="utf-8")
+    return scenario
+
+
+def _read_logs(workdir: Path, pattern: str) -> str:
+    return "".join(p.read_text(errors="replace") for p in sorted(workdir.glob(pattern)))
+
+
+class SippAgent:
+    """A staff phone answering every call it gets, until stopped."""
+
+    def __init__(
+        self, phone: Phone, workdir: Path, *, ring_ms: int = 300, media_port: int = 16000
+    ) -> None:
+        self.phone = phone
+        self.workdir = workdir
+        self.ring_ms = ring_ms
+        self.media_port = media_port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start listening on the phone's own loopback address."""
+        scenario = _write_scenario(self.workdir, "agent", agent_scenario(self.ring_ms))
+        command = [
+            require_sipp(),
+            "-sf", str(scenario),
+            "-i", self.phone.host,
+            "-p", str(self.phone.port),
+            "-mi", self.phone.host,
+            "-mp", str(self.media_port),
+            "-nostdin", "-trace_logs", "-trace_err",
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command,
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def invites(self) -> list[str]:
+        """The agent's log lines, one per INVITE received: ``invite sip:<caller> <sec> <usec>``."""
+        return [
+            line
+            for path in self.workdir.glob("agent_*_logs.log")
+            for line in path.read_text(errors="replace").splitlines()
+            if line.startswith("invite ")
+        ]
+
+    def stop(self) -> None:
+        """Stop answering."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

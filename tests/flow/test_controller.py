@@ -1,0 +1,192 @@
+"""The call controller: ARI events in, commands out through the fake ARI, records to the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from callrec_ari.ari import models as ari
+from callrec_ari.ari.fake import FakeAri
+from callrec_ari.config import Settings
+from callrec_ari.flow.controller import CallController, agent_of, arrival_from
+from callrec_ari.flow.states import ConsentFlow, Phase
+from callrec_ari.records import CallRecord, Consent, RecordingStatus
+from callrec_ari.recording.finalise import marker_for, settle
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+CHANNEL = "1795514341.6"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def channel(channel_id: str = CHANNEL, name: str = "PJSIP/trunk-00000006") -> ari.Channel:
+    return ari.Channel(
+        id=channel_id, name=name, state="Ring", caller_number="48221234567",
+        context="callrec-consent", app_data="callrec,5551000,1795514341.6", created=T0,
+    )
+
+
+class Harness:
+    def __init__(self, settings: Settings) -> None:
+        self.ari = FakeAri()
+        self.records: list[CallRecord] = []
+        self.settings = settings
+        self.controller = CallController(
+            ari=self.ari,
+            flow=ConsentFlow(settings),
+            recordings_dir=settings.recording.service_dir,
+            submit=self.records.append,
+            settle=lambda path: settle(path, wait_seconds=2, poll=0.01),
+            clock=lambda: at(100),
+        )
+
+    async def feed(self, *events: ari.AriEvent) -> None:
+        for event in events:
+            self.controller.on_event(event)
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    def last(self, channel_id: str = CHANNEL) -> CallRecord:
+        return [r for r in self.records if r.uniqueid == channel_id][-1]
+
+
+@pytest.fixture
+def harness(settings: Settings) -> Harness:
+    return Harness(settings)
+
+
+def start(channel_id: str = CHANNEL) -> ari.StasisStart:
+    return ari.StasisStart(timestamp=at(0), channel=channel(channel_id), args=("5551000", "1795514341.6"))
+
+
+def finished(playback_id: str, channel_id: str = CHANNEL, state: str = "done") -> ari.PlaybackFinished:
+    return ari.PlaybackFinished(timestamp=at(12), channel_id=channel_id, playback_id=playback_id, state=state)
+
+
+def write_wav(path: Path, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x10\x00" * int(8000 * seconds))
+
+
+async def test_a_consenting_call_is_recorded_and_finalised(harness: Harness):
+    """The whole happy path: announce, consent, connect, agent answers, hang up, WAV measured."""
+    await harness.feed(start())
+    assert harness.ari.operations(CHANNEL) == ["answer", "play"]
+    playback = harness.ari.requests[1].details["playback_id"]
+    await harness.feed(finished(playback))
+    assert harness.ari.operations(CHANNEL)[2:] == ["set_variables", "subscribe", "continue"]
+    assert harness.ari.requests[-1].details["context"] == "callrec-record"
+    peer = channel("1795514342.7", "PJSIP/agent100-00000007")
+    await harness.feed(
+        ari.StasisEnd(timestamp=at(12), channel_id=CHANNEL),
+        ari.Dial(timestamp=at(13), channel_id=CHANNEL, peer=peer, dialstatus="RINGING"),
+        ari.Dial(timestamp=at(14), channel_id=CHANNEL, peer=peer, dialstatus="ANSWER"),
+    )
+    wav = harness.settings.recording.service_dir / "2026/11/24/1795514341.6.wav"
+    write_wav(wav, 3.0)
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(17), channel_id=CHANNEL, cause=16))
+    assert harness.controller.phase_of(CHANNEL) == Phase.FINALISING
+    marker_for(wav).touch()
+    await asyncio.wait_for(harness.controller.wait_idle(), 2)
+    row = harness.last()
+    assert row.consent == Consent.GIVEN
+    assert row.agent == "agent100"
+    assert row.answered_at == at(14) and row.ended_at == at(17)
+    assert row.recording_status == RecordingStatus.COMPLETE
+    assert row.duration_seconds == pytest.approx(3.0)
+    assert row.size_bytes == wav.stat().st_size
+    assert row.sha256 is not None and len(row.sha256) == 64
+    assert not marker_for(wav).exists()
+
+
+async def test_each_call_logs_with_its_channel_id(harness: Harness):
+    """Every log line of a call carries the call's channel id."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await harness.feed(start())
+    call_lines = [line for line in logs if line["event"].startswith("call.")]
+    assert call_lines and all(line.get("call_id") == CHANNEL for line in call_lines)
+
+
+async def test_abandoned_call_writes_a_row_and_asks_for_nothing_more(harness: Harness):
+    """A hang-up during the announcement gives one final row with consent abandoned."""
+    await harness.feed(start(), ari.StasisEnd(timestamp=at(4), channel_id=CHANNEL))
+    await asyncio.wait_for(harness.controller.wait_idle(), 1)
+    assert harness.last().consent == Consent.ABANDONED
+    assert harness.ari.operations(CHANNEL) == ["answer", "play"]
+
+
+async def test_channel_gone_mid_command_is_not_an_error(harness: Harness):
+    """If the caller hangs up while we answer, the call simply ends as abandoned."""
+    harness.ari.fail("answer", status=404)
+    with capture_logs() as logs:
+        await harness.feed(start())
+    assert "play" not in harness.ari.operations(CHANNEL)
+    assert not [line for line in logs if line["log_level"] == "error"]
+    await harness.feed(ari.StasisEnd(timestamp=at(1), channel_id=CHANNEL))
+    assert harness.last().consent == Consent.ABANDONED
+
+
+async def test_asterisk_refusing_to_play_lets_the_call_through(harness: Harness):
+    """A 500 on play (fail-open) connects the caller unrecorded instead of leaving them in silence."""
+    harness.ari.fail("play", status=500)
+    await harness.feed(start())
+    assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe", "continue"]
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    assert harness.last().consent == Consent.INTERRUPTED
+
+
+async def test_events_of_different_calls_do_not_mix(harness: Harness):
+    """Two calls at once each keep their own state."""
+    await harness.feed(start("1.1"), start("2.2"))
+    play_one = next(r for r in harness.ari.requests if r.target == "1.1" and r.operation == "play")
+    await harness.feed(finished(play_one.details["playback_id"], channel_id="1.1"))
+    assert harness.controller.phase_of("1.1") == Phase.CONNECTED
+    assert harness.controller.phase_of("2.2") == Phase.ANNOUNCING
+
+
+async def test_reconcile_frees_channels_left_by_a_crashed_service(harness: Harness):
+    """After a restart, channels found in the application go on unrecorded."""
+    harness.ari.add_channel("9.9", app_data="callrec,5552000,9.9")
+    await harness.controller.reconcile()
+    await harness.feed()
+    assert harness.ari.operations("9.9")[-2:] == ["subscribe", "continue"]
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    row = harness.last("9.9")
+    assert row.consent == Consent.INTERRUPTED
+    assert row.dialled_number == "5552000" and row.languages == ("fi", "sv")
+
+
+async def test_reconcile_ends_connected_calls_whose_channel_vanished(harness: Harness):
+    """After Asterisk restarts, a connected call it no longer knows is ended, not kept forever."""
+    await harness.feed(start())
+    playback = harness.ari.requests[1].details["playback_id"]
+    await harness.feed(finished(playback))
+    await harness.controller.reconcile()
+    await harness.feed()
+    assert harness.controller.phase_of(CHANNEL) == Phase.FINALISING
+    assert harness.last().ended_at == at(100)
+
+
+def test_arrival_rejects_hostile_stasis_arguments():
+    """A dialled number or linkedid that is not one is dropped, not trusted."""
+    arrival = arrival_from(channel(), ("55;rm -rf", "../../etc"), T0)
+    assert arrival.dialled_number == ""
+    assert arrival.linkedid == CHANNEL
+
+
+def test_agent_is_read_from_the_dialled_channel_name():
+    """PJSIP/agent100-0000001f is agent100; a Local channel keeps its extension."""
+    assert agent_of(channel(name="PJSIP/agent100-0000001f")) == "agent100"
+    assert agent_of(channel(name="Local/100@agents-00000001;1")) == "100@agents"
