@@ -1,0 +1,123 @@
+"""Queries on the ``calls`` table, and the one place where rows and ``CallRecord`` meet.
+
+Functions take an ``AsyncSession`` and leave the transaction to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.db.models import Call
+from callrec_ari.errors import DatabaseError
+from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
+
+# The columns a snapshot sets; id and created_at belong to the row, not to the call.
+_RECORD_COLUMNS = (
+    "linkedid",
+    "direction",
+    "caller_number",
+    "dialled_number",
+    "agent",
+    "languages",
+    "consent",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "recording_path",
+    "recording_status",
+    "duration_seconds",
+    "size_bytes",
+    "sha256",
+    "retention_policy",
+)
+
+
+def record_to_row(record: CallRecord) -> dict[str, Any]:
+    """The ``calls`` column values of a snapshot, without id and bookkeeping times."""
+    return {
+        "uniqueid": record.uniqueid,
+        "linkedid": record.linkedid,
+        "direction": record.direction.value,
+        "caller_number": record.caller_number,
+        "dialled_number": record.dialled_number,
+        "agent": record.agent,
+        "languages": ",".join(record.languages),
+        "consent": record.consent.value,
+        "started_at": record.started_at,
+        "answered_at": record.answered_at,
+        "ended_at": record.ended_at,
+        "recording_path": record.recording_path,
+        "recording_status": record.recording_status.value,
+        "duration_seconds": record.duration_seconds,
+        "size_bytes": record.size_bytes,
+        "sha256": record.sha256,
+        "retention_policy": record.retention_policy,
+    }
+
+
+def call_to_record(call: Call) -> CallRecord:
+    """The snapshot a stored row holds."""
+    return CallRecord(
+        uniqueid=call.uniqueid,
+        linkedid=call.linkedid,
+        direction=Direction(call.direction),
+        caller_number=call.caller_number,
+        dialled_number=call.dialled_number,
+        agent=call.agent,
+        languages=tuple(call.languages.split(",")) if call.languages else (),
+        consent=Consent(call.consent),
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        recording_path=call.recording_path,
+        recording_status=RecordingStatus(call.recording_status),
+        duration_seconds=call.duration_seconds,
+        size_bytes=call.size_bytes,
+        sha256=call.sha256,
+        retention_policy=call.retention_policy,
+    )
+
+
+async def upsert_call(session: AsyncSession, record: CallRecord) -> None:
+    """Store a snapshot under its ``uniqueid``: insert it, or overwrite the call's row.
+
+    Storing an unchanged snapshot again touches nothing, not even ``updated_at``.
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Callable[[type[Call]], postgresql.Insert | sqlite.Insert]
+    if dialect == "postgresql":
+        insert = postgresql.insert
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+    else:
+        raise DatabaseError(f"Database type {dialect} is not supported (use SQLite or PostgreSQL).")
+    now = datetime.now(UTC)
+    statement = insert(Call).values(**record_to_row(record), created_at=now, updated_at=now)
+    new = statement.excluded
+    table = Call.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.uniqueid],
+        set_={**{name: new[name] for name in _RECORD_COLUMNS}, "updated_at": new.updated_at},
+        where=or_(*(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS)),
+    )
+    await session.execute(statement)
+
+
+async def get_call(session: AsyncSession, uniqueid: str) -> CallRecord | None:
+    """The stored snapshot of one call, or None if it was never stored."""
+    call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+    return None if call is None else call_to_record(call)
+
+
+async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
+    """The ``limit`` calls that started last, newest first."""
+    calls = await session.scalars(
+        select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+    )
+    return [call_to_record(call) for call in calls]

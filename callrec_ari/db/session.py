@@ -1,0 +1,63 @@
+"""Engine and session factory. Built by the caller (the app's wiring), never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for ``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``."""
+    connect_args: dict[str, Any] = {}
+    if make_url(url).get_backend_name() == "postgresql":
+        # asyncpg waits 60 s by default; the writer would rather retry sooner.
+        connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    engine = _create_async_engine(
+        url,
+        connect_args=connect_args,
+        # Parameters hold callers' numbers: keep them out of error messages and logs.
+        hide_parameters=True,
+        # A pooled connection may have died with a server restart; test it before use.
+        pool_pre_ping=True,
+    )
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (no lazy reload on attribute access)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # WAL lets the web pages read while the writer writes; the busy timeout makes a writer
+    # wait for a lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line naming a database failure, without SQL or parameters, fit for a log."""
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    # Drivers wrap the server's error; its own class (e.g. UniqueViolationError) says most.
+    for _ in range(5):
+        if source.__cause__ is None:
+            break
+        source = source.__cause__
+    lines = str(source).strip().splitlines()
+    return f"{type(source).__name__}: {lines[0]}" if lines else type(source).__name__

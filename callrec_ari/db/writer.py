@@ -1,0 +1,211 @@
+"""The background writer: the call path hands snapshots over and never waits for the database.
+
+``submit`` only files a snapshot in memory, keeping the newest one per call in the order the
+calls were first submitted. ``run``, one task owned by the app, stores them in batches, one
+transaction per batch. When a write fails the batch goes back to the front of the queue
+(merged with any newer snapshot of the same calls) and is retried after an exponential
+backoff, so an outage delays storage but drops nothing. If the database refuses a batch
+while reachable, its snapshots are retried one per transaction, so one snapshot it keeps
+refusing (logged at error level each time) cannot hold back the others.
+
+Snapshots live in memory only: on shutdown, ``flush`` before cancelling ``run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg  # type: ignore[import-untyped]
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.db.repository import upsert_call
+from callrec_ari.db.session import describe_error
+from callrec_ari.records import CallRecord
+
+logger = structlog.get_logger(__name__)
+
+# Failures that say the database is out of reach (or busy), not that it refused the data.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,  # includes ConnectionRefusedError and TimeoutError
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # server shutting down or starting up
+    asyncpg.exceptions.InterfaceError,
+)
+# Expected while the database misbehaves: logged as warnings, without a traceback.
+_EXPECTED: tuple[type[BaseException], ...] = (DBAPIError, *_UNREACHABLE)
+
+
+@dataclass(slots=True)
+class _Entry:
+    seq: int  # submission number of the oldest snapshot this entry stands for
+    record: CallRecord
+
+
+def _unreachable(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain of causes is short; the bound guards against cycles
+        if seen is None:
+            return False
+        if isinstance(seen, _UNREACHABLE) or (
+            isinstance(seen, DBAPIError) and seen.connection_invalidated
+        ):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+class CallWriter:
+    """Stores ``CallRecord`` snapshots in the background, retrying until each is stored.
+
+    ``session_factory`` is usually ``create_session_factory(engine)``; ``sleep`` waits out
+    the backoff and is replaced in tests.
+    """
+
+    def __init__(
+        self,
+        session_factory: Callable[[], AsyncSession],
+        *,
+        backoff_min_seconds: float = 0.5,
+        backoff_max_seconds: float = 30.0,
+        batch_size: int = 100,
+        write_timeout_seconds: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not 0 < backoff_min_seconds <= backoff_max_seconds:
+            raise ValueError("Backoff must satisfy 0 < backoff_min_seconds <= backoff_max_seconds.")
+        if batch_size < 1 or write_timeout_seconds <= 0:
+            raise ValueError("batch_size and write_timeout_seconds must be positive.")
+        self._session_factory = session_factory
+        self._backoff_min = backoff_min_seconds
+        self._backoff_max = backoff_max_seconds
+        self._batch_size = batch_size
+        self._write_timeout = write_timeout_seconds
+        self._sleep = sleep
+        self._pending: dict[str, _Entry] = {}
+        self._in_flight: list[_Entry] = []
+        self._submitted = 0
+        self._work = asyncio.Event()
+        self._changed = asyncio.Event()  # replaced after each write; wakes flush()
+
+    @property
+    def pending(self) -> int:
+        """Snapshots not stored yet: queued (one per call) or being written."""
+        return len(self._pending) + len(self._in_flight)
+
+    def submit(self, record: CallRecord) -> None:
+        """Queue a snapshot for storage; returns at once and replaces an unstored older one."""
+        self._submitted += 1
+        entry = self._pending.get(record.uniqueid)
+        if entry is None:
+            self._pending[record.uniqueid] = _Entry(self._submitted, record)
+        else:
+            entry.record = record
+        self._work.set()
+
+    # A budget rather than asyncio.timeout: running out is an answer (False), not an error.
+    async def flush(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until every snapshot submitted so far is stored; False if ``timeout`` ran out."""
+        target = self._submitted
+        try:
+            async with asyncio.timeout(timeout):
+                while self._oldest_unstored() <= target:
+                    await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Store submitted snapshots until cancelled. Run one task per writer."""
+        failures = 0
+        while True:
+            while not self._pending:
+                self._work.clear()
+                await self._work.wait()
+            batch = self._take()
+            left: list[_Entry] = batch
+            try:
+                left, error = await self._write(batch)
+            finally:  # on cancellation too: whatever is not stored stays queued
+                self._settle(left)
+            if error is None or not left:
+                if failures:
+                    logger.info("call_writes_resumed", failed_attempts=failures)
+                failures = 0
+                continue
+            failures += 1
+            delay = min(self._backoff_min * 2 ** (failures - 1), self._backoff_max)
+            if isinstance(error, _EXPECTED):
+                logger.warning(
+                    "call_write_failed",
+                    calls=len(left),
+                    error=describe_error(error),
+                    retry_in_seconds=delay,
+                )
+            else:
+                # Not a database failure we know of, perhaps a bug: keep the traceback.
+                logger.error(
+                    "call_write_crashed", calls=len(left), retry_in_seconds=delay, exc_info=error
+                )
+            await self._sleep(delay)
+
+    def _oldest_unstored(self) -> int:
+        entries = itertools.chain(self._pending.values(), self._in_flight)
+        return min((entry.seq for entry in entries), default=self._submitted + 1)
+
+    def _take(self) -> list[_Entry]:
+        keys = list(itertools.islice(self._pending, self._batch_size))
+        self._in_flight = [self._pending.pop(key) for key in keys]
+        return self._in_flight
+
+    def _settle(self, left: list[_Entry]) -> None:
+        if left:
+            # Back to the front, holding the newest snapshot but the oldest submission number.
+            front: dict[str, _Entry] = {}
+            for entry in left:
+                newer = self._pending.pop(entry.record.uniqueid, None)
+                record = entry.record if newer is None else newer.record
+                front[record.uniqueid] = _Entry(entry.seq, record)
+            self._pending = {**front, **self._pending}
+        self._in_flight = []
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _write(self, batch: list[_Entry]) -> tuple[list[_Entry], Exception | None]:
+        """Store the batch; return the entries still unstored and the last failure."""
+        error = await self._attempt(batch)
+        if error is None or _unreachable(error):
+            return ([] if error is None else batch), error
+        # Reachable but refused: find the snapshots it refuses and store the rest.
+        left: list[_Entry] = []
+        for index, entry in enumerate(batch):
+            refusal = error if len(batch) == 1 else await self._attempt([entry])
+            if refusal is None:
+                continue
+            error = refusal
+            left.append(entry)
+            if _unreachable(refusal):
+                return left + batch[index + 1 :], error
+            logger.error(
+                "call_write_refused", call_id=entry.record.uniqueid, error=describe_error(refusal)
+            )
+        return left, error
+
+    async def _attempt(self, entries: list[_Entry]) -> Exception | None:
+        try:
+            async with (
+                asyncio.timeout(self._write_timeout),
+                self._session_factory() as session,
+                session.begin(),
+            ):
+                for entry in entries:
+                    await upsert_call(session, entry.record)
+        except Exception as exc:  # noqa: BLE001 - run() logs every failure and retries
+            return exc
+        return None

@@ -1,0 +1,102 @@
+"""Repository: snapshots stored under their uniqueid and read back unchanged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
+
+from callrec_ari.db.models import Call
+from callrec_ari.db.repository import get_call, latest_calls, upsert_call
+from tests.db.records import T0, finished, ringing
+
+
+async def test_a_stored_call_reads_back_equal(session_factory):
+    """Every field, the 64-bit size and the language order included, survives the round trip."""
+    record = finished(ringing())
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, record)
+    async with session_factory() as session:
+        assert await get_call(session, record.uniqueid) == record
+
+
+async def test_an_unknown_call_is_none(session_factory):
+    """Asking for a call never stored gives None."""
+    async with session_factory() as session:
+        assert await get_call(session, "no.such.call") is None
+
+
+async def test_upserting_twice_keeps_one_row_with_the_newest_values(session_factory):
+    """A newer snapshot of the same call overwrites the row instead of adding one."""
+    first = ringing()
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, first)
+        await upsert_call(session, finished(first))
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Call)) == 1
+        assert await get_call(session, first.uniqueid) == finished(first)
+
+
+async def test_the_same_snapshot_twice_leaves_the_row_untouched(session_factory):
+    """Storing an identical snapshot again changes nothing, not even updated_at."""
+    record = finished(ringing())
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, record)
+    async with session_factory() as session:
+        before = (await session.scalars(select(Call))).one()
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, record)
+    async with session_factory() as session:
+        after = (await session.scalars(select(Call))).one()
+    assert (after.id, after.created_at, after.updated_at) == (
+        before.id,
+        before.created_at,
+        before.updated_at,
+    )
+
+
+async def test_times_come_back_as_aware_utc(session_factory):
+    """A time given in another zone is stored as the same instant and read back in UTC."""
+    helsinki = timezone(timedelta(hours=2))
+    start = datetime(2026, 11, 24, 11, 30, 15, 654321, tzinfo=helsinki)
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, ringing(start=start))
+    async with session_factory() as session:
+        stored = await get_call(session, ringing().uniqueid)
+        row = (await session.scalars(select(Call))).one()
+    assert stored is not None
+    assert stored.started_at == start
+    assert stored.started_at.utcoffset() == timedelta(0)
+    assert stored.started_at.hour == 9
+    assert row.created_at.tzinfo is not None
+    assert row.updated_at.utcoffset() == timedelta(0)
+
+
+async def test_a_naive_time_is_refused(session_factory):
+    """A time without a zone cannot be stored, since its instant is unknown."""
+    async with session_factory() as session:
+        with pytest.raises(StatementError, match="has no timezone"):
+            await upsert_call(session, ringing(started_at=datetime(2026, 11, 24, 9, 30)))  # noqa: DTZ001
+
+
+async def test_latest_calls_are_newest_first(session_factory):
+    """latest_calls returns the calls that started last, newest first, up to the limit."""
+    records = [ringing(f"17955.{n}", start=T0 + timedelta(minutes=n)) for n in range(5)]
+    async with session_factory() as session, session.begin():
+        for record in (records[2], records[0], records[4], records[1], records[3]):
+            await upsert_call(session, record)
+    async with session_factory() as session:
+        latest = await latest_calls(session, 3)
+    assert [record.uniqueid for record in latest] == ["17955.4", "17955.3", "17955.2"]
+
+
+async def test_a_call_without_languages_or_caller_reads_back(session_factory):
+    """Empty language lists and a withheld number survive the round trip."""
+    record = ringing(languages=(), caller_number=None)
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, record)
+    async with session_factory() as session:
+        assert await get_call(session, record.uniqueid) == record
+
