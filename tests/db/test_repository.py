@@ -99,4 +99,3 @@ async def test_a_call_without_languages_or_caller_reads_back(session_factory):
         await upsert_call(session, record)
     async with session_factory() as session:
         assert await get_call(session, record.uniqueid) == record
-
