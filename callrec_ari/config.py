@@ -115,6 +115,14 @@ class Route:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Where the service's own HTTP endpoint (``/healthz``) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8089
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """Log rendering and privacy."""
 
@@ -136,6 +144,7 @@ class Settings:
     retention: Mapping[str, RetentionPolicy]
     default_route: Route
     routes: Mapping[str, Route]
+    service: ServiceSettings
     log: LogSettings
 
     def route_for(self, did: str) -> Route:
@@ -238,6 +247,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         retention=retention,
         default_route=default_route,
         routes=_routes(data.get("route", []), consent, retention),
+        service=_service(root.table("service", required=False)),
         log=_log(root.table("log", required=False)),
     )
 
@@ -373,6 +383,13 @@ def _routes(
                 raise ConfigError(f"Config key {table.key('dids')} repeats the number {did!r}.")
             routes[did] = route
     return routes
+
+
+def _service(table: _Table) -> ServiceSettings:
+    port = table.get("port", int, 8089)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"Config key {table.key('port')} must be a TCP port (0-65535).")
+    return ServiceSettings(host=table.get("host", str, "127.0.0.1"), port=port)
 
 
 def _log(table: _Table) -> LogSettings:

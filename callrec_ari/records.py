@@ -61,6 +61,18 @@ class CallRecord:
     sha256: str | None
     retention_policy: str
 
+    def to_json(self) -> dict[str, object]:
+        """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
+        result: dict[str, object] = {}
+        for key, value in vars(self).items():
+            if isinstance(value, datetime):
+                result[key] = value.isoformat()
+            elif isinstance(value, tuple):
+                result[key] = list(value)
+            else:
+                result[key] = value
+        return result
+
     @property
     def finished(self) -> bool:
         """Whether nothing more will change: the call ended and its recording is settled."""

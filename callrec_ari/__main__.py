@@ -1,0 +1,140 @@
+"""The ``callrec`` command: argv -> config -> logging -> the job asked for.
+
+This is the only place that reads the process environment; everything below it receives a
+``Settings`` object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from callrec_ari import log as logging_setup
+from callrec_ari.app import build_app
+from callrec_ari.config import Settings, load
+from callrec_ari.db import lookup, migrate, schema
+from callrec_ari.errors import CallrecError, ConfigError
+from callrec_ari.records import CallRecord
+from callrec_ari.sandbox import commands as sandbox_commands
+
+ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
+DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
+PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``callrec`` command; return the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CallrecError as exc:
+        print(f"callrec: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callrec", description="Consent-gated, GDPR-compliant call recording beside Asterisk."
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument(
+            "-c", "--config", type=Path, default=Path("config.toml"), help="the TOML config file"
+        )
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    command("run", _run, "Run the call service: ARI consent flow, database writer, /healthz.")
+    command("migrate", _migrate, "Bring the database schema up to date.")
+    calls = command("calls", _calls, "Print the latest call rows.")
+    calls.add_argument("--limit", type=int, default=10)
+    calls.add_argument("--json", action="store_true", help="one JSON object per line")
+    prompts = command(
+        "prompts", _prompts, "Build prompt WAVs from text or studio recordings, or install them."
+    )
+    prompts.add_argument("action", choices=["build", "install"])
+    prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
+    sandbox_commands.add_commands(
+        sub, sandbox_cache=_sandbox_cache, load_settings=_settings, default_config=PROJECT_CONFIG
+    )
+    return parser
+
+
+def _sandbox_cache() -> Path:
+    return Path(os.environ.get(ENV_SANDBOX_CACHE) or DEFAULT_SANDBOX_CACHE)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config: Path = args.config
+    if not config.exists() and config == Path("config.toml"):
+        raise ConfigError(
+            "Config file config.toml does not exist: copy config.example.toml to config.toml "
+            "and adapt it, or pass --config."
+        )
+    settings = load(config, os.environ)
+    logging_setup.configure(settings.log)
+    return settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    schema.check(settings.database.url)
+    web.run_app(
+        build_app(settings), host=settings.service.host, port=settings.service.port, print=None
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    schema.upgrade(settings.database.url)
+    print(f"database at revision {migrate.current_revision(settings.database.url)}")
+    return 0
+
+
+def _calls(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    for record in asyncio.run(lookup.latest(settings.database.url, args.limit)):
+        print(json.dumps(record.to_json()) if args.json else format_record(record))
+    return 0
+
+
+def format_record(record: CallRecord) -> str:
+    """A call row for a terminal, one field per line."""
+    return "\n".join([*(f"{key:>18}: {value}" for key, value in record.to_json().items()), ""])
+
+
+def _prompts(args: argparse.Namespace) -> int:
+    from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
+    from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
+
+    settings = _settings(args)
+    source = settings.prompts.source_dir
+    if args.action == "build":
+        for built in build_prompts(
+            source, decline_key=settings.consent.decline_key, languages=args.lang
+        ):
+            seconds = f"{built.duration_seconds:5.1f} s"
+            print(f"{built.language}/{built.name}.wav  {seconds}  ({built.source})")
+    else:
+        for path in install_prompts(source, settings.prompts.sounds_dir, languages=args.lang):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""One local Asterisk 22 sandbox ready for callrec: root file system, config, prompts, a phone.
+
+``SandboxSession`` is what the demo, the acceptance tests and the benchmarks start; and
+``service_settings`` points a callrec configuration at it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+import structlog
+
+from callrec_ari.config import Settings
+from callrec_ari.prompts.install import install_prompts
+from callrec_ari.sandbox.asterisk import AsteriskSandbox, SandboxSettings
+from callrec_ari.sandbox.rootfs import ensure_rootfs
+from callrec_ari.sandbox.sipp import SippAgent
+
+log = structlog.get_logger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DIALPLAN_DIR = PROJECT_DIR / "dialplan"
+PROMPTS_DIR = PROJECT_DIR / "prompts"
+
+
+class SandboxSession:
+    """Builds (or reuses) the root file system, starts Asterisk and a staff phone; stops both."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        settings: SandboxSettings | None = None,
+        prompts_dir: Path = PROMPTS_DIR,
+        workdir: Path | None = None,
+    ) -> None:
+        self.settings = settings or SandboxSettings()
+        self.cache_dir = cache_dir
+        self.prompts_dir = prompts_dir
+        self.workdir = workdir or cache_dir / "work" / self.settings.name
+        self.asterisk: AsteriskSandbox | None = None
+        self.agent: SippAgent | None = None
+
+    def start(self) -> AsteriskSandbox:
+        """Prepare a fresh instance, install the built prompts, start Asterisk and the phone."""
+        rootfs = ensure_rootfs(self.cache_dir)
+        asterisk = AsteriskSandbox(rootfs, self.settings, DIALPLAN_DIR)
+        asterisk.prepare()
+        installed = install_prompts(self.prompts_dir, asterisk.host_sounds_dir)
+        log.info("sandbox.prompts.installed", count=len(installed))
+        asterisk.start()
+        self.asterisk = asterisk
+        self.agent = SippAgent(self.settings.phones[0], self.workdir / "agent")
+        self.agent.start()
+        return asterisk
+
+    def stop(self) -> None:
+        """Stop the phone and Asterisk."""
+        if self.agent is not None:
+            self.agent.stop()
+            self.agent = None
+        if self.asterisk is not None:
+            self.asterisk.stop()
+            self.asterisk = None
+
+    def __enter__(self) -> AsteriskSandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def service_settings(base: Settings, asterisk: AsteriskSandbox) -> Settings:
+    """``base`` pointed at the sandbox: its ARI, its recordings folder, its sounds folder."""
+    sandbox = asterisk.settings
+    return dataclasses.replace(
+        base,
+        ari=dataclasses.replace(
+            base.ari,
+            url=sandbox.ari_url,
+            username=sandbox.ari_user,
+            password=sandbox.ari_password,
+            app=sandbox.ari_app,
+        ),
+        recording=dataclasses.replace(
+            base.recording,
+            asterisk_dir=PurePosixPath(asterisk.recordings_asterisk_dir),
+            service_dir=asterisk.recordings_service_dir,
+        ),
+        prompts=dataclasses.replace(base.prompts, sounds_dir=asterisk.host_sounds_dir),
+    )
