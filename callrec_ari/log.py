@@ -15,7 +15,7 @@ import structlog
 
 from callrec_ari.config import LogFormat, LogSettings
 
-NUMBER_KEYS = frozenset({"caller", "caller_number", "number", "dialled_number"})
+NUMBER_KEYS = frozenset({"caller", "caller_number", "number"})  # callers, not our own DIDs
 _VISIBLE_DIGITS = 3
 
 

@@ -73,7 +73,7 @@ class AriClient:
                 params={"eventSource": f"channel:{channel_id}"},
             )
         except AriError as exc:
-            if exc.status in _GONE:  # 422 "Event source does not exist": the channel hung up
+            if exc.status == 422:  # "Event source does not exist": the channel hung up
                 raise ChannelGoneError(str(exc), status=exc.status) from None
             raise
 
@@ -132,14 +132,19 @@ class AriClient:
                 if response.status == 204 or response.content_length == 0:
                     return None
                 return await response.json(content_type=None)
-        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
             raise AriUnavailableError(
                 f"Asterisk's ARI at {self._settings.url} did not answer {method} {path} ({exc!r})."
             ) from None
         except (aiohttp.ContentTypeError, ValueError) as exc:
             raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
+        except aiohttp.ClientError as exc:
+            raise AriError(f"ARI {method} {path} sent a broken HTTP answer ({exc!r}).") from None
 
 
 def _seg(value: str) -> str:
     """One URL path segment; ids come from the network, so nothing may escape into the path."""
+    if value in {"", ".", ".."}:
+        # Quoting cannot help: URL normalisation would still resolve these as folders.
+        raise AriError(f"The id {value!r} cannot name a channel, playback or application.")
     return quote(value, safe="")

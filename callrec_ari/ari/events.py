@@ -109,8 +109,13 @@ class EventStream:
     def _dispatch(self, text: str) -> None:
         try:
             event = parse_event(json.loads(text))
-        except (ValueError, AriEventError) as exc:
-            log.warning("ari.bad_event", error=str(exc), sample=text[:200])
+        except (ValueError, RecursionError, AriEventError) as exc:
+            log.warning("ari.bad_event", error=repr(exc)[:200], sample=text[:200])
             return
-        if event is not None:
+        if event is None:
+            return
+        try:
             self._on_event(event)
+        except Exception:
+            # One event the handler chokes on must not stop every later call's events.
+            log.exception("ari.event_handler_failed", event_type=type(event).__name__)

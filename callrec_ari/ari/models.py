@@ -120,8 +120,11 @@ def parse_channel(data: Any) -> Channel:
     dialplan = data.get("dialplan") or {}
     if not isinstance(caller, Mapping) or not isinstance(dialplan, Mapping):
         raise TypeError("channel caller or dialplan is not an object")
+    channel_id = _text(data["id"])
+    if not channel_id:
+        raise ValueError("channel id is empty")
     return Channel(
-        id=_text(data["id"]),
+        id=channel_id,
         name=_text(data.get("name", "")),
         state=_text(data.get("state", "")),
         caller_number=_text(caller.get("number", "")),
@@ -143,7 +146,7 @@ def _timestamp(value: Any) -> datetime:
         for fmt in _TIMESTAMP_FORMATS:
             try:
                 return datetime.strptime(value, fmt).astimezone(UTC)
-            except ValueError:
+            except (ValueError, OverflowError):  # overflow: a stamp at the calendar's edge
                 continue
     return datetime.now(UTC)
 
@@ -200,7 +203,7 @@ def _destroyed(data: Mapping[str, Any], at: datetime) -> ChannelDestroyed:
     return ChannelDestroyed(
         timestamp=at,
         channel_id=_channel_id(data),
-        cause=cause if isinstance(cause, int) else 0,
+        cause=cause if isinstance(cause, int) and not isinstance(cause, bool) else 0,
     )
 
 

@@ -100,8 +100,13 @@ async def place_calls(
     concurrent: int | None = None,
     timeout_seconds: float = 120.0,
     media_port: int = 17000,
+    local_port: int | None = None,
 ) -> CallResult:
-    """Place ``calls`` calls from the trunk's address at ``rate`` calls/s and wait for them."""
+    """Place ``calls`` calls from the trunk's address at ``rate`` calls/s and wait for them.
+
+    The PBX knows the trunk by its IP address alone, so several callers may run at once, each
+    on its own ``local_port`` and ``media_port``.
+    """
     scenario = await asyncio.to_thread(_write_scenario, workdir, "caller", caller_scenario(script))
     command = [
         require_sipp(),
@@ -109,7 +114,7 @@ async def place_calls(
         "-sf", str(scenario),
         "-s", script.did,
         "-i", sandbox.trunk_host,
-        "-p", str(sandbox.trunk_port),
+        "-p", str(local_port or sandbox.trunk_port),
         "-mi", sandbox.trunk_host,
         "-mp", str(media_port),
         "-m", str(calls),

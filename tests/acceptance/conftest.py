@@ -1,0 +1,152 @@
+"""Acceptance fixtures: a real Asterisk 22 in a chroot, sipp phones, and the real service.
+
+The sandbox starts once per session (its root file system is cached outside the repo). Each
+test gets its own service instance on a fresh SQLite database, running in the test's loop.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import dataclasses
+import hashlib
+import os
+import tomllib
+import wave
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from callrec_ari.app import CONTROLLER, EVENTS, WRITER, build_app
+from callrec_ari.config import Settings, parse
+from callrec_ari.db import lookup
+from callrec_ari.db.migrate import upgrade_to_head
+from callrec_ari.recording.paths import service_path
+from callrec_ari.records import CallRecord
+from callrec_ari.sandbox.asterisk import AsteriskSandbox
+from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, service_settings
+from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
+
+pytestmark = pytest.mark.asterisk
+
+CACHE = Path(os.environ.get("CALLREC_SANDBOX_CACHE", "/var/cache/callrec"))
+
+
+@pytest.fixture(scope="session")
+def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxSession]:
+    """Asterisk 22 with callrec's dialplan and prompts, and one staff phone (agent100)."""
+    session = SandboxSession(CACHE, workdir=tmp_path_factory.mktemp("sandbox"))
+    session.start()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def asterisk(sandbox_session: SandboxSession) -> AsteriskSandbox:
+    """The running Asterisk sandbox (restarted if an earlier test stopped it)."""
+    assert sandbox_session.asterisk is not None
+    if not sandbox_session.asterisk.ari_ready():
+        sandbox_session.asterisk.start()
+    return sandbox_session.asterisk
+
+
+@pytest.fixture
+def agent(sandbox_session: SandboxSession) -> SippAgent:
+    """The staff phone answering every call routed to agent100."""
+    assert sandbox_session.agent is not None
+    return sandbox_session.agent
+
+
+def sandbox_settings(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    """The example config, pointed at the sandbox, with a fresh SQLite file in ``tmp_path``."""
+    data = tomllib.loads((PROJECT_DIR / "config.example.toml").read_text(encoding="utf-8"))
+    data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+    data["service"]["port"] = 0
+    data["recording"]["finalise_timeout_seconds"] = 10
+    for table, values in overrides.items():
+        data.setdefault(table, {}).update(values)
+    base = parse(data, {}, base_dir=PROJECT_DIR)
+    return service_settings(base, asterisk)
+
+
+class Service:
+    """The callrec service running in the test's event loop."""
+
+    def __init__(self, settings: Settings, asterisk: AsteriskSandbox, workdir: Path) -> None:
+        self.settings = settings
+        self.asterisk = asterisk
+        self.workdir = workdir
+        self.app = build_app(settings)
+        self.runner = web.AppRunner(self.app)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(upgrade_to_head, self.settings.database.url)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        await asyncio.wait_for(self.app[EVENTS].wait_connected(), 15)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+    async def call(self, script: CallerScript, **options: Any) -> CallResult:
+        """Place calls from the trunk and wait for sipp to finish them."""
+        return await place_calls(self.asterisk.settings, script, self.workdir / "caller", **options)
+
+    async def settled(self, within: float = 30) -> list[CallRecord]:
+        """Wait until no call is in progress and every row is stored; return the rows."""
+        await asyncio.wait_for(self.app[CONTROLLER].wait_idle(), within)
+        assert await self.app[WRITER].flush(within)
+        return await lookup.latest(self.settings.database.url, 100)
+
+    def listen_ms(self, did: str) -> int:
+        """How long a caller must stay on to hear the whole announcement for ``did``."""
+        return int(announcement_seconds(self.settings, did) * 1000) + 1500
+
+    def wav(self, record: CallRecord) -> Path:
+        """Where the service reads the call's recording."""
+        assert record.recording_path is not None
+        return service_path(self.settings.recording.service_dir, record.recording_path)
+
+
+@pytest.fixture
+async def service(asterisk: AsteriskSandbox, tmp_path: Path) -> AsyncIterator[Service]:
+    """A running service on the sandbox with the example config."""
+    service = Service(sandbox_settings(asterisk, tmp_path), asterisk, tmp_path)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+def recordings_of(asterisk: AsteriskSandbox, uniqueid: str) -> list[Path]:
+    """Every file under the recordings folder whose name starts with the call's id."""
+    return sorted(asterisk.recordings_service_dir.rglob(f"{uniqueid}.*"))
+
+
+def wav_rms(path: Path) -> float:
+    """Root-mean-square level of a 16-bit mono WAV (0 means digital silence)."""
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2
+        assert wav.getnchannels() == 1
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    if not samples:
+        return 0.0
+    return (sum(s * s for s in samples) / len(samples)) ** 0.5
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, computed independently of the service."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def asterisk_log(asterisk: AsteriskSandbox) -> str:
+    """Everything Asterisk logged in this sandbox instance so far."""
+    return asterisk.log_file.read_text(errors="replace")
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with top-level sections replaced."""
+    return dataclasses.replace(settings, **changes)
