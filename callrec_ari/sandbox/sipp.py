@@ -101,21 +101,24 @@ async def place_calls(
     timeout_seconds: float = 120.0,
     media_port: int = 17000,
     local_port: int | None = None,
+    local_host: str | None = None,
 ) -> CallResult:
     """Place ``calls`` calls from the trunk's address at ``rate`` calls/s and wait for them.
 
     The PBX knows the trunk by its IP address alone, so several callers may run at once, each
-    on its own ``local_port`` and ``media_port``.
+    on its own ``local_port`` and ``media_port``. ``local_host`` places the call from another
+    address instead, e.g. a staff phone's for an outbound call.
     """
+    host = local_host or sandbox.trunk_host
     scenario = await asyncio.to_thread(_write_scenario, workdir, "caller", caller_scenario(script))
     command = [
         require_sipp(),
         f"{sandbox.sip_host}:{sandbox.sip_port}",
         "-sf", str(scenario),
         "-s", script.did,
-        "-i", sandbox.trunk_host,
+        "-i", host,
         "-p", str(local_port or sandbox.trunk_port),
-        "-mi", sandbox.trunk_host,
+        "-mi", host,
         "-mp", str(media_port),
         "-m", str(calls),
         "-r", str(rate),

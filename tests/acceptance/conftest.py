@@ -82,6 +82,7 @@ class Service:
         self.workdir = workdir
         self.app = build_app(settings)
         self.runner = web.AppRunner(self.app)
+        self.calls_placed = 0
 
     async def start(self) -> None:
         await asyncio.to_thread(upgrade_to_head, self.settings.database.url)
@@ -94,7 +95,9 @@ class Service:
 
     async def call(self, script: CallerScript, **options: Any) -> CallResult:
         """Place calls from the trunk and wait for sipp to finish them."""
-        return await place_calls(self.asterisk.settings, script, self.workdir / "caller", **options)
+        self.calls_placed += 1
+        workdir = self.workdir / f"caller-{self.calls_placed}"
+        return await place_calls(self.asterisk.settings, script, workdir, **options)
 
     async def settled(self, within: float = 30) -> list[CallRecord]:
         """Wait until no call is in progress and every row is stored; return the rows."""
