@@ -48,7 +48,11 @@ def build_app(settings: Settings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     engine = create_engine(settings.database.url)
-    writer = CallWriter(create_session_factory(engine))
+    writer = CallWriter(
+        create_session_factory(engine),
+        backoff_min_seconds=settings.database.retry_min_seconds,
+        backoff_max_seconds=settings.database.retry_max_seconds,
+    )
     app[WRITER] = writer
     task = asyncio.create_task(writer.run(), name="call-writer")
     yield

@@ -77,6 +77,8 @@ class DatabaseSettings:
     """The SQL database holding call metadata."""
 
     url: str = field(repr=False)
+    retry_min_seconds: float = 0.5  # backoff between attempts while the database is down
+    retry_max_seconds: float = 30.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,7 +305,13 @@ def _database(table: _Table, env: Mapping[str, str], base_dir: Path) -> Database
             f"Config key {table.key('url')} must start with sqlite+aiosqlite:/// "
             "or postgresql+asyncpg://."
         )
-    return DatabaseSettings(url=url)
+    minimum = table.positive("retry_min_seconds", 0.5)
+    maximum = table.positive("retry_max_seconds", 30.0)
+    if maximum < minimum:
+        raise ConfigError(
+            f"Config key {table.key('retry_max_seconds')} must not be below retry_min_seconds."
+        )
+    return DatabaseSettings(url=url, retry_min_seconds=minimum, retry_max_seconds=maximum)
 
 
 def _prompts(table: _Table, base_dir: Path) -> PromptSettings:

@@ -97,9 +97,19 @@ class ConsentFlow:
         return call, [cmd.Answer(), *play]
 
     def recover(self, arrival: ev.CallArrived, at: datetime) -> Step:
-        """A call found in our application that no one is handling: let it through unrecorded."""
+        """A call found in our application that no one is handling: let it through unrecorded.
+
+        Asterisk holds a ``continue`` until the running playback ends, so every playback the
+        crashed service may have started is stopped first; their ids are deterministic.
+        """
         call, _ = self.start(arrival)
-        return self.handle(call, ev.Interrupted(at=at))
+        playing = [p.playback_id for p in call.queued]
+        if call.playback_id is not None:
+            playing.insert(0, call.playback_id)
+        stops = [cmd.StopPlayback(playback_id=playback) for playback in playing]
+        stops.append(cmd.StopPlayback(playback_id=_playback_id(call, call.playbacks + 1)))
+        call = replace(_with(call, consent=Consent.INTERRUPTED), queued=(), playback_id=None)
+        return self._connect_unrecorded(call, stops)
 
     def handle(self, call: Call, event: ev.FlowEvent) -> Step:
         """Apply one event to a call."""
@@ -148,7 +158,7 @@ class ConsentFlow:
             return call, []
         if event.failed:
             # The caller was not told about the recording, so there is no consent to record.
-            return self._interrupted(call)
+            return self._interrupted(replace(call, playback_id=None))
         if call.queued:
             return _next_prompt(call)
         return self._consent_given(call)
@@ -195,7 +205,9 @@ class ConsentFlow:
 
     def _interrupted(self, call: Call) -> Step:
         if call.phase == Phase.ANNOUNCING:
-            return self._connect_unrecorded(_with(call, consent=Consent.INTERRUPTED))
+            # A running playback would hold the continue back until it ends.
+            stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
+            return self._connect_unrecorded(_with(call, consent=Consent.INTERRUPTED), stop)
         if call.phase == Phase.DECLINING:
             return replace(call, queued=(), playback_id=None), [cmd.Hangup()]
         return call, []
@@ -252,13 +264,17 @@ def _queue_prompts(call: Call, media: Sequence[str]) -> Step:
     for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
         plays.append(
             cmd.Play(
-                playback_id=f"{call.channel_id}-p{number}",
+                playback_id=_playback_id(call, number),
                 media=tuple(media),
                 language=language,
             )
         )
     call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
     return _next_prompt(call)
+
+
+def _playback_id(call: Call, number: int) -> str:
+    return f"{call.channel_id}-p{number}"
 
 
 def _next_prompt(call: Call) -> Step:

@@ -136,6 +136,10 @@ async def place_calls(
     )
     try:
         _, stderr = await asyncio.wait_for(process.communicate(), timeout_seconds + 10)
+    except asyncio.CancelledError:
+        process.kill()  # a cancelled caller must not keep holding the trunk's port
+        await process.wait()
+        raise
     except TimeoutError:
         process.kill()
         await process.wait()

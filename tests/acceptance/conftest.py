@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import array
 import asyncio
-import dataclasses
 import hashlib
 import os
+import socket
+import subprocess
+import sys
 import tomllib
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import tomli_w
 from aiohttp import web
 
 from callrec_ari.app import CONTROLLER, EVENTS, WRITER, build_app
@@ -28,7 +32,7 @@ from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.commands import announcement_seconds
-from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, service_settings
+from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 
 pytestmark = pytest.mark.asterisk
@@ -61,16 +65,36 @@ def agent(sandbox_session: SandboxSession) -> SippAgent:
     return sandbox_session.agent
 
 
-def sandbox_settings(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> Settings:
-    """The example config, pointed at the sandbox, with a fresh SQLite file in ``tmp_path``."""
+def sandbox_config(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """The example config as TOML data, pointed at the sandbox, with SQLite in ``tmp_path``."""
     data = tomllib.loads((PROJECT_DIR / "config.example.toml").read_text(encoding="utf-8"))
+    sandbox = asterisk.settings
+    data["ari"].update(
+        url=sandbox.ari_url,
+        username=sandbox.ari_user,
+        password=sandbox.ari_password,
+        app=sandbox.ari_app,
+        reconnect_max_seconds=2,
+    )
+    data["recording"] = {
+        "asterisk_dir": str(asterisk.recordings_asterisk_dir),
+        "service_dir": str(asterisk.recordings_service_dir),
+        "finalise_timeout_seconds": 10,
+    }
+    data["prompts"] = {
+        "source_dir": str(PROJECT_DIR / "prompts"),
+        "sounds_dir": str(asterisk.host_sounds_dir),
+    }
     data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
     data["service"]["port"] = 0
-    data["recording"]["finalise_timeout_seconds"] = 10
     for table, values in overrides.items():
         data.setdefault(table, {}).update(values)
-    base = parse(data, {}, base_dir=PROJECT_DIR)
-    return service_settings(base, asterisk)
+    return data
+
+
+def sandbox_settings(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    """``sandbox_config`` as a ``Settings`` object."""
+    return parse(sandbox_config(asterisk, tmp_path, **overrides), {}, base_dir=PROJECT_DIR)
 
 
 class Service:
@@ -150,6 +174,101 @@ def asterisk_log(asterisk: AsteriskSandbox) -> str:
     return asterisk.log_file.read_text(errors="replace")
 
 
-def with_changes(settings: Settings, **changes: Any) -> Settings:
-    """``settings`` with top-level sections replaced."""
-    return dataclasses.replace(settings, **changes)
+class ServiceProcess:
+    """``callrec run`` as a separate process, so a test can kill it like a crash would."""
+
+    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
+        self.port = free_port()
+        config["service"]["port"] = self.port
+        self.config_path = workdir / "callrec.toml"
+        self.config_path.write_text(tomli_w.dumps(config), encoding="utf-8")
+        self.log_path = workdir / "service.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "callrec_ari", "migrate", "-c", str(self.config_path)],
+            check=True,
+            capture_output=True,
+        )
+
+    async def start(self) -> None:
+        """Start the service and wait until it is connected to ARI."""
+        self.spawn()
+        await self.wait_connected()
+
+    def spawn(self) -> None:
+        """Start the process."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "callrec_ari", "run", "-c", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_connected(self) -> None:
+        """Wait until /healthz reports an open ARI connection."""
+        assert self.process is not None
+        async with aiohttp.ClientSession() as session:
+            for _ in range(150):
+                assert self.process.poll() is None, self.log_path.read_text()
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if (await response.json())["ari_connected"]:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"the service did not connect to ARI: {self.log_path.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager would stop it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def until(condition: Callable[[], Any], within: float = 30, step: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something true, or fail after ``within`` seconds."""
+    for _ in range(int(within / step)):
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(step)
+    raise AssertionError(f"condition not met within {within} s")
+
+
+def setup_delay(result: CallResult, agent: SippAgent, caller: str, prompt_seconds: float) -> float:
+    """Seconds from the end of the announcement to the agent's phone ringing, seen on the wire.
+
+    The caller's sipp logs when the PBX answered; the agent's sipp logs when its INVITE came.
+    """
+    answered = next(
+        line.split()[2:4]
+        for line in result.log.splitlines()
+        if line.startswith(f"answered {caller} ")
+    )
+    invited = next(
+        line.split()[2:4] for line in agent.invites() if line.startswith(f"invite sip:{caller} ")
+    )
+
+    def seconds(parts: list[str]) -> float:
+        return float(parts[0]) + float(parts[1]) / 1e6
+
+    return seconds(invited) - seconds(answered) - prompt_seconds

@@ -16,8 +16,8 @@ from callrec_ari.ari.fake import FakeAri
 from callrec_ari.config import Settings
 from callrec_ari.flow.controller import CallController, agent_of, arrival_from
 from callrec_ari.flow.states import ConsentFlow, Phase
-from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from callrec_ari.recording.finalise import marker_for, settle
+from callrec_ari.records import CallRecord, Consent, RecordingStatus
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 CHANNEL = "1795514341.6"
@@ -29,8 +29,13 @@ def at(seconds: float) -> datetime:
 
 def channel(channel_id: str = CHANNEL, name: str = "PJSIP/trunk-00000006") -> ari.Channel:
     return ari.Channel(
-        id=channel_id, name=name, state="Ring", caller_number="48221234567",
-        context="callrec-consent", app_data="callrec,5551000,1795514341.6", created=T0,
+        id=channel_id,
+        name=name,
+        state="Ring",
+        caller_number="48221234567",
+        context="callrec-consent",
+        app_data="callrec,5551000,1795514341.6",
+        created=T0,
     )
 
 
@@ -64,11 +69,17 @@ def harness(settings: Settings) -> Harness:
 
 
 def start(channel_id: str = CHANNEL) -> ari.StasisStart:
-    return ari.StasisStart(timestamp=at(0), channel=channel(channel_id), args=("5551000", "1795514341.6"))
+    return ari.StasisStart(
+        timestamp=at(0), channel=channel(channel_id), args=("5551000", "1795514341.6")
+    )
 
 
-def finished(playback_id: str, channel_id: str = CHANNEL, state: str = "done") -> ari.PlaybackFinished:
-    return ari.PlaybackFinished(timestamp=at(12), channel_id=channel_id, playback_id=playback_id, state=state)
+def finished(
+    playback_id: str, channel_id: str = CHANNEL, state: str = "done"
+) -> ari.PlaybackFinished:
+    return ari.PlaybackFinished(
+        timestamp=at(12), channel_id=channel_id, playback_id=playback_id, state=state
+    )
 
 
 def write_wav(path: Path, seconds: float) -> None:
@@ -103,11 +114,13 @@ async def test_a_consenting_call_is_recorded_and_finalised(harness: Harness):
     row = harness.last()
     assert row.consent == Consent.GIVEN
     assert row.agent == "agent100"
-    assert row.answered_at == at(14) and row.ended_at == at(17)
+    assert row.answered_at == at(14)
+    assert row.ended_at == at(17)
     assert row.recording_status == RecordingStatus.COMPLETE
     assert row.duration_seconds == pytest.approx(3.0)
     assert row.size_bytes == wav.stat().st_size
-    assert row.sha256 is not None and len(row.sha256) == 64
+    assert row.sha256 is not None
+    assert len(row.sha256) == 64
     assert not marker_for(wav).exists()
 
 
@@ -116,7 +129,8 @@ async def test_each_call_logs_with_its_channel_id(harness: Harness):
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         await harness.feed(start())
     call_lines = [line for line in logs if line["event"].startswith("call.")]
-    assert call_lines and all(line.get("call_id") == CHANNEL for line in call_lines)
+    assert call_lines
+    assert all(line.get("call_id") == CHANNEL for line in call_lines)
 
 
 async def test_abandoned_call_writes_a_row_and_asks_for_nothing_more(harness: Harness):
@@ -139,7 +153,7 @@ async def test_channel_gone_mid_command_is_not_an_error(harness: Harness):
 
 
 async def test_asterisk_refusing_to_play_lets_the_call_through(harness: Harness):
-    """A 500 on play (fail-open) connects the caller unrecorded instead of leaving them in silence."""
+    """A 500 on play connects the caller unrecorded rather than leaving them in silence."""
     harness.ari.fail("play", status=500)
     await harness.feed(start())
     assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe", "continue"]
@@ -165,7 +179,8 @@ async def test_reconcile_frees_channels_left_by_a_crashed_service(harness: Harne
     assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
     row = harness.last("9.9")
     assert row.consent == Consent.INTERRUPTED
-    assert row.dialled_number == "5552000" and row.languages == ("fi", "sv")
+    assert row.dialled_number == "5552000"
+    assert row.languages == ("fi", "sv")
 
 
 async def test_reconcile_ends_connected_calls_whose_channel_vanished(harness: Harness):

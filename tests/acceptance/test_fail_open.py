@@ -1,0 +1,137 @@
+"""Fail-open (seed 000 §5.5) and outbound calls, with real calls through Asterisk 22 (items 5-6)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from callrec_ari.app import EVENTS
+from callrec_ari.ari.client import AriClient
+from callrec_ari.config import AriSettings
+from callrec_ari.db import lookup
+from callrec_ari.records import Consent, RecordingStatus
+from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
+from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
+from tests.acceptance.conftest import (
+    Service,
+    ServiceProcess,
+    asterisk_log,
+    recordings_of,
+    sandbox_config,
+    until,
+)
+from tests.acceptance.test_consent import reached_agent
+
+pytestmark = pytest.mark.asterisk
+
+
+def all_recordings(asterisk: AsteriskSandbox) -> set[Path]:
+    """Every file in the sandbox's recordings folder."""
+    return set(asterisk.recordings_service_dir.rglob("*"))
+
+
+async def channels_in_app(asterisk: AsteriskSandbox) -> list[str]:
+    """The channels now in callrec's Stasis application, asked of ARI directly."""
+    s = asterisk.settings
+    settings = AriSettings(
+        url=s.ari_url, username=s.ari_user, password=s.ari_password, app=s.ari_app
+    )
+    async with aiohttp.ClientSession() as session:
+        return await AriClient(session, settings).app_channel_ids()
+
+
+async def test_calls_go_through_unrecorded_when_the_service_is_not_running(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """With no service, Stasis() fails at once and the dialplan connects the call unrecorded."""
+    before = all_recordings(asterisk)
+    caller = "48223000001"
+    script = CallerScript(did="5551000", caller=caller, wait_ms=500, talk_ms=2000)
+    result = await place_calls(asterisk.settings, script, tmp_path / "caller")
+    assert result.ok, result.errors
+    assert reached_agent(agent, caller)
+    assert "Stasis status FAILED, connecting unrecorded" in asterisk_log(asterisk)
+    assert all_recordings(asterisk) == before
+
+
+async def test_a_service_killed_mid_announcement_lets_the_call_through_on_restart(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """Channels left in the application by a crashed service are connected, unrecorded."""
+    process = ServiceProcess(sandbox_config(asterisk, tmp_path), tmp_path)
+    process.migrate()
+    await process.start()
+    caller = "48223000002"
+    script = CallerScript(did="5551000", caller=caller, wait_ms=8000, talk_ms=3000)
+    call = asyncio.create_task(place_calls(asterisk.settings, script, tmp_path / "caller"))
+    try:
+        [channel] = await until(lambda: channels_in_app(asterisk), within=10)
+        await asyncio.sleep(1.5)  # well inside the 27 s announcement
+        process.kill()
+        await asyncio.sleep(1)
+        assert channel in await channels_in_app(asterisk)  # nobody let it go yet
+        await process.start()
+        result = await call
+    finally:
+        call.cancel()
+        process.stop()
+    assert result.ok, result.errors
+    assert reached_agent(agent, caller)
+    url = sandbox_config(asterisk, tmp_path)["database"]["url"]
+    [row] = await lookup.latest(url, 10)
+    assert row.uniqueid == channel
+    assert row.consent == Consent.INTERRUPTED
+    assert row.recording_status == RecordingStatus.NONE
+    assert row.agent == "agent100"
+    assert row.ended_at is not None
+    assert recordings_of(asterisk, channel) == []
+
+
+async def test_the_service_reconnects_after_asterisk_restarts(service: Service, agent: SippAgent):
+    """After Asterisk restarts, the service reconnects by itself and the next call is recorded."""
+    events = service.app[EVENTS]
+    assert events.connections == 1
+    await asyncio.to_thread(service.asterisk.stop)
+    await until(lambda: not events.connected, within=10)
+    await asyncio.to_thread(service.asterisk.start)
+    await until(lambda: events.connected, within=15)
+    assert events.connections == 2
+    caller = "48223000003"
+    script = CallerScript(
+        did="5559999", caller=caller, wait_ms=service.listen_ms("5559999"), talk_ms=2000
+    )
+    result = await service.call(script)
+    assert result.ok, result.errors
+    [row] = await service.settled()
+    assert row.consent == Consent.GIVEN
+    assert row.recording_status == RecordingStatus.COMPLETE
+
+
+async def test_outbound_calls_are_never_recorded(
+    service: Service, asterisk: AsteriskSandbox, tmp_path: Path
+):
+    """A call a staff phone places to the outside never enters callrec and is not recorded."""
+    outside = SippAgent(
+        Phone(
+            endpoint="trunk", host=asterisk.settings.trunk_host, port=asterisk.settings.trunk_port
+        ),
+        tmp_path / "outside",
+        media_port=16500,
+    )
+    before = all_recordings(asterisk)
+    outside.start()
+    try:
+        script = CallerScript(did="0048221234567", caller="agent100", wait_ms=500, talk_ms=2000)
+        phone = asterisk.settings.phones[0]
+        result = await place_calls(
+            asterisk.settings, script, tmp_path / "phone", local_host=phone.host, local_port=5062
+        )
+        assert result.ok, result.errors
+        assert any(line.startswith("invite sip:agent100 ") for line in outside.invites())
+    finally:
+        outside.stop()
+    assert await service.settled() == []
+    assert all_recordings(asterisk) == before
