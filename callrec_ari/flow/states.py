@@ -135,10 +135,14 @@ class ConsentFlow:
             case ev.CommandFailed():
                 return self._command_failed(call, event.command)
             case ev.RecordingSettled() if call.phase == Phase.FINALISING:
+                status = event.status
+                if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
+                    # Bridged with an agent yet no audio: MixMonitor failed, not "nothing said".
+                    status = RecordingStatus.FAILED
                 return replace(
                     _with(
                         call,
-                        recording_status=event.status,
+                        recording_status=status,
                         duration_seconds=event.duration_seconds,
                         size_bytes=event.size_bytes,
                         sha256=event.sha256,

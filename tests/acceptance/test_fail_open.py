@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -135,3 +136,29 @@ async def test_outbound_calls_are_never_recorded(
         outside.stop()
     assert await service.settled() == []
     assert all_recordings(asterisk) == before
+
+
+async def test_a_recording_that_cannot_be_written_never_stops_the_call(
+    service: Service, agent: SippAgent
+):
+    """If MixMonitor cannot create its file the caller still talks to the agent; the row says so."""
+    day = service.asterisk.recordings_service_dir / f"{datetime.now(UTC):%Y/%m/%d}"
+    aside = day.with_name(day.name + ".aside")
+    if day.exists():
+        day.rename(aside)
+    day.parent.mkdir(parents=True, exist_ok=True)
+    day.write_text("a file where the day's folder should be\n")
+    try:
+        caller = "48223000004"
+        listen = service.listen_ms("5559999")
+        result = await service.call(CallerScript(did="5559999", caller=caller, wait_ms=listen))
+        [row] = await service.settled(within=40)
+    finally:
+        day.unlink()
+        if aside.exists():
+            aside.rename(day)
+    assert result.ok, result.errors
+    assert reached_agent(agent, caller)
+    assert row.consent == Consent.GIVEN
+    assert row.agent == "agent100"
+    assert row.recording_status == RecordingStatus.FAILED

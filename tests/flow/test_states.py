@@ -304,3 +304,26 @@ def test_events_after_the_end_change_nothing(settings: Settings):
         after, commands = flow.handle(call, late)
         assert after == call
         assert commands == []
+
+
+def test_a_bridged_call_without_audio_is_a_failed_recording(settings: Settings):
+    """No file for a call an agent answered means MixMonitor failed, not an empty call."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.start(arrival())
+    call, _ = finish_prompt(flow, call)
+    call, _ = flow.handle(call, ev.Continued(at=at(12)))
+    call, _ = flow.handle(call, ev.AgentAnswered(at=at(13), agent="agent100"))
+    call, _ = flow.handle(call, ev.ChannelEnded(at=at(20)))
+    call, _ = flow.handle(call, ev.RecordingSettled(status=RecordingStatus.EMPTY))
+    assert call.record.recording_status == RecordingStatus.FAILED
+
+
+def test_a_call_nobody_answered_has_an_empty_recording(settings: Settings):
+    """A consenting caller who hangs up while it rings leaves no audio; that is not a failure."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.start(arrival())
+    call, _ = finish_prompt(flow, call)
+    call, _ = flow.handle(call, ev.Continued(at=at(12)))
+    call, _ = flow.handle(call, ev.ChannelEnded(at=at(20)))
+    call, _ = flow.handle(call, ev.RecordingSettled(status=RecordingStatus.EMPTY))
+    assert call.record.recording_status == RecordingStatus.EMPTY
