@@ -23,6 +23,7 @@ from callrec_ari.flow.states import DECLINE_HINT
 from callrec_ari.prompts.install import prompt_duration
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import SandboxSettings
+from callrec_ari.sandbox.rootfs import ensure_rootfs
 from callrec_ari.sandbox.session import SandboxSession, service_settings
 from callrec_ari.sandbox.sipp import CallerScript, place_calls
 
@@ -46,6 +47,10 @@ def add_commands(
 
     sandbox = sub.add_parser("sandbox", help="A local Asterisk 22 (chroot) wired to callrec.")
     actions = sandbox.add_subparsers(required=True, metavar="ACTION")
+    build = actions.add_parser(
+        "build", help="Build (once) the cached Debian unstable root file system with Asterisk 22."
+    )
+    build.set_defaults(handler=lambda _a: _build(sandbox_cache()))
     up = with_config(
         actions.add_parser("up", help="Build and start the sandbox and run the service on it.")
     )
@@ -88,6 +93,11 @@ def _script(args: argparse.Namespace, settings: Settings) -> CallerScript:
     return CallerScript(
         did=args.did, caller=args.caller, wait_ms=wait_ms, press=args.press, talk_ms=args.talk_ms
     )
+
+
+def _build(cache: Path) -> int:
+    print(ensure_rootfs(cache))
+    return 0
 
 
 def _up(args: argparse.Namespace, cache: Path, base: Settings) -> int:

@@ -1,0 +1,24 @@
+# callrec's call service as a minimal image: `callrec run` as a non-root user.
+# The base image is a build argument so a site can pin or mirror its own.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin callrec
+
+WORKDIR /app
+COPY pyproject.toml README.md config.example.toml ./
+COPY callrec_ari ./callrec_ari
+COPY migrations ./migrations
+COPY prompts ./prompts
+COPY dialplan ./dialplan
+# Installed in place: the migrations and prompts are found beside the package.
+RUN pip install --no-cache-dir -e . && mkdir -p /etc/callrec /var/lib/callrec \
+    && chown callrec /var/lib/callrec
+
+USER callrec
+EXPOSE 8089
+# Mount the config at /etc/callrec/config.toml and the recordings folder Asterisk writes to;
+# secrets may come from CALLREC_ARI_PASSWORD and CALLREC_DATABASE_URL instead of the file.
+ENTRYPOINT ["callrec"]
+CMD ["run", "--config", "/etc/callrec/config.toml"]
