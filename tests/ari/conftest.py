@@ -13,7 +13,7 @@ from callrec_ari.config import AriSettings
 from tests.ari.fake_server import FakeAsterisk
 
 USERNAME = "callrec"
-PASSWORD = "s3cret:with colon"  # noqa: S105 - a test password, not a secret.
+PASSWORD = "s3cret:with colon"
 APP = "callrec"
 
 

@@ -1,0 +1,76 @@
+"""The ``callrec`` command line: clear errors, migrations, and printing rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from callrec_ari.__main__ import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def write_config(tmp_path: Path, **changes: dict[str, object]) -> Path:
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'callrec.sqlite3'}"
+    for table, values in changes.items():
+        data[table].update(values)
+    path = tmp_path / "callrec.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_missing_default_config_explains_what_to_do(tmp_path: Path, monkeypatch, capsys):
+    """Without config.toml the command says how to make one, and exits 2."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    assert "copy config.example.toml to config.toml" in capsys.readouterr().err
+
+
+def test_a_bad_config_key_is_one_line(tmp_path: Path, capsys):
+    """A bad key stops the command with one sentence naming it."""
+    config = write_config(tmp_path, consent={"decline_key": "99"})
+    assert main(["migrate", "-c", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("callrec: Config key consent.decline_key")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_run_refuses_an_unmigrated_database(tmp_path: Path, capsys):
+    """The service will not start on a database behind the migrations, and says what to run."""
+    config = write_config(tmp_path)
+    assert main(["run", "-c", str(config)]) == 2
+    assert "run `callrec migrate` first" in capsys.readouterr().err
+
+
+def test_migrate_then_calls_on_an_empty_database(tmp_path: Path):
+    """`callrec migrate` creates the SQLite file and folder; `callrec calls` then prints nothing."""
+    config = write_config(tmp_path)
+    command = [sys.executable, "-m", "callrec_ari"]
+    migrated = subprocess.run(
+        [*command, "migrate", "-c", str(config)], capture_output=True, text=True, check=False
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert "database at revision" in migrated.stdout
+    assert (tmp_path / "db" / "callrec.sqlite3").exists()
+    listed = subprocess.run(
+        [*command, "calls", "--json", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line) for line in listed.stdout.splitlines()] == []
+
+
+def test_unknown_commands_are_refused(capsys):
+    """argparse's own error for a command that does not exist."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["record-everything"])
+    assert exit_info.value.code == 2
