@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import wave
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import structlog
@@ -18,6 +16,7 @@ from callrec_ari.flow.controller import CallController, agent_of, arrival_from
 from callrec_ari.flow.states import ConsentFlow, Phase
 from callrec_ari.recording.finalise import marker_for, settle
 from callrec_ari.records import CallRecord, Consent, RecordingStatus
+from tests.support.audio import write_wav
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 CHANNEL = "1795514341.6"
@@ -80,15 +79,6 @@ def finished(
     return ari.PlaybackFinished(
         timestamp=at(12), channel_id=channel_id, playback_id=playback_id, state=state
     )
-
-
-def write_wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x10\x00" * int(8000 * seconds))
 
 
 async def test_a_consenting_call_is_recorded_and_finalised(harness: Harness):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import wave
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,7 @@ import pytest
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording.finalise import inspect_wav, marker_for, settle
 from callrec_ari.records import RecordingStatus
-
-
-def write_wav(path: Path, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x01\x02" * int(8000 * seconds))
+from tests.support.audio import write_wav
 
 
 def test_a_closed_wav_is_measured(tmp_path: Path):
