@@ -65,6 +65,9 @@ class SandboxSettings:
     rtp_start: int = 20000
     rtp_end: int = 29999
     baseline_prompt: str = "announcement"
+    baseline_trunk_host: str = "127.0.0.4"  # trunk-baseline: its calls run [baseline]
+    baseline_language: str = "en"
+    baseline_decline_hint: bool = True  # then callrec/decline-hint, as callrec plays it
 
     @property
     def ari_url(self) -> str:
@@ -171,6 +174,7 @@ class AsteriskSandbox:
             f"[{p.endpoint}]\ntype = identify\nendpoint = {p.endpoint}\nmatch = {p.host}\n"
             for p in s.phones
         )
+        baseline_media = [s.baseline_prompt] + (["decline-hint"] if s.baseline_decline_hint else [])
         return {
             "instance": str(self.instance),
             "sip_host": s.sip_host,
@@ -187,6 +191,9 @@ class AsteriskSandbox:
             "rtp_start": str(s.rtp_start),
             "rtp_end": str(s.rtp_end),
             "baseline_prompt": s.baseline_prompt,
+            "baseline_trunk_host": s.baseline_trunk_host,
+            "baseline_language": s.baseline_language,
+            "baseline_playback": "&".join(f"callrec/{name}" for name in baseline_media),
             "baseline_dir": str(self.instance / "baseline-recordings"),
         }
 

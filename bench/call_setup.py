@@ -1,0 +1,213 @@
+"""What callrec adds to call set-up, measured beside a plain-dialplan baseline in one run.
+
+Both paths run on one Asterisk 22 sandbox with the same short prompt, the same MixMonitor and
+the same agent phone (sipp). The baseline trunk (127.0.0.4) runs Answer, Playback, MixMonitor
+and Dial from dialplan; the callrec trunk (127.0.0.2) enters Stasis, where ``callrec run``, a
+separate process, answers, plays the prompt and ``continue``s the call to MixMonitor and Dial.
+
+For every call, sipp stamps the PBX's 200 OK at the caller and the INVITE at the agent::
+
+    setup delay = agent INVITE - caller 200 OK - prompt length
+
+i.e. the time from the end of the prompt to the agent's phone ringing. Run as root::
+
+    .venv/bin/python -m bench.call_setup [--calls 200] [--rate 5] [--json out.json] [--max-rate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.prompt import PROMPT_NAME, install_bench_prompt
+from bench.report import SearchResult, table, write_json
+from bench.runner import HOLD_MS, Bench, CallPath, RunResult
+from bench.service import ServiceProcess, service_config
+from callrec_ari import log as logging_setup
+from callrec_ari.config import LogFormat, LogSettings
+from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
+from callrec_ari.sandbox.session import SandboxSession
+
+LANGUAGE = "en"
+PATHS = (CallPath.BASELINE, CallPath.SERVICE)
+
+# Its own instance, ports and phone address, so the benchmark can run beside the acceptance
+# tests' sandbox (callrec, 5060/8088, phone 127.0.0.3) without either stealing the other's calls.
+BENCH_SANDBOX = SandboxSettings(
+    name="callrec-bench",
+    sip_port=5160,
+    ari_port=8188,
+    trunk_port=5170,
+    phones=(Phone(endpoint="agent100", host="127.0.0.5", port=5162),),
+    rtp_start=30000,
+    rtp_end=39999,
+    baseline_prompt=PROMPT_NAME,
+    baseline_language=LANGUAGE,
+    baseline_decline_hint=False,  # callrec runs with decline_key = "": no hint either
+)
+
+
+class BrokenBenchmarkError(RuntimeError):
+    """A path recorded nothing: the numbers would measure something else than callrec."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="bench.call_setup", description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=200, help="calls per path (default 200)")
+    parser.add_argument("--rate", type=float, default=5.0, help="calls per second (default 5)")
+    parser.add_argument("--talk-ms", type=int, default=2000, help="talk time once connected")
+    parser.add_argument("--prompt-ms", type=int, default=1000, help="length of the tone prompt")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls per path first")
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument(
+        "--max-rate", action="store_true", help="then step the rate up to find what each sustains"
+    )
+    parser.add_argument(
+        "--search-rates", default="10,15,20,30,40,60", help="rates to step through (calls/s)"
+    )
+    parser.add_argument(
+        "--search-seconds", type=float, default=10.0, help="length of each rate step"
+    )
+    parser.add_argument(
+        "--p99-limit-ms", type=float, default=500.0, help="a step fails above this setup p99"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, sipp)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 if every measured call went through and was recorded."""
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench.call_setup needs root (the Asterisk sandbox uses chroot).", file=sys.stderr)
+        return 2
+    logging_setup.configure(LogSettings(format=LogFormat.CONSOLE, level="warning"))
+    workdir = Path(tempfile.mkdtemp(prefix="callrec-bench-"))
+    meta = _meta(args)
+    status = 1
+    try:
+        runs, search = _measure(args, workdir, meta)
+        meta["loadavg_after"] = os.getloadavg()
+        print(table(meta, runs, search))
+        if args.json:
+            write_json(args.json, meta, runs, search)
+        status = _verdict(runs)
+    except BrokenBenchmarkError as exc:
+        print(f"\nBROKEN BENCHMARK: {exc}", file=sys.stderr)
+        status = 3
+    finally:
+        if args.keep or status != 0:
+            print(f"work folder kept: {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+def _measure(
+    args: argparse.Namespace, workdir: Path, meta: dict[str, Any]
+) -> tuple[dict[CallPath, RunResult], list[SearchResult] | None]:
+    """Start everything, warm up, measure both paths, optionally search the rate; stop all."""
+    cache = Path(os.environ.get("CALLREC_SANDBOX_CACHE") or "/var/cache/callrec")
+    session = SandboxSession(cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox")
+    asterisk = session.start()
+    try:
+        assert session.agent is not None
+        prompts = workdir / "prompts"
+        meta["prompt_seconds"] = install_bench_prompt(
+            prompts, asterisk.host_sounds_dir, language=LANGUAGE, seconds=args.prompt_ms / 1000
+        )
+        meta["asterisk"] = asterisk.cli("core show version").strip()
+        config = service_config(
+            asterisk, workdir, prompts_dir=prompts, prompt=PROMPT_NAME, language=LANGUAGE
+        )
+        with ServiceProcess(config, workdir / "service") as service:
+            bench = Bench(
+                asterisk,
+                session.agent,
+                service,
+                workdir=workdir / "sipp",
+                prompt_seconds=meta["prompt_seconds"],
+            )
+            for path in PATHS:
+                _check_recorded(bench.run(path, calls=args.warmup, rate=5, talk_ms=args.talk_ms))
+            runs: dict[CallPath, RunResult] = {}
+            for path in PATHS:
+                print(f"{path}: {args.calls} calls at {args.rate:g}/s ...", file=sys.stderr)
+                runs[path] = _check_recorded(
+                    bench.run(path, calls=args.calls, rate=args.rate, talk_ms=args.talk_ms)
+                )
+            search = _search(bench, args) if args.max_rate else None
+    finally:
+        session.stop()
+    return runs, search
+
+
+def _search(bench: Bench, args: argparse.Namespace) -> list[SearchResult]:
+    """Step each path's rate up until a step loses, fails or leaves unrecorded a call, or p99
+    setup delay exceeds the limit; the last step that passed is the sustained rate."""
+    rates = [float(rate) for rate in args.search_rates.split(",")]
+    results = []
+    for path in PATHS:
+        result = SearchResult(path=path, p99_limit_ms=args.p99_limit_ms)
+        for rate in rates:
+            print(f"{path}: rate step {rate:g}/s ...", file=sys.stderr)
+            calls = max(20, round(rate * args.search_seconds))
+            step = bench.run(path, calls=calls, rate=rate, talk_ms=args.talk_ms)
+            result.steps.append(step)
+            if not result.passed(step):
+                break
+            result.sustained_cps = rate
+        results.append(result)
+        time.sleep(2)  # let the last step's calls drain out of Asterisk
+    return results
+
+
+def _check_recorded(run: RunResult) -> RunResult:
+    """Refuse to go on when a path recorded none of its calls."""
+    if run.recorded == 0:
+        raise BrokenBenchmarkError(
+            f"the {run.path} path recorded none of its {run.placed} calls "
+            f"({run.connected} reached the agent; sipp exit {run.sipp_returncode}). {run.errors}"
+        )
+    return run
+
+
+def _verdict(runs: dict[CallPath, RunResult]) -> int:
+    """0 if every measured call went through and was recorded, else 1 with a loud message."""
+    status = 0
+    for run in runs.values():
+        if not run.ok:
+            print(
+                f"\nWARNING: {run.path}: {run.placed} placed, {run.connected} reached the agent, "
+                f"{run.recorded} recorded {run.outcomes}, sipp failed {run.sipp_failed} "
+                f"(exit {run.sipp_returncode}); its numbers are suspect.\n{run.errors}",
+                file=sys.stderr,
+            )
+            status = 1
+    return status
+
+
+def _meta(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "calls": args.calls,
+        "rate": args.rate,
+        "talk_ms": args.talk_ms,
+        "hold_ms": HOLD_MS,
+        "warmup_calls": args.warmup,
+        "prompt": f"{args.prompt_ms} ms 440 Hz tone, sound callrec/{PROMPT_NAME}",
+        "cpu_cores": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "callrec": "callrec run (separate process), SQLite, JSON logs at level info",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
