@@ -33,6 +33,7 @@ CONTROLLER = web.AppKey("controller", CallController)
 EVENTS = web.AppKey("events", EventStream)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
+_WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -52,6 +53,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         create_session_factory(engine),
         backoff_min_seconds=settings.database.retry_min_seconds,
         backoff_max_seconds=settings.database.retry_max_seconds,
+        linger_seconds=_WRITE_LINGER_SECONDS,
     )
     app[WRITER] = writer
     task = asyncio.create_task(writer.run(), name="call-writer")

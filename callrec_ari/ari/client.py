@@ -105,17 +105,35 @@ class AriClient:
             raise AriError(f"Asterisk sent a malformed application {self._settings.app!r}.")
         return list(ids)
 
+    async def set_event_filter(self, event_types: Sequence[str]) -> None:
+        """Have Asterisk send our application only these event types."""
+        await self._request(
+            "PUT",
+            f"/applications/{_seg(self._settings.app)}/eventFilter",
+            json={"allowed": [{"type": kind} for kind in event_types]},
+        )
+
     async def info(self) -> Any:
         """``GET /asterisk/info``: a cheap authenticated request to check ARI answers."""
         return await self._request("GET", "/asterisk/info")
 
     async def _request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
     ) -> Any:
         url = self._base + path
         try:
             async with self._session.request(
-                method, url, params=params, headers=self._headers, timeout=self._timeout
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self._headers,
+                timeout=self._timeout,
             ) as response:
                 if response.status in _GONE and path.startswith(("/channels/", "/playbacks/")):
                     raise ChannelGoneError(

@@ -118,6 +118,10 @@ class FakeAri:
         except KeyError:
             raise ChannelGoneError(f"channel {channel_id} not found", status=404) from None
 
+    async def set_event_filter(self, event_types: Sequence[str]) -> None:
+        """Record the event filter."""
+        self._record("set_event_filter", "callrec", event_types=tuple(event_types))
+
     async def app_channel_ids(self) -> list[str]:
         """The channels placed in the application with ``add_channel``."""
         self._record("app_channel_ids", "callrec")

@@ -215,3 +215,6 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = 
     "Dial": _dial,
     "ChannelDestroyed": _destroyed,
 }
+
+# The only event types callrec acts on; the application's event filter lets nothing else through.
+EVENT_TYPES = tuple(_PARSERS)

@@ -44,3 +44,6 @@ class AriPort(Protocol):
 
     async def app_channel_ids(self) -> list[str]:
         """The channels currently in our Stasis application."""
+
+    async def set_event_filter(self, event_types: Sequence[str]) -> None:
+        """Have Asterisk send our application only these event types."""

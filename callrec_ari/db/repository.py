@@ -5,11 +5,12 @@ Functions take an ``AsyncSession`` and leave the transaction to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,28 +86,42 @@ def call_to_record(call: Call) -> CallRecord:
 
 
 async def upsert_call(session: AsyncSession, record: CallRecord) -> None:
-    """Store a snapshot under its ``uniqueid``: insert it, or overwrite the call's row.
+    """Store one snapshot under its ``uniqueid``: insert it, or overwrite the call's row."""
+    await upsert_calls(session, [record])
+
+
+async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> None:
+    """Store snapshots under their ``uniqueid`` in one statement; one snapshot per call.
 
     Storing an unchanged snapshot again touches nothing, not even ``updated_at``.
     """
-    dialect = session.get_bind().dialect.name
-    insert: Callable[[type[Call]], postgresql.Insert | sqlite.Insert]
+    if not records:
+        return
+    now = datetime.now(UTC)
+    rows = [{**record_to_row(record), "created_at": now, "updated_at": now} for record in records]
+    await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The upsert, built once per dialect: building and caching it cost more than running it."""
+    insert: Callable[[Table], postgresql.Insert | sqlite.Insert]
     if dialect == "postgresql":
         insert = postgresql.insert
     elif dialect == "sqlite":
         insert = sqlite.insert
     else:
         raise DatabaseError(f"Database type {dialect} is not supported (use SQLite or PostgreSQL).")
-    now = datetime.now(UTC)
-    statement = insert(Call).values(**record_to_row(record), created_at=now, updated_at=now)
+    # The table, not the mapped class: the ORM's bulk-insert layer costs more than the write.
+    calls = Call.metadata.tables[Call.__tablename__]
+    statement = insert(calls)
     new = statement.excluded
-    table = Call.__table__.c
-    statement = statement.on_conflict_do_update(
+    table = calls.c
+    return statement.on_conflict_do_update(
         index_elements=[table.uniqueid],
         set_={**{name: new[name] for name in _RECORD_COLUMNS}, "updated_at": new.updated_at},
         where=or_(*(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS)),
     )
-    await session.execute(statement)
 
 
 async def get_call(session: AsyncSession, uniqueid: str) -> CallRecord | None:

@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callrec_ari.db.repository import upsert_call
+from callrec_ari.db.repository import upsert_calls
 from callrec_ari.db.session import describe_error
 from callrec_ari.records import CallRecord
 
@@ -76,6 +76,7 @@ class CallWriter:
         backoff_max_seconds: float = 30.0,
         batch_size: int = 100,
         write_timeout_seconds: float = 30.0,
+        linger_seconds: float = 0.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not 0 < backoff_min_seconds <= backoff_max_seconds:
@@ -87,6 +88,7 @@ class CallWriter:
         self._backoff_max = backoff_max_seconds
         self._batch_size = batch_size
         self._write_timeout = write_timeout_seconds
+        self._linger = linger_seconds
         self._sleep = sleep
         self._pending: dict[str, _Entry] = {}
         self._in_flight: list[_Entry] = []
@@ -128,6 +130,9 @@ class CallWriter:
             while not self._pending:
                 self._work.clear()
                 await self._work.wait()
+            if self._linger and len(self._pending) < self._batch_size:
+                # Let a call's next snapshots and other calls' join: one transaction for many.
+                await asyncio.sleep(self._linger)
             batch = self._take()
             left: list[_Entry] = batch
             try:
@@ -204,8 +209,7 @@ class CallWriter:
                 self._session_factory() as session,
                 session.begin(),
             ):
-                for entry in entries:
-                    await upsert_call(session, entry.record)
+                await upsert_calls(session, [entry.record for entry in entries])
         except Exception as exc:  # noqa: BLE001 - run() logs every failure and retries
             return exc
         return None

@@ -110,7 +110,12 @@ class CallController:
             worker.queue.put_nowait(flow_event)
 
     async def reconcile(self) -> None:
-        """After (re)connecting: settle calls we lost sight of and free leftover channels."""
+        """After (re)connecting: filter events, settle calls we lost sight of, free leftovers."""
+        try:
+            # Without the filter Asterisk sends dozens of events per call we would only drop.
+            await self._ari.set_event_filter(ari.EVENT_TYPES)
+        except AriError as exc:
+            log.warning("ari.event_filter_refused", error=str(exc))
         now = self._clock()
         for worker in list(self._calls.values()):
             phase = worker.call.phase if worker.call else None

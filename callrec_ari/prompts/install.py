@@ -35,7 +35,7 @@ def install_prompts(
             checked.append((sounds_dir / folder.name / SOUNDS_FOLDER / wav.name, data))
     for target, data in checked:
         write_atomically(target, data)
-        _log.info("prompt installed", path=str(target))
+        _log.debug("prompt installed", path=str(target))
     return [target for target, _ in checked]
 
 

@@ -195,3 +195,26 @@ def test_agent_is_read_from_the_dialled_channel_name():
     """PJSIP/agent100-0000001f is agent100; a Local channel keeps its extension."""
     assert agent_of(channel(name="PJSIP/agent100-0000001f")) == "agent100"
     assert agent_of(channel(name="Local/100@agents-00000001;1")) == "100@agents"
+
+
+async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
+    """On every connection the application's event filter is set to the events callrec handles."""
+    await harness.controller.reconcile()
+    [request] = [r for r in harness.ari.requests if r.operation == "set_event_filter"]
+    assert set(request.details["event_types"]) == {
+        "StasisStart",
+        "StasisEnd",
+        "ChannelDtmfReceived",
+        "PlaybackFinished",
+        "Dial",
+        "ChannelDestroyed",
+    }
+
+
+async def test_an_asterisk_without_event_filters_still_works(harness: Harness):
+    """If Asterisk refuses the filter, reconciliation goes on and calls are still handled."""
+    harness.ari.fail("set_event_filter", status=405)
+    harness.ari.add_channel("9.9")
+    await harness.controller.reconcile()
+    await harness.feed()
+    assert harness.ari.operations("9.9")[-1] == "continue"
