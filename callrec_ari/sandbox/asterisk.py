@@ -201,11 +201,25 @@ class AsteriskSandbox:
         """Start Asterisk (after ``prepare``) and wait until ARI answers."""
         if os.geteuid() != 0:
             raise SandboxError("The Asterisk sandbox needs root (it uses chroot and mount).")
-        self._mount_proc()
+        # /proc is mounted in a mount namespace of Asterisk's own, so it vanishes with the
+        # process and instances sharing the root file system never unmount it for each other.
+        in_namespace = 'mount -t proc proc "$1/proc" && exec chroot "$1" asterisk -f -n -C "$2"'
         log_path = self.host_instance / "log" / "console.log"
         with log_path.open("ab") as console:
             self._process = subprocess.Popen(
-                ["chroot", str(self.rootfs), "asterisk", "-f", "-n", "-C", self._conf()],
+                [
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "--",
+                    "sh",
+                    "-c",
+                    in_namespace,
+                    "sh",
+                    str(self.rootfs),
+                    self._conf(),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
@@ -242,7 +256,7 @@ class AsteriskSandbox:
             return False
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop Asterisk gracefully (SIGKILL after ``timeout``) and unmount /proc."""
+        """Stop Asterisk gracefully (SIGKILL after ``timeout``)."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -251,7 +265,6 @@ class AsteriskSandbox:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self._unmount_proc()
 
     def kill(self) -> None:
         """Kill Asterisk at once, as a crash would."""
@@ -284,13 +297,3 @@ class AsteriskSandbox:
             log.warning("sandbox.asterisk.leftover_killed", pid=pid)
             os.kill(pid, signal.SIGKILL)
             time.sleep(0.2)
-
-    def _mount_proc(self) -> None:
-        proc = self.rootfs / "proc"
-        if not os.path.ismount(proc):
-            subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
-
-    def _unmount_proc(self) -> None:
-        proc = self.rootfs / "proc"
-        if os.path.ismount(proc):
-            subprocess.run(["umount", "-l", str(proc)], check=False)
