@@ -28,10 +28,11 @@ from typing import Any
 from bench.prompt import PROMPT_NAME, install_bench_prompt
 from bench.report import SearchResult, table, write_json
 from bench.runner import HOLD_MS, Bench, CallPath, RunResult
-from bench.service import ServiceProcess, service_config
+from bench.service import service_config
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
+from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.session import SandboxSession
 
 LANGUAGE = "en"

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.load import LoadResult, parse_stamps, run_load
-from bench.service import RECORDED, ServiceProcess, outcomes
+from bench.service import RECORDED, outcomes, records
 from bench.stats import Distribution, cpu_seconds, rate_of
+from callrec_ari.errors import SandboxError
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
+from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent
 
 DID = "5559000"  # not listed in [[route]]: callrec's default route
@@ -97,9 +99,13 @@ class Bench:
             ended = {"wav": len(wavs)}
             count = len(wavs)
         else:
-            idle = self.service.wait_idle()
-            ended = outcomes(self.service.records(), prefix)
-            if not idle:
+            try:
+                self.service.wait_idle()
+                busy = False
+            except SandboxError:
+                busy = True
+            ended = outcomes(records(self.service), prefix)
+            if busy:
                 ended["service still busy after 120 s"] = 1
             count = ended.get(RECORDED, 0)
         cpu = {

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
-from callrec_ari.config import Settings, load
+from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
 from callrec_ari.errors import CallrecError, ConfigError
 from callrec_ari.records import CallRecord
@@ -78,14 +78,20 @@ def _sandbox_cache() -> Path:
     return Path(os.environ.get(ENV_SANDBOX_CACHE) or DEFAULT_SANDBOX_CACHE)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(
+    args: argparse.Namespace, adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> Settings:
+    """The settings from ``--config`` (first changed by ``adapt``); logging is set up from them."""
     config: Path = args.config
     if not config.exists() and config == Path("config.toml"):
         raise ConfigError(
             "Config file config.toml does not exist: copy config.example.toml to config.toml "
             "and adapt it, or pass --config."
         )
-    settings = load(config, os.environ)
+    data = read(config)
+    if adapt is not None:
+        data = adapt(data)
+    settings = parse(data, os.environ, base_dir=config.resolve().parent)
     logging_setup.configure(settings.log)
     return settings
 

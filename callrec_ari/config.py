@@ -213,6 +213,11 @@ class _Table:
 
 def load(path: Path, env: Mapping[str, str]) -> Settings:
     """Read and validate the TOML config at ``path``; ``env`` may supply secrets."""
+    return parse(read(path), env, base_dir=path.resolve().parent)
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The decoded TOML of the config file at ``path``, not yet validated."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -220,10 +225,9 @@ def load(path: Path, env: Mapping[str, str]) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Config file {path} cannot be read: {exc}.") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
-    return parse(data, env, base_dir=path.resolve().parent)
 
 
 def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) -> Settings:

@@ -24,10 +24,11 @@ from callrec_ari.prompts.install import prompt_duration
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import SandboxSettings
 from callrec_ari.sandbox.rootfs import ensure_rootfs
-from callrec_ari.sandbox.session import SandboxSession, service_settings
+from callrec_ari.sandbox.session import SandboxSession, sandbox_config
 from callrec_ari.sandbox.sipp import CallerScript, place_calls
 
-LoadSettings = Callable[[argparse.Namespace], Settings]
+Adapt = Callable[[dict[str, Any]], dict[str, Any]]
+LoadSettings = Callable[[argparse.Namespace, Adapt | None], Settings]
 
 
 def add_commands(
@@ -54,17 +55,17 @@ def add_commands(
     up = with_config(
         actions.add_parser("up", help="Build and start the sandbox and run the service on it.")
     )
-    up.set_defaults(handler=lambda a: _up(a, sandbox_cache(), load_settings(a)))
+    up.set_defaults(handler=lambda a: _up(a, sandbox_cache(), load_settings))
     call = with_config(
         actions.add_parser("call", help="Place calls into a running sandbox with sipp.")
     )
     _call_options(call)
     call.add_argument("--calls", type=int, default=1)
     call.add_argument("--rate", type=float, default=1.0, help="calls per second")
-    call.set_defaults(handler=lambda a: _call(a, sandbox_cache(), load_settings(a)))
+    call.set_defaults(handler=lambda a: _call(a, sandbox_cache(), load_settings(a, None)))
     demo = with_config(sub.add_parser("demo", help="Place one real call and print its row."))
     _call_options(demo)
-    demo.set_defaults(handler=lambda a: _demo(a, sandbox_cache(), load_settings(a)))
+    demo.set_defaults(handler=lambda a: _demo(a, sandbox_cache(), load_settings))
 
 
 def _call_options(parser: argparse.ArgumentParser) -> None:
@@ -100,9 +101,9 @@ def _build(cache: Path) -> int:
     return 0
 
 
-def _up(args: argparse.Namespace, cache: Path, base: Settings) -> int:
+def _up(args: argparse.Namespace, cache: Path, load_settings: LoadSettings) -> int:
     with SandboxSession(cache) as asterisk:
-        settings = service_settings(base, asterisk)
+        settings = load_settings(args, lambda data: sandbox_config(data, asterisk))
         schema.upgrade(settings.database.url)
         print(
             f"Asterisk 22 is up (ARI {asterisk.settings.ari_url}, SIP "
@@ -134,9 +135,9 @@ def _call(args: argparse.Namespace, cache: Path, settings: Settings) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace, cache: Path, base: Settings) -> int:
+def _demo(args: argparse.Namespace, cache: Path, load_settings: LoadSettings) -> int:
     with SandboxSession(cache) as asterisk:
-        settings = service_settings(base, asterisk)
+        settings = load_settings(args, lambda data: sandbox_config(data, asterisk))
         schema.upgrade(settings.database.url)
         script = _script(args, settings)
         print(

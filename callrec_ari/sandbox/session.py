@@ -1,18 +1,19 @@
 """One local Asterisk 22 sandbox ready for callrec: root file system, config, prompts, a phone.
 
-``SandboxSession`` is what the demo, the acceptance tests and the benchmarks start; and
-``service_settings`` points a callrec configuration at it.
+``SandboxSession`` is what the demo, the acceptance tests and the benchmarks start, and
+``sandbox_config`` points a callrec configuration at it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path, PurePosixPath
+import copy
+from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import structlog
 
-from callrec_ari.config import Settings
 from callrec_ari.prompts.install import install_prompts
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, SandboxSettings
 from callrec_ari.sandbox.rootfs import ensure_rootfs
@@ -77,22 +78,23 @@ class SandboxSession:
         self.stop()
 
 
-def service_settings(base: Settings, asterisk: AsteriskSandbox) -> Settings:
-    """``base`` pointed at the sandbox: its ARI, its recordings folder, its sounds folder."""
+def sandbox_config(data: Mapping[str, Any], asterisk: AsteriskSandbox) -> dict[str, Any]:
+    """Config data (decoded TOML) pointed at the sandbox: its ARI, recordings and sounds folders.
+
+    Works on the raw data rather than on ``Settings`` so that the result can also be written
+    out for a ``callrec run`` process.
+    """
+    config = copy.deepcopy(dict(data))
     sandbox = asterisk.settings
-    return dataclasses.replace(
-        base,
-        ari=dataclasses.replace(
-            base.ari,
-            url=sandbox.ari_url,
-            username=sandbox.ari_user,
-            password=sandbox.ari_password,
-            app=sandbox.ari_app,
-        ),
-        recording=dataclasses.replace(
-            base.recording,
-            asterisk_dir=PurePosixPath(asterisk.recordings_asterisk_dir),
-            service_dir=asterisk.recordings_service_dir,
-        ),
-        prompts=dataclasses.replace(base.prompts, sounds_dir=asterisk.host_sounds_dir),
+    config.setdefault("ari", {}).update(
+        url=sandbox.ari_url,
+        username=sandbox.ari_user,
+        password=sandbox.ari_password,
+        app=sandbox.ari_app,
     )
+    config.setdefault("recording", {}).update(
+        asterisk_dir=str(asterisk.recordings_asterisk_dir),
+        service_dir=str(asterisk.recordings_service_dir),
+    )
+    config.setdefault("prompts", {}).update(sounds_dir=str(asterisk.host_sounds_dir))
+    return config

@@ -10,29 +10,23 @@ import array
 import asyncio
 import hashlib
 import os
-import socket
-import subprocess
-import sys
-import tomllib
 import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-import tomli_w
 from aiohttp import web
 
 from callrec_ari.app import CONTROLLER, EVENTS, WRITER, build_app
-from callrec_ari.config import Settings, parse
+from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup
 from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.commands import announcement_seconds
-from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession
+from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, sandbox_config
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 
 pytestmark = pytest.mark.asterisk
@@ -65,26 +59,14 @@ def agent(sandbox_session: SandboxSession) -> SippAgent:
     return sandbox_session.agent
 
 
-def sandbox_config(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    """The example config as TOML data, pointed at the sandbox, with SQLite in ``tmp_path``."""
-    data = tomllib.loads((PROJECT_DIR / "config.example.toml").read_text(encoding="utf-8"))
-    sandbox = asterisk.settings
-    data["ari"].update(
-        url=sandbox.ari_url,
-        username=sandbox.ari_user,
-        password=sandbox.ari_password,
-        app=sandbox.ari_app,
-        reconnect_max_seconds=2,
-    )
-    data["recording"] = {
-        "asterisk_dir": str(asterisk.recordings_asterisk_dir),
-        "service_dir": str(asterisk.recordings_service_dir),
-        "finalise_timeout_seconds": 10,
-    }
-    data["prompts"] = {
-        "source_dir": str(PROJECT_DIR / "prompts"),
-        "sounds_dir": str(asterisk.host_sounds_dir),
-    }
+def acceptance_config(
+    asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any
+) -> dict[str, Any]:
+    """The example config pointed at the sandbox, SQLite in ``tmp_path``, quick reconnects."""
+    data = sandbox_config(read(PROJECT_DIR / "config.example.toml"), asterisk)
+    data["ari"]["reconnect_max_seconds"] = 2
+    data["recording"]["finalise_timeout_seconds"] = 10
+    data["prompts"]["source_dir"] = str(PROJECT_DIR / "prompts")
     data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
     data["service"]["port"] = 0
     for table, values in overrides.items():
@@ -93,8 +75,8 @@ def sandbox_config(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) 
 
 
 def sandbox_settings(asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any) -> Settings:
-    """``sandbox_config`` as a ``Settings`` object."""
-    return parse(sandbox_config(asterisk, tmp_path, **overrides), {}, base_dir=PROJECT_DIR)
+    """``acceptance_config`` as a ``Settings`` object."""
+    return parse(acceptance_config(asterisk, tmp_path, **overrides), {}, base_dir=PROJECT_DIR)
 
 
 class Service:
@@ -172,74 +154,6 @@ def sha256_of(path: Path) -> str:
 def asterisk_log(asterisk: AsteriskSandbox) -> str:
     """Everything Asterisk logged in this sandbox instance so far."""
     return asterisk.log_file.read_text(errors="replace")
-
-
-class ServiceProcess:
-    """``callrec run`` as a separate process, so a test can kill it like a crash would."""
-
-    def __init__(self, config: dict[str, Any], workdir: Path) -> None:
-        self.port = free_port()
-        config["service"]["port"] = self.port
-        self.config_path = workdir / "callrec.toml"
-        self.config_path.write_text(tomli_w.dumps(config), encoding="utf-8")
-        self.log_path = workdir / "service.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def migrate(self) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "callrec_ari", "migrate", "-c", str(self.config_path)],
-            check=True,
-            capture_output=True,
-        )
-
-    async def start(self) -> None:
-        """Start the service and wait until it is connected to ARI."""
-        self.spawn()
-        await self.wait_connected()
-
-    def spawn(self) -> None:
-        """Start the process."""
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "callrec_ari", "run", "-c", str(self.config_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def wait_connected(self) -> None:
-        """Wait until /healthz reports an open ARI connection."""
-        assert self.process is not None
-        async with aiohttp.ClientSession() as session:
-            for _ in range(150):
-                assert self.process.poll() is None, self.log_path.read_text()
-                try:
-                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if (await response.json())["ari_connected"]:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"the service did not connect to ARI: {self.log_path.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind, as in a crash."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        """SIGTERM, as a service manager would stop it."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(15)
-
-
-def free_port() -> int:
-    """A TCP port on loopback nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def until(condition: Callable[[], Any], within: float = 30, step: float = 0.1) -> Any:

@@ -15,13 +15,13 @@ from callrec_ari.config import AriSettings
 from callrec_ari.db import lookup
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
+from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
 from tests.acceptance.conftest import (
     Service,
-    ServiceProcess,
+    acceptance_config,
     asterisk_log,
     recordings_of,
-    sandbox_config,
     until,
 )
 from tests.acceptance.test_consent import reached_agent
@@ -62,9 +62,9 @@ async def test_a_service_killed_mid_announcement_lets_the_call_through_on_restar
     asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
 ):
     """Channels left in the application by a crashed service are connected, unrecorded."""
-    process = ServiceProcess(sandbox_config(asterisk, tmp_path), tmp_path)
-    process.migrate()
-    await process.start()
+    process = ServiceProcess(acceptance_config(asterisk, tmp_path), tmp_path / "service")
+    await asyncio.to_thread(process.migrate)
+    await asyncio.to_thread(process.start)
     caller = "48223000002"
     script = CallerScript(did="5551000", caller=caller, wait_ms=8000, talk_ms=3000)
     call = asyncio.create_task(place_calls(asterisk.settings, script, tmp_path / "caller"))
@@ -74,15 +74,14 @@ async def test_a_service_killed_mid_announcement_lets_the_call_through_on_restar
         process.kill()
         await asyncio.sleep(1)
         assert channel in await channels_in_app(asterisk)  # nobody let it go yet
-        await process.start()
+        await asyncio.to_thread(process.start)
         result = await call
     finally:
         call.cancel()
         process.stop()
     assert result.ok, result.errors
     assert reached_agent(agent, caller)
-    url = sandbox_config(asterisk, tmp_path)["database"]["url"]
-    [row] = await lookup.latest(url, 10)
+    [row] = await lookup.latest(process.database_url, 10)
     assert row.uniqueid == channel
     assert row.consent == Consent.INTERRUPTED
     assert row.recording_status == RecordingStatus.NONE
