@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -74,3 +75,21 @@ def test_unknown_commands_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["record-everything"])
     assert exit_info.value.code == 2
+
+
+def test_prompts_build_then_install_through_the_command(tmp_path: Path, capsys):
+    """`prompts build` says the configured key; `prompts install` puts WAVs where Asterisk looks."""
+    source = tmp_path / "prompts"
+    shutil.copytree(EXAMPLE.parent / "prompts" / "en", source / "en")
+    hint_before = (source / "en" / "decline-hint.wav").read_bytes()
+    config = write_config(
+        tmp_path,
+        consent={"decline_key": "#"},
+        prompts={"source_dir": str(source), "sounds_dir": str(tmp_path / "sounds")},
+    )
+    assert main(["prompts", "build", "-c", str(config)]) == 0
+    assert "en/announcement.wav" in capsys.readouterr().out
+    assert (source / "en" / "decline-hint.wav").read_bytes() != hint_before  # "press hash"
+    assert main(["prompts", "install", "-c", str(config)]) == 0
+    installed = sorted(p.name for p in (tmp_path / "sounds" / "en" / "callrec").iterdir())
+    assert installed == ["announcement.wav", "decline-hint.wav", "declined.wav"]
