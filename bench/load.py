@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callrec_ari.sandbox.asterisk import SandboxSettings
-from callrec_ari.sandbox.sipp import CallerScript, caller_scenario, require_sipp
+from callrec_ari.sandbox.sipp import CallerScript, caller_command, caller_scenario
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,20 +49,18 @@ def run_load(
     scenario = workdir / "caller.xml"
     scenario.write_text(stamped_scenario(script), encoding="utf-8")
     command = [
-        require_sipp(),
-        f"{sandbox.sip_host}:{sandbox.sip_port}",
-        "-sf", str(scenario),
-        "-s", script.did,
-        "-i", host,
-        "-p", str(sandbox.trunk_port),
-        "-mi", host,
-        "-mp", str(media_port),
-        "-m", str(calls),
-        "-r", f"{rate:g}",
-        "-rp", "1000",
-        "-l", str(calls),
-        "-timeout", f"{int(timeout_seconds)}s",
-        "-nostdin", "-trace_err", "-trace_logs",
+        *caller_command(
+            sandbox,
+            scenario,
+            script.did,
+            host=host,
+            local_port=sandbox.trunk_port,
+            media_port=media_port,
+            calls=calls,
+            rate=rate,
+            concurrent=calls,
+            timeout_seconds=timeout_seconds,
+        ),
         "-trace_stat", "-stf", str(workdir / "stat.csv"), "-fd", "1",
     ]  # fmt: skip
     started = time.monotonic()

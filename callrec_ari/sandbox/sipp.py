@@ -109,24 +109,19 @@ async def place_calls(
     on its own ``local_port`` and ``media_port``. ``local_host`` places the call from another
     address instead, e.g. a staff phone's for an outbound call.
     """
-    host = local_host or sandbox.trunk_host
     scenario = await asyncio.to_thread(_write_scenario, workdir, "caller", caller_scenario(script))
-    command = [
-        require_sipp(),
-        f"{sandbox.sip_host}:{sandbox.sip_port}",
-        "-sf", str(scenario),
-        "-s", script.did,
-        "-i", host,
-        "-p", str(local_port or sandbox.trunk_port),
-        "-mi", host,
-        "-mp", str(media_port),
-        "-m", str(calls),
-        "-r", str(rate),
-        "-rp", "1000",
-        "-l", str(concurrent or calls),
-        "-timeout", f"{int(timeout_seconds)}s",
-        "-nostdin", "-trace_err", "-trace_logs",
-    ]  # fmt: skip
+    command = caller_command(
+        sandbox,
+        scenario,
+        script.did,
+        host=local_host or sandbox.trunk_host,
+        local_port=local_port or sandbox.trunk_port,
+        media_port=media_port,
+        calls=calls,
+        rate=rate,
+        concurrent=concurrent or calls,
+        timeout_seconds=timeout_seconds,
+    )
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=workdir,
@@ -153,6 +148,38 @@ async def place_calls(
         errors=(stderr.decode(errors="replace") + errors).strip(),
         log=logs,
     )
+
+
+def caller_command(
+    sandbox: SandboxSettings,
+    scenario: Path,
+    did: str,
+    *,
+    host: str,
+    local_port: int,
+    media_port: int,
+    calls: int,
+    rate: float,
+    concurrent: int,
+    timeout_seconds: float,
+) -> list[str]:
+    """The sipp command line of a caller from ``host`` running ``scenario`` to ``did``."""
+    return [
+        require_sipp(),
+        f"{sandbox.sip_host}:{sandbox.sip_port}",
+        "-sf", str(scenario),
+        "-s", did,
+        "-i", host,
+        "-p", str(local_port),
+        "-mi", host,
+        "-mp", str(media_port),
+        "-m", str(calls),
+        "-r", f"{rate:g}",
+        "-rp", "1000",
+        "-l", str(concurrent),
+        "-timeout", f"{int(timeout_seconds)}s",
+        "-nostdin", "-trace_err", "-trace_logs",
+    ]  # fmt: skip
 
 
 def _write_scenario(workdir: Path, role: str, text: str) -> Path:
