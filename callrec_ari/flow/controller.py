@@ -187,7 +187,7 @@ class CallController:
     async def _apply(self, worker: _Worker, item: _Item) -> None:
         if isinstance(item, _Start):
             if item.recovered:
-                step = self._flow.recover(item.arrival, self._clock())
+                step = self._flow.recover(item.arrival)
             else:
                 step = self._flow.start(item.arrival)
             log.info(

@@ -96,7 +96,7 @@ class ConsentFlow:
         call, play = _queue_prompts(call, media)
         return call, [cmd.Answer(), *play]
 
-    def recover(self, arrival: ev.CallArrived, at: datetime) -> Step:
+    def recover(self, arrival: ev.CallArrived) -> Step:
         """A call found in our application that no one is handling: let it through unrecorded.
 
         Asterisk holds a ``continue`` until the running playback ends, so every playback the

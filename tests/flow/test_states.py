@@ -254,7 +254,7 @@ def test_a_prompt_that_fails_to_play_is_never_taken_as_consent(settings: Setting
 
 def test_recovery_lets_a_leftover_call_through_unrecorded(settings: Settings):
     """A channel left in the application by a crashed service goes on without recording."""
-    call, commands = ConsentFlow(settings).recover(arrival(), at(5))
+    call, commands = ConsentFlow(settings).recover(arrival())
     assert call.phase == Phase.HANDING_OFF
     assert call.record.consent == Consent.INTERRUPTED
     assert cmd.Answer() not in commands
