@@ -22,7 +22,7 @@ from callrec_ari.ari.port import AriPort
 from callrec_ari.errors import AriError, ChannelGoneError
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.states import Call, ConsentFlow, Phase
+from callrec_ari.flow.states import BEFORE_CONNECTION, Call, ConsentFlow, Phase
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
@@ -144,7 +144,7 @@ class CallController:
         waiting = [
             w
             for w in self._calls.values()
-            if w.call is not None and w.call.phase in (Phase.ANNOUNCING, Phase.DECLINING)
+            if w.call is not None and w.call.phase in BEFORE_CONNECTION
         ]
         for worker in waiting:
             worker.queue.put_nowait(ev.Interrupted(at=now))
@@ -208,7 +208,7 @@ class CallController:
         before = worker.call
         call, commands = step
         worker.call = call
-        if call.phase not in (Phase.ANNOUNCING, Phase.DECLINING):
+        if call.phase not in BEFORE_CONNECTION:
             worker.released.set()
         if before is None or before.phase != call.phase:
             log.info(

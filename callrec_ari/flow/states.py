@@ -56,7 +56,8 @@ class Call:
 
 
 Step = tuple[Call, list[cmd.Command]]
-_BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_OFF})
+# Phases in which the caller is still in our hands, not yet back in the dialplan.
+BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_OFF})
 
 
 class ConsentFlow:
@@ -118,7 +119,7 @@ class ConsentFlow:
                 return self._prompt_finished(call, event)
             case ev.DigitPressed():
                 return self._digit(call, event)
-            case ev.LeftStasis() if call.phase in _BEFORE_CONNECTION:
+            case ev.LeftStasis() if call.phase in BEFORE_CONNECTION:
                 return self._ended_before_consent(call, event.at)
             case ev.Continued() if call.phase == Phase.HANDING_OFF:
                 return replace(call, phase=Phase.CONNECTED), []
@@ -245,7 +246,7 @@ class ConsentFlow:
         return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
 
     def _ended(self, call: Call, at: datetime) -> Step:
-        if call.phase in _BEFORE_CONNECTION:
+        if call.phase in BEFORE_CONNECTION:
             return self._ended_before_consent(call, at)
         if call.phase != Phase.CONNECTED:
             return call, []

@@ -218,3 +218,12 @@ async def test_an_asterisk_without_event_filters_still_works(harness: Harness):
     await harness.controller.reconcile()
     await harness.feed()
     assert harness.ari.operations("9.9")[-1] == "continue"
+
+
+async def test_stopping_the_service_lets_announcing_callers_through(harness: Harness):
+    """On a clean stop, a caller still hearing the announcement is connected, not left waiting."""
+    await harness.feed(start())
+    await harness.controller.close()
+    assert harness.ari.operations(CHANNEL)[-2:] == ["subscribe", "continue"]
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    assert harness.last().consent == Consent.INTERRUPTED
