@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -19,10 +20,13 @@ from aiohttp import web
 
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
+from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
 from callrec_ari.errors import CallrecError, ConfigError
+from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
+from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
@@ -68,10 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     prompts.add_argument("action", choices=["build", "install"])
     prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
+    cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor())
+    lifecycle_commands.add_commands(cli)
+    rights_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub, sandbox_cache=_sandbox_cache, load_settings=_settings, default_config=PROJECT_CONFIG
     )
     return parser
+
+
+def _actor() -> str:
+    """Who runs the command, for the records of holds, erasures and requests."""
+    try:
+        return getpass.getuser()
+    except OSError:  # no user name in the environment or the password database
+        return f"uid-{os.getuid()}"
 
 
 def _sandbox_cache() -> Path:

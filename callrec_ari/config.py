@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from callrec_ari.errors import ConfigError
+from callrec_ari.numbers import valid_region
 
 _T = TypeVar("_T")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
@@ -31,6 +32,13 @@ class DeclineAction(enum.StrEnum):
 
     CONNECT = "connect"  # connect the call without recording
     HANGUP = "hangup"  # play the decline prompt, then hang up (seed 000 §4.3)
+
+
+class DoNotRecordAction(enum.StrEnum):
+    """What a caller whose number is on the do-not-record list hears."""
+
+    NOTICE = "notice"  # a short prompt saying the call is not recorded, then connected
+    SILENT = "silent"  # connected at once, no prompt
 
 
 class LogFormat(enum.StrEnum):
@@ -77,6 +85,8 @@ class DatabaseSettings:
     """The SQL database holding call metadata."""
 
     url: str = field(repr=False)
+    # The local journal every call snapshot is written to before the database sees it.
+    journal_dir: Path
     retry_min_seconds: float = 0.5  # backoff between attempts while the database is down
     retry_max_seconds: float = 30.0
 
@@ -88,6 +98,10 @@ class ConsentSettings:
     decline_key: str | None
     on_decline: DeclineAction
     decline_prompt: str
+    do_not_record: DoNotRecordAction = DoNotRecordAction.NOTICE
+    not_recorded_prompt: str = "not-recorded"
+    # How often the running service reloads the do-not-record list from the database.
+    do_not_record_refresh_seconds: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +118,16 @@ class RetentionPolicy:
 
     name: str
     days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleSettings:
+    """Purging expired recordings and answering data-subject requests."""
+
+    purge_interval_seconds: float = 3600.0  # 0 turns the service's own purge task off
+    purge_batch_size: int = 500
+    request_due_days: int = 30  # GDPR Art. 12(3): answer within one month...
+    request_extension_days: int = 60  # ...extendable by two further months, with a reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +168,8 @@ class Settings:
     consent: ConsentSettings
     dialplan: DialplanSettings
     retention: Mapping[str, RetentionPolicy]
+    lifecycle: LifecycleSettings
+    numbers_region: str  # how national numbers are read, e.g. "PL"
     default_route: Route
     routes: Mapping[str, Route]
     service: ServiceSettings
@@ -152,6 +178,11 @@ class Settings:
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""
         return self.routes.get(did, self.default_route)
+
+    @property
+    def longest_retention_days(self) -> int:
+        """The longest policy: files older than this that no row knows about are removed."""
+        return max(policy.days for policy in self.retention.values())
 
 
 class _Table:
@@ -251,6 +282,8 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
             ),
         ),
         retention=retention,
+        lifecycle=_lifecycle(root.table("lifecycle", required=False)),
+        numbers_region=_numbers_region(root.table("numbers", required=False)),
         default_route=default_route,
         routes=_routes(data.get("route", []), consent, retention),
         service=_service(root.table("service", required=False)),
@@ -315,7 +348,12 @@ def _database(table: _Table, env: Mapping[str, str], base_dir: Path) -> Database
         raise ConfigError(
             f"Config key {table.key('retry_max_seconds')} must not be below retry_min_seconds."
         )
-    return DatabaseSettings(url=url, retry_min_seconds=minimum, retry_max_seconds=maximum)
+    return DatabaseSettings(
+        url=url,
+        journal_dir=base_dir / table.get("journal_dir", str, "var/journal"),
+        retry_min_seconds=minimum,
+        retry_max_seconds=maximum,
+    )
 
 
 def _prompts(table: _Table, base_dir: Path) -> PromptSettings:
@@ -336,7 +374,39 @@ def _consent(table: _Table) -> ConsentSettings:
         decline_key=key or None,
         on_decline=table.choice("on_decline", DeclineAction, "connect"),
         decline_prompt=table.matching("decline_prompt", _SOUND_NAME, "declined"),
+        do_not_record=table.choice("do_not_record", DoNotRecordAction, "notice"),
+        not_recorded_prompt=table.matching("not_recorded_prompt", _SOUND_NAME, "not-recorded"),
+        do_not_record_refresh_seconds=table.positive("do_not_record_refresh_seconds", 10.0),
     )
+
+
+def _lifecycle(table: _Table) -> LifecycleSettings:
+    interval = table.get("purge_interval_seconds", float, 3600.0)
+    if interval < 0:
+        raise ConfigError(
+            f"Config key {table.key('purge_interval_seconds')} must be zero (off) or more."
+        )
+    counts = {}
+    for key, default in (
+        ("purge_batch_size", 500),
+        ("request_due_days", 30),
+        ("request_extension_days", 60),
+    ):
+        value = table.get(key, int, default)
+        if value < 1:
+            raise ConfigError(f"Config key {table.key(key)} must be at least 1.")
+        counts[key] = value
+    return LifecycleSettings(purge_interval_seconds=interval, **counts)
+
+
+def _numbers_region(table: _Table) -> str:
+    region = table.get("default_region", str, "PL")
+    if not valid_region(region):
+        raise ConfigError(
+            f"Config key {table.key('default_region')} must be a region code such as PL, SE "
+            f"or FI (got {region!r})."
+        )
+    return region
 
 
 def _retention(table: _Table) -> dict[str, RetentionPolicy]:

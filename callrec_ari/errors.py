@@ -11,7 +11,11 @@
     ├── PromptError               a prompt file is unreadable, empty or too quiet
     ├── RecordingError            a finished recording is missing, truncated or outside its folder
     ├── SandboxError              the local Asterisk sandbox could not be built or started
-    └── DatabaseError             the database refused a statement or is unreachable
+    ├── DatabaseError             the database refused a statement or is unreachable
+    ├── InputError                a person or another program handed over something invalid
+    │   └── NumberError           a phone number that cannot be read as one
+    ├── NotFoundError             a call, hold, request or file asked for does not exist
+    └── ForbiddenError            the person's role does not allow this on this call
 
 Every message is one sentence naming the thing at fault, fit to show a user.
 """
@@ -61,3 +65,19 @@ class SandboxError(CallrecError):
 
 class DatabaseError(CallrecError):
     """The database could not be reached or refused a statement."""
+
+
+class InputError(CallrecError):
+    """Input from a person or another program is invalid; nothing was changed."""
+
+
+class NumberError(InputError):
+    """A phone number could not be read as one."""
+
+
+class NotFoundError(CallrecError):
+    """A call, hold, request or file that was asked for does not exist."""
+
+
+class ForbiddenError(CallrecError):
+    """The acting person's role does not allow this operation on this call."""

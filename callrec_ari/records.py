@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 class Direction(enum.StrEnum):
@@ -27,6 +28,7 @@ class Consent(enum.StrEnum):
     ABANDONED = "abandoned"  # the caller hung up during the announcement
     DECLINED = "declined"  # the caller pressed the decline key
     INTERRUPTED = "interrupted"  # the service stopped mid-announcement; connected unrecorded
+    OPTED_OUT = "opted_out"  # the number is on the do-not-record list; connected unrecorded
 
 
 class RecordingStatus(enum.StrEnum):
@@ -37,6 +39,7 @@ class RecordingStatus(enum.StrEnum):
     COMPLETE = "complete"  # the WAV is closed; size, duration and SHA-256 are known
     EMPTY = "empty"  # consent was given but the call was never bridged, so no audio exists
     FAILED = "failed"  # recording was asked for but no usable file appeared (the call went on)
+    DELETED = "deleted"  # the file was deleted by retention or erasure; the row is anonymised
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +49,8 @@ class CallRecord:
     uniqueid: str
     linkedid: str
     direction: Direction
-    caller_number: str | None
+    caller_number: str | None  # as the caller's network sent it
+    caller_e164: str | None  # the same number normalised to E.164, if it is a phone number
     dialled_number: str
     agent: str | None  # the answering agent's endpoint or extension
     languages: tuple[str, ...]
@@ -60,6 +64,9 @@ class CallRecord:
     size_bytes: int | None
     sha256: str | None
     retention_policy: str
+    # When retention ends: started_at plus the policy's days. None only on rows stored before
+    # callrec kept retention dates; the purge computes theirs from the policy.
+    delete_after: datetime | None
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
@@ -73,7 +80,51 @@ class CallRecord:
                 result[key] = value
         return result
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallRecord:
+        """The record ``to_json`` produced; raises ``ValueError`` or ``KeyError`` if malformed."""
+        return cls(
+            uniqueid=str(data["uniqueid"]),
+            linkedid=str(data["linkedid"]),
+            direction=Direction(data["direction"]),
+            caller_number=_optional_str(data["caller_number"]),
+            caller_e164=_optional_str(data["caller_e164"]),
+            dialled_number=str(data["dialled_number"]),
+            agent=_optional_str(data["agent"]),
+            languages=tuple(str(language) for language in data["languages"]),
+            consent=Consent(data["consent"]),
+            started_at=_time(data["started_at"]),
+            answered_at=_optional_time(data["answered_at"]),
+            ended_at=_optional_time(data["ended_at"]),
+            recording_path=_optional_str(data["recording_path"]),
+            recording_status=RecordingStatus(data["recording_status"]),
+            duration_seconds=_optional_float(data["duration_seconds"]),
+            size_bytes=None if data["size_bytes"] is None else int(data["size_bytes"]),
+            sha256=_optional_str(data["sha256"]),
+            retention_policy=str(data["retention_policy"]),
+            delete_after=_optional_time(data["delete_after"]),
+        )
+
     @property
     def finished(self) -> bool:
         """Whether nothing more will change: the call ended and its recording is settled."""
         return self.ended_at is not None and self.recording_status != RecordingStatus.RECORDING
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _time(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"Timestamp {value!r} has no timezone.")
+    return moment
+
+
+def _optional_time(value: Any) -> datetime | None:
+    return None if value is None else _time(value)

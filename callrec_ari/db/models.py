@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callrec_ari.db.base import Base, UtcDateTime
@@ -25,6 +25,10 @@ class Call(Base):
         Index("ix_calls_caller_number_started_at", "caller_number", "started_at"),
         Index("ix_calls_started_at", "started_at"),
         Index("ix_calls_agent_started_at", "agent", "started_at"),
+        # Data-subject requests find a person's calls by normalised number.
+        Index("ix_calls_caller_e164_started_at", "caller_e164", "started_at"),
+        # The purge finds due rows without reading the rest.
+        Index("ix_calls_delete_after", "delete_after"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
@@ -32,6 +36,7 @@ class Call(Base):
     linkedid: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(16))
     caller_number: Mapped[str | None] = mapped_column(String(64))
+    caller_e164: Mapped[str | None] = mapped_column(String(20))
     dialled_number: Mapped[str] = mapped_column(String(64))
     agent: Mapped[str | None] = mapped_column(String(128))
     languages: Mapped[str] = mapped_column(String(128))  # comma-separated, in order
@@ -45,5 +50,112 @@ class Call(Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger())
     sha256: Mapped[str | None] = mapped_column(String(64))
     retention_policy: Mapped[str] = mapped_column(String(64))
+    # Null only on rows stored before retention dates were kept; the purge fills it in.
+    delete_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Lifecycle, set by staff and the purge job, never by call snapshots:
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    purge_reason: Mapped[str | None] = mapped_column(String(16))  # retention | erasure
+    restricted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    restricted_by: Mapped[str | None] = mapped_column(String(128))
+    restriction_reason: Mapped[str | None] = mapped_column(Text())
+    rectified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_NOW)
+
+
+class LegalHold(Base):
+    """A hold stops the deletion of its calls until released (or its end date passes)."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    case_reference: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text())
+    placed_by: Mapped[str] = mapped_column(String(128))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What was asked for when the hold was placed by number and period (kept for the record).
+    number_e164: Mapped[str | None] = mapped_column(String(20))
+    period_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    period_to: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(128))
+    release_reason: Mapped[str | None] = mapped_column(Text())
+
+
+class LegalHoldCall(Base):
+    """Which calls a hold covers."""
+
+    __tablename__ = "legal_hold_calls"
+    __table_args__ = (Index("ix_legal_hold_calls_call_id", "call_id"),)
+
+    hold_id: Mapped[int] = mapped_column(ForeignKey("legal_holds.id"), primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+
+
+class DsrRequest(Base):
+    """A data-subject request (GDPR Art. 15-21), tracked from receipt to answer."""
+
+    __tablename__ = "dsr_requests"
+    __table_args__ = (
+        Index("ix_dsr_requests_status_due_at", "status", "due_at"),
+        Index("ix_dsr_requests_number_e164", "number_e164"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access, erasure, rectification, ...
+    number_e164: Mapped[str] = mapped_column(String(20))
+    requester: Mapped[str] = mapped_column(String(256))
+    received_on: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    extended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(Text())
+    status: Mapped[str] = mapped_column(String(16))  # open, done, rejected
+    created_by: Mapped[str] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    notes: Mapped[str | None] = mapped_column(Text())
+
+
+class DsrAction(Base):
+    """One thing done for a request (or on staff's own initiative when request_id is null)."""
+
+    __tablename__ = "dsr_actions"
+    __table_args__ = (Index("ix_dsr_actions_request_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text())  # JSON
+
+
+class DoNotRecord(Base):
+    """A number whose calls are connected without recording."""
+
+    __tablename__ = "do_not_record"
+
+    number_e164: Mapped[str] = mapped_column(String(20), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    added_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text())
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
+
+
+class CallCorrection(Base):
+    """One rectified field of a call: the original stays visible here (seed 002 §15)."""
+
+    __tablename__ = "call_corrections"
+    __table_args__ = (Index("ix_call_corrections_call_id", "call_id"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text())
+    new_value: Mapped[str | None] = mapped_column(Text())
+    changed_by: Mapped[str] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(Text())
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ _RECORD_COLUMNS = (
     "linkedid",
     "direction",
     "caller_number",
+    "caller_e164",
     "dialled_number",
     "agent",
     "languages",
@@ -36,6 +37,7 @@ _RECORD_COLUMNS = (
     "size_bytes",
     "sha256",
     "retention_policy",
+    "delete_after",
 )
 
 
@@ -46,6 +48,7 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "linkedid": record.linkedid,
         "direction": record.direction.value,
         "caller_number": record.caller_number,
+        "caller_e164": record.caller_e164,
         "dialled_number": record.dialled_number,
         "agent": record.agent,
         "languages": ",".join(record.languages),
@@ -59,6 +62,7 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "size_bytes": record.size_bytes,
         "sha256": record.sha256,
         "retention_policy": record.retention_policy,
+        "delete_after": record.delete_after,
     }
 
 
@@ -69,6 +73,7 @@ def call_to_record(call: Call) -> CallRecord:
         linkedid=call.linkedid,
         direction=Direction(call.direction),
         caller_number=call.caller_number,
+        caller_e164=call.caller_e164,
         dialled_number=call.dialled_number,
         agent=call.agent,
         languages=tuple(call.languages.split(",")) if call.languages else (),
@@ -82,6 +87,7 @@ def call_to_record(call: Call) -> CallRecord:
         size_bytes=call.size_bytes,
         sha256=call.sha256,
         retention_policy=call.retention_policy,
+        delete_after=call.delete_after,
     )
 
 
@@ -93,7 +99,9 @@ async def upsert_call(session: AsyncSession, record: CallRecord) -> None:
 async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> None:
     """Store snapshots under their ``uniqueid`` in one statement; one snapshot per call.
 
-    Storing an unchanged snapshot again touches nothing, not even ``updated_at``.
+    Storing an unchanged snapshot again touches nothing, not even ``updated_at``. A row that
+    was purged, erased or rectified is never overwritten: a snapshot replayed from the journal
+    must not bring back a deleted number or undo a correction.
     """
     if not records:
         return
@@ -120,7 +128,11 @@ def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
     return statement.on_conflict_do_update(
         index_elements=[table.uniqueid],
         set_={**{name: new[name] for name in _RECORD_COLUMNS}, "updated_at": new.updated_at},
-        where=or_(*(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS)),
+        where=and_(
+            table.purged_at.is_(None),
+            table.rectified_at.is_(None),
+            or_(*(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS)),
+        ),
     )
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from callrec_ari.config import DeclineAction, Route, Settings
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.lifecycle.retention import delete_after
+from callrec_ari.numbers import to_e164
 from callrec_ari.recording.paths import asterisk_path, relative_path
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
@@ -77,6 +79,7 @@ class ConsentFlow:
             linkedid=arrival.linkedid,
             direction=Direction.INBOUND,
             caller_number=arrival.caller_number,
+            caller_e164=to_e164(arrival.caller_number, self._settings.numbers_region),
             dialled_number=arrival.dialled_number,
             agent=None,
             languages=route.languages,
@@ -90,6 +93,7 @@ class ConsentFlow:
             size_bytes=None,
             sha256=None,
             retention_policy=route.retention,
+            delete_after=delete_after(arrival.at, self._settings.retention[route.retention]),
         )
         call = Call(
             phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route

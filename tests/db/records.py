@@ -18,6 +18,7 @@ def ringing(uniqueid: str = "1795514341.6", *, start: datetime = T0, **changes: 
         linkedid=uniqueid,
         direction=Direction.INBOUND,
         caller_number="48221234567",
+        caller_e164="+48221234567",
         dialled_number="5551000",
         agent=None,
         languages=("pl", "en"),
@@ -31,6 +32,7 @@ def ringing(uniqueid: str = "1795514341.6", *, start: datetime = T0, **changes: 
         size_bytes=None,
         sha256=None,
         retention_policy="months-6",
+        delete_after=start + timedelta(days=183),
     )
     return dataclasses.replace(record, **changes)
 

@@ -1,0 +1,1 @@
+"""The life of a stored call after it ends: retention, purge, legal holds."""
