@@ -26,6 +26,7 @@ def service_config(
     data = sandbox_config(read(PROJECT_DIR / "config.example.toml"), asterisk)
     data["prompts"]["source_dir"] = str(prompts_dir)
     data["database"]["url"] = f"sqlite+aiosqlite:///{workdir / 'callrec.sqlite3'}"
+    data["database"]["journal_dir"] = str(workdir / "journal")
     data["consent"]["decline_key"] = ""  # no decline hint: the caller hears only the prompt
     data["default_route"].update(prompt=prompt, languages=[language])
     data["log"].update(format="json", level="info")

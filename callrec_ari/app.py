@@ -19,6 +19,7 @@ from aiohttp import web
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
 from callrec_ari.config import Settings
+from callrec_ari.db.journal import Journal
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.db.writer import CallWriter
 from callrec_ari.flow.controller import CallController
@@ -48,12 +49,14 @@ def build_app(settings: Settings) -> web.Application:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    journal = Journal(settings.database.journal_dir)
     engine = create_engine(settings.database.url)
     writer = CallWriter(
         create_session_factory(engine),
         backoff_min_seconds=settings.database.retry_min_seconds,
         backoff_max_seconds=settings.database.retry_max_seconds,
         linger_seconds=_WRITE_LINGER_SECONDS,
+        journal=journal,
     )
     app[WRITER] = writer
     task = asyncio.create_task(writer.run(), name="call-writer")
@@ -63,6 +66,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    journal.close()
     await engine.dispose()
 
 

@@ -8,7 +8,11 @@ backoff, so an outage delays storage but drops nothing. If the database refuses 
 while reachable, its snapshots are retried one per transaction, so one snapshot it keeps
 refusing (logged at error level each time) cannot hold back the others.
 
-Snapshots live in memory only: on shutdown, ``flush`` before cancelling ``run``.
+With a ``Journal`` every snapshot is appended to it in ``submit`` (one ``write``, no wait),
+fsync'd before the batch holding it goes to the database, and checkpointed once stored; a
+new writer on the same journal starts with every snapshot the last one had not stored, so a
+killed service loses nothing. Without a journal snapshots live in memory only. Either way,
+``flush`` before cancelling ``run`` on shutdown.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.db.session import describe_error
 from callrec_ari.records import CallRecord
@@ -77,6 +82,7 @@ class CallWriter:
         batch_size: int = 100,
         write_timeout_seconds: float = 30.0,
         linger_seconds: float = 0.0,
+        journal: Journal | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not 0 < backoff_min_seconds <= backoff_max_seconds:
@@ -95,6 +101,14 @@ class CallWriter:
         self._submitted = 0
         self._work = asyncio.Event()
         self._changed = asyncio.Event()  # replaced after each write; wakes flush()
+        self._journal = journal
+        if journal is not None:
+            self._submitted = journal.applied
+            for entry in journal.unapplied():
+                self._queue(entry.seq, entry.record)
+            self._submitted = journal.last_seq
+            if self._pending:
+                logger.info("journal.replaying", calls=len(self._pending))
 
     @property
     def pending(self) -> int:
@@ -103,10 +117,22 @@ class CallWriter:
 
     def submit(self, record: CallRecord) -> None:
         """Queue a snapshot for storage; returns at once and replaces an unstored older one."""
-        self._submitted += 1
+        if self._journal is None:
+            seq = self._submitted + 1
+        else:
+            try:
+                seq = self._journal.append(record)
+            except OSError as exc:
+                # The call goes on; its snapshot still reaches the database from memory.
+                seq = self._journal.last_seq
+                logger.error("journal.write_failed", call_id=record.uniqueid, error=str(exc))
+        self._submitted = max(self._submitted, seq)
+        self._queue(seq, record)
+
+    def _queue(self, seq: int, record: CallRecord) -> None:
         entry = self._pending.get(record.uniqueid)
         if entry is None:
-            self._pending[record.uniqueid] = _Entry(self._submitted, record)
+            self._pending[record.uniqueid] = _Entry(seq, record)
         else:
             entry.record = record
         self._work.set()
@@ -136,9 +162,16 @@ class CallWriter:
             batch = self._take()
             left: list[_Entry] = batch
             try:
+                await self._sync_journal()
                 left, error = await self._write(batch)
             finally:  # on cancellation too: whatever is not stored stays queued
                 self._settle(left)
+            try:
+                await self._checkpoint()
+            finally:
+                # flush() returns only once the journal knows too: no replay after a clean stop.
+                changed, self._changed = self._changed, asyncio.Event()
+                changed.set()
             if error is None or not left:
                 if failures:
                     logger.info("call_writes_resumed", failed_attempts=failures)
@@ -160,6 +193,26 @@ class CallWriter:
                 )
             await self._sleep(delay)
 
+    async def _sync_journal(self) -> None:
+        if self._journal is None:
+            return
+        try:
+            await asyncio.to_thread(self._journal.sync)
+        except OSError as exc:
+            logger.error("journal.sync_failed", error=str(exc))
+
+    async def _checkpoint(self) -> None:
+        if self._journal is None:
+            return
+        stored = self._oldest_unstored() - 1
+        if stored <= self._journal.applied:
+            return
+        try:
+            await asyncio.to_thread(self._journal.mark_applied, stored)
+        except OSError as exc:
+            # Only costs a replay of stored snapshots at the next start (upserts are idempotent).
+            logger.error("journal.checkpoint_failed", error=str(exc))
+
     def _oldest_unstored(self) -> int:
         entries = itertools.chain(self._pending.values(), self._in_flight)
         return min((entry.seq for entry in entries), default=self._submitted + 1)
@@ -179,8 +232,6 @@ class CallWriter:
                 front[record.uniqueid] = _Entry(entry.seq, record)
             self._pending = {**front, **self._pending}
         self._in_flight = []
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
 
     async def _write(self, batch: list[_Entry]) -> tuple[list[_Entry], Exception | None]:
         """Store the batch; return the entries still unstored and the last failure."""

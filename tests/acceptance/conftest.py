@@ -68,6 +68,7 @@ def acceptance_config(
     data["recording"]["finalise_timeout_seconds"] = 10
     data["prompts"]["source_dir"] = str(PROJECT_DIR / "prompts")
     data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+    data["database"]["journal_dir"] = str(tmp_path / "journal")
     data["service"]["port"] = 0
     for table, values in overrides.items():
         data.setdefault(table, {}).update(values)

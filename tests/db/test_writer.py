@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
+from callrec_ari.db.journal import CHECKPOINT, Journal
 from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.db.models import Call
 from callrec_ari.db.repository import get_call, latest_calls
@@ -241,3 +242,64 @@ async def test_the_writer_survives_the_database_going_away(own_postgres):
     assert count == len(calls)
     assert rows == [finished(record) for record in calls]
     assert any(line["event"] == "call_write_failed" for line in logs)
+
+
+async def test_a_writer_killed_while_the_database_is_down_loses_nothing(session_factory, tmp_path):
+    """Snapshots journalled before a crash are stored by the next writer, once per call."""
+    folder = tmp_path / "journal"
+    down = FailingFactory(session_factory, ConnectionRefusedError(111, "refused"), 10**6)
+    writer = CallWriter(down, journal=Journal(folder), sleep=Sleeps())
+    calls = [ringing(f"1795.{n}") for n in range(5)]
+    async with running(writer):
+        for record in calls:
+            writer.submit(record)
+            writer.submit(finished(record))
+        assert not await writer.flush(0.05)
+    # Killed: neither flushed nor closed. A new process opens the same journal.
+    revived = CallWriter(session_factory, journal=Journal(folder))
+    assert revived.pending == len(calls)
+    async with running(revived):
+        assert await revived.flush(10)
+    rows = await stored(session_factory)
+    assert sorted(rows, key=lambda r: r.uniqueid) == [finished(record) for record in calls]
+    assert Journal(folder).unapplied() == []
+
+
+async def test_snapshots_stored_but_not_checkpointed_are_replayed_harmlessly(
+    session_factory, tmp_path
+):
+    """A crash after the database commit but before the checkpoint stores nothing twice."""
+    folder = tmp_path / "journal"
+    writer = CallWriter(session_factory, journal=Journal(folder))
+    records = [finished(ringing(f"1795.{n}")) for n in range(3)]
+    async with running(writer):
+        for record in records:
+            writer.submit(record)
+        assert await writer.flush(10)
+    (folder / CHECKPOINT).unlink()
+    replay = CallWriter(session_factory, journal=Journal(folder))
+    assert replay.pending == 3
+    async with running(replay):
+        assert await replay.flush(10)
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Call)) == 3
+    assert sorted(await stored(session_factory), key=lambda r: r.uniqueid) == records
+
+
+async def test_a_journal_that_cannot_be_written_does_not_stop_the_call(
+    session_factory, tmp_path, monkeypatch
+):
+    """If the journal write fails the snapshot still reaches the database from memory."""
+    journal = Journal(tmp_path / "journal")
+    writer = CallWriter(session_factory, journal=journal)
+
+    def full_disk(_record):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal, "append", full_disk)
+    with capture_logs() as logs:
+        writer.submit(finished(ringing("1795.1")))
+    assert any(log["event"] == "journal.write_failed" for log in logs)
+    async with running(writer):
+        assert await writer.flush(10)
+    assert [r.uniqueid for r in await stored(session_factory)] == ["1795.1"]
