@@ -15,6 +15,7 @@ from functools import partial
 import aiohttp
 import structlog
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
@@ -22,14 +23,18 @@ from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.db.writer import CallWriter
-from callrec_ari.flow.controller import CallController
+from callrec_ari.flow.controller import CallController, utc_now
+from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record
 from callrec_ari.recording.finalise import settle
 
 log = structlog.get_logger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
 WRITER = web.AppKey("writer", CallWriter)
+DO_NOT_RECORD = web.AppKey("do_not_record", DoNotRecordList)
 CONTROLLER = web.AppKey("controller", CallController)
 EVENTS = web.AppKey("events", EventStream)
 
@@ -42,6 +47,7 @@ def build_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_calls)
     app.router.add_get("/healthz", _health)
     return app
@@ -51,8 +57,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     journal = Journal(settings.database.journal_dir)
     engine = create_engine(settings.database.url)
+    app[SESSIONS] = create_session_factory(engine)
     writer = CallWriter(
-        create_session_factory(engine),
+        app[SESSIONS],
         backoff_min_seconds=settings.database.retry_min_seconds,
         backoff_max_seconds=settings.database.retry_max_seconds,
         linger_seconds=_WRITE_LINGER_SECONDS,
@@ -70,6 +77,36 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    numbers = DoNotRecordList(
+        settings.numbers_region, settings.database.journal_dir / "do-not-record.json"
+    )
+    # The last copy first: the database may be down right now.
+    await asyncio.to_thread(numbers.load)
+    app[DO_NOT_RECORD] = numbers
+    tasks = [
+        asyncio.create_task(
+            refresh_do_not_record(
+                numbers,
+                app[SESSIONS],
+                interval_seconds=settings.consent.do_not_record_refresh_seconds,
+            ),
+            name="do-not-record",
+        )
+    ]
+    if settings.lifecycle.purge_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                purge_periodically(settings, app[SESSIONS], clock=utc_now), name="purge"
+            )
+        )
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def _calls(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with aiohttp.ClientSession() as session:
@@ -79,6 +116,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
             settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
+            do_not_record=app[DO_NOT_RECORD].matches,
         )
         events = EventStream(
             session, settings.ari, on_event=controller.on_event, on_connect=controller.reconcile
@@ -101,5 +139,6 @@ async def _health(request: web.Request) -> web.Response:
         "ari_connections": events.connections,
         "calls_in_progress": app[CONTROLLER].active,
         "rows_pending": app[WRITER].pending,
+        "do_not_record_numbers": len(app[DO_NOT_RECORD]),
     }
     return web.json_response(body, status=200 if events.connected else 503)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,6 +71,7 @@ class CallController:
         recordings_dir: Path,
         submit: Callable[[CallRecord], None],
         settle: Settle,
+        do_not_record: Callable[[str | None], bool] = lambda _number: False,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._ari = ari
@@ -78,6 +79,7 @@ class CallController:
         self._recordings_dir = recordings_dir
         self._submit = submit
         self._settle = settle
+        self._do_not_record = do_not_record
         self._clock = clock
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
@@ -102,6 +104,8 @@ class CallController:
         if isinstance(event, ari.StasisStart):
             if event.channel_id not in self._calls:
                 arrival = arrival_from(event.channel, event.args, event.timestamp)
+                if self._do_not_record(arrival.caller_number):
+                    arrival = replace(arrival, do_not_record=True)
                 self._spawn(arrival.channel_id, _Start(arrival=arrival, recovered=False))
             return
         worker = self._calls.get(event.channel_id)

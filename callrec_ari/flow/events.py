@@ -18,6 +18,7 @@ class CallArrived:
     linkedid: str
     caller_number: str | None
     dialled_number: str
+    do_not_record: bool = False  # the caller's number is on the do-not-record list
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from callrec_ari.config import DeclineAction, Route, Settings
+from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.lifecycle.retention import delete_after
@@ -69,11 +69,18 @@ class ConsentFlow:
         self._settings = settings
 
     def start(self, arrival: ev.CallArrived) -> Step:
-        """A call entered the consent step: answer it and start the announcement."""
+        """A call entered the consent step: answer it and start the announcement.
+
+        A caller on the do-not-record list hears a short notice instead (or nothing, as
+        configured) and is connected without recording.
+        """
         route = self._settings.route_for(arrival.dialled_number)
+        consent = self._settings.consent
         media = [f"sound:{SOUND_FOLDER}/{route.prompt}"]
-        if self._settings.consent.decline_key is not None:
+        if consent.decline_key is not None:
             media.append(f"sound:{SOUND_FOLDER}/{DECLINE_HINT}")
+        if arrival.do_not_record:
+            media = [f"sound:{SOUND_FOLDER}/{consent.not_recorded_prompt}"]
         record = CallRecord(
             uniqueid=arrival.channel_id,
             linkedid=arrival.linkedid,
@@ -98,6 +105,10 @@ class ConsentFlow:
         call = Call(
             phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route
         )
+        if arrival.do_not_record:
+            call = _with(call, consent=Consent.OPTED_OUT)
+            if consent.do_not_record == DoNotRecordAction.SILENT:
+                return self._connect_unrecorded(call)
         call, play = _queue_prompts(call, media)
         return call, [cmd.Answer(), *play]
 
@@ -170,6 +181,8 @@ class ConsentFlow:
             return self._interrupted(replace(call, playback_id=None))
         if call.queued:
             return _next_prompt(call)
+        if call.record.consent == Consent.OPTED_OUT:
+            return self._connect_unrecorded(call)
         return self._consent_given(call)
 
     def _consent_given(self, call: Call) -> Step:
@@ -195,6 +208,8 @@ class ConsentFlow:
         key = self._settings.consent.decline_key
         if call.phase != Phase.ANNOUNCING or key is None or event.digit != key:
             return call, []
+        if call.record.consent == Consent.OPTED_OUT:
+            return call, []  # nothing to refuse: this call is not going to be recorded
         stop: list[cmd.Command] = []
         if call.playback_id is not None:
             stop.append(cmd.StopPlayback(playback_id=call.playback_id))
@@ -216,7 +231,9 @@ class ConsentFlow:
         if call.phase == Phase.ANNOUNCING:
             # A running playback would hold the continue back until it ends.
             stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
-            return self._connect_unrecorded(_with(call, consent=Consent.INTERRUPTED), stop)
+            if call.record.consent == Consent.PENDING:
+                call = _with(call, consent=Consent.INTERRUPTED)
+            return self._connect_unrecorded(call, stop)
         if call.phase == Phase.DECLINING:
             return replace(call, queued=(), playback_id=None), [cmd.Hangup()]
         return call, []
@@ -239,14 +256,16 @@ class ConsentFlow:
     def _gone_during_hand_off(self, call: Call) -> Call:
         """The caller hung up before ``continue`` took effect: nobody was reached, nothing kept."""
         consent = call.record.consent
-        if consent != Consent.DECLINED:
+        if consent not in (Consent.DECLINED, Consent.OPTED_OUT):
             consent = Consent.ABANDONED
         return _with(
             call, consent=consent, recording_status=RecordingStatus.NONE, recording_path=None
         )
 
     def _ended_before_consent(self, call: Call, at: datetime) -> Step:
-        consent = Consent.ABANDONED if call.phase == Phase.ANNOUNCING else call.record.consent
+        consent = call.record.consent
+        if call.phase == Phase.ANNOUNCING and consent == Consent.PENDING:
+            consent = Consent.ABANDONED
         return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
 
     def _ended(self, call: Call, at: datetime) -> Step:

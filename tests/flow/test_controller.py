@@ -39,7 +39,7 @@ def channel(channel_id: str = CHANNEL, name: str = "PJSIP/trunk-00000006") -> ar
 
 
 class Harness:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, do_not_record: frozenset[str] = frozenset()) -> None:
         self.ari = FakeAri()
         self.records: list[CallRecord] = []
         self.settings = settings
@@ -49,6 +49,7 @@ class Harness:
             recordings_dir=settings.recording.service_dir,
             submit=self.records.append,
             settle=lambda path: settle(path, wait_seconds=2, poll=0.01),
+            do_not_record=lambda number: number in do_not_record,
             clock=lambda: at(100),
         )
 
@@ -227,3 +228,16 @@ async def test_stopping_the_service_lets_announcing_callers_through(harness: Har
     assert harness.ari.operations(CHANNEL)[-2:] == ["subscribe", "continue"]
     assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
     assert harness.last().consent == Consent.INTERRUPTED
+
+
+async def test_a_caller_on_the_do_not_record_list_is_connected_unrecorded(settings: Settings):
+    """The controller asks the in-memory list; the notice plays and the call goes on unrecorded."""
+    harness = Harness(settings, do_not_record=frozenset({"48221234567"}))
+    await harness.feed(start())
+    play = harness.ari.requests[1]
+    assert play.details["media"] == ("sound:callrec/not-recorded",)
+    await harness.feed(finished(play.details["playback_id"]))
+    assert harness.ari.operations(CHANNEL)[2:] == ["subscribe", "continue"]
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    assert harness.last().consent == Consent.OPTED_OUT
+    assert harness.last().recording_path is None

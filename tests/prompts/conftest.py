@@ -12,7 +12,7 @@ import pytest
 
 REPO_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 LANGUAGES = ("en", "fi", "pl", "ro", "sv")
-NAMES = ("announcement", "decline-hint", "declined")
+NAMES = ("announcement", "decline-hint", "declined", "not-recorded")
 
 
 def make_tone(

@@ -1,0 +1,90 @@
+"""The service's periodic jobs: reloading the do-not-record list and purging expired calls.
+
+Both talk to the database and both tolerate it being down: a failed round is logged and the
+next one tries again. Neither is ever on the call path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callrec_ari.config import Settings
+from callrec_ari.db.session import describe_error
+from callrec_ari.errors import CallrecError
+from callrec_ari.flow.do_not_record import DoNotRecordList
+from callrec_ari.lifecycle.purge import run_purge
+from callrec_ari.rights import donotrecord
+
+log = structlog.get_logger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def refresh_do_not_record(
+    numbers: DoNotRecordList,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    interval_seconds: float,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Reload the list from the database every ``interval_seconds``, until cancelled."""
+    failing = False
+    while True:
+        try:
+            async with sessions() as session:
+                fresh = await donotrecord.numbers(session)
+        except (SQLAlchemyError, OSError) as exc:
+            if not failing:  # once per outage, not every few seconds
+                log.warning(
+                    "do_not_record.refresh_failed", error=describe_error(exc), kept=len(numbers)
+                )
+            failing = True
+        else:
+            if failing:
+                log.info("do_not_record.refresh_resumed")
+            failing = False
+            if numbers.replace(fresh):
+                log.info("do_not_record.reloaded", numbers=len(fresh))
+                try:
+                    await asyncio.to_thread(numbers.save)
+                except OSError as exc:
+                    log.error("do_not_record.cache_not_saved", error=str(exc))
+        await sleep(interval_seconds)
+
+
+async def purge_periodically(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Callable[[], datetime],
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Purge expired recordings every ``lifecycle.purge_interval_seconds``, until cancelled."""
+    interval = settings.lifecycle.purge_interval_seconds
+    while True:
+        try:
+            report = await run_purge(
+                sessions,
+                recordings_dir=settings.recording.service_dir,
+                retention=settings.retention,
+                now=clock(),
+                batch_size=settings.lifecycle.purge_batch_size,
+            )
+        except CallrecError as exc:
+            log.warning("purge.failed", error=str(exc))
+        else:
+            if report.reduced or report.refused:
+                log.info(
+                    "purge.done",
+                    reduced=report.reduced,
+                    files_deleted=report.files_deleted,
+                    refused=report.refused,
+                    unknown_policy=report.unknown_policy,
+                )
+        await sleep(interval)

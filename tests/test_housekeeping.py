@@ -1,0 +1,93 @@
+"""The service's periodic jobs, run one round at a time with an injected sleep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
+
+from callrec_ari.db.models import DoNotRecord
+from callrec_ari.db.repository import get_call, upsert_calls
+from callrec_ari.flow.do_not_record import DoNotRecordList
+from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record
+from callrec_ari.records import RecordingStatus
+from tests.db.records import finished, ringing
+from tests.flow.conftest import example_settings
+from tests.support.audio import write_wav
+
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+class RoundsDoneError(Exception):
+    """Raised by the injected sleep once the wanted number of rounds has run."""
+
+
+def rounds(count: int, delays: list[float]):
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        if len(delays) >= count:
+            raise RoundsDoneError
+
+    return sleep
+
+
+async def test_the_list_is_reloaded_and_saved_for_the_next_start(
+    session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+):
+    """A number added in the database is honoured after the next round, and cached on disk."""
+    async with session_factory() as session, session.begin():
+        session.add(
+            DoNotRecord(number_e164="+48221000001", added_at=NOW, added_by="dpo", reason="Art. 21")
+        )
+    numbers = DoNotRecordList("PL", tmp_path / "dnr.json")
+    delays: list[float] = []
+    with pytest.raises(RoundsDoneError):
+        await refresh_do_not_record(
+            numbers, session_factory, interval_seconds=7, sleep=rounds(1, delays)
+        )
+    assert delays == [7]
+    assert numbers.matches("48221000001")
+    restarted = DoNotRecordList("PL", tmp_path / "dnr.json")
+    restarted.load()
+    assert restarted.matches("0048221000001")
+
+
+async def test_a_database_outage_keeps_the_last_list_and_is_logged_once(tmp_path: Path):
+    """While the database is down the list in memory stays as it was; one warning, not many."""
+
+    def unreachable():
+        raise ConnectionRefusedError(111, "refused")
+
+    numbers = DoNotRecordList("PL")
+    numbers.replace({"+48221000001"})
+    with capture_logs() as logs, pytest.raises(RoundsDoneError):
+        await refresh_do_not_record(numbers, unreachable, interval_seconds=1, sleep=rounds(3, []))
+    assert numbers.matches("48221000001")
+    assert [log["event"] for log in logs] == ["do_not_record.refresh_failed"]
+
+
+async def test_each_purge_round_deletes_what_has_expired(
+    session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+):
+    """The service's own purge removes an expired call's file and anonymises its row."""
+    settings = example_settings(tmp_path)
+    old = finished(ringing("1700.1", start=NOW - timedelta(days=400)))
+    wav = settings.recording.service_dir / str(old.recording_path)
+    write_wav(wav, seconds=0.1)
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [old])
+    delays: list[float] = []
+    with pytest.raises(RoundsDoneError):
+        await purge_periodically(
+            settings, session_factory, clock=lambda: NOW, sleep=rounds(1, delays)
+        )
+    assert delays == [settings.lifecycle.purge_interval_seconds]
+    assert not wav.exists()
+    async with session_factory() as session:
+        row = await get_call(session, "1700.1")
+    assert row is not None
+    assert row.recording_status == RecordingStatus.DELETED
+    assert row.caller_number is None
