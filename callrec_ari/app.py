@@ -15,19 +15,22 @@ from functools import partial
 import aiohttp
 import structlog
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
-from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.db.repository import unfinished_calls
+from callrec_ari.db.session import create_engine, create_session_factory, describe_error
 from callrec_ari.db.writer import CallWriter
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record
 from callrec_ari.recording.finalise import settle
+from callrec_ari.records import CallRecord
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +43,8 @@ EVENTS = web.AppKey("events", EventStream)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
+_UNFINISHED_LOOKUP_SECONDS = 5.0
+_ADOPT_AT_MOST = 1000  # unfinished calls followed again after a restart, newest first
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -117,6 +122,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             submit=app[WRITER].submit,
             settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
             do_not_record=app[DO_NOT_RECORD].matches,
+            unfinished=partial(_unfinished_calls, app),
         )
         events = EventStream(
             session, settings.ari, on_event=controller.on_event, on_connect=controller.reconcile
@@ -129,6 +135,20 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await controller.close()
+
+
+async def _unfinished_calls(app: web.Application) -> list[CallRecord]:
+    """Calls an earlier run was following: unstored ones from the journal, then the database's."""
+    records = {record.uniqueid: record for record in app[WRITER].unstored()}
+    try:
+        async with asyncio.timeout(_UNFINISHED_LOOKUP_SECONDS), app[SESSIONS]() as session:
+            stored = await unfinished_calls(session, _ADOPT_AT_MOST)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("calls.unfinished_unknown", error=describe_error(exc))
+        stored = []
+    for record in stored:
+        records.setdefault(record.uniqueid, record)  # the journal's snapshot is the newer
+    return [record for record in records.values() if not record.finished]
 
 
 async def _health(request: web.Request) -> web.Response:

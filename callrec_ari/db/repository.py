@@ -148,3 +148,21 @@ async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
         select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
     )
     return [call_to_record(call) for call in calls]
+
+
+async def unfinished_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
+    """Calls whose stored snapshot is not final (not ended, or recording not settled), newest
+    first: after a restart the service follows them again."""
+    calls = await session.scalars(
+        select(Call)
+        .where(
+            Call.purged_at.is_(None),
+            or_(
+                Call.ended_at.is_(None),
+                Call.recording_status == RecordingStatus.RECORDING.value,
+            ),
+        )
+        .order_by(Call.started_at.desc())
+        .limit(limit)
+    )
+    return [call_to_record(call) for call in calls]

@@ -115,6 +115,11 @@ class CallWriter:
         """Snapshots not stored yet: queued (one per call) or being written."""
         return len(self._pending) + len(self._in_flight)
 
+    def unstored(self) -> list[CallRecord]:
+        """The newest snapshot of each call not stored yet (after a crash: from the journal)."""
+        entries = itertools.chain(self._in_flight, self._pending.values())
+        return [entry.record for entry in entries]
+
     def submit(self, record: CallRecord) -> None:
         """Queue a snapshot for storage; returns at once and replaces an unstored older one."""
         if self._journal is None:

@@ -19,7 +19,7 @@ import structlog
 
 from callrec_ari.ari import models as ari
 from callrec_ari.ari.port import AriPort
-from callrec_ari.errors import AriError, ChannelGoneError
+from callrec_ari.errors import AriError, ChannelGoneError, RecordingError
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.flow.states import BEFORE_CONNECTION, Call, ConsentFlow, Phase
@@ -48,7 +48,14 @@ class _Start:
     recovered: bool
 
 
-_Item = _Start | ev.FlowEvent
+@dataclass(frozen=True, kw_only=True)
+class _Adopt:
+    record: CallRecord
+    ended_at: datetime | None  # None: the channel is still up
+
+
+_Item = _Start | _Adopt | ev.FlowEvent
+Unfinished = Callable[[], Awaitable[list[CallRecord]]]
 
 
 class _Worker:
@@ -72,6 +79,7 @@ class CallController:
         submit: Callable[[CallRecord], None],
         settle: Settle,
         do_not_record: Callable[[str | None], bool] = lambda _number: False,
+        unfinished: Unfinished | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._ari = ari
@@ -80,6 +88,7 @@ class CallController:
         self._submit = submit
         self._settle = settle
         self._do_not_record = do_not_record
+        self._unfinished = unfinished  # asked once, at the first connection
         self._clock = clock
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
@@ -141,6 +150,39 @@ class CallController:
             arrival = arrival_from(channel, args, channel.created)
             log.warning("call.recovered", call_id=channel_id)
             self._spawn(channel_id, _Start(arrival=arrival, recovered=True))
+        if self._unfinished is not None:
+            unfinished, self._unfinished = self._unfinished, None
+            await self.adopt(await unfinished())
+
+    async def adopt(self, records: list[CallRecord]) -> None:
+        """Follow again the unfinished calls of an earlier run (from the journal or database).
+
+        A call whose channel is gone is ended at its recording's last write (else now) and its
+        recording settled; one still up is subscribed to and followed until it ends.
+        """
+        for record in records:
+            if record.uniqueid in self._calls or record.finished:
+                continue
+            ended_at = record.ended_at
+            if ended_at is None:
+                try:
+                    await self._ari.get_channel(record.uniqueid)
+                except ChannelGoneError:
+                    ended_at = self._last_write(record) or self._clock()
+                except AriError as exc:
+                    log.warning("call.not_adopted", call_id=record.uniqueid, error=str(exc))
+                    continue
+            log.warning("call.adopted", call_id=record.uniqueid, ended=ended_at is not None)
+            self._spawn(record.uniqueid, _Adopt(record=record, ended_at=ended_at))
+
+    def _last_write(self, record: CallRecord) -> datetime | None:
+        if record.recording_path is None:
+            return None
+        try:
+            path = service_path(self._recordings_dir, record.recording_path)
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except (RecordingError, OSError):
+            return None
 
     async def close(self, grace_seconds: float = 2.0) -> None:
         """Let calls still in the announcement through unrecorded, then stop every call task."""
@@ -163,7 +205,7 @@ class CallController:
         if tasks:
             log.warning("calls.left_unfinished_at_stop", calls=len(tasks))
 
-    def _spawn(self, channel_id: str, start: _Start) -> None:
+    def _spawn(self, channel_id: str, start: _Start | _Adopt) -> None:
         worker = _Worker(channel_id)
         worker.queue.put_nowait(start)
         self._calls[channel_id] = worker
@@ -189,7 +231,9 @@ class CallController:
                 self._idle.set()
 
     async def _apply(self, worker: _Worker, item: _Item) -> None:
-        if isinstance(item, _Start):
+        if isinstance(item, _Adopt):
+            step = self._flow.adopt(item.record, ended_at=item.ended_at)
+        elif isinstance(item, _Start):
             if item.recovered:
                 step = self._flow.recover(item.arrival)
             else:

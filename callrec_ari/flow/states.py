@@ -127,6 +127,25 @@ class ConsentFlow:
         call = replace(_with(call, consent=Consent.INTERRUPTED), queued=(), playback_id=None)
         return self._connect_unrecorded(call, stops)
 
+    def adopt(self, record: CallRecord, *, ended_at: datetime | None) -> Step:
+        """Take back a call tracked before a restart, from its last snapshot.
+
+        ``ended_at`` is None while the channel is still up: the call is followed again until
+        it ends. Otherwise the call is ended now, and a recording is settled as usual. A call
+        still in the consent step is not adopted but recovered (``recover``); one found in
+        neither place either hung up mid-announcement (gone) or was let through unrecorded.
+        """
+        route = self._settings.route_for(record.dialled_number)
+        call = Call(phase=Phase.CONNECTED, channel_id=record.uniqueid, record=record, route=route)
+        if record.consent == Consent.PENDING:
+            consent = Consent.INTERRUPTED if ended_at is None else Consent.ABANDONED
+            call = _with(call, consent=consent)
+        if ended_at is None:
+            return call, [cmd.Subscribe()]
+        if record.consent == Consent.PENDING:
+            return replace(_with(call, ended_at=ended_at), phase=Phase.DONE), []
+        return self._ended(call, ended_at)
+
     def handle(self, call: Call, event: ev.FlowEvent) -> Step:
         """Apply one event to a call."""
         match event:
@@ -138,8 +157,8 @@ class ConsentFlow:
                 return self._ended_before_consent(call, event.at)
             case ev.Continued() if call.phase == Phase.HANDING_OFF:
                 return replace(call, phase=Phase.CONNECTED), []
-            case ev.ChannelGone() if call.phase == Phase.HANDING_OFF:
-                return self._gone_during_hand_off(call), []
+            case ev.ChannelGone():
+                return self._channel_gone(call, event.at)
             case ev.ChannelEnded():
                 return self._ended(call, event.at)
             case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
@@ -252,6 +271,13 @@ class ConsentFlow:
         # Without the subscription the end of the call goes unseen, but connecting comes first.
         context = self._settings.dialplan.unrecorded_context
         return call, [cmd.Continue(context=context, recorded=False)]
+
+    def _channel_gone(self, call: Call, at: datetime) -> Step:
+        if call.phase == Phase.HANDING_OFF:
+            return self._gone_during_hand_off(call), []
+        if call.phase == Phase.CONNECTED:
+            return self._ended(call, at)  # an adopted call that ended before we subscribed
+        return call, []
 
     def _gone_during_hand_off(self, call: Call) -> Call:
         """The caller hung up before ``continue`` took effect: nobody was reached, nothing kept."""

@@ -15,6 +15,7 @@ from callrec_ari.config import AriSettings
 from callrec_ari.db import lookup
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
+from callrec_ari.sandbox.commands import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
 from tests.acceptance.conftest import (
@@ -22,6 +23,8 @@ from tests.acceptance.conftest import (
     acceptance_config,
     asterisk_log,
     recordings_of,
+    sandbox_settings,
+    sha256_of,
     until,
 )
 from tests.acceptance.test_consent import reached_agent
@@ -88,6 +91,47 @@ async def test_a_service_killed_mid_announcement_lets_the_call_through_on_restar
     assert row.agent == "agent100"
     assert row.ended_at is not None
     assert recordings_of(asterisk, channel) == []
+
+
+async def test_a_call_that_ends_while_the_service_is_down_gets_its_complete_row_on_restart(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """Killed mid-conversation, the service adopts the call from its last snapshot on restart:
+    the recording is settled and measured, and the call ends at the file's last write."""
+    config = acceptance_config(asterisk, tmp_path)
+    process = ServiceProcess(config, tmp_path / "service")
+    await asyncio.to_thread(process.migrate)
+    await asyncio.to_thread(process.start)
+    caller = "48223000005"
+    listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), "5551000") * 1000)
+    script = CallerScript(did="5551000", caller=caller, wait_ms=listen + 1500, talk_ms=6000)
+    call = asyncio.create_task(place_calls(asterisk.settings, script, tmp_path / "caller"))
+    try:
+
+        async def answered() -> bool:
+            rows = await lookup.latest(process.database_url, 1)
+            return bool(rows) and rows[0].agent is not None
+
+        await until(answered, within=listen / 1000 + 15)
+        process.kill()
+        result = await call  # the conversation goes on and ends without the service
+        await asyncio.to_thread(process.start)
+        await asyncio.to_thread(process.wait_idle, 30)
+    finally:
+        call.cancel()
+        process.stop()
+    assert result.ok, result.errors
+    assert reached_agent(agent, caller)
+    [row] = await lookup.latest(process.database_url, 10)
+    assert row.consent == Consent.GIVEN
+    assert row.recording_status == RecordingStatus.COMPLETE
+    assert row.ended_at is not None
+    assert row.answered_at is not None
+    wav = asterisk.recordings_service_dir / str(row.recording_path)
+    assert row.sha256 == sha256_of(wav)
+    assert row.duration_seconds == pytest.approx(6.0, abs=1.5)
+    talk = (row.ended_at - row.answered_at).total_seconds()
+    assert talk == pytest.approx(row.duration_seconds, abs=1.5)
 
 
 async def test_the_service_reconnects_after_asterisk_restarts(service: Service, agent: SippAgent):

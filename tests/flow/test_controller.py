@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -241,3 +242,64 @@ async def test_a_caller_on_the_do_not_record_list_is_connected_unrecorded(settin
     assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
     assert harness.last().consent == Consent.OPTED_OUT
     assert harness.last().recording_path is None
+
+
+async def test_a_restarted_service_settles_a_recording_whose_call_ended_while_it_was_down(
+    settings: Settings,
+):
+    """The unfinished snapshot is adopted: the call's end is its file's last write."""
+    harness = Harness(settings)
+    await harness.feed(start())
+    await harness.feed(finished(harness.ari.requests[1].details["playback_id"]))
+    await harness.feed(
+        ari.Dial(
+            timestamp=at(14),
+            channel_id=CHANNEL,
+            peer=channel("x", "PJSIP/agent100-01"),
+            dialstatus="ANSWER",
+        )
+    )
+    connected = harness.last()
+    assert connected.recording_status == RecordingStatus.RECORDING
+    await harness.controller.close(0)  # the service dies; the call goes on in Asterisk
+
+    wav = settings.recording.service_dir / str(connected.recording_path)
+    write_wav(wav, seconds=2)
+    marker_for(wav).touch()
+    revived = Harness(settings)  # a new process; Asterisk no longer has the channel
+    await revived.controller.adopt([connected])
+    await asyncio.wait_for(revived.controller.wait_idle(), 5)
+    row = revived.last()
+    assert row.recording_status == RecordingStatus.COMPLETE
+    assert row.duration_seconds == pytest.approx(2.0)
+    assert row.ended_at == datetime.fromtimestamp(wav.stat().st_mtime, UTC)
+    assert row.agent == "agent100"
+    assert revived.ari.operations(CHANNEL) == ["get_channel"]  # only asked whether it is up
+
+
+async def test_a_restarted_service_follows_a_call_still_up(settings: Settings):
+    """A live adopted call is subscribed to; its ChannelDestroyed then ends it as usual."""
+    harness = Harness(settings)
+    harness.ari.add_channel(CHANNEL, in_app=False)
+    record = dataclasses.replace(
+        (await _connected_snapshot(settings)), agent="agent100", answered_at=at(14)
+    )
+    await harness.controller.adopt([record])
+    await harness.feed()
+    assert harness.ari.operations(CHANNEL) == ["get_channel", "subscribe"]
+    assert harness.controller.phase_of(CHANNEL) == Phase.CONNECTED
+    wav = settings.recording.service_dir / str(record.recording_path)
+    write_wav(wav, seconds=1)
+    marker_for(wav).touch()
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(40), channel_id=CHANNEL, cause=16))
+    await asyncio.wait_for(harness.controller.wait_idle(), 5)
+    assert harness.last().ended_at == at(40)
+    assert harness.last().recording_status == RecordingStatus.COMPLETE
+
+
+async def _connected_snapshot(settings: Settings) -> CallRecord:
+    harness = Harness(settings)
+    await harness.feed(start())
+    await harness.feed(finished(harness.ari.requests[1].details["playback_id"]))
+    await harness.controller.close(0)
+    return harness.last()

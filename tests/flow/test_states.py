@@ -327,3 +327,54 @@ def test_a_call_nobody_answered_has_an_empty_recording(settings: Settings):
     call, _ = flow.handle(call, ev.ChannelEnded(at=at(20)))
     call, _ = flow.handle(call, ev.RecordingSettled(status=RecordingStatus.EMPTY))
     assert call.record.recording_status == RecordingStatus.EMPTY
+
+
+def connected_record(settings: Settings):
+    """The last snapshot of a recorded call that was connected when the service died."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.start(arrival())
+    call, _ = finish_prompt(flow, call)
+    call, _ = flow.handle(call, ev.Continued(at=at(12.1)))
+    call, _ = flow.handle(call, ev.AgentAnswered(at=at(14), agent="agent100"))
+    return call.record
+
+
+def test_an_adopted_call_still_up_is_followed_again(settings: Settings):
+    """After a restart a live recorded call is subscribed to, and its end settles the file."""
+    flow = ConsentFlow(settings)
+    call, commands = flow.adopt(connected_record(settings), ended_at=None)
+    assert call.phase == Phase.CONNECTED
+    assert commands == [cmd.Subscribe()]
+    call, commands = flow.handle(call, ev.ChannelEnded(at=at(60)))
+    assert call.phase == Phase.FINALISING
+    assert isinstance(commands[0], cmd.AwaitRecording)
+
+
+def test_an_adopted_call_that_ended_meanwhile_settles_its_recording(settings: Settings):
+    """A call that ended while the service was down is ended and its recording measured."""
+    flow = ConsentFlow(settings)
+    record = connected_record(settings)
+    call, commands = flow.adopt(record, ended_at=at(50))
+    assert call.phase == Phase.FINALISING
+    assert call.record.ended_at == at(50)
+    assert commands == [cmd.AwaitRecording(path=PurePosixPath(str(record.recording_path)))]
+
+
+def test_an_adopted_call_gone_before_subscribing_is_ended(settings: Settings):
+    """If the channel is gone by the time we subscribe, the call ends there."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.adopt(connected_record(settings), ended_at=None)
+    call, _ = flow.handle(call, ev.ChannelGone(at=at(30)))
+    assert call.phase == Phase.FINALISING
+    assert call.record.ended_at == at(30)
+
+
+def test_a_call_left_mid_announcement_and_gone_counts_as_abandoned(settings: Settings):
+    """A pending call found neither in the application nor alive hung up during the prompt."""
+    flow = ConsentFlow(settings)
+    pending, _ = flow.start(arrival())
+    call, commands = flow.adopt(pending.record, ended_at=at(5))
+    assert call.phase == Phase.DONE
+    assert call.record.consent == Consent.ABANDONED
+    assert call.record.ended_at == at(5)
+    assert commands == []
