@@ -20,5 +20,8 @@ USER callrec
 EXPOSE 8089
 # Mount the config at /etc/callrec/config.toml and the recordings folder Asterisk writes to;
 # secrets may come from CALLREC_ARI_PASSWORD and CALLREC_DATABASE_URL instead of the file.
+# Keep the call journal on a volume too (e.g. journal_dir = "/var/lib/callrec/journal"):
+# it holds the rows the database has not stored yet.
+VOLUME ["/var/lib/callrec"]
 ENTRYPOINT ["callrec"]
 CMD ["run", "--config", "/etc/callrec/config.toml"]
