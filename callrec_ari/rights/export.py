@@ -1,0 +1,268 @@
+"""Right of access (GDPR Art. 15, seed 003 §14): a package of one number's recordings.
+
+The package is a folder::
+
+    recordings/<uniqueid>.wav   copies of the recordings, each checked against its row
+    calls.json                  what is kept about each call, for computers
+    summary.txt, summary.html   the same for people
+    SHA256SUMS                  the SHA-256 of every file above (``sha256sum -c``)
+
+A recording that is missing, truncated, differs from the SHA-256 stored when it was made,
+or whose stored path points outside the recordings folder is not copied; the package and
+the result say why. Nothing stored changes, except the ``dsr_actions`` row of the export.
+The folder is built under a temporary name beside the target and renamed at the end, so a
+failed export leaves no half package, and an existing non-empty folder is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor, may_export, may_export_any
+from callrec_ari.db.models import CallCorrection
+from callrec_ari.errors import ForbiddenError, InputError, RecordingError
+from callrec_ari.numbers import parse_e164
+from callrec_ari.recording.finalise import inspect_wav
+from callrec_ari.recording.paths import relative_path, service_path
+from callrec_ari.records import RecordingStatus
+from callrec_ari.rights.audit import linked_request, record_action
+from callrec_ari.rights.subject import CallSummary, calls_of_number, facts, hold_cases
+from callrec_ari.rights.summary import Contents, Item, calls_json, summary_html, summary_text
+
+RECORDINGS = "recordings"
+CHECKSUMS = "SHA256SUMS"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """A recording that could not be put into the package, and why."""
+
+    uniqueid: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Package:
+    """What an export wrote."""
+
+    folder: Path
+    number: str
+    calls: int  # calls described in the package
+    files: dict[str, str]  # path inside the package -> SHA-256 (SHA256SUMS lists them)
+    problems: tuple[Problem, ...]
+    withheld: int  # restricted calls left out
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Wanted:
+    """A recording to copy into the package."""
+
+    uniqueid: str
+    recording_path: str
+    sha256: str | None
+    name: str  # file name inside recordings/
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Entry:
+    """One call to describe, with its recording to copy if it has one."""
+
+    summary: CallSummary
+    want: _Wanted | None
+    corrections: tuple[dict[str, str | None], ...]
+
+
+async def export_number(
+    session: AsyncSession,
+    recordings_dir: Path,
+    number: str,
+    out_dir: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+    region: str,
+    request_id: int | None = None,
+) -> Package:
+    """Write the access package of ``number`` to ``out_dir`` (which must not hold anything)."""
+    if not may_export_any(actor):
+        raise ForbiddenError(f"{actor.name} ({actor.role}) may not export recordings.")
+    e164 = parse_e164(number, region)
+    await linked_request(session, request_id, number=e164)
+    _check_target(out_dir)
+    calls = await calls_of_number(session, e164, region)
+    included = [call for call in calls if may_export(actor, facts(call))]
+    holds = await hold_cases(session, [call.id for call in included], now)
+    corrections = await _corrections(session, [call.id for call in included])
+    wanted = {
+        call.id: _Wanted(
+            uniqueid=call.uniqueid,
+            recording_path=call.recording_path,
+            sha256=call.sha256,
+            name=relative_path(call.uniqueid, call.started_at).name,
+        )
+        for call in included
+        if call.recording_path is not None and call.recording_status == RecordingStatus.COMPLETE
+    }
+    draft = Contents(
+        number=e164,
+        generated_at=now,
+        generated_by=actor.name,
+        request_id=request_id,
+        items=(),
+        withheld=len(calls) - len(included),
+    )
+    entries = [
+        _Entry(
+            summary=CallSummary.of(call, holds.get(call.id, ())),
+            want=wanted.get(call.id),
+            corrections=corrections.get(call.id, ()),
+        )
+        for call in included
+    ]
+    files, problems = await asyncio.to_thread(
+        _write_package, recordings_dir, out_dir, draft, entries
+    )
+    record_action(
+        session,
+        request_id=request_id,
+        actor=actor,
+        action="exported",
+        now=now,
+        detail={
+            "number": e164,
+            "folder": str(out_dir),
+            "calls": len(included),
+            "recordings": sum(name.startswith(f"{RECORDINGS}/") for name in files),
+            "problems": [problem.uniqueid for problem in problems],
+            "withheld": draft.withheld,
+        },
+    )
+    return Package(
+        folder=out_dir,
+        number=e164,
+        calls=len(included),
+        files=files,
+        problems=problems,
+        withheld=draft.withheld,
+    )
+
+
+def _check_target(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"Output folder {out_dir} is not empty; choose a new one.")
+
+
+async def _corrections(
+    session: AsyncSession, call_ids: list[int]
+) -> dict[int, tuple[dict[str, str | None], ...]]:
+    if not call_ids:
+        return {}
+    rows = await session.scalars(
+        select(CallCorrection)
+        .where(CallCorrection.call_id.in_(call_ids))
+        .order_by(CallCorrection.changed_at, CallCorrection.id)
+    )
+    found: dict[int, list[dict[str, str | None]]] = {}
+    for row in rows:
+        found.setdefault(row.call_id, []).append(
+            {
+                "field": row.field,
+                "old_value": row.old_value,
+                "new_value": row.new_value,
+                "changed_at": row.changed_at.isoformat(),
+            }
+        )
+    return {call_id: tuple(items) for call_id, items in found.items()}
+
+
+def _write_package(
+    recordings_dir: Path, out_dir: Path, draft: Contents, calls: list[_Entry]
+) -> tuple[dict[str, str], tuple[Problem, ...]]:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (work / RECORDINGS).mkdir()
+        files: dict[str, str] = {}
+        items: list[Item] = []
+        problems: list[Problem] = []
+        for entry in calls:
+            file = problem = None
+            if entry.want is not None:
+                name = f"{RECORDINGS}/{entry.want.name}"
+                try:
+                    files[name] = _copy(recordings_dir, entry.want, work / name)
+                    file = name
+                except RecordingError as exc:
+                    problem = str(exc)
+                    problems.append(Problem(uniqueid=entry.want.uniqueid, message=problem))
+            items.append(
+                Item(call=entry.summary, file=file, problem=problem, corrections=entry.corrections)
+            )
+        contents = dataclasses.replace(draft, items=tuple(items))
+        for name, text in (
+            ("calls.json", calls_json(contents)),
+            ("summary.txt", summary_text(contents)),
+            ("summary.html", summary_html(contents)),
+        ):
+            data = text.encode("utf-8")
+            (work / name).write_bytes(data)
+            files[name] = hashlib.sha256(data).hexdigest()
+        listing = "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items()))
+        (work / CHECKSUMS).write_text(listing, encoding="utf-8")
+        _move_into_place(work, out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return files, tuple(problems)
+
+
+def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:
+    """Copy one recording after checking it; its SHA-256. ``RecordingError`` says what is wrong."""
+    try:
+        source = service_path(recordings_dir, want.recording_path)
+    except RecordingError:
+        raise RecordingError(
+            f"The recording of call {want.uniqueid} was not copied: its stored path "
+            f"{want.recording_path!r} is outside the recordings folder."
+        ) from None
+    try:
+        found = inspect_wav(source)
+    except RecordingError as exc:
+        raise RecordingError(
+            f"The recording of call {want.uniqueid} was not copied: {_lower_first(str(exc))}"
+        ) from None
+    if want.sha256 is not None and found.sha256 != want.sha256:
+        raise RecordingError(
+            f"The recording of call {want.uniqueid} was not copied: its SHA-256 differs from "
+            "the one stored when it was recorded, so the file has changed since."
+        )
+    shutil.copyfile(source, target)
+    copied = hashlib.sha256(target.read_bytes()).hexdigest()
+    if copied != found.sha256:
+        target.unlink()
+        raise RecordingError(
+            f"The recording of call {want.uniqueid} was not copied: it changed while copying."
+        )
+    return copied
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _move_into_place(work: Path, out_dir: Path) -> None:
+    try:
+        # rename(2) replaces an empty directory and refuses a non-empty one, atomically.
+        work.replace(out_dir)
+    except OSError:
+        raise InputError(f"Output folder {out_dir} is not empty; choose a new one.") from None

@@ -1,0 +1,175 @@
+"""Restriction of processing (GDPR Art. 18) and objection (Art. 21), per call or per number.
+
+A restricted call is kept but nobody except the data-protection officer may play or export
+it (``callrec_ari.access``) until the restriction is lifted. Who restricted it, when and why
+stay on the row; lifting clears them, and both steps stay in ``dsr_actions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor
+from callrec_ari.db.models import Call
+from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.numbers import parse_e164
+from callrec_ari.rights.audit import (
+    linked_request,
+    record_action,
+    require_rights_role,
+    require_text,
+)
+from callrec_ari.rights.subject import calls_of_number, get_live_call
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restriction:
+    """What one restrict or lift changed."""
+
+    changed: tuple[str, ...]  # uniqueids restricted (or lifted) now
+    unchanged: tuple[str, ...]  # uniqueids that already were (or were not)
+
+
+async def restrict_call(
+    session: AsyncSession,
+    uniqueid: str,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    request_id: int | None = None,
+) -> Restriction:
+    """Restrict one call; ``InputError`` if it is restricted already or erased."""
+    require_rights_role(actor, "restrict calls")
+    why = require_text(reason, "reason for the restriction")
+    call = await get_live_call(session, uniqueid)
+    await linked_request(session, request_id)
+    if call.restricted_at is not None:
+        raise InputError(f"Call {uniqueid!r} is already restricted (by {call.restricted_by}).")
+    return _apply(
+        session, [call], restrict=True, reason=why, actor=actor, now=now, request_id=request_id
+    )
+
+
+async def restrict_number(
+    session: AsyncSession,
+    number: str,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    region: str,
+    request_id: int | None = None,
+) -> Restriction:
+    """Restrict every stored call from ``number``; ``NotFoundError`` if it has none."""
+    require_rights_role(actor, "restrict calls")
+    e164 = parse_e164(number, region)
+    why = require_text(reason, "reason for the restriction")
+    await linked_request(session, request_id, number=e164)
+    calls = await _calls_of(session, e164, region)
+    return _apply(
+        session,
+        calls,
+        restrict=True,
+        reason=why,
+        actor=actor,
+        now=now,
+        request_id=request_id,
+        number=e164,
+    )
+
+
+async def lift_call(
+    session: AsyncSession,
+    uniqueid: str,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    request_id: int | None = None,
+) -> Restriction:
+    """Lift the restriction of one call; ``InputError`` if it is not restricted."""
+    require_rights_role(actor, "lift restrictions")
+    why = require_text(reason, "reason for lifting the restriction")
+    call = await get_live_call(session, uniqueid)
+    await linked_request(session, request_id)
+    if call.restricted_at is None:
+        raise InputError(f"Call {uniqueid!r} is not restricted.")
+    return _apply(
+        session, [call], restrict=False, reason=why, actor=actor, now=now, request_id=request_id
+    )
+
+
+async def lift_number(
+    session: AsyncSession,
+    number: str,
+    *,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    region: str,
+    request_id: int | None = None,
+) -> Restriction:
+    """Lift the restriction of every stored call from ``number``."""
+    require_rights_role(actor, "lift restrictions")
+    e164 = parse_e164(number, region)
+    why = require_text(reason, "reason for lifting the restriction")
+    await linked_request(session, request_id, number=e164)
+    calls = await _calls_of(session, e164, region)
+    return _apply(
+        session,
+        calls,
+        restrict=False,
+        reason=why,
+        actor=actor,
+        now=now,
+        request_id=request_id,
+        number=e164,
+    )
+
+
+async def _calls_of(session: AsyncSession, e164: str, region: str) -> list[Call]:
+    calls = await calls_of_number(session, e164, region)
+    if not calls:
+        raise NotFoundError(f"No stored calls are from {e164}.")
+    return calls
+
+
+def _apply(
+    session: AsyncSession,
+    calls: Sequence[Call],
+    *,
+    restrict: bool,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    request_id: int | None,
+    number: str | None = None,
+) -> Restriction:
+    """Restrict (or lift) those of ``calls`` not in that state yet, and record what changed."""
+    changed = [call for call in calls if (call.restricted_at is None) == restrict]
+    for call in changed:
+        call.restricted_at = now if restrict else None
+        call.restricted_by = actor.name if restrict else None
+        call.restriction_reason = reason if restrict else None
+        call.updated_at = now
+    result = Restriction(
+        changed=tuple(call.uniqueid for call in changed),
+        unchanged=tuple(call.uniqueid for call in calls if call not in changed),
+    )
+    detail: dict[str, object] = {"calls": list(result.changed), "reason": reason}
+    if number is not None:
+        detail["number"] = number
+    record_action(
+        session,
+        request_id=request_id,
+        actor=actor,
+        action="restricted" if restrict else "unrestricted",
+        now=now,
+        detail=detail,
+    )
+    return result

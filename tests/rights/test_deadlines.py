@@ -1,0 +1,74 @@
+"""Deadline rules: 30 days from receipt, one 60-day extension, overdue after the deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from callrec_ari.config import LifecycleSettings
+from callrec_ari.errors import InputError
+from callrec_ari.rights.deadlines import (
+    Deadlines,
+    check_received,
+    days_left,
+    is_overdue,
+    parse_received,
+)
+
+RECEIVED = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_a_request_is_due_thirty_days_after_receipt():
+    """The default rule of GDPR Art. 12(3)."""
+    assert Deadlines().due(RECEIVED) == datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def test_the_extension_adds_sixty_days_to_the_deadline():
+    """Extended once: the deadline moves 60 days later."""
+    rules = Deadlines()
+    assert rules.extended(rules.due(RECEIVED)) == datetime(2027, 1, 31, tzinfo=UTC)
+
+
+def test_the_configured_days_are_used():
+    """[lifecycle] request_due_days and request_extension_days replace 30 and 60."""
+    rules = Deadlines.from_settings(
+        LifecycleSettings(request_due_days=14, request_extension_days=30)
+    )
+    assert rules.due(RECEIVED) == RECEIVED + timedelta(days=14)
+    assert rules.extended(RECEIVED) == RECEIVED + timedelta(days=30)
+
+
+def test_overdue_only_after_the_deadline_and_only_while_open():
+    """At the deadline a request is not late yet; a closed request is never late."""
+    due = Deadlines().due(RECEIVED)
+    assert not is_overdue(due, due)
+    assert is_overdue(due, due + timedelta(seconds=1))
+    assert not is_overdue(due, due + timedelta(days=5), open_=False)
+
+
+def test_days_left_counts_down_then_goes_negative():
+    """Whole days to the deadline; -1 as soon as it has passed."""
+    due = Deadlines().due(RECEIVED)
+    assert days_left(due, due - timedelta(days=3, hours=2)) == 3
+    assert days_left(due, due + timedelta(hours=1)) == -1
+
+
+def test_a_received_date_is_midnight_utc():
+    """A date alone is the start of that day in UTC."""
+    assert parse_received("2026-11-02") == RECEIVED
+    assert parse_received(" 2026-11-02T10:00:00+02:00 ") == datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01", "02.11.2026", "2026-11-02T10:00"])
+def test_a_malformed_received_date_is_one_clear_error(text):
+    """Not a date, an impossible date, or a time without a zone."""
+    with pytest.raises(InputError, match="Received"):
+        parse_received(text)
+
+
+def test_a_received_date_in_the_future_is_refused():
+    """A request cannot arrive after today."""
+    with pytest.raises(InputError, match="in the future"):
+        check_received(RECEIVED + timedelta(days=1), RECEIVED)
+    assert check_received(RECEIVED, RECEIVED) == RECEIVED

@@ -1,0 +1,102 @@
+"""Access rules: agents their own calls, supervisors all, restricted calls the dpo only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from callrec_ari.access import (
+    Actor,
+    CallFacts,
+    Role,
+    may_export,
+    may_export_any,
+    may_handle_requests,
+    may_play,
+    may_see,
+)
+
+OWN = CallFacts(agent="agent100", restricted=False)
+OTHERS = CallFacts(agent="agent200", restricted=False)
+RESTRICTED_OWN = CallFacts(agent="agent100", restricted=True)
+
+
+def actor(role: Role, extension: str | None = None) -> Actor:
+    return Actor(name=f"someone-{role}", role=role, extension=extension)
+
+
+def test_an_agent_plays_only_their_own_calls():
+    """The extension that answered is the agent's: that call yes, a colleague's no."""
+    agent = actor(Role.AGENT, "agent100")
+    assert may_play(agent, OWN)
+    assert may_see(agent, OWN)
+    assert not may_play(agent, OTHERS)
+    assert not may_see(agent, OTHERS)
+
+
+def test_an_agent_without_an_extension_sees_nothing():
+    """An agent account with no extension owns no call, even one nobody answered."""
+    agent = actor(Role.AGENT)
+    unanswered = CallFacts(agent=None, restricted=False)
+    assert not may_see(agent, unanswered)
+    assert not may_play(agent, unanswered)
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.DIRECTOR, Role.DPO])
+def test_supervisors_directors_and_the_dpo_play_every_call(role):
+    """Roles above the agent listen to any unrestricted call."""
+    assert may_play(actor(role), OTHERS)
+    assert may_see(actor(role), OTHERS)
+
+
+def test_the_admin_sees_metadata_but_never_plays():
+    """Running the system is no reason to listen to calls."""
+    admin = actor(Role.ADMIN)
+    assert may_see(admin, OTHERS)
+    assert not may_play(admin, OTHERS)
+    assert not may_export(admin, OTHERS)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_restricted_call_is_played_and_exported_by_the_dpo_only(role):
+    """Restriction (Art. 18) overrides every other right, the agent's own call included."""
+    someone = actor(role, "agent100")
+    assert may_play(someone, RESTRICTED_OWN) is (role is Role.DPO)
+    assert may_export(someone, RESTRICTED_OWN) is (role is Role.DPO)
+
+
+def test_lifting_a_restriction_gives_the_call_back():
+    """The same call, no longer restricted, is the agent's own again."""
+    agent = actor(Role.AGENT, "agent100")
+    assert may_play(agent, dataclasses.replace(RESTRICTED_OWN, restricted=False))
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        (Role.AGENT, False),
+        (Role.SUPERVISOR, False),
+        (Role.ADMIN, False),
+        (Role.DIRECTOR, True),
+        (Role.DPO, True),
+    ],
+)
+def test_copies_leave_the_system_through_the_director_or_the_dpo(role, allowed):
+    """An export is a release: the director's or the data-protection officer's (seed 000)."""
+    assert may_export_any(actor(role, "agent100")) is allowed
+    assert may_export(actor(role, "agent100"), OWN) is allowed
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_the_dpo_handles_requests(role):
+    """Erasure, rectification, restriction and requests are the data-protection officer's."""
+    assert may_handle_requests(actor(role)) is (role is Role.DPO)
+
+
+def test_actors_are_values():
+    """Two actors with the same fields are equal and cannot be changed."""
+    one = Actor(name="anna", role=Role.DPO)
+    assert one == Actor(name="anna", role=Role.DPO, extension=None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.role = Role.ADMIN  # type: ignore[misc]
