@@ -3,12 +3,15 @@
 GDPR Art. 12(3) and seed 004: answer within 30 days of receipt; the deadline may be extended
 once, by 60 more days, for a stated reason, and the person must be told of the extension
 within the first period, so an overdue request can no longer be extended.
+
+A deadline is the end of its day (23:59:59 UTC): a request received on 1 November is due on
+1 December and late from 2 December on, as a person reading "due 1 December" expects.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from callrec_ari.config import LifecycleSettings
 from callrec_ari.errors import InputError
@@ -29,12 +32,17 @@ class Deadlines:
         )
 
     def due(self, received: datetime) -> datetime:
-        """The deadline of a request received at ``received``."""
-        return received + timedelta(days=self.due_days)
+        """The deadline of a request received at ``received``: the end of the last day."""
+        return end_of_day(received + timedelta(days=self.due_days))
 
     def extended(self, due: datetime) -> datetime:
         """The deadline after the one extension."""
-        return due + timedelta(days=self.extension_days)
+        return end_of_day(due + timedelta(days=self.extension_days))
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The last second of ``moment``'s day in UTC."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(23, 59, 59), tzinfo=UTC)
 
 
 def parse_received(text: str) -> datetime:

@@ -19,15 +19,17 @@ from callrec_ari.rights.deadlines import (
 RECEIVED = datetime(2026, 11, 2, tzinfo=UTC)
 
 
-def test_a_request_is_due_thirty_days_after_receipt():
-    """The default rule of GDPR Art. 12(3)."""
-    assert Deadlines().due(RECEIVED) == datetime(2026, 12, 2, tzinfo=UTC)
+def test_a_request_is_due_at_the_end_of_the_thirtieth_day_after_receipt():
+    """The default rule of GDPR Art. 12(3); the time of receipt does not matter."""
+    assert Deadlines().due(RECEIVED) == datetime(2026, 12, 2, 23, 59, 59, tzinfo=UTC)
+    late_in_the_day = RECEIVED + timedelta(hours=23)
+    assert Deadlines().due(late_in_the_day) == Deadlines().due(RECEIVED)
 
 
 def test_the_extension_adds_sixty_days_to_the_deadline():
     """Extended once: the deadline moves 60 days later."""
     rules = Deadlines()
-    assert rules.extended(rules.due(RECEIVED)) == datetime(2027, 1, 31, tzinfo=UTC)
+    assert rules.extended(rules.due(RECEIVED)) == datetime(2027, 1, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def test_the_configured_days_are_used():
@@ -35,14 +37,15 @@ def test_the_configured_days_are_used():
     rules = Deadlines.from_settings(
         LifecycleSettings(request_due_days=14, request_extension_days=30)
     )
-    assert rules.due(RECEIVED) == RECEIVED + timedelta(days=14)
-    assert rules.extended(RECEIVED) == RECEIVED + timedelta(days=30)
+    assert rules.due(RECEIVED).date() == (RECEIVED + timedelta(days=14)).date()
+    assert rules.extended(RECEIVED).date() == (RECEIVED + timedelta(days=30)).date()
 
 
 def test_overdue_only_after_the_deadline_and_only_while_open():
-    """At the deadline a request is not late yet; a closed request is never late."""
+    """On its last day a request is not late yet; a closed request is never late."""
     due = Deadlines().due(RECEIVED)
     assert not is_overdue(due, due)
+    assert not is_overdue(due, due - timedelta(hours=23))
     assert is_overdue(due, due + timedelta(seconds=1))
     assert not is_overdue(due, due + timedelta(days=5), open_=False)
 

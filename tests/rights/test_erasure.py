@@ -223,8 +223,9 @@ async def test_a_path_outside_the_recordings_folder_stops_everything(
             update(Call).where(Call.uniqueid == "bad").values(recording_path=path)
         )
     before, kept = await snapshot(session_factory), files(recordings)
-    with pytest.raises(RecordingError, match="outside the recordings folder"):
-        await erase(session_factory, recordings)
+    async with session_factory() as session, session.begin():  # committed: no partial writes
+        with pytest.raises(RecordingError, match="outside the recordings folder"):
+            await erase_number(session, recordings, NUMBER, actor=DPO, now=NOW, region=REGION)
     assert await snapshot(session_factory) == before
     assert files(recordings) == kept
     assert outside.read_bytes() == b"not ours"
@@ -270,8 +271,17 @@ async def test_bad_input_erases_nothing(session_factory, store, recordings, case
         async with session_factory() as session, session.begin():
             await close_request(session, request_id, note="done", actor=DPO, now=NOW)
     before, kept = await snapshot(session_factory), files(recordings)
-    with pytest.raises(error, match=message):
-        await erase(session_factory, recordings, number, request_id=request_id)
+    async with session_factory() as session, session.begin():  # committed: no partial writes
+        with pytest.raises(error, match=message):
+            await erase_number(
+                session,
+                recordings,
+                number,
+                actor=DPO,
+                now=NOW,
+                region=REGION,
+                request_id=request_id,
+            )
     assert await snapshot(session_factory) == before
     assert files(recordings) == kept
 

@@ -47,8 +47,8 @@ async def test_a_new_request_is_due_thirty_days_after_receipt(session_factory):
         detail = await show_request(session, request_id, actor=DPO, now=NOW)
     assert detail.request.number == NUMBER
     assert detail.request.status == "open"
-    assert detail.request.due_at == datetime(2026, 12, 20, tzinfo=UTC)
-    assert detail.request.days_left == 18
+    assert detail.request.due_at == datetime(2026, 12, 20, 23, 59, 59, tzinfo=UTC)
+    assert detail.request.days_left == 19
     assert detail.request.created_by == "dpo-anna"
     assert [action.action for action in detail.actions] == ["opened"]
 
@@ -93,7 +93,7 @@ async def test_a_deadline_is_extended_once_by_sixty_days_with_a_reason(session_f
             now=NOW,
             deadlines=RULES,
         )
-    assert view.due_at == NOW - timedelta(days=10) + timedelta(days=90)
+    assert view.due_at.date() == (NOW - timedelta(days=10) + timedelta(days=90)).date()
     assert view.extension_reason == "many calls to review"
     before = await snapshot(session_factory)
     async with session_factory() as session, session.begin():
