@@ -158,7 +158,9 @@ async def export_number(
 
 
 def _check_target(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"Output folder {out_dir} is a file; choose a new folder.")
+    if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"Output folder {out_dir} is not empty; choose a new one.")
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import CallFacts
@@ -47,7 +47,12 @@ def by_caller_e164(e164: str) -> ColumnElement[bool]:
 
 def by_caller_spelling(e164: str, region: str) -> ColumnElement[bool]:
     """Rows without a normalised number whose number as received is a spelling of ``e164``."""
-    return and_(Call.caller_e164.is_(None), Call.caller_number.in_(spellings(e164, region)))
+    # Not ``caller_e164 IS NULL``: planners then walk the e164 index through every row
+    # lacking a normalised number; wrapped, only ix_calls_caller_number_started_at fits.
+    return and_(
+        Call.caller_number.in_(spellings(e164, region)),
+        func.coalesce(Call.caller_e164, "") == "",
+    )
 
 
 def of_number(e164: str, region: str) -> ColumnElement[bool]:

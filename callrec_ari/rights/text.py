@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -99,7 +100,11 @@ def request_detail(detail: RequestDetail) -> list[str]:
     if r.closed_at:
         lines.append(f"  closed      {day(r.closed_at)} ({r.status}): {r.notes}")
     lines.append("  actions:")
-    lines += [f"    {when(a.at)}  {a.actor:<12} {a.action:<22} {a.detail}" for a in detail.actions]
+    lines += [
+        f"    {when(a.at)}  {a.actor:<12} {a.action:<22} "
+        f"{json.dumps(a.detail, ensure_ascii=False, sort_keys=True)}"
+        for a in detail.actions
+    ]
     return lines
 
 

@@ -12,7 +12,7 @@ import pytest
 from callrec_ari.__main__ import main
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.db.session import open_sessions
-from callrec_ari.rights import commands
+from callrec_ari.rights import job
 from tests.rights.conftest import NOW, NUMBER, OTHER, files, recorded, unrecorded
 from tests.test_main import write_config
 
@@ -22,7 +22,7 @@ def config(tmp_path: Path, monkeypatch) -> Path:
     """A migrated SQLite database, a recordings folder, and the clock stopped at NOW."""
     (tmp_path / "recordings").mkdir()
     path = write_config(tmp_path, recording={"service_dir": str(tmp_path / "recordings")})
-    monkeypatch.setattr(commands, "clock", lambda: NOW)
+    monkeypatch.setattr(job, "clock", lambda: NOW)
     assert main(["migrate", "-c", str(path)]) == 0
     return path
 
@@ -262,7 +262,7 @@ def test_extending_twice_is_refused(config, capsys):
 
 def test_an_unmigrated_database_is_one_clear_error(tmp_path, capsys, monkeypatch):
     """No tables yet: the message says to migrate, not a traceback."""
-    monkeypatch.setattr(commands, "clock", lambda: NOW)
+    monkeypatch.setattr(job, "clock", lambda: NOW)
     path = write_config(tmp_path)
     (tmp_path / "db").mkdir()
     assert main(["requests", "list", "-c", str(path)]) == 2

@@ -167,6 +167,19 @@ async def test_a_snapshot_arriving_after_the_erasure_does_not_bring_the_number_b
         assert (await find_calls(session, NUMBER, region=REGION, now=NOW)).calls == ()
 
 
+async def test_a_snapshot_of_a_held_call_keeps_its_pending_erasure(
+    session_factory, store, recordings
+):
+    """The writer storing the held call again does not make the purge forget it."""
+    record = recorded(recordings, "held")
+    await store(record)
+    await place_hold(session_factory, "CASE-9", ["held"])
+    await erase(session_factory, recordings)
+    await store(dataclasses.replace(record, duration_seconds=1.5))
+    row = await call_row(session_factory, "held")
+    assert (row.erasure_requested_at, row.duration_seconds) == (NOW, 1.5)
+
+
 async def test_rows_stored_without_a_normalised_number_are_erased_too(
     session_factory, store, recordings
 ):

@@ -221,6 +221,15 @@ async def test_a_folder_filled_while_exporting_is_not_overwritten_either(
     assert [p.name for p in out.parent.iterdir()] == ["out"]
 
 
+async def test_a_file_in_the_way_is_refused(session_factory, store, recordings, tmp_path):
+    """The output must be a folder; the file is left alone."""
+    await store(recorded(recordings, "a1"))
+    (tmp_path / "out").write_text("mine")
+    with pytest.raises(InputError, match="is a file"):
+        await export(session_factory, recordings, tmp_path / "out")
+    assert (tmp_path / "out").read_text() == "mine"
+
+
 async def test_an_empty_existing_folder_is_filled(session_factory, store, recordings, tmp_path):
     """An empty folder made beforehand (e.g. on a USB stick) is used."""
     await store(recorded(recordings, "a1"))
