@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from callrec_ari.__main__ import main
 from callrec_ari.db.repository import upsert_calls
@@ -15,6 +17,14 @@ from callrec_ari.db.session import open_sessions
 from callrec_ari.rights import job
 from tests.rights.conftest import NOW, NUMBER, OTHER, files, recorded, unrecorded
 from tests.test_main import write_config
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """main() points structlog at this test's captured stderr; later tests must not log there."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
