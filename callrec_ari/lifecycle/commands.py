@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings
+from callrec_ari.db import schema
 from callrec_ari.db.session import open_sessions
 from callrec_ari.errors import InputError
 from callrec_ari.lifecycle import holds
@@ -89,6 +90,7 @@ def _runner(cli: CommandLine, job: Job) -> Callable[[argparse.Namespace], int]:
 
     def handler(args: argparse.Namespace) -> int:
         settings = cli.load_settings(args)
+        schema.check(settings.database.url)  # "run callrec migrate first", not an SQL error
         now = datetime.now(UTC)
 
         async def main() -> int:

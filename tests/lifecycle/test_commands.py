@@ -14,6 +14,7 @@ import pytest
 import structlog
 import tomli_w
 
+from callrec_ari import log as logging_setup
 from callrec_ari.__main__ import main
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import InputError
@@ -30,8 +31,16 @@ RECENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
-def _reset_logging():
-    """The commands configure structlog for the process; later tests get the defaults back."""
+def _uncached_logging(monkeypatch):
+    """The commands configure structlog for the process: loggers must not keep this test's
+    output stream after it (cached on first use), and later tests get the defaults back."""
+    configure = logging_setup.configure
+
+    def uncached(settings):
+        configure(settings)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(logging_setup, "configure", uncached)
     yield
     structlog.reset_defaults()
 
@@ -296,3 +305,16 @@ def test_bad_command_line_times_are_one_sentence(text):
     """Anything else is refused naming the option and the text."""
     with pytest.raises(InputError, match=rf"^--until '{text}' is not an ISO 8601 date or time"):
         parse_time(text, "--until")
+
+
+@pytest.mark.parametrize("argv", [["purge"], ["orphans"], ["hold", "list"]])
+def test_an_unmigrated_database_says_what_to_run(tmp_path, recordings, argv):
+    """Before `callrec migrate` the commands say so instead of failing on a missing table."""
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'new.sqlite3'}"
+    data["recording"]["service_dir"] = str(recordings)
+    config = tmp_path / "new.toml"
+    config.write_text(tomli_w.dumps(data), encoding="utf-8")
+    status, out, err = run(config, *argv)
+    assert (status, out) == (2, "")
+    assert errors_of(err).endswith("run `callrec migrate` first.")
