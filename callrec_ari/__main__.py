@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,12 @@ DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``callrec`` command; return the process exit status."""
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
+    """Run one ``callrec`` command; return the process exit status.
+
+    ``clock`` replaces the wall clock (UTC) for commands that act on dates.
+    """
+    parser = _parser(clock or _utc_now)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -48,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callrec", description="Consent-gated, GDPR-compliant call recording beside Asterisk."
     )
@@ -72,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     prompts.add_argument("action", choices=["build", "install"])
     prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
-    cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor())
+    cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor(), clock=clock)
     lifecycle_commands.add_commands(cli)
     rights_commands.add_commands(cli)
     sandbox_commands.add_commands(

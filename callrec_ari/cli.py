@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from callrec_ari.config import Settings
@@ -30,3 +31,4 @@ class CommandLine:
     add: AddCommand
     load_settings: Callable[[argparse.Namespace], Settings]
     default_actor: str  # the operating-system user running the command
+    clock: Callable[[], datetime]  # "now" for holds, purges and requests; tests stop it

@@ -11,7 +11,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,14 +27,6 @@ from callrec_ari.rights.deadlines import Deadlines
 T = TypeVar("T")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-# The one clock of the rights commands; tests replace it.
-clock: Callable[[], datetime] = _utc_now
-
-
 class Job:
     """One command run: its arguments, settings, actor and time, and its one transaction."""
 
@@ -44,7 +35,7 @@ class Job:
         self.settings: Settings = cli.load_settings(args)
         name = getattr(args, "actor", None) or cli.default_actor
         self.actor = Actor(name=name, role=Role.DPO)
-        self.now = clock()
+        self.now = cli.clock()
         self.region = self.settings.numbers_region
         self.recordings = self.settings.recording.service_dir
         self.deadlines = Deadlines.from_settings(self.settings.lifecycle)

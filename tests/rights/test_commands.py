@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import structlog
 
 from callrec_ari.__main__ import main
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.db.session import open_sessions
-from callrec_ari.rights import job
 from tests.rights.conftest import NOW, NUMBER, OTHER, files, recorded, unrecorded
 from tests.test_main import write_config
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() points structlog at this test's captured stderr; later tests must not log there."""
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
-
-
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch) -> Path:
-    """A migrated SQLite database, a recordings folder, and the clock stopped at NOW."""
+def config(tmp_path: Path) -> Path:
+    """A migrated SQLite database and a recordings folder."""
     (tmp_path / "recordings").mkdir()
     path = write_config(tmp_path, recording={"service_dir": str(tmp_path / "recordings")})
-    monkeypatch.setattr(job, "clock", lambda: NOW)
     assert main(["migrate", "-c", str(path)]) == 0
     return path
 
@@ -49,7 +37,7 @@ def store(config: Path, *records) -> None:
 
 def run(config: Path, capsys, *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    status = main([*argv, "-c", str(config)])
+    status = main([*argv, "-c", str(config)], clock=lambda: NOW)
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -152,7 +140,7 @@ def test_the_request_list_puts_overdue_ones_first(config, capsys):
 def test_config_may_come_before_the_action(config, capsys):
     """`callrec requests -c FILE list` and `callrec dnr -c FILE` work like the other order."""
     capsys.readouterr()
-    assert main(["requests", "-c", str(config), "list"]) == 0
+    assert main(["requests", "-c", str(config), "list"], clock=lambda: NOW) == 0
     assert capsys.readouterr().out == "no requests\n"
     assert main(["dnr", "-c", str(config)]) == 0
     assert capsys.readouterr().out == "the do-not-record list is empty\n"
@@ -272,7 +260,6 @@ def test_extending_twice_is_refused(config, capsys):
 
 def test_an_unmigrated_database_is_one_clear_error(tmp_path, capsys, monkeypatch):
     """No tables yet: the message says to migrate, not a traceback."""
-    monkeypatch.setattr(job, "clock", lambda: NOW)
     path = write_config(tmp_path)
     (tmp_path / "db").mkdir()
     assert main(["requests", "list", "-c", str(path)]) == 2
