@@ -11,10 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import structlog
 import tomli_w
 
-from callrec_ari import log as logging_setup
 from callrec_ari.__main__ import main
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import InputError
@@ -24,25 +22,11 @@ from tests.lifecycle.conftest import file_of, recorded, row, set_columns, store
 from tests.support.audio import write_wav
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
-# The command line reads the real clock: these calls are long expired under any policy...
-OLD = datetime.now(UTC).replace(microsecond=0) - timedelta(days=400)
+# The command line's clock, injected: these calls are long expired under any policy...
+CLI_NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+OLD = CLI_NOW - timedelta(days=400)
 # ...and these are recent, kept for months.
-RECENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _uncached_logging(monkeypatch):
-    """The commands configure structlog for the process: loggers must not keep this test's
-    output stream after it (cached on first use), and later tests get the defaults back."""
-    configure = logging_setup.configure
-
-    def uncached(settings):
-        configure(settings)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr(logging_setup, "configure", uncached)
-    yield
-    structlog.reset_defaults()
+RECENT = CLI_NOW - timedelta(days=1)
 
 
 @pytest.fixture
@@ -58,14 +42,10 @@ def config(tmp_path: Path, database_url: str, recordings: Path) -> Path:
 
 
 def run(config: Path, *argv: str) -> tuple[int, str, str]:
-    """Run one command; its exit status, stdout and stderr.
-
-    Plain buffers rather than capsys: loggers set up by the command keep their stream after
-    the test, and capsys closes its own.
-    """
+    """Run one command at ``CLI_NOW``; its exit status, stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([*argv[:1], "-c", str(config), *argv[1:]])
+        status = main([*argv[:1], "-c", str(config), *argv[1:]], clock=lambda: CLI_NOW)
     return status, out.getvalue(), err.getvalue()
 
 
