@@ -157,6 +157,7 @@ async def _health(request: web.Request) -> web.Response:
     body = {
         "ari_connected": events.connected,
         "ari_connections": events.connections,
+        "calls_reconciled": events.reconciled,
         "calls_in_progress": app[CONTROLLER].active,
         "rows_pending": app[WRITER].pending,
         "do_not_record_numbers": len(app[DO_NOT_RECORD]),

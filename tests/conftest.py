@@ -7,11 +7,30 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from callrec_ari import log as logging_setup
+from callrec_ari.config import LogSettings
 from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.db.session import create_engine, create_session_factory
 from tests.support.postgres import PostgresServer
+
+
+@pytest.fixture(autouse=True)
+def _uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Commands under test configure structlog for the whole process. A logger cached then
+    would keep that pipeline for good, and a later test's ``capture_logs`` would see nothing:
+    so no caching in tests, and every test starts from structlog's defaults."""
+    configure = logging_setup.configure
+
+    def uncached(settings: LogSettings) -> None:
+        configure(settings)
+        structlog.configure(cache_logger_on_first_use=False)
+
+    monkeypatch.setattr(logging_setup, "configure", uncached)
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

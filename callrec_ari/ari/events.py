@@ -42,12 +42,19 @@ class EventStream:
         self._on_connect = on_connect
         self._sleep = sleep
         self._connected = asyncio.Event()
+        self._reconciled = asyncio.Event()
         self.connections = 0
 
     @property
     def connected(self) -> bool:
         """Whether the WebSocket is open right now."""
         return self._connected.is_set()
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether the calls of the current connection's start have been looked at again
+        (lost calls settled, an earlier run's calls adopted); false while disconnected."""
+        return self._reconciled.is_set()
 
     async def wait_connected(self) -> None:
         """Return once the WebSocket is open."""
@@ -70,6 +77,7 @@ class EventStream:
                 log.warning("ari.unreachable", url=self._settings.url, error=repr(exc))
             finally:
                 self._connected.clear()
+                self._reconciled.clear()
             log.info("ari.reconnecting", in_seconds=round(delay, 2))
             await self._sleep(delay)
             delay = min(delay * 2, self._settings.reconnect_max_seconds)
@@ -105,6 +113,7 @@ class EventStream:
             await self._on_connect()
         except Exception:
             log.exception("ari.reconcile_failed")
+        self._reconciled.set()
 
     def _dispatch(self, text: str) -> None:
         try:

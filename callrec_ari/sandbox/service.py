@@ -75,9 +75,14 @@ class ServiceProcess:
         self._wait(lambda health: bool(health.get("ari_connected")), timeout, "connect to ARI")
 
     def wait_idle(self, timeout: float = 120.0) -> None:
-        """Wait until no call is in progress and every row is written."""
+        """Wait until an earlier run's calls are adopted, none is in progress, and every row
+        is written."""
         self._wait(
-            lambda h: h.get("calls_in_progress") == 0 and h.get("rows_pending") == 0,
+            lambda h: (
+                h.get("calls_reconciled") is True
+                and h.get("calls_in_progress") == 0
+                and h.get("rows_pending") == 0
+            ),
             timeout,
             "finish its calls",
         )

@@ -348,6 +348,22 @@ async def test_slow_on_connect_does_not_hold_up_events(
     await connected.until(lambda: len(connected.events) == 1)
 
     assert not release.is_set()
+    assert not connected.stream.reconciled
+
+
+async def test_reconciled_once_on_connect_has_finished_and_again_after_a_reconnect(
+    connected: Harness, fake_ari: FakeAsterisk
+) -> None:
+    """Health reports the calls reconciled only after ``on_connect`` ends, per connection."""
+    await connected.until(lambda: connected.stream.reconciled)
+    release = asyncio.Event()
+    connected.on_connect = release.wait
+    await fake_ari.close_sockets()
+    await connected.until(lambda: connected.reconciled == 2)
+    assert not connected.stream.reconciled
+
+    release.set()
+    await connected.until(lambda: connected.stream.reconciled)
 
 
 async def test_cancel_stops_cleanly(connected: Harness, fake_ari: FakeAsterisk) -> None:
