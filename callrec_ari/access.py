@@ -1,23 +1,25 @@
 """Who may do what with a call: pure rules, no I/O, shared by the CLI and the staff web app.
 
-=========== ============================ ============== =====================
-role        sees metadata / plays audio  exports a copy  handles GDPR requests
-=========== ============================ ============== =====================
-agent       own calls (extension)        no             no
-supervisor  all calls                    no             no
-director    all calls                    yes            no
-dpo         all calls                    yes            yes
-admin       metadata only, never audio   no             no
-=========== ============================ ============== =====================
+=========== ====================== ========================================================
+role        sees / plays            also
+=========== ====================== ========================================================
+agent       own calls (extension)   -
+supervisor  all calls               places and releases legal holds; asks for a release
+director    all calls               approves or refuses releases to third parties
+dpo         all calls, restricted   data-subject requests, do-not-record list, audit trail,
+            ones too                export packages; asks for a release
+admin       metadata, never audio   users and roles, prompts
+=========== ====================== ========================================================
 
-A restricted call (GDPR Art. 18, seed 004) is played or exported by the dpo only. A copy
-leaving the system needs the director's consent (seed 000), hence export is the director's
-and the data-protection officer's; agents listen only to their own calls (seed 003).
+A person may hold several roles and may do what any of them allows. A restricted call
+(GDPR Art. 18, seed 004) is played or exported by the dpo only. A copy leaving the system
+needs the director's consent (seed 000 §7.2); agents listen only to their own calls (seed 003).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -36,8 +38,22 @@ class Actor:
     """Someone acting on calls: a person in the web app, or the operator at the CLI."""
 
     name: str
-    role: Role
+    roles: frozenset[Role]
     extension: str | None = None  # an agent's own extension or endpoint, as calls store it
+
+    @classmethod
+    def of(cls, name: str, *roles: Role, extension: str | None = None) -> Actor:
+        """An actor holding ``roles``."""
+        return cls(name=name, roles=frozenset(roles), extension=extension)
+
+    def holds(self, roles: Iterable[Role]) -> bool:
+        """Whether the actor holds any of ``roles``."""
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def described(self) -> str:
+        """Name and roles, for error messages: ``anna (dpo, supervisor)``."""
+        return f"{self.name} ({', '.join(sorted(self.roles)) or 'no role'})"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,36 +67,69 @@ class CallFacts:
 _SEE_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR, Role.ADMIN})
 _PLAY_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR})
 _EXPORTERS = frozenset({Role.DPO, Role.DIRECTOR})
+_RELEASE_ASKERS = frozenset({Role.SUPERVISOR, Role.DPO})
 
 
 def _own(actor: Actor, call: CallFacts) -> bool:
-    return actor.extension is not None and actor.extension == call.agent
+    return (
+        Role.AGENT in actor.roles and actor.extension is not None and actor.extension == call.agent
+    )
 
 
 def may_see(actor: Actor, call: CallFacts) -> bool:
     """Whether ``actor`` may see the call's metadata (number, times, agent)."""
-    return actor.role in _SEE_ALL or (actor.role is Role.AGENT and _own(actor, call))
+    return actor.holds(_SEE_ALL) or _own(actor, call)
 
 
 def may_play(actor: Actor, call: CallFacts) -> bool:
     """Whether ``actor`` may listen to the call's recording."""
     if call.restricted:
-        return actor.role is Role.DPO
-    return actor.role in _PLAY_ALL or (actor.role is Role.AGENT and _own(actor, call))
+        return Role.DPO in actor.roles
+    return actor.holds(_PLAY_ALL) or _own(actor, call)
+
+
+def may_search_all(actor: Actor) -> bool:
+    """Whether ``actor`` may search every call, not only their own."""
+    return actor.holds(_SEE_ALL)
 
 
 def may_export_any(actor: Actor) -> bool:
-    """Whether ``actor``'s role may take copies of recordings out of the system at all."""
-    return actor.role in _EXPORTERS
+    """Whether ``actor``'s roles may take copies of recordings out of the system at all."""
+    return actor.holds(_EXPORTERS)
 
 
 def may_export(actor: Actor, call: CallFacts) -> bool:
     """Whether ``actor`` may put the call's recording into an export package."""
     if call.restricted:
-        return actor.role is Role.DPO
+        return Role.DPO in actor.roles
     return may_export_any(actor)
 
 
 def may_handle_requests(actor: Actor) -> bool:
     """Whether ``actor`` may act on data-subject rights: requests, erasure, rectification..."""
-    return actor.role is Role.DPO
+    return Role.DPO in actor.roles
+
+
+def may_hold(actor: Actor) -> bool:
+    """Whether ``actor`` may place and release legal holds."""
+    return Role.SUPERVISOR in actor.roles
+
+
+def may_ask_release(actor: Actor, call: CallFacts) -> bool:
+    """Whether ``actor`` may ask the director to release the call's recording to a third party."""
+    return actor.holds(_RELEASE_ASKERS) and may_play(actor, call)
+
+
+def may_decide_release(actor: Actor) -> bool:
+    """Whether ``actor`` may approve or refuse a release (seed 000 §7.2: the director)."""
+    return Role.DIRECTOR in actor.roles
+
+
+def may_read_audit(actor: Actor) -> bool:
+    """Whether ``actor`` may read and export the audit trail."""
+    return Role.DPO in actor.roles
+
+
+def may_administer(actor: Actor) -> bool:
+    """Whether ``actor`` may manage users, roles and prompts."""
+    return Role.ADMIN in actor.roles

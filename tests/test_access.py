@@ -10,10 +10,16 @@ from callrec_ari.access import (
     Actor,
     CallFacts,
     Role,
+    may_administer,
+    may_ask_release,
+    may_decide_release,
     may_export,
     may_export_any,
     may_handle_requests,
+    may_hold,
     may_play,
+    may_read_audit,
+    may_search_all,
     may_see,
 )
 
@@ -23,7 +29,7 @@ RESTRICTED_OWN = CallFacts(agent="agent100", restricted=True)
 
 
 def actor(role: Role, extension: str | None = None) -> Actor:
-    return Actor(name=f"someone-{role}", role=role, extension=extension)
+    return Actor.of(f"someone-{role}", role, extension=extension)
 
 
 def test_an_agent_plays_only_their_own_calls():
@@ -96,7 +102,65 @@ def test_only_the_dpo_handles_requests(role):
 
 def test_actors_are_values():
     """Two actors with the same fields are equal and cannot be changed."""
-    one = Actor(name="anna", role=Role.DPO)
-    assert one == Actor(name="anna", role=Role.DPO, extension=None)
+    one = Actor.of("anna", Role.DPO)
+    assert one == Actor(name="anna", roles=frozenset({Role.DPO}), extension=None)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        one.role = Role.ADMIN  # type: ignore[misc]
+        one.roles = frozenset({Role.ADMIN})  # type: ignore[misc]
+
+
+def test_several_roles_allow_what_any_of_them_allows():
+    """An admin who is also an agent plays their own calls, and still no one else's."""
+    both = Actor.of("piotr", Role.ADMIN, Role.AGENT, extension="agent100")
+    assert may_play(both, OWN)
+    assert not may_play(both, OTHERS)
+    assert may_see(both, OTHERS)
+    assert may_administer(both)
+    assert both.described == "piotr (admin, agent)"
+
+
+def test_an_extension_makes_no_one_an_agent():
+    """Owning calls needs the agent role; an admin's extension alone plays nothing."""
+    admin = Actor.of("ola", Role.ADMIN, extension="agent100")
+    assert not may_play(admin, OWN)
+
+
+def test_no_role_allows_nothing():
+    """A user whose roles were all taken away can do nothing at all."""
+    nobody = Actor.of("gone")
+    rules = [may_see, may_play, may_export, may_ask_release]
+    assert not any(rule(nobody, OWN) for rule in rules)
+    assert not any(
+        rule(nobody)
+        for rule in [may_search_all, may_hold, may_decide_release, may_read_audit, may_administer]
+    )
+    assert nobody.described == "gone (no role)"
+
+
+DUTIES = {
+    Role.AGENT: set(),
+    Role.SUPERVISOR: {"holds", "asks release", "searches all"},
+    Role.DIRECTOR: {"decides release", "searches all"},
+    Role.DPO: {"asks release", "audits", "searches all"},
+    Role.ADMIN: {"administers", "searches all"},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_s_own_duties(role):
+    """Holds are the supervisor's, releases the director's, the audit trail the dpo's."""
+    someone = actor(role, "agent100")
+    checks = {
+        "holds": may_hold(someone),
+        "asks release": may_ask_release(someone, OTHERS),
+        "decides release": may_decide_release(someone),
+        "audits": may_read_audit(someone),
+        "administers": may_administer(someone),
+        "searches all": may_search_all(someone),
+    }
+    assert {duty for duty, allowed in checks.items() if allowed} == DUTIES[role]
+
+
+def test_a_release_of_a_restricted_call_is_asked_by_the_dpo_only():
+    """Whoever may not play a call may not send it out either."""
+    assert not may_ask_release(actor(Role.SUPERVISOR), RESTRICTED_OWN)
+    assert may_ask_release(actor(Role.DPO), RESTRICTED_OWN)

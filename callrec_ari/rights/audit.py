@@ -30,7 +30,7 @@ def require_rights_role(actor: Actor, what: str) -> None:
     """``ForbiddenError`` unless ``actor`` may act on data-subject rights (``what`` names it)."""
     if not may_handle_requests(actor):
         raise ForbiddenError(
-            f"{actor.name} ({actor.role}) may not {what}: only the data-protection officer may."
+            f"{actor.described} may not {what}: only the data-protection officer may."
         )
 
 

@@ -95,7 +95,7 @@ async def export_number(
 ) -> Package:
     """Write the access package of ``number`` to ``out_dir`` (which must not hold anything)."""
     if not may_export_any(actor):
-        raise ForbiddenError(f"{actor.name} ({actor.role}) may not export recordings.")
+        raise ForbiddenError(f"{actor.described} may not export recordings.")
     e164 = parse_e164(number, region)
     await linked_request(session, request_id, number=e164)
     _check_target(out_dir)

@@ -34,7 +34,7 @@ class Job:
         self.args = args
         self.settings: Settings = cli.load_settings(args)
         name = getattr(args, "actor", None) or cli.default_actor
-        self.actor = Actor(name=name, role=Role.DPO)
+        self.actor = Actor.of(name, Role.DPO)
         self.now = cli.clock()
         self.region = self.settings.numbers_region
         self.recordings = self.settings.recording.service_dir

@@ -32,9 +32,9 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the injected clock: a week aft
 REGION = "PL"
 NUMBER = "+48221234567"
 OTHER = "+48229876543"
-DPO = Actor(name="dpo-anna", role=Role.DPO)
-DIRECTOR = Actor(name="director-ewa", role=Role.DIRECTOR)
-AGENT = Actor(name="agent-piotr", role=Role.AGENT, extension="agent100")
+DPO = Actor.of("dpo-anna", Role.DPO)
+DIRECTOR = Actor.of("director-ewa", Role.DIRECTOR)
+AGENT = Actor.of("agent-piotr", Role.AGENT, extension="agent100")
 
 _TABLES = (Call, DsrRequest, DsrAction, DoNotRecord, CallCorrection, LegalHold, LegalHoldCall)
 
