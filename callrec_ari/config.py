@@ -149,6 +149,25 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebSettings:
+    """The staff web app: where it listens, how it signs people in, what it asks of them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls_certificate: Path | None = None  # with tls_key: HTTPS; without, plain HTTP
+    tls_key: Path | None = None
+    secret_key_file: Path  # the session cookies' key, made (mode 0600) at first start
+    language: str = "en"  # for people who have not chosen one
+    session_idle_minutes: int = 15
+    session_max_hours: int = 10
+    lockout_after: int = 5  # failed sign-ins in a row
+    lockout_minutes: int = 15
+    reason_min_length: int = 10  # characters of the stated reason to listen
+    release_valid_hours: int = 72  # an approved release's download link
+    page_size: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """Log rendering and privacy."""
 
@@ -173,6 +192,7 @@ class Settings:
     default_route: Route
     routes: Mapping[str, Route]
     service: ServiceSettings
+    web: WebSettings
     log: LogSettings
 
     def route_for(self, did: str) -> Route:
@@ -287,6 +307,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         default_route=default_route,
         routes=_routes(data.get("route", []), consent, retention),
         service=_service(root.table("service", required=False)),
+        web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
     )
 
@@ -472,6 +493,43 @@ def _service(table: _Table) -> ServiceSettings:
     if not 0 <= port <= 65535:
         raise ConfigError(f"Config key {table.key('port')} must be a TCP port (0-65535).")
     return ServiceSettings(host=table.get("host", str, "127.0.0.1"), port=port)
+
+
+def _web(table: _Table, base_dir: Path) -> WebSettings:
+    port = table.get("port", int, 8443)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"Config key {table.key('port')} must be a TCP port (0-65535).")
+    certificate, key_file = (
+        None if table.raw(key) is None else base_dir / table.get(key, str)
+        for key in ("tls_certificate", "tls_key")
+    )
+    if (certificate is None) != (key_file is None):
+        raise ConfigError(
+            f"Config keys {table.key('tls_certificate')} and {table.key('tls_key')} go together."
+        )
+    counts = {}
+    for key, default in (
+        ("session_idle_minutes", 15),
+        ("session_max_hours", 10),
+        ("lockout_after", 5),
+        ("lockout_minutes", 15),
+        ("reason_min_length", 10),
+        ("release_valid_hours", 72),
+        ("page_size", 50),
+    ):
+        value = table.get(key, int, default)
+        if value < 1:
+            raise ConfigError(f"Config key {table.key(key)} must be at least 1.")
+        counts[key] = value
+    return WebSettings(
+        host=table.get("host", str, "127.0.0.1"),
+        port=port,
+        secret_key_file=base_dir / table.get("secret_key_file", str, "var/web-secret.key"),
+        language=table.matching("language", _LANGUAGE, "en"),
+        tls_certificate=certificate,
+        tls_key=key_file,
+        **counts,
+    )
 
 
 def _log(table: _Table) -> LogSettings:

@@ -36,6 +36,16 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path):
     settings = load(config, {})
     assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'etc' / 'var' / 'callrec.db'}"
     assert settings.prompts.source_dir == tmp_path / "etc" / "prompts"
+    assert settings.web.secret_key_file == tmp_path / "etc" / "var" / "web-secret.key"
+
+
+def test_the_web_app_has_safe_defaults_without_its_table():
+    """No [web] table: loopback only, plain HTTP, 15 minutes idle, five tries."""
+    data = example()
+    del data["web"]
+    web = parse(data, {}, base_dir=Path("/etc/callrec")).web
+    assert (web.host, web.tls_certificate, web.session_idle_minutes) == ("127.0.0.1", None, 15)
+    assert web.lockout_after == 5
 
 
 def test_secrets_come_from_the_environment_and_stay_out_of_repr():
@@ -98,6 +108,10 @@ def _without(data: dict[str, Any], table: str, key: str) -> dict[str, Any]:
         (lambda d: d["log"].update(level="chatty"), r"log\.level must be"),
         (lambda d: d.update(route={"dids": []}), r"route must be an array of tables"),
         (lambda d: d["ari"].update(username=5), r"ari\.username must be a str"),
+        (lambda d: d["web"].update(port=-1), r"web\.port must be a TCP port"),
+        (lambda d: d["web"].update(tls_key="key.pem"), r"tls_certificate and web\.tls_key go"),
+        (lambda d: d["web"].update(lockout_after=0), r"web\.lockout_after must be at least 1"),
+        (lambda d: d["web"].update(language="../en"), r"web\.language has an invalid value"),
     ],
 )
 def test_each_bad_key_is_named(change: Any, message: str):

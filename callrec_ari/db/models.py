@@ -159,3 +159,90 @@ class CallCorrection(Base):
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason: Mapped[str] = mapped_column(Text())
     request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
+
+
+class User(Base):
+    """A member of staff who signs in to the web app."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id, with its parameters
+    extension: Mapped[str | None] = mapped_column(String(128))  # as calls store the agent
+    language: Mapped[str] = mapped_column(String(8))  # the staff member's own UI language
+    # TOTP (RFC 6238): the secret is set at enrolment and counts once a first code matched.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    totp_exempt_by: Mapped[str | None] = mapped_column(String(64))  # the admin who exempted
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger())  # a code is used once
+    failed_logins: Mapped[int] = mapped_column(Integer(), server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class UserRole(Base):
+    """One role a user holds; a user may hold several."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AuditHead(Base):
+    """The newest audit entry's number and hash: one row, locked by every append so the chain
+    has no forks, and compared by ``callrec audit verify`` so a removed tail shows."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True)  # always 1
+    seq: Mapped[int] = mapped_column(BigInteger())
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """One thing staff did, hash-chained to the entry before it (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger(), primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(64))  # a username, or cli:<os user>
+    action: Mapped[str] = mapped_column(String(32))  # login, play, hold.place, ...
+    target: Mapped[str | None] = mapped_column(String(128))  # a call's uniqueid, a user...
+    detail: Mapped[str] = mapped_column(Text())  # canonical JSON
+    client: Mapped[str | None] = mapped_column(String(64))  # the remote address
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Release(Base):
+    """A request to give a call's recording to a third party, decided by the director."""
+
+    __tablename__ = "releases"
+    __table_args__ = (Index("ix_releases_status_requested_at", "status", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    recipient: Mapped[str] = mapped_column(String(256))
+    legal_ground: Mapped[str] = mapped_column(Text())
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # pending approved refused used expired
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text())
+    token_sha256: Mapped[str | None] = mapped_column(String(64))  # the one-time download link
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    downloaded_by: Mapped[str | None] = mapped_column(String(64))
