@@ -1,0 +1,1 @@
+"""The staff audit trail: append-only, hash-chained, verified by ``callrec audit verify``."""
