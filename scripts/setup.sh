@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(mmdebstrap sip-tester espeak-ng ffmpeg postgresql ca-certificates)
+packages=(mmdebstrap sip-tester espeak-ng ffmpeg postgresql ca-certificates chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
