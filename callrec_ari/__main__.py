@@ -21,6 +21,7 @@ from aiohttp import web
 
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
+from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
@@ -29,6 +30,7 @@ from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
+from callrec_ari.staff import commands as staff_commands
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
@@ -83,6 +85,8 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor(), clock=clock)
     lifecycle_commands.add_commands(cli)
     rights_commands.add_commands(cli)
+    staff_commands.add_commands(cli)
+    audit_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub, sandbox_cache=_sandbox_cache, load_settings=_settings, default_config=PROJECT_CONFIG
     )

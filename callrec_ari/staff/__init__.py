@@ -1,0 +1,1 @@
+"""Staff accounts: passwords, two-factor sign-in, lock-out, roles."""
