@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("locked_until", _TIMESTAMP, nullable=True),
         sa.Column("disabled_at", _TIMESTAMP, nullable=True),
         sa.Column("last_login_at", _TIMESTAMP, nullable=True),
+        sa.Column("sessions_revoked_at", _TIMESTAMP, nullable=True),
         sa.Column("password_changed_at", _TIMESTAMP, nullable=False),
         sa.Column("created_at", _TIMESTAMP, nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
