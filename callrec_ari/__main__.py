@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
 from callrec_ari.audit import commands as audit_commands
@@ -30,7 +28,9 @@ from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
+from callrec_ari.serve import Site, serve
 from callrec_ari.staff import commands as staff_commands
+from callrec_ari.web.app import build_web_app, tls_context
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
@@ -72,7 +72,13 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         return cmd
 
-    command("run", _run, "Run the call service: ARI consent flow, database writer, /healthz.")
+    run = command(
+        "run",
+        _run,
+        "Run the call service (ARI consent flow, database writer, /healthz) and the staff web app.",
+    )
+    run.add_argument("--no-web", action="store_true", help="the call service only")
+    command("web", _web, "Run the staff web app alone.")
     command("migrate", _migrate, "Bring the database schema up to date.")
     calls = command("calls", _calls, "Print the latest call rows.")
     calls.add_argument("--limit", type=int, default=10)
@@ -126,10 +132,35 @@ def _settings(
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.check(settings.database.url)
-    web.run_app(
-        build_app(settings), host=settings.service.host, port=settings.service.port, print=None
-    )
+    sites = [
+        Site(
+            name="calls",
+            app=build_app(settings),
+            host=settings.service.host,
+            port=settings.service.port,
+        )
+    ]
+    if not args.no_web:
+        sites.append(_web_site(settings))
+    asyncio.run(serve(sites))
     return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    schema.check(settings.database.url)
+    asyncio.run(serve([_web_site(settings)]))
+    return 0
+
+
+def _web_site(settings: Settings) -> Site:
+    return Site(
+        name="web",
+        app=build_web_app(settings),
+        host=settings.web.host,
+        port=settings.web.port,
+        ssl_context=tls_context(settings),
+    )
 
 
 def _migrate(args: argparse.Namespace) -> int:

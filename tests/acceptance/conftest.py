@@ -70,6 +70,7 @@ def acceptance_config(
     data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
     data["database"]["journal_dir"] = str(tmp_path / "journal")
     data["service"]["port"] = 0
+    data["web"].update(port=0, secret_key_file=str(tmp_path / "web-secret.key"))
     for table, values in overrides.items():
         data.setdefault(table, {}).update(values)
     return data

@@ -1,0 +1,1 @@
+"""The staff web app: server-rendered pages and a JSON API over the service layer."""

@@ -1,0 +1,101 @@
+"""Builds the staff web app: middlewares in order, the database, pages, API and static files."""
+
+from __future__ import annotations
+
+import ssl
+import warnings
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from aiohttp.web_exceptions import NotAppKeyWarning
+from aiohttp_session import session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from callrec_ari.config import Settings
+from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.errors import ConfigError
+from callrec_ari.web import auth, calls
+from callrec_ari.web.keys import CLOCK, RENDERER, SESSIONS, SETTINGS
+from callrec_ari.web.render import Renderer
+from callrec_ari.web.secret import load_or_create_key
+from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
+
+log = structlog.get_logger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+COOKIE = "callrec_session"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_web_app(
+    settings: Settings, *, clock: Callable[[], datetime] = _utc_now
+) -> web.Application:
+    """The staff web app; its database engine starts and stops with it."""
+    # aiohttp-session keeps its storage under a plain string key, which aiohttp warns about
+    # on every request; the library's choice, not ours, so only its warning is silenced.
+    warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_session")
+    web_settings = settings.web
+    tls = web_settings.tls_certificate is not None
+    storage = EncryptedCookieStorage(
+        load_or_create_key(web_settings.secret_key_file),
+        cookie_name=COOKIE,
+        secure=tls,
+        httponly=True,
+        samesite="Strict",
+        max_age=None,  # a browser-session cookie; the lifetimes are checked on our side
+    )
+    app = web.Application(
+        middlewares=[
+            security_headers(tls=tls),
+            session_middleware(storage),
+            auth.staff_session,
+            csrf_protection,
+        ],
+        client_max_size=20 * 1024 * 1024,  # a prompt upload; forms are far smaller
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[RENDERER] = Renderer()
+    app.cleanup_ctx.append(_database)
+    app.router.add_routes(auth.routes)
+    app.router.add_routes(calls.routes)
+    app.router.add_get("/api/me", auth.current)
+    app.router.add_static("/static", STATIC_DIR)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database.url)
+    app[SESSIONS] = create_session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's TLS context when a certificate is configured; a loud warning otherwise."""
+    web_settings = settings.web
+    if web_settings.tls_certificate is None or web_settings.tls_key is None:
+        if not is_loopback(web_settings.host):
+            log.warning(
+                "web.plain_http",
+                host=web_settings.host,
+                hint="passwords and recordings cross the network unencrypted: "
+                "set [web] tls_certificate and tls_key",
+            )
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(web_settings.tls_certificate, web_settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"The TLS certificate {web_settings.tls_certificate} or key "
+            f"{web_settings.tls_key} cannot be used: {exc}."
+        ) from None
+    return context

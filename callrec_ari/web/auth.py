@@ -1,0 +1,303 @@
+"""Signing in (password, then a TOTP code or enrolment), signing out, and session lifetimes.
+
+A session moves through stages: ``code`` or ``enrol`` after a right password, ``in`` once
+the second factor matched. Only ``in`` is signed in. It ends after ``session_idle_minutes``
+without a request, or ``session_max_hours`` after signing in, whatever happens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+from sqlalchemy import select, update
+
+from callrec_ari.audit.trail import append
+from callrec_ari.db.models import User
+from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.staff import accounts
+from callrec_ari.staff.accounts import SignIn, SignInError, SignInStep
+from callrec_ari.staff.lockout import Lockout
+from callrec_ari.staff.totp import provisioning_uri, qr_svg
+from callrec_ari.web.i18n import LANGUAGES
+from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.request import ACCOUNT, LANGUAGE_KEY, client_of, page, signed_in
+from callrec_ari.web.security import Handler
+
+routes = web.RouteTableDef()
+
+_USER = "uid"
+_STAGE = "stage"
+_STARTED = "started"
+_SEEN = "seen"
+_SIGNED_IN = "in"
+_STAGES = {
+    SignInStep.DONE: _SIGNED_IN,
+    SignInStep.NEEDS_CODE: "code",
+    SignInStep.NEEDS_ENROLMENT: "enrol",
+}
+
+
+def _expired(session: Session, now: datetime, request: web.Request) -> bool:
+    web_settings = request.app[SETTINGS].web
+    started, seen = session.get(_STARTED), session.get(_SEEN)
+    if not isinstance(started, float | int) or not isinstance(seen, float | int):
+        return True
+    stamp = now.timestamp()
+    return (
+        stamp - seen > web_settings.session_idle_minutes * 60
+        or stamp - started > web_settings.session_max_hours * 3600
+    )
+
+
+@web.middleware
+async def staff_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Find who is signed in (``request[ACCOUNT]``), ending sessions that timed out."""
+    request[ACCOUNT] = None
+    session = await get_session(request)
+    if session.get(_STAGE) == _SIGNED_IN:
+        now = request.app[CLOCK]()
+        user_id = session.get(_USER)
+        account = None
+        if isinstance(user_id, int) and not _expired(session, now, request):
+            async with request.app[SESSIONS]() as db:
+                try:
+                    account = await accounts.get_account(db, user_id)
+                except NotFoundError:
+                    account = None
+                revoked = await db.scalar(
+                    select(User.sessions_revoked_at).where(User.id == user_id)
+                )
+            started = session.get(_STARTED)
+            if revoked is not None and (
+                not isinstance(started, float | int) or started < revoked.timestamp()
+            ):
+                account = None
+        if account is None or account.disabled:
+            session.invalidate()
+        else:
+            session[_SEEN] = now.timestamp()
+            request[ACCOUNT] = account
+    return await handler(request)
+
+
+def _lockout(request: web.Request) -> Lockout:
+    return Lockout.from_settings(request.app[SETTINGS].web)
+
+
+def _next_url(value: object) -> str:
+    # Only our own absolute paths: never an open redirect to another site.
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/calls"
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    """Signed in: the calls; otherwise the sign-in page."""
+    raise web.HTTPSeeOther("/calls" if request[ACCOUNT] else "/login")
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.StreamResponse:
+    """The sign-in form."""
+    return await page(
+        request,
+        "login.html",
+        {"next": _next_url(request.query.get("next")), "error": None, "username": ""},
+    )
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check the password; then on to the code, to enrolment, or straight in if exempt."""
+    form = await request.post()
+    username = str(form.get("username", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:1024]
+    next_url = _next_url(form.get("next"))
+    failure: SignInError | None = None
+    signin: SignIn | None = None
+    async with request.app[SESSIONS]() as db, db.begin():
+        try:
+            signin = await accounts.check_password(
+                db,
+                username=username,
+                password=password,
+                now=request.app[CLOCK](),
+                lockout=_lockout(request),
+                client=client_of(request),
+            )
+        except SignInError as exc:
+            failure = exc  # the failed attempt is counted and audited when this commits
+    if signin is None:
+        error = str(failure) if failure else "Wrong username or password."
+        return await page(
+            request,
+            "login.html",
+            {"next": next_url, "error": error, "username": username},
+            status=401,
+        )
+    session = await new_session(request)  # a fresh session id: no fixation
+    session[_USER] = signin.account.id
+    session[_STAGE] = _STAGES[signin.step]
+    session["next"] = next_url
+    _stamp(session, request)
+    if signin.step is SignInStep.DONE:
+        raise web.HTTPSeeOther(next_url)
+    raise web.HTTPSeeOther(
+        "/login/code" if signin.step is SignInStep.NEEDS_CODE else "/login/enrol"
+    )
+
+
+def _stamp(session: Session, request: web.Request) -> None:
+    now = request.app[CLOCK]().timestamp()
+    session[_STARTED] = now
+    session[_SEEN] = now
+
+
+async def _pending(request: web.Request, stage: str) -> tuple[Session, int]:
+    session = await get_session(request)
+    user_id = session.get(_USER)
+    if session.get(_STAGE) != stage or not isinstance(user_id, int):
+        raise web.HTTPSeeOther("/login")
+    if _expired(session, request.app[CLOCK](), request):
+        session.invalidate()
+        raise web.HTTPSeeOther("/login")
+    return session, user_id
+
+
+@routes.get("/login/code")
+async def code_form(request: web.Request) -> web.StreamResponse:
+    """The second step: the six digits from the authenticator app."""
+    await _pending(request, "code")
+    return await page(request, "code.html", {"error": None})
+
+
+@routes.post("/login/code")
+async def code(request: web.Request) -> web.StreamResponse:
+    """Check the code; signed in if it matches."""
+    session, user_id = await _pending(request, "code")
+    form = await request.post()
+    failure: SignInError | None = None
+    async with request.app[SESSIONS]() as db, db.begin():
+        try:
+            await accounts.check_code(
+                db,
+                user_id=user_id,
+                code=str(form.get("code", "")).strip()[:16],
+                now=request.app[CLOCK](),
+                lockout=_lockout(request),
+                client=client_of(request),
+            )
+        except SignInError as exc:
+            failure = exc
+    if failure is not None:
+        return await page(request, "code.html", {"error": str(failure)}, status=401)
+    return _signed_in(session, request)
+
+
+def _signed_in(session: Session, request: web.Request) -> web.StreamResponse:
+    session[_STAGE] = _SIGNED_IN
+    _stamp(session, request)
+    raise web.HTTPSeeOther(_next_url(session.pop("next", None)))
+
+
+_PENDING_TOTP = "enrol_secret"
+
+
+@routes.get("/login/enrol")
+async def enrol_form(request: web.Request) -> web.StreamResponse:
+    """First sign-in: a new TOTP secret as a QR code and as text, to add to an app."""
+    session, user_id = await _pending(request, "enrol")
+    return await _enrolment_page(request, session, user_id, error=None)
+
+
+async def _enrolment_page(
+    request: web.Request, session: Session, user_id: int, *, error: str | None
+) -> web.StreamResponse:
+    # The secret stays in the (encrypted) session until confirmed, so a mistyped code does not
+    # make the person scan a new one.
+    secret = session.get(_PENDING_TOTP)
+    async with request.app[SESSIONS]() as db, db.begin():
+        account = await accounts.get_account(db, user_id)
+        if not isinstance(secret, str):
+            secret, _ = await accounts.start_enrolment(db, user_id=user_id)
+            session[_PENDING_TOTP] = secret
+    uri = provisioning_uri(secret, account.username)
+    return await page(
+        request,
+        "enrol.html",
+        {"secret": secret, "qr": qr_svg(uri), "error": error},
+        status=200 if error is None else 401,
+    )
+
+
+@routes.post("/login/enrol")
+async def enrol(request: web.Request) -> web.StreamResponse:
+    """Confirm enrolment with a first code from the app; signed in if it matches."""
+    session, user_id = await _pending(request, "enrol")
+    form = await request.post()
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            await accounts.confirm_enrolment(
+                db,
+                user_id=user_id,
+                code=str(form.get("code", "")).strip()[:16],
+                now=request.app[CLOCK](),
+                client=client_of(request),
+            )
+    except InputError as exc:
+        return await _enrolment_page(request, session, user_id, error=str(exc))
+    session.pop(_PENDING_TOTP, None)
+    return _signed_in(session, request)
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    """Sign out: the session is gone, and the trail says so."""
+    account = request[ACCOUNT]
+    session = await get_session(request)
+    if account is not None:
+        now = request.app[CLOCK]()
+        async with request.app[SESSIONS]() as db, db.begin():
+            # Every copy of this session's cookie stops working, not only this browser's.
+            await db.execute(
+                update(User).where(User.id == account.id).values(sessions_revoked_at=now)
+            )
+            await append(
+                db,
+                at=now,
+                actor=account.username,
+                action="logout",
+                client=client_of(request),
+            )
+    session.invalidate()
+    raise web.HTTPSeeOther("/login")
+
+
+@routes.post("/language")
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """Show the pages in another of our languages for the rest of this session."""
+    form = await request.post()
+    language = str(form.get("language", ""))
+    if language not in LANGUAGES:
+        raise web.HTTPBadRequest(text=f"There is no translation for {language[:10]!r}.")
+    session = await get_session(request)
+    session[LANGUAGE_KEY] = language
+    back = _next_url(form.get("next"))
+    raise web.HTTPSeeOther(back if request[ACCOUNT] or back == "/login" else "/login")
+
+
+async def current(request: web.Request) -> web.StreamResponse:
+    """The signed-in account (for the API)."""
+    account = signed_in(request)
+    return web.json_response(
+        {
+            "username": account.username,
+            "display_name": account.display_name,
+            "roles": sorted(account.roles),
+            "extension": account.extension,
+            "language": account.language,
+        }
+    )

@@ -1,0 +1,17 @@
+"""Typed keys of what the web app keeps on the application and on each request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callrec_ari.config import Settings
+from callrec_ari.web.render import Renderer
+
+SETTINGS = web.AppKey("web_settings", Settings)
+SESSIONS = web.AppKey("web_sessions", async_sessionmaker[AsyncSession])
+CLOCK = web.AppKey("web_clock", Callable[[], datetime])
+RENDERER = web.AppKey("web_renderer", Renderer)

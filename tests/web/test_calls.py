@@ -1,0 +1,141 @@
+"""Searching and listening in the web app: reasons first, Range streaming, agents' own calls."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from callrec_ari.access import Role
+from callrec_ari.db.models import AuditEntry
+from callrec_ari.db.repository import upsert_calls
+from callrec_ari.records import CallRecord
+from tests.db.records import T0, finished, ringing
+from tests.support.audio import write_wav
+from tests.web.conftest import csrf, sign_in
+
+REASON = "Customer complaint 2026/118 about the quoted price"
+
+
+@pytest.fixture
+async def calls(settings, session_factory) -> list[CallRecord]:
+    """Two recorded calls: one answered by agent100, one by agent200, with real WAVs."""
+    made = []
+    for index, agent in enumerate(["agent100", "agent200"]):
+        record = finished(ringing(f"1796000000.{index}", start=T0 + timedelta(minutes=index)))
+        record = dataclasses.replace(record, agent=agent, caller_number=f"4822100000{index}")
+        path = settings.recording.service_dir / str(record.recording_path)
+        write_wav(path, seconds=2.0)
+        made.append(dataclasses.replace(record, size_bytes=path.stat().st_size))
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, made)
+    return made
+
+
+async def listen(client, uniqueid, reason=REASON, category="complaint"):
+    token = await csrf(client, "/calls")
+    return await client.post(
+        f"/calls/{uniqueid}/listen",
+        data={"csrf": token, "reason": reason, "category": category},
+        allow_redirects=False,
+    )
+
+
+async def audit_actions(session_factory, action):
+    async with session_factory() as db:
+        rows = await db.scalars(select(AuditEntry).where(AuditEntry.action == action))
+        return list(rows)
+
+
+async def test_a_supervisor_finds_every_call(client, person, clock, calls):
+    """The calls page lists both calls, newest first; the API says the same."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    page = await (await client.get("/calls")).text()
+    assert calls[0].uniqueid in page
+    assert calls[1].uniqueid in page
+    body = await (await client.get("/api/calls")).json()
+    assert [call["uniqueid"] for call in body["calls"]] == [calls[1].uniqueid, calls[0].uniqueid]
+
+
+async def test_an_agent_finds_and_opens_only_their_own_calls(client, person, clock, calls):
+    """agent100 sees their call; the colleague's is 'not found', in search and by address."""
+    await sign_in(client, await person("piotr", Role.AGENT, extension="agent100"), clock)
+    body = await (await client.get("/api/calls")).json()
+    assert [call["uniqueid"] for call in body["calls"]] == [calls[0].uniqueid]
+    assert (await client.get(f"/calls/{calls[1].uniqueid}")).status == 404
+    assert (await client.get(f"/api/calls/{calls[1].uniqueid}")).status == 404
+    assert (await listen(client, calls[1].uniqueid)).status in {403, 404}
+
+
+async def test_listening_needs_a_reason_and_is_audited(
+    client, person, clock, calls, session_factory
+):
+    """No audio before a reason; with one, the player appears and the play is in the trail."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    uniqueid = calls[0].uniqueid
+    assert (await client.get(f"/calls/{uniqueid}/audio")).status == 403
+    short = await listen(client, uniqueid, reason="because")
+    assert short.status == 400
+    response = await listen(client, uniqueid)
+    assert response.status == 303
+    page = await (await client.get(f"/calls/{uniqueid}")).text()
+    assert f'src="/calls/{uniqueid}/audio"' in page
+    [play] = await audit_actions(session_factory, "play")
+    assert play.actor == "sue"
+    assert play.target == uniqueid
+    assert REASON in play.detail
+
+
+async def test_audio_streams_in_ranges(client, person, clock, calls, settings):
+    """The browser's player asks for byte ranges and gets exactly those bytes."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    uniqueid = calls[0].uniqueid
+    await listen(client, uniqueid)
+    wav = (settings.recording.service_dir / str(calls[0].recording_path)).read_bytes()
+    whole = await client.get(f"/calls/{uniqueid}/audio")
+    assert whole.status == 200
+    assert whole.headers["Content-Type"] == "audio/wav"
+    assert await whole.read() == wav
+    part = await client.get(f"/calls/{uniqueid}/audio", headers={"Range": "bytes=100-199"})
+    assert part.status == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(wav)}"
+    assert await part.read() == wav[100:200]
+
+
+async def test_the_admin_sees_calls_but_never_hears_them(client, person, clock, calls):
+    """Running the system is no reason to listen: the reason form refuses the admin."""
+    await sign_in(client, await person("ada", Role.ADMIN), clock)
+    assert (await client.get(f"/calls/{calls[0].uniqueid}")).status == 200
+    assert (await listen(client, calls[0].uniqueid)).status == 403
+
+
+async def test_search_filters_and_bad_filters(client, person, clock, calls):
+    """By agent, by number in any format; an unreadable date is one clear 400."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    by_agent = await (await client.get("/api/calls", params={"agent": "agent200"})).json()
+    assert [call["uniqueid"] for call in by_agent["calls"]] == [calls[1].uniqueid]
+    bad = await client.get("/api/calls", params={"since": "yesterday-ish"})
+    assert bad.status == 400
+    assert "since" in (await bad.json())["error"]
+    garbage = await client.get("/api/calls", params={"cursor": "not-a-cursor"})
+    assert garbage.status == 400
+
+
+async def test_the_api_listens_with_a_json_reason(client, person, clock, calls):
+    """The JSON API takes the reason as JSON, with the CSRF token in a header."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    token = await csrf(client, "/calls")
+    response = await client.post(
+        f"/api/calls/{calls[0].uniqueid}/listen",
+        json={"reason": REASON, "category": "quality"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 200
+    audio_url = (await response.json())["audio_url"]
+    assert (await client.get(audio_url)).status == 200
+    no_token = await client.post(
+        f"/api/calls/{calls[0].uniqueid}/listen", json={"reason": REASON, "category": "quality"}
+    )
+    assert no_token.status == 403
