@@ -1,0 +1,130 @@
+"""Playing or downloading a call's recording: a stated reason first, the file checked, audited.
+
+The file is served only from inside the recordings folder: a stored path that would lead
+out of it (``..``, an absolute path, a symbolic link pointing elsewhere) is treated as no
+recording at all, and never opened.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor, may_play
+from callrec_ari.audit import trail
+from callrec_ari.calls.search import visible_call
+from callrec_ari.db.models import Call
+from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
+from callrec_ari.recording.paths import service_path
+from callrec_ari.records import RecordingStatus
+from callrec_ari.rights.subject import facts
+
+CONTENT_TYPE = "audio/wav"
+MAX_REASON = 1000  # characters: a reason, not a report
+
+
+class ReasonCategory(enum.StrEnum):
+    """Why someone listens, as a category the audit trail can be sorted by."""
+
+    QUALITY = "quality"
+    COMPLAINT = "complaint"
+    DISPUTE = "dispute"
+    LEGAL = "legal"
+    DATA_SUBJECT = "data_subject"
+    TRAINING = "training"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Listening:
+    """A recording file that may be sent to the person who asked for it."""
+
+    path: Path
+    size_bytes: int
+    uniqueid: str
+    content_type: str
+
+
+async def open_recording(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    uniqueid: str,
+    reason: str,
+    category: str,
+    download: bool,
+    recordings_dir: Path,
+    min_reason: int,
+    now: datetime,
+    client: str | None,
+) -> Listening:
+    """The recording of one call for ``actor`` to play (or download), audited with the reason.
+
+    ``InputError`` for a reason shorter than ``min_reason`` characters or an unknown
+    category; ``NotFoundError`` if the call does not exist, is not theirs to see, or has no
+    recording on disk; ``ForbiddenError`` if they may see the call but not hear it.
+    """
+    # Checked before the call is looked up, so the answer says nothing about which calls exist.
+    why = reason.strip()
+    if len(why) < min_reason:
+        raise InputError(f"The reason is shorter than {min_reason} characters.")
+    if len(why) > MAX_REASON:
+        raise InputError(f"The reason is longer than {MAX_REASON} characters.")
+    kind = _category(category)
+    call = await visible_call(session, actor=actor, uniqueid=uniqueid)
+    if not may_play(actor, facts(call)):
+        raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
+    listening = recording_of(call, recordings_dir)
+    await trail.append(
+        session,
+        at=now,
+        actor=actor.name,
+        action="download" if download else "play",
+        target=call.uniqueid,
+        detail={"reason": why, "category": kind.value},
+        client=client,
+    )
+    return listening
+
+
+def recording_of(call: Call, recordings_dir: Path) -> Listening:
+    """The call's complete recording file; ``NotFoundError`` if there is none to send.
+
+    A path leaving ``recordings_dir`` counts as missing: it is never followed.
+    """
+    missing = NotFoundError(f"Call {call.uniqueid!r} has no recording.")
+    if (
+        call.recording_status != RecordingStatus.COMPLETE
+        or call.purged_at is not None
+        or not call.recording_path
+    ):
+        raise missing
+    try:
+        path = service_path(recordings_dir, call.recording_path)
+    except RecordingError:
+        raise missing from None
+    root = recordings_dir.resolve()
+    try:
+        # Resolved, so that a link inside the folder to a file outside it is caught too.
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, unreadable folder, or a loop of links
+        raise missing from None
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        raise missing
+    return Listening(
+        path=resolved,
+        size_bytes=resolved.stat().st_size,
+        uniqueid=call.uniqueid,
+        content_type=CONTENT_TYPE,
+    )
+
+
+def _category(text: str) -> ReasonCategory:
+    try:
+        return ReasonCategory(text.strip().lower())
+    except ValueError:
+        known = ", ".join(category.value for category in ReasonCategory)
+        raise InputError(f"The reason category {text[:32]!r} is not one of {known}.") from None
