@@ -53,12 +53,16 @@ async def add_entries(
         ]
 
 
-async def tamper(sessions: async_sessionmaker[AsyncSession], *statements: str) -> None:
-    """Drop the append-only triggers, then run ``statements``, as an attacker would."""
+async def tamper(
+    sessions: async_sessionmaker[AsyncSession], *statements: str, **params: object
+) -> None:
+    """Drop the append-only triggers, then run ``statements`` (with ``params``), as an
+    attacker would."""
     async with sessions() as session, session.begin():
-        dialect = session.get_bind().dialect.name
-        for statement in [*_DROP_GUARDS[dialect], *statements]:
+        for statement in _DROP_GUARDS[session.get_bind().dialect.name]:
             await session.execute(text(statement))
+        for statement in statements:
+            await session.execute(text(statement), params)
 
 
 async def head(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, str]:
