@@ -1,0 +1,167 @@
+"""The staff app in real headless Chromium (Debian's, driven by Playwright; never a download).
+
+Sign in with a TOTP code, search, state a reason and hear the recording load in the
+browser's own player; an agent is refused a colleague's call. Screenshots of the main
+screens go to ``artifacts/screenshots`` (kept by CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, async_playwright
+
+from callrec_ari.access import Role
+from callrec_ari.db.migrate import upgrade_to_head
+from callrec_ari.db.repository import upsert_calls
+from callrec_ari.records import CallRecord
+from callrec_ari.web.app import build_web_app
+from tests.db.records import finished, ringing
+from tests.support.audio import write_wav
+from tests.web.conftest import PASSWORD, Person
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("CALLREC_ARTIFACTS", "artifacts")) / "screenshots"
+# Chromium's own services (updates, sync, safe browsing) would knock on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+class RealClock:
+    """Wall-clock time: the authenticator codes typed in the browser are today's."""
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@pytest.fixture
+def clock() -> RealClock:
+    """The web app runs on real time here."""
+    return RealClock()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the browser tests are about the pages, the database tests run elsewhere."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture
+async def server(settings, clock) -> AsyncIterator[str]:
+    """The web app on a loopback port; its base URL."""
+    async with TestServer(build_web_app(settings, clock=clock), host="127.0.0.1") as test_server:
+        yield str(test_server.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless."""
+    assert os.access(CHROMIUM, os.X_OK), "install the Debian packages chromium, chromium-driver"
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def calls(settings, session_factory) -> list[CallRecord]:
+    """agent100's call and agent200's call, recorded, with a real two-second tone."""
+    made = []
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    for index, agent in enumerate(["agent100", "agent200"]):
+        record = finished(ringing(f"1797000000.{index}", start=start + timedelta(minutes=index)))
+        record = dataclasses.replace(record, agent=agent, caller_number=f"4822300000{index}")
+        path = settings.recording.service_dir / str(record.recording_path)
+        write_wav(path, seconds=2.0, sample=b"\x00\x20")
+        made.append(dataclasses.replace(record, size_bytes=path.stat().st_size))
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, made)
+    return made
+
+
+async def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(page: Page, base: str, who: Person) -> None:
+    """Type the password, then the authenticator's current code."""
+    await page.goto(f"{base}/login")
+    await page.fill("input[name=username]", who.username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit] >> text=/Sign in/")
+    assert who.secret is not None
+    await page.wait_for_url(f"{base}/login/code")
+    await page.fill("input[name=code]", pyotp.TOTP(who.secret).now())
+    await page.click("button[type=submit] >> text=/Continue/")
+    await page.wait_for_url(f"{base}/calls")
+
+
+async def test_a_supervisor_signs_in_searches_and_plays(
+    browser: Browser, server: str, person: Any, calls: list[CallRecord]
+):
+    """Login with TOTP, the calls list, a reason, then the audio element reaches canplay."""
+    sue = await person("sue", Role.SUPERVISOR)
+    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    await page.goto(f"{server}/login")
+    await shoot(page, "01-sign-in")
+    await sign_in(page, server, sue)
+    await page.fill("input[name=agent]", "agent100")
+    await page.click("#search button[type=submit]")
+    rows = page.locator("#results tbody tr")
+    assert await rows.count() == 1
+    assert await rows.first.locator(f"a[href='/calls/{calls[0].uniqueid}']").count() == 1
+    await shoot(page, "02-calls")
+    await page.click(f"a[href='/calls/{calls[0].uniqueid}']")
+    await page.select_option("select[name=category]", "complaint")
+    await page.fill("textarea[name=reason]", "Customer complaint about a quoted price")
+    await shoot(page, "03-reason")
+    await page.click("#reason-form button >> nth=0")
+    audio = page.locator("audio#recording")
+    await audio.wait_for()
+    ready = await page.wait_for_function(
+        "() => document.querySelector('audio#recording').readyState >= 3", timeout=15_000
+    )
+    assert await ready.json_value() is True
+    duration = await page.evaluate("document.querySelector('audio#recording').duration")
+    assert duration == pytest.approx(2.0, abs=0.1)
+    await shoot(page, "04-player")
+
+
+async def test_an_agent_is_refused_a_colleague_s_call(
+    browser: Browser, server: str, person: Any, calls: list[CallRecord]
+):
+    """Typing the address of agent200's call gives agent100 'not found', and no player."""
+    piotr = await person("piotr", Role.AGENT, extension="agent100")
+    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    await sign_in(page, server, piotr)
+    rows = page.locator("#results tbody tr")
+    assert await rows.count() == 1
+    assert await rows.first.locator(f"a[href='/calls/{calls[0].uniqueid}']").count() == 1
+    response = await page.goto(f"{server}/calls/{calls[1].uniqueid}")
+    assert response is not None
+    assert response.status == 404
+    assert await page.locator("audio").count() == 0
+    await shoot(page, "05-agent-refused")
