@@ -245,6 +245,9 @@ class Release(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text())
     token_sha256: Mapped[str | None] = mapped_column(String(64))  # the one-time download link
+    # The link itself, sealed with the web app's key so only its page can show it to the
+    # person who asked; cleared once used. The database alone cannot open it.
+    token_sealed: Mapped[str | None] = mapped_column(Text())
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     downloaded_by: Mapped[str | None] = mapped_column(String(64))

@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("decided_at", _TIMESTAMP, nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.Column("token_sha256", sa.String(length=64), nullable=True),
+        sa.Column("token_sealed", sa.Text(), nullable=True),
         sa.Column("expires_at", _TIMESTAMP, nullable=True),
         sa.Column("downloaded_at", _TIMESTAMP, nullable=True),
         sa.Column("downloaded_by", sa.String(length=64), nullable=True),
