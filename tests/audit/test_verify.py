@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from callrec_ari.audit.chain import GENESIS, Link, link_hash
@@ -224,3 +226,21 @@ async def test_verify_reads_only_and_appends_nothing(session_factory):
     assert (await head(session_factory))[0] == 2
     async with session_factory() as session:
         assert len((await session.scalars(select(AuditEntry))).all()) == 2
+
+
+async def test_appends_while_verifying_are_no_problem(session_factory, monkeypatch):
+    """Entries committed during a check lie past the head it read first: left for the next."""
+    monkeypatch.setattr("callrec_ari.audit.verify.BATCH", 3)  # many fetches to interleave
+    await add_entries(session_factory, 30)
+
+    async def keep_appending() -> None:
+        for _ in range(20):
+            await add_entries(session_factory, 1)
+            await asyncio.sleep(0)
+
+    _, *verdicts = await asyncio.gather(
+        keep_appending(), *(verify(session_factory) for _ in range(4))
+    )
+    assert all(verdict.intact for verdict in verdicts), [v.problems for v in verdicts]
+    assert all(30 <= verdict.entries <= 50 for verdict in verdicts)
+    assert (await verify(session_factory)).entries == 50
