@@ -304,3 +304,13 @@ async def test_a_restricted_call_is_shown_but_only_the_dpo_may_play_it(
     assert (page.calls[0].restricted, page.calls[0].playable) == (True, False)
     page = await _search(session_factory, DPO)
     assert page.calls[0].playable is True
+
+
+async def test_the_admin_finds_every_call_but_may_play_none(session_factory, store, recordings):
+    """Metadata for troubleshooting, never audio."""
+    await store(recorded(recordings, "c1"), unrecorded("c2", minutes=1, agent="agent200"))
+    page = await _search(session_factory, ADMIN)
+    assert [(call.uniqueid, call.playable) for call in page.calls] == [
+        ("c2", False),
+        ("c1", False),
+    ]
