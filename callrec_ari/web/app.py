@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ssl
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -13,12 +14,13 @@ from aiohttp import web
 from aiohttp.web_exceptions import NotAppKeyWarning
 from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
 
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
-from callrec_ari.web import auth, calls
-from callrec_ari.web.keys import CLOCK, RENDERER, SESSIONS, SETTINGS
+from callrec_ari.web import auth, calls, releases
+from callrec_ari.web.keys import CLOCK, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
 from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
@@ -42,8 +44,9 @@ def build_web_app(
     warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_session")
     web_settings = settings.web
     tls = web_settings.tls_certificate is not None
+    key = load_or_create_key(web_settings.secret_key_file)
     storage = EncryptedCookieStorage(
-        load_or_create_key(web_settings.secret_key_file),
+        key,
         cookie_name=COOKIE,
         secure=tls,
         httponly=True,
@@ -62,9 +65,11 @@ def build_web_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[RENDERER] = Renderer()
+    app[SEAL] = Fernet(base64.urlsafe_b64encode(key))
     app.cleanup_ctx.append(_database)
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
+    app.router.add_routes(releases.routes)
     app.router.add_get("/api/me", auth.current)
     app.router.add_static("/static", STATIC_DIR)
     return app

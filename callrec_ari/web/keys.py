@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiohttp import web
+from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.config import Settings
@@ -13,5 +14,6 @@ from callrec_ari.web.render import Renderer
 
 SETTINGS = web.AppKey("web_settings", Settings)
 SESSIONS = web.AppKey("web_sessions", async_sessionmaker[AsyncSession])
-CLOCK = web.AppKey("web_clock", Callable[[], datetime])
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("web_clock")
 RENDERER = web.AppKey("web_renderer", Renderer)
+SEAL = web.AppKey("web_seal", Fernet)  # seals one-time release links, with the cookie key

@@ -14,7 +14,7 @@ from callrec_ari.web.i18n import LANGUAGES, negotiate
 from callrec_ari.web.keys import RENDERER, SETTINGS
 from callrec_ari.web.security import csrf_token
 
-ACCOUNT = web.RequestKey("account", Account | None)  # type: ignore[arg-type]
+ACCOUNT: web.RequestKey[Account | None] = web.RequestKey("account")
 LANGUAGE_KEY = "lang"
 
 
@@ -30,7 +30,7 @@ def is_api(request: web.Request) -> bool:
 
 def signed_in(request: web.Request) -> Account:
     """The signed-in account; otherwise a redirect to the sign-in page (401 for the API)."""
-    account = request.get(ACCOUNT)
+    account = request[ACCOUNT]
     if account is None:
         if is_api(request):
             raise web.HTTPUnauthorized(
@@ -67,7 +67,7 @@ async def language_of(request: web.Request) -> str:
     chosen = session.get(LANGUAGE_KEY)
     if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
-    account = request.get(ACCOUNT)
+    account = request[ACCOUNT]
     if account is not None and account.language in LANGUAGES:
         return account.language
     return negotiate(request.headers.get("Accept-Language"), request.app[SETTINGS].web.language)
@@ -88,7 +88,7 @@ async def page(
         language=language,
         status=status,
         context={
-            "account": request.get(ACCOUNT),
+            "account": request[ACCOUNT],
             "csrf": csrf_token(session),
             "path": request.path,
             **(context or {}),

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from aiohttp_session import Session, get_session
 
 CSP = "; ".join(
@@ -37,9 +38,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def security_headers(
-    *, tls: bool
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def security_headers(*, tls: bool) -> Middleware:
     """Middleware adding strict headers to every answer, errors included."""
 
     def apply(response: web.StreamResponse) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,8 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Role
 from callrec_ari.config import Settings, parse
+from callrec_ari.db.repository import upsert_calls
+from callrec_ari.records import CallRecord
 from callrec_ari.staff import accounts
 from callrec_ari.web.app import build_web_app
+from tests.db.records import T0, finished, ringing
+from tests.support.audio import write_wav
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -134,6 +139,13 @@ async def csrf(client: TestClient[Any, Any], path: str = "/login") -> str:
     return csrf_of(await response.text())
 
 
+async def sign_out(client: TestClient[Any, Any], clock: Clock) -> None:
+    """Sign out, and let half a minute pass: the next sign-in needs a fresh code."""
+    response = await client.post("/logout", data={"csrf": await csrf(client, "/login")})
+    assert response.status == 200  # followed to the sign-in page
+    clock.advance(seconds=31)
+
+
 async def sign_in(client: TestClient[Any, Any], who: Person, clock: Clock) -> None:
     """Sign in with password and, unless exempt, the current TOTP code."""
     token = await csrf(client)
@@ -153,3 +165,18 @@ async def sign_in(client: TestClient[Any, Any], who: Person, clock: Clock) -> No
         )
         assert response.status == 303, await response.text()
     assert response.headers["Location"] == "/calls"
+
+
+@pytest.fixture
+async def calls(settings, session_factory) -> list[CallRecord]:
+    """Two recorded calls: one answered by agent100, one by agent200, with real WAVs."""
+    made = []
+    for index, agent in enumerate(["agent100", "agent200"]):
+        record = finished(ringing(f"1796000000.{index}", start=T0 + timedelta(minutes=index)))
+        record = dataclasses.replace(record, agent=agent, caller_number=f"4822100000{index}")
+        path = settings.recording.service_dir / str(record.recording_path)
+        write_wav(path, seconds=2.0)
+        made.append(dataclasses.replace(record, size_bytes=path.stat().st_size))
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, made)
+    return made

@@ -7,6 +7,7 @@ screens go to ``artifacts/screenshots`` (kept by CI).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -165,3 +166,38 @@ async def test_an_agent_is_refused_a_colleague_s_call(
     assert response.status == 404
     assert await page.locator("audio").count() == 0
     await shoot(page, "05-agent-refused")
+
+
+async def test_a_release_is_asked_approved_by_the_director_and_downloaded(
+    browser: Browser, server: str, person: Any, calls: list[CallRecord]
+):
+    """The supervisor asks on the call's page, the director approves, the asker downloads."""
+    sue = await person("sue", Role.SUPERVISOR)
+    eva = await person("eva", Role.DIRECTOR)
+    asker = await browser.new_context(viewport={"width": 1366, "height": 768})
+    page = await asker.new_page()
+    await sign_in(page, server, sue)
+    await page.goto(f"{server}/calls/{calls[0].uniqueid}")
+    await page.fill("#release-form input[name=recipient]", "District Court, Warsaw")
+    await page.fill("#release-form textarea[name=legal_ground]", "Court order II C 118/26")
+    await page.click("#release-form button[type=submit]")
+    await page.wait_for_url(f"{server}/releases")
+    assert await page.locator("#releases a.download").count() == 0
+
+    director = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await sign_in(director, server, eva)
+    await director.goto(f"{server}/releases")
+    await shoot(director, "06-release-to-decide")
+    await director.click("form.decision button[value=approve]")
+    await director.wait_for_url(f"{server}/releases")
+    assert "approved" in await director.locator("#releases tbody tr").first.inner_text()
+
+    await page.reload()
+    async with page.expect_download() as waiting:
+        await page.click("#releases a.download")
+    download = await waiting.value
+    saved = Path(await download.path())
+    assert await asyncio.to_thread(lambda: saved.stat().st_size) == calls[0].size_bytes
+    await page.reload()
+    assert await page.locator("#releases a.download").count() == 0
+    await shoot(page, "07-release-used")

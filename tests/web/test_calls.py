@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import timedelta
-
-import pytest
 from sqlalchemy import select
 
 from callrec_ari.access import Role
 from callrec_ari.db.models import AuditEntry
-from callrec_ari.db.repository import upsert_calls
-from callrec_ari.records import CallRecord
-from tests.db.records import T0, finished, ringing
-from tests.support.audio import write_wav
 from tests.web.conftest import csrf, sign_in
 
 REASON = "Customer complaint 2026/118 about the quoted price"
-
-
-@pytest.fixture
-async def calls(settings, session_factory) -> list[CallRecord]:
-    """Two recorded calls: one answered by agent100, one by agent200, with real WAVs."""
-    made = []
-    for index, agent in enumerate(["agent100", "agent200"]):
-        record = finished(ringing(f"1796000000.{index}", start=T0 + timedelta(minutes=index)))
-        record = dataclasses.replace(record, agent=agent, caller_number=f"4822100000{index}")
-        path = settings.recording.service_dir / str(record.recording_path)
-        write_wav(path, seconds=2.0)
-        made.append(dataclasses.replace(record, size_bytes=path.stat().st_size))
-    async with session_factory() as db, db.begin():
-        await upsert_calls(db, made)
-    return made
 
 
 async def listen(client, uniqueid, reason=REASON, category="complaint"):
