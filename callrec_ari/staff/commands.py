@@ -1,10 +1,231 @@
-"""Placeholder replaced by the module's commands."""
+"""``callrec users ...``: staff accounts of the web app from the command line.
+
+Parsing and printing only; ``accounts.py`` does the work, in one transaction per command
+(``rights/job.py``). The operator at the server acts as an admin named ``cli:<login name>``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import functools
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor, Role
 from callrec_ari.cli import CommandLine
+from callrec_ari.errors import InputError
+from callrec_ari.rights.job import Job, config_option, handler, out
+from callrec_ari.staff import accounts
+from callrec_ari.staff.accounts import Account
+from callrec_ari.staff.lockout import Lockout
+
+Change = Callable[[AsyncSession, int], Awaitable[Account]]  # (session, user id) -> account
 
 
 def add_commands(cli: CommandLine) -> None:
-    """Register this package's subcommands."""
-    del cli
+    """Add ``users`` and its actions."""
+    admin = Actor.of(f"cli:{cli.default_actor}", Role.ADMIN)
+    top = cli.add("users", handler(cli, _list), "Staff accounts of the web app.")
+    sub = top.add_subparsers(dest="users_action", metavar="ACTION")
+
+    create = sub.add_parser("create", help="add a user (asks for the password twice)")
+    create.add_argument("username")
+    _role_option(create)
+    create.add_argument("--name", help="the full name shown in the web app")
+    create.add_argument("--extension", help="the extension whose calls an agent sees")
+    create.add_argument("--language", default="en", help=", ".join(accounts.LANGUAGES))
+    create.add_argument("--no-totp", action="store_true", help="exempt from two-factor sign-in")
+    _password_option(create)
+    create.set_defaults(handler=handler(cli, functools.partial(_create, admin=admin)))
+
+    listing = sub.add_parser("list", help="every user, their roles and sign-in state")
+    listing.set_defaults(handler=handler(cli, _list))
+
+    roles = sub.add_parser("roles", help="replace a user's roles")
+    roles.add_argument("username")
+    _role_option(roles)
+    roles.set_defaults(handler=handler(cli, functools.partial(_roles, admin=admin)))
+
+    password = sub.add_parser("password", help="give a user a new password")
+    password.add_argument("username")
+    _password_option(password)
+    password.set_defaults(handler=handler(cli, functools.partial(_password, admin=admin)))
+
+    parsers = [create, listing, roles, password]
+    for name, text, body in (
+        (
+            "reset-totp",
+            "forget a user's authenticator app: set up again at next sign-in",
+            _reset_totp,
+        ),
+        ("unlock", "lift a lock-out after failed sign-ins", _unlock),
+        ("disable", "stop a user from signing in (their sessions end)", _disable),
+        ("enable", "let a disabled user sign in again", _disable),
+    ):
+        parser = sub.add_parser(name, help=text)
+        parser.add_argument("username")
+        parser.set_defaults(handler=handler(cli, functools.partial(body, admin=admin)))
+        parsers.append(parser)
+    for parser in parsers:
+        config_option(parser)
+
+
+def _role_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        required=True,
+        choices=[role.value for role in Role],
+        help="a role (repeat for several)",
+    )
+
+
+def _password_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from one line of standard input instead of asking",
+    )
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin, or typed twice at the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise InputError("The two passwords typed differ.")
+    return first
+
+
+def _create(job: Job, admin: Actor) -> int:
+    args = job.args
+    password = _read_password(args)
+    account = job.run(
+        lambda session: accounts.create_user(
+            session,
+            by=admin.name,
+            username=args.username,
+            display_name=args.name if args.name is not None else args.username.strip().lower(),
+            password=password,
+            roles=[Role(role) for role in args.roles],
+            extension=args.extension,
+            language=args.language,
+            totp_exempt=args.no_totp,
+            now=job.now,
+        )
+    )
+    second = (
+        "exempt from two-factor sign-in"
+        if account.totp_exempt
+        else "sets up two-factor sign-in (TOTP) at the first sign-in"
+    )
+    out([f"user {account.username} created ({_roles_text(account)}); {second}"])
+    return 0
+
+
+def _list(job: Job) -> int:
+    found = job.run(accounts.list_accounts)
+    if not found:
+        out(["no users yet: callrec users create NAME --role admin"])
+        return 0
+    lockout = Lockout.from_settings(job.settings.web)
+    rows = [("USERNAME", "ROLES", "EXTENSION", "2FA", "STATE")]
+    for account in found:
+        until = account.locked_until
+        if account.disabled:
+            state = "disabled"
+        elif until is not None and lockout.is_locked(until, job.now):
+            state = f"locked until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        else:
+            state = "active"
+        rows.append(
+            (account.username, _roles_text(account), account.extension or "-", _tfa(account), state)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    out(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+    return 0
+
+
+def _tfa(account: Account) -> str:
+    if account.totp_exempt:
+        return "exempt"
+    return "enrolled" if account.totp_enrolled else "pending"
+
+
+def _roles_text(account: Account) -> str:
+    return ",".join(sorted(account.roles))
+
+
+def _roles(job: Job, admin: Actor) -> int:
+    roles = [Role(role) for role in job.args.roles]
+    account = _change(
+        job,
+        lambda session, user_id: accounts.set_roles(
+            session, by=admin, user_id=user_id, roles=roles, now=job.now
+        ),
+    )
+    out([f"user {account.username} now has the roles {_roles_text(account)}"])
+    return 0
+
+
+def _password(job: Job, admin: Actor) -> int:
+    password = _read_password(job.args)
+    account = _change(
+        job,
+        lambda session, user_id: accounts.set_password(
+            session, by=admin, user_id=user_id, password=password, now=job.now
+        ),
+    )
+    out([f"user {account.username} has a new password"])
+    return 0
+
+
+def _reset_totp(job: Job, admin: Actor) -> int:
+    account = _change(
+        job,
+        lambda session, user_id: accounts.reset_totp(
+            session, by=admin, user_id=user_id, now=job.now
+        ),
+    )
+    out([f"user {account.username} sets up two-factor sign-in again at the next sign-in"])
+    return 0
+
+
+def _unlock(job: Job, admin: Actor) -> int:
+    account = _change(
+        job,
+        lambda session, user_id: accounts.unlock(session, by=admin, user_id=user_id, now=job.now),
+    )
+    out([f"user {account.username} is unlocked"])
+    return 0
+
+
+def _disable(job: Job, admin: Actor) -> int:
+    disabled = job.args.users_action == "disable"
+    account = _change(
+        job,
+        lambda session, user_id: accounts.set_disabled(
+            session, by=admin, user_id=user_id, disabled=disabled, now=job.now
+        ),
+    )
+    out([f"user {account.username} is {'disabled' if disabled else 'enabled'}"])
+    return 0
+
+
+def _change(job: Job, change: Change) -> Account:
+    """Run ``change`` on the user named in the arguments, in one transaction."""
+
+    async def work(session: AsyncSession) -> Account:
+        account = await accounts.find_account(session, job.args.username)
+        return await change(session, account.id)
+
+    return job.run(work)
