@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role, may_play, may_search_all, may_see
 from callrec_ari.audit import trail
-from callrec_ari.db.models import Call
+from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.lifecycle.commands import parse_time
-from callrec_ari.lifecycle.held import held_call_ids, is_held
+from callrec_ari.lifecycle.held import active_hold, held_call_ids, is_held
 from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
 from callrec_ari.records import Consent, RecordingStatus
@@ -233,9 +233,22 @@ def _conditions(filters: SearchFilters, now: datetime) -> list[ColumnElement[boo
         conditions.append(Call.agent == filters.agent)
     if filters.consent is not None:
         conditions.append(Call.consent == filters.consent.value)
-    if filters.held is not None:
-        conditions.append(is_held(now) if filters.held else not_(is_held(now)))
+    if filters.held:
+        # Held calls are few: read them by id and sort them, rather than test every row of
+        # the period with EXISTS (0.1 s per 200 000 rows on SQLite for a page of 60 held).
+        conditions.append(Call.id.in_(_held_ids(now)))
+    elif filters.held is not None:
+        # Most calls are not held: walking the index and testing each row stops early.
+        conditions.append(not_(is_held(now)))
     return conditions
+
+
+def _held_ids(now: datetime) -> Select[int]:
+    return (
+        select(LegalHoldCall.call_id)
+        .join(LegalHold, LegalHold.id == LegalHoldCall.hold_id)
+        .where(active_hold(now))
+    )
 
 
 def _after(started_at: datetime, row_id: int) -> ColumnElement[bool]:
