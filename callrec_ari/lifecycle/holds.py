@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrec_ari.audit import trail
 from callrec_ari.config import RetentionPolicy
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
 from callrec_ari.db.session import describe_error
@@ -27,6 +28,7 @@ from callrec_ari.lifecycle.due import scopes
 from callrec_ari.lifecycle.held import active_hold, held_call_ids
 from callrec_ari.lifecycle.locks import take_write_lock
 from callrec_ari.lifecycle.purge import PurgeReport, run_purge
+from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
 
 _SHORT_TEXT = 128  # case reference and actor columns
@@ -108,6 +110,7 @@ async def hold_calls(
                 "there is nothing left to hold."
             )
         hold_id = await _store(session, request, now, [found[u][0] for u in wanted])
+        await _audit_placed(session, request, hold_id, now, {"calls": wanted})
         return await _one_hold(session, hold_id, now)
 
 
@@ -163,6 +166,18 @@ async def hold_number(
             period_from=period_from,
             period_to=period_to,
         )
+        await _audit_placed(
+            session,
+            request,
+            hold_id,
+            now,
+            {
+                "number": mask_number(e164),
+                "from": period_from.isoformat(),
+                "to": period_to.isoformat(),
+                "calls": len(call_ids),
+            },
+        )
         return await _one_hold(session, hold_id, now)
 
 
@@ -204,6 +219,14 @@ async def release_hold(
             )
         )
         released = await _one_hold(session, hold_id, now)
+        await trail.append(
+            session,
+            at=now,
+            actor=released_by.strip(),
+            action="hold.release",
+            target=f"hold:{hold_id}",
+            detail={"case": hold.case_reference, "reason": reason.strip()},
+        )
     still_held = 0
     async with _session(sessions) as session:
         for chunk in scopes(call_ids, 500):
@@ -244,6 +267,28 @@ async def holds_of_call(
         )
         rows = await session.execute(query.order_by(LegalHold.placed_at, LegalHold.id))
         return [_hold(hold, active, calls) for hold, active, calls in rows]
+
+
+async def _audit_placed(
+    session: AsyncSession,
+    request: HoldRequest,
+    hold_id: int,
+    now: datetime,
+    covers: Mapping[str, object],
+) -> None:
+    await trail.append(
+        session,
+        at=now,
+        actor=request.placed_by.strip(),
+        action="hold.place",
+        target=f"hold:{hold_id}",
+        detail={
+            "case": request.case_reference.strip(),
+            "reason": request.reason.strip(),
+            "ends_at": request.ends_at.isoformat() if request.ends_at else None,
+            **covers,
+        },
+    )
 
 
 @contextlib.asynccontextmanager

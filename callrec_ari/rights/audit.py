@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_handle_requests
+from callrec_ari.audit import trail
 from callrec_ari.db.models import DsrAction, DsrRequest
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.log import mask_number
 
 
 class RequestStatus(enum.StrEnum):
@@ -67,7 +69,7 @@ async def linked_request(
     return request
 
 
-def record_action(
+async def record_action(
     session: AsyncSession,
     *,
     request_id: int | None,
@@ -76,7 +78,11 @@ def record_action(
     now: datetime,
     detail: dict[str, Any],
 ) -> DsrAction:
-    """Add one ``dsr_actions`` row to the session (the caller's transaction commits it)."""
+    """Add one ``dsr_actions`` row and its audit-trail entry to the caller's transaction.
+
+    The audit entry points at the ``dsr_actions`` row rather than copying it: the trail can
+    never be edited, so it keeps only the number's last digits, not the person's number.
+    """
     row = DsrAction(
         request_id=request_id,
         at=now,
@@ -85,4 +91,17 @@ def record_action(
         detail=json.dumps(detail, sort_keys=True, ensure_ascii=False),
     )
     session.add(row)
+    await session.flush()
+    number = detail.get("number")
+    await trail.append(
+        session,
+        at=now,
+        actor=actor.name,
+        action=f"dsr.{action}",
+        target=f"request:{request_id}" if request_id is not None else None,
+        detail={
+            "dsr_action": row.id,
+            **({"number": mask_number(number)} if isinstance(number, str) else {}),
+        },
+    )
     return row

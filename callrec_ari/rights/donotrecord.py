@@ -93,7 +93,7 @@ async def put(
         number_e164=e164, added_at=now, added_by=actor.name, reason=reason, request_id=request_id
     )
     session.add(row)
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,
@@ -125,7 +125,7 @@ async def remove(
         raise NotFoundError(f"Number {e164} is not on the do-not-record list.")
     entry = _entry(row)
     await session.delete(row)
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,

@@ -103,7 +103,7 @@ async def erase_number(
             request_id=request_id,
         )
     listed = await session.get(DoNotRecord, e164) is not None
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,

@@ -132,7 +132,7 @@ async def export_number(
     files, problems = await asyncio.to_thread(
         _write_package, recordings_dir, out_dir, draft, entries
     )
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,

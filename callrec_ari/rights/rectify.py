@@ -121,7 +121,7 @@ async def rectify(
         request_id=request_id,
     )
     session.add(row)
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,

@@ -155,7 +155,7 @@ async def open_request(
     )
     session.add(row)
     await session.flush()  # the id, for the action row
-    record_action(
+    await record_action(
         session,
         request_id=row.id,
         actor=actor,
@@ -226,7 +226,7 @@ async def extend_request(
     row.due_at = deadlines.extended(old_due)
     row.extended_at = now
     row.extension_reason = why
-    record_action(
+    await record_action(
         session,
         request_id=row.id,
         actor=actor,
@@ -255,7 +255,7 @@ async def close_request(
     row.status = (RequestStatus.REJECTED if rejected else RequestStatus.DONE).value
     row.closed_at = now
     row.notes = text
-    record_action(
+    await record_action(
         session,
         request_id=row.id,
         actor=actor,

@@ -50,7 +50,7 @@ async def restrict_call(
     await linked_request(session, request_id)
     if call.restricted_at is not None:
         raise InputError(f"Call {uniqueid!r} is already restricted (by {call.restricted_by}).")
-    return _apply(
+    return await _apply(
         session, [call], restrict=True, reason=why, actor=actor, now=now, request_id=request_id
     )
 
@@ -71,7 +71,7 @@ async def restrict_number(
     why = require_text(reason, "reason for the restriction")
     await linked_request(session, request_id, number=e164)
     calls = await _calls_of(session, e164, region)
-    return _apply(
+    return await _apply(
         session,
         calls,
         restrict=True,
@@ -99,7 +99,7 @@ async def lift_call(
     await linked_request(session, request_id)
     if call.restricted_at is None:
         raise InputError(f"Call {uniqueid!r} is not restricted.")
-    return _apply(
+    return await _apply(
         session, [call], restrict=False, reason=why, actor=actor, now=now, request_id=request_id
     )
 
@@ -120,7 +120,7 @@ async def lift_number(
     why = require_text(reason, "reason for lifting the restriction")
     await linked_request(session, request_id, number=e164)
     calls = await _calls_of(session, e164, region)
-    return _apply(
+    return await _apply(
         session,
         calls,
         restrict=False,
@@ -139,7 +139,7 @@ async def _calls_of(session: AsyncSession, e164: str, region: str) -> list[Call]
     return calls
 
 
-def _apply(
+async def _apply(
     session: AsyncSession,
     calls: Sequence[Call],
     *,
@@ -164,7 +164,7 @@ def _apply(
     detail: dict[str, object] = {"calls": list(result.changed), "reason": reason}
     if number is not None:
         detail["number"] = number
-    record_action(
+    await record_action(
         session,
         request_id=request_id,
         actor=actor,

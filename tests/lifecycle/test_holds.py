@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from callrec_ari.db.models import LegalHold, LegalHoldCall
+from callrec_ari.db.models import AuditEntry, LegalHold, LegalHoldCall
 from callrec_ari.errors import InputError, NotFoundError, NumberError
 from callrec_ari.lifecycle.holds import (
     HoldRequest,
@@ -299,3 +300,26 @@ async def test_a_release_needs_a_reason(session_factory, recordings):
             retention=POLICIES,
         )
     assert [h.id for h in await list_holds(session_factory, now=NOW)] == [hold.id]
+
+
+async def test_placing_and_releasing_a_hold_is_in_the_audit_trail(session_factory, recordings):
+    """Who held which calls for which case, and who released them: in the hash chain."""
+    await store(session_factory, recorded("h1", recordings))
+    hold = await hold_calls(session_factory, REQUEST, ["h1"], now=PLACED)
+    await release(session_factory, recordings, hold.id)
+    async with session_factory() as session:
+        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    assert [(e.actor, e.action, e.target) for e in entries] == [
+        ("dpo", "hold.place", f"hold:{hold.id}"),
+        ("dpo", "hold.release", f"hold:{hold.id}"),
+    ]
+    assert json.loads(entries[0].detail)["case"] == "PR-2026/114"
+    assert json.loads(entries[0].detail)["calls"] == ["h1"]
+
+
+async def test_a_refused_hold_leaves_no_audit_entry(session_factory):
+    """Nothing was held, so nothing is claimed in the trail."""
+    with pytest.raises(NotFoundError):
+        await hold_calls(session_factory, REQUEST, ["nope"], now=PLACED)
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from callrec_ari.db.models import Call, DsrAction
+from callrec_ari.db.models import AuditEntry, Call, DsrAction
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.errors import (
     ForbiddenError,
@@ -306,3 +306,20 @@ async def test_only_the_dpo_erases(session_factory, store, recordings):
         with pytest.raises(ForbiddenError, match="may not erase"):
             await erase_number(session, recordings, NUMBER, actor=AGENT, now=NOW, region=REGION)
     assert len(files(recordings)) == 1
+
+
+async def test_an_erasure_is_in_the_audit_trail_without_the_number(
+    session_factory, store, recordings
+):
+    """The trail says who erased what, under which request; only the number's last digits."""
+    await store(recorded(recordings, "a1"))
+    request_id = await request_for(session_factory)
+    await erase(session_factory, recordings, request_id=request_id)
+    async with session_factory() as session:
+        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    assert [(e.actor, e.action, e.target) for e in entries] == [
+        ("dpo-anna", "dsr.opened", f"request:{request_id}"),
+        ("dpo-anna", "dsr.erased", f"request:{request_id}"),
+    ]
+    assert NUMBER not in entries[1].detail
+    assert NUMBER[-3:] in entries[1].detail
