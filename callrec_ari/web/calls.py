@@ -19,7 +19,7 @@ from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import client_of, forbidden, is_api, page, signed_in
+from callrec_ari.web.request import client_of, failure, fields, forbidden, page, signed_in
 
 routes = web.RouteTableDef()
 
@@ -45,24 +45,6 @@ def _call_json(call: CallView) -> dict[str, Any]:
     }
 
 
-def _fail(request: web.Request, exc: Exception) -> web.HTTPException:
-    """The HTTP answer for an expected failure of the service layer."""
-    message = str(exc)
-    kinds: list[tuple[type[Exception], type[web.HTTPException]]] = [
-        (NotFoundError, web.HTTPNotFound),
-        (ForbiddenError, web.HTTPForbidden),
-        (InputError, web.HTTPBadRequest),
-    ]
-    for kind, answer in kinds:
-        if isinstance(exc, kind):
-            if is_api(request):
-                import json  # noqa: PLC0415 - error path only
-
-                return answer(text=json.dumps({"error": message}), content_type="application/json")
-            return answer(text=message)
-    raise exc
-
-
 async def _search(request: web.Request) -> tuple[search.SearchFilters, Page]:
     account = signed_in(request)
     settings = request.app[SETTINGS]
@@ -80,7 +62,7 @@ async def _search(request: web.Request) -> tuple[search.SearchFilters, Page]:
                 client=client_of(request),
             )
     except (InputError, ForbiddenError) as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
     return filters, found
 
 
@@ -119,7 +101,7 @@ async def _one(request: web.Request) -> CallView:
                 db, actor=account.actor, uniqueid=request.match_info["uniqueid"]
             )
     except NotFoundError as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
 
 
 @routes.get("/calls/{uniqueid}")
@@ -171,7 +153,7 @@ async def _open(request: web.Request, reason: str, category: str, *, download: b
                 client=client_of(request),
             )
     except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
 
 
 def _granted(session: Any, uniqueid: str) -> str | None:
@@ -212,12 +194,7 @@ async def listen_form(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/calls/{uniqueid}/listen")
 async def listen_api(request: web.Request) -> web.StreamResponse:
     """State a reason as JSON; answers where the audio streams from."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _fail(request, InputError("The body is not JSON.")) from None
-    if not isinstance(body, dict):
-        raise _fail(request, InputError("The body must be a JSON object."))
+    body = await fields(request)
     listening = await _open(
         request, str(body.get("reason", "")), str(body.get("category", "")), download=False
     )

@@ -8,7 +8,6 @@ sees only the seal and the token's hash.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -21,23 +20,9 @@ from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.releases import service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
 from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
-from callrec_ari.web.request import client_of, is_api, page, signed_in
+from callrec_ari.web.request import client_of, failure, fields, page, signed_in
 
 routes = web.RouteTableDef()
-
-
-def _fail(request: web.Request, exc: Exception) -> web.HTTPException:
-    kinds: list[tuple[type[Exception], type[web.HTTPException]]] = [
-        (NotFoundError, web.HTTPNotFound),
-        (ForbiddenError, web.HTTPForbidden),
-        (InputError, web.HTTPBadRequest),
-    ]
-    for kind, answer in kinds:
-        if isinstance(exc, kind):
-            if is_api(request):
-                return answer(text=json.dumps({"error": str(exc)}), content_type="application/json")
-            return answer(text=str(exc))
-    raise exc
 
 
 def _json(release: ReleaseView) -> dict[str, Any]:
@@ -57,35 +42,22 @@ def _json(release: ReleaseView) -> dict[str, Any]:
     }
 
 
-async def _fields(request: web.Request) -> dict[str, str]:
-    if is_api(request):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _fail(request, InputError("The body is not JSON.")) from None
-        if not isinstance(body, dict):
-            raise _fail(request, InputError("The body must be a JSON object."))
-        return {str(key): str(value) for key, value in body.items() if value is not None}
-    form = await request.post()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
 async def _ask(request: web.Request) -> ReleaseView:
     account = signed_in(request)
-    fields = await _fields(request)
+    given = await fields(request)
     try:
         async with request.app[SESSIONS]() as db, db.begin():
             return await service.request_release(
                 db,
                 actor=account.actor,
                 uniqueid=request.match_info["uniqueid"],
-                recipient=fields.get("recipient", ""),
-                legal_ground=fields.get("legal_ground", ""),
+                recipient=given.get("recipient", ""),
+                legal_ground=given.get("legal_ground", ""),
                 now=request.app[CLOCK](),
                 client=client_of(request),
             )
     except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
 
 
 @routes.post("/calls/{uniqueid}/releases")
@@ -107,14 +79,16 @@ async def _list(request: web.Request) -> list[ReleaseView]:
     try:
         status = ReleaseStatus(raw) if raw else None
     except ValueError:
-        raise _fail(request, InputError(f"There is no release status {str(raw)[:20]!r}.")) from None
+        raise failure(
+            request, InputError(f"There is no release status {str(raw)[:20]!r}.")
+        ) from None
     try:
         async with request.app[SESSIONS]() as db:
             return await service.list_releases(
                 db, actor=account.actor, status=status, now=request.app[CLOCK]()
             )
     except (ForbiddenError, InputError) as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
 
 
 @routes.get("/releases")
@@ -137,14 +111,14 @@ async def releases_api(request: web.Request) -> web.StreamResponse:
 
 async def _decide(request: web.Request) -> ReleaseView:
     account = signed_in(request)
-    fields = await _fields(request)
+    given = await fields(request)
     try:
         release_id = int(request.match_info["release_id"])
     except ValueError:
-        raise _fail(request, NotFoundError("There is no such release.")) from None
-    decision = fields.get("decision", "")
+        raise failure(request, NotFoundError("There is no such release.")) from None
+    decision = given.get("decision", "")
     if decision not in {"approve", "refuse"}:
-        raise _fail(request, InputError("The decision must be approve or refuse."))
+        raise failure(request, InputError("The decision must be approve or refuse."))
     settings = request.app[SETTINGS]
     try:
         async with request.app[SESSIONS]() as db, db.begin():
@@ -153,7 +127,7 @@ async def _decide(request: web.Request) -> ReleaseView:
                 actor=account.actor,
                 release_id=release_id,
                 approve=decision == "approve",
-                note=fields.get("note"),
+                note=given.get("note"),
                 now=request.app[CLOCK](),
                 valid_hours=settings.web.release_valid_hours,
                 client=client_of(request),
@@ -165,7 +139,7 @@ async def _decide(request: web.Request) -> ReleaseView:
                 )
             return release
     except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise _fail(request, exc) from None
+        raise failure(request, exc) from None
 
 
 @routes.post("/releases/{release_id}/decision")
@@ -188,9 +162,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     try:
         release_id = int(request.match_info["release_id"])
     except ValueError:
-        raise _fail(request, NotFoundError("There is no such release.")) from None
+        raise failure(request, NotFoundError("There is no such release.")) from None
     seal: Fernet = request.app[SEAL]
-    failure: Exception | None = None
+    refused: Exception | None = None
     async with request.app[SESSIONS]() as db, db.begin():
         sealed = await db.scalar(select(Release.token_sealed).where(Release.id == release_id))
         try:
@@ -208,13 +182,13 @@ async def download(request: web.Request) -> web.StreamResponse:
                 client=client_of(request),
             )
         except (NotFoundError, ForbiddenError, InputError) as exc:
-            failure = exc  # an expiry is recorded when this commits
+            refused = exc  # an expiry is recorded when this commits
         else:
             await db.execute(
                 update(Release).where(Release.id == release_id).values(token_sealed=None)
             )
-    if failure is not None:
-        raise _fail(request, failure)
+    if refused is not None:
+        raise failure(request, refused)
     response = web.FileResponse(listening.path, headers={"Content-Type": listening.content_type})
     response.headers["Content-Disposition"] = f'attachment; filename="release-{release_id}.wav"'
     return response

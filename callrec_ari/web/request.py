@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from callrec_ari.access import Actor
+from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.i18n import LANGUAGES, negotiate
 from callrec_ari.web.keys import RENDERER, SETTINGS
@@ -56,9 +58,37 @@ def forbidden(request: web.Request, message: str) -> web.HTTPException:
 
 
 def _json_error(message: str) -> str:
-    import json  # noqa: PLC0415 - only on the error path
-
     return json.dumps({"error": message})
+
+
+def failure(request: web.Request, exc: Exception) -> web.HTTPException:
+    """The HTTP answer for an expected failure of the service layer: 404, 403 or 400 with
+    the error's one sentence (as JSON for the API). Anything else is re-raised."""
+    kinds: list[tuple[type[Exception], type[web.HTTPException]]] = [
+        (NotFoundError, web.HTTPNotFound),
+        (ForbiddenError, web.HTTPForbidden),
+        (InputError, web.HTTPBadRequest),
+    ]
+    for kind, answer in kinds:
+        if isinstance(exc, kind):
+            if is_api(request):
+                return answer(text=_json_error(str(exc)), content_type="application/json")
+            return answer(text=str(exc))
+    raise exc
+
+
+async def fields(request: web.Request) -> dict[str, str]:
+    """A form's fields, or a JSON object's for the API (values as text); 400 otherwise."""
+    if is_api(request):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise failure(request, InputError("The body is not JSON.")) from None
+        if not isinstance(body, dict):
+            raise failure(request, InputError("The body must be a JSON object."))
+        return {str(key): str(value) for key, value in body.items() if value is not None}
+    form = await request.post()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 async def language_of(request: web.Request) -> str:
