@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role, may_administer
@@ -318,7 +318,15 @@ async def _failed(
     """Audit a refused sign-in, counting it towards the lock if ``lockout`` is given."""
     detail: dict[str, Any] = {"reason": reason}
     if lockout is not None:
-        user.failed_logins, locked_until = lockout.failed(user.failed_logins, now)
+        # Counted in the database, not from the row read earlier: attempts racing each other
+        # would otherwise each write the same count and parallel guessing would go unlocked.
+        counted = await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+        )
+        user.failed_logins, locked_until = lockout.failed(counted.scalar_one() - 1, now)
         detail["failed_logins"] = user.failed_logins
         if locked_until is not None:
             user.locked_until = locked_until

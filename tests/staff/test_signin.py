@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pyotp
@@ -241,3 +242,15 @@ async def test_an_old_hash_is_replaced_at_sign_in(session_factory):
     assert new_hash != weak
     assert not needs_rehash(new_hash)
     assert verify_password(new_hash, PASSWORD)
+
+
+async def test_guesses_sent_in_parallel_are_all_counted(session_factory):
+    """Attempts racing each other each count: parallel guessing gains no extra tries."""
+    await make_user(session_factory, "anna", totp_exempt=True)
+    results = await asyncio.gather(
+        *(sign_in(session_factory, "anna", f"guess number {n}") for n in range(3))
+    )
+    assert [message(result) for result in results] == [WRONG] * 3
+    row = await stored(session_factory, "anna")
+    assert row.failed_logins == 3
+    assert row.locked_until is not None
