@@ -67,5 +67,8 @@ async def append(
         hash=link_hash(link),
     )
     session.add(entry)
+    # Written now, not left to autoflush: the head must never name an entry not yet there
+    # (migration 0004 refuses such a head).
+    await session.flush()
     await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=entry.hash))
     return entry

@@ -124,3 +124,11 @@ _COUNT_TRIGGERS = {
 async def _verify(sessions):
     async with sessions() as session:
         return await verify_chain(session)
+
+
+async def test_append_works_in_a_session_without_autoflush(session_factory):
+    """The entry is written before the head points at it, whatever the session's settings:
+    migration 0004 refuses a head hash that no entry carries."""
+    async with session_factory(autoflush=False) as session, session.begin():
+        entry = await append(session, at=T0, actor="anna", action="login")
+    assert await head(session_factory) == (1, entry.hash)
