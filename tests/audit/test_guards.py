@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from callrec_ari.db.migrate import alembic_config, upgrade_to_head
+from callrec_ari.db.session import create_engine, create_session_factory
 from tests.audit.conftest import add_entries, head
 
 
@@ -63,3 +68,22 @@ async def test_truncate_is_refused_on_postgresql(session_factory):
     for table in ("audit_log", "audit_head"):
         with pytest.raises(DBAPIError, match="TRUNCATE refused"):
             await run(session_factory, f"TRUNCATE {table}")
+
+
+def test_downgrading_removes_the_guards_and_upgrading_restores_them(database_url):
+    """Migration 0004 goes both ways: without it the trail can be edited, with it not."""
+
+    async def edit() -> None:
+        engine = create_engine(database_url)
+        try:
+            sessions = create_session_factory(engine)
+            await add_entries(sessions, 1)
+            await run(sessions, "UPDATE audit_log SET actor = 'x'")
+        finally:
+            await engine.dispose()
+
+    command.downgrade(alembic_config(database_url), "0003")
+    asyncio.run(edit())
+    upgrade_to_head(database_url)
+    with pytest.raises(DBAPIError, match="append-only"):
+        asyncio.run(edit())

@@ -16,7 +16,7 @@ from callrec_ari.audit.read import export_entries, read_entries
 from callrec_ari.audit.verify import verify_chain
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.errors import ForbiddenError, InputError
-from tests.audit.conftest import NOW, T0, add_entries, head
+from tests.audit.conftest import NOW, T0, add_entries, head, tamper
 
 DPO = Actor.of("dpo-anna", Role.DPO)
 SUPERVISOR = Actor.of("sup-jan", Role.SUPERVISOR, Role.ADMIN, Role.DIRECTOR)
@@ -199,3 +199,13 @@ async def test_an_unknown_format_is_refused(session_factory):
     """Only jsonl and csv exist."""
     with pytest.raises(InputError, match="Export format 'xml' is unknown"):
         await export(session_factory, "xml")
+
+
+async def test_a_tampered_detail_is_still_shown(session_factory):
+    """Detail that is no longer a JSON object is shown as text rather than failing the page."""
+    await add_entries(session_factory, 2)
+    await tamper(session_factory, "UPDATE audit_log SET detail = 'oops' WHERE seq = 1")
+    views = await read(session_factory)
+    assert views[-1].detail == {"unreadable": "oops"}
+    _, text = await export(session_factory, "jsonl")
+    assert json.loads(text.splitlines()[0])["detail"] == {"unreadable": "oops"}
