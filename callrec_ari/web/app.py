@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
-from callrec_ari.web import auth, calls, releases
+from callrec_ari.web import auth, calls, holds, releases
 from callrec_ari.web.keys import CLOCK, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
@@ -70,6 +70,7 @@ def build_web_app(
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
     app.router.add_routes(releases.routes)
+    app.router.add_routes(holds.routes)
     app.router.add_get("/api/me", auth.current)
     app.router.add_static("/static", STATIC_DIR)
     return app

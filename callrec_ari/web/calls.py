@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import get_session
 
-from callrec_ari.access import CallFacts, may_ask_release, may_export_any
+from callrec_ari.access import CallFacts, may_ask_release, may_export_any, may_hold
 from callrec_ari.calls import listen, search
 from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
@@ -120,6 +120,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
             "categories": [category.value for category in ReasonCategory],
             "min_reason": request.app[SETTINGS].web.reason_min_length,
             "may_download": may_export_any(account.actor),
+            "may_hold": may_hold(account.actor) and call.recording_status.value != "deleted",
             "may_ask_release": call.playable
             and may_ask_release(
                 account.actor, CallFacts(agent=call.agent, restricted=call.restricted)
