@@ -1,0 +1,136 @@
+"""The JSON API described as OpenAPI 3.1, built from the routes themselves.
+
+Every ``/api/`` route is in the document by construction: its summary is the handler's
+docstring, its path parameters come from the route, and the request bodies and query
+parameters we accept are listed here. Served at ``GET /api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from aiohttp import web
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_TEXT = {"type": "string"}
+
+# Query parameters of the searches and lists.
+QUERIES: dict[str, list[str]] = {
+    "GET /api/calls": ["since", "until", "number", "agent", "consent", "held", "cursor"],
+    "GET /api/releases": ["status"],
+    "GET /api/holds": ["all"],
+}
+# Request bodies: property -> description; all are JSON objects of strings.
+BODIES: dict[str, dict[str, str]] = {
+    "POST /api/calls/{uniqueid}/listen": {
+        "reason": "why the recording is needed (at least [web] reason_min_length characters)",
+        "category": "quality, complaint, dispute, legal, data_subject or training",
+    },
+    "POST /api/calls/{uniqueid}/releases": {
+        "recipient": "who receives the copy",
+        "legal_ground": "the legal ground for giving it (at least 10 characters)",
+    },
+    "POST /api/releases/{release_id}/decision": {
+        "decision": "approve or refuse",
+        "note": "why (required for a refusal)",
+    },
+    "POST /api/holds": {
+        "number": "the caller's number, any format",
+        "from": "first day (ISO date or time)",
+        "to": "last day (ISO date; included)",
+        "case_reference": "the case the hold is for",
+        "reason": "why the calls must be kept",
+        "ends_at": "optional: the day the hold ends by itself",
+    },
+    "POST /api/calls/{uniqueid}/holds": {
+        "case_reference": "the case the hold is for",
+        "reason": "why the call must be kept",
+        "ends_at": "optional: the day the hold ends by itself",
+    },
+    "POST /api/holds/{hold_id}/release": {"reason": "why the hold ends"},
+}
+
+
+def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
+    key = f"{method} {path}"
+    doc = inspect.getdoc(handler) or path
+    operation: dict[str, Any] = {
+        "summary": doc.splitlines()[0],
+        "responses": {
+            "200": {"description": "done", "content": {"application/json": {}}},
+            "400": {"description": "bad input: one sentence in error"},
+            "401": {"description": "not signed in"},
+            "403": {"description": "the roles do not allow it, or the CSRF token is missing"},
+            "404": {"description": "no such thing, or not yours to see"},
+        },
+    }
+    if method != "GET":
+        operation["responses"]["201"] = {"description": "created"}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _TEXT}
+        for name in _PLACEHOLDER.findall(path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": _TEXT}
+        for name in QUERIES.get(key, [])
+    ]
+    if method != "GET":
+        parameters.append(
+            {"name": "X-CSRF-Token", "in": "header", "required": True, "schema": _TEXT}
+        )
+    if parameters:
+        operation["parameters"] = parameters
+    body = BODIES.get(key)
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            name: {"type": "string", "description": text}
+                            for name, text in body.items()
+                        },
+                    }
+                }
+            },
+        }
+    return operation
+
+
+def document(app: web.Application) -> dict[str, Any]:
+    """The OpenAPI document of every ``/api/`` route of ``app``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        info = route.get_info()
+        path = info.get("path") or info.get("formatter")
+        if not isinstance(path, str) or not path.startswith("/api/") or route.method == "HEAD":
+            continue
+        paths.setdefault(path, {})[route.method.lower()] = _operation(
+            route.method, path, route.handler
+        )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "callrec staff API",
+            "version": "1",
+            "description": "The staff web app's JSON API. Sign in through /login (password "
+            "and TOTP) first: the API uses the same session cookie, and every POST needs the "
+            "session's CSRF token in the X-CSRF-Token header.",
+        },
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "callrec_session"}
+            }
+        },
+        "security": [{"session": []}],
+        "paths": dict(sorted(paths.items())),
+    }
+
+
+async def openapi_json(request: web.Request) -> web.StreamResponse:
+    """This document."""
+    return web.json_response(document(request.app))
