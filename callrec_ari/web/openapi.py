@@ -50,6 +50,28 @@ BODIES: dict[str, dict[str, str]] = {
         "ends_at": "optional: the day the hold ends by itself",
     },
     "POST /api/holds/{hold_id}/release": {"reason": "why the hold ends"},
+    "POST /api/admin/users": {
+        "username": "2 to 64 of a-z, 0-9, '.', '_' and '-'",
+        "display_name": "the person's name",
+        "roles": "a JSON list of agent, supervisor, dpo, director and admin",
+        "extension": "optional: the extension whose calls an agent sees",
+        "language": "en, pl, sv, fi or ro",
+        "password": "the initial password",
+    },
+    "POST /api/admin/users/{user_id}/roles": {
+        "roles": "a JSON list of agent, supervisor, dpo, director and admin",
+    },
+    "POST /api/admin/users/{user_id}/extension": {"extension": "the extension; empty for none"},
+    "POST /api/admin/users/{user_id}/two-factor-exempt": {"exempt": "true or false"},
+    "POST /api/admin/users/{user_id}/two-factor-reset": {},
+    "POST /api/admin/users/{user_id}/unlock": {},
+    "POST /api/admin/users/{user_id}/password": {"password": "the new password"},
+    "POST /api/admin/users/{user_id}/disabled": {"disabled": "true or false"},
+    "POST /api/admin/prompts": {
+        "language": "multipart/form-data field: one of the routes' languages",
+        "prompt": "multipart/form-data field: the prompt's name, e.g. announcement",
+        "file": "multipart/form-data file: WAV, MP3 or OGG",
+    },
 }
 
 

@@ -1,0 +1,110 @@
+"""The admin's screens: what they share, and the read-only view of retention and routes.
+
+Users are in ``admin_users``, prompts in ``admin_prompts``. Every admin page and API answers
+403 to anyone without the admin role, whatever else they hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from callrec_ari.access import may_administer
+from callrec_ari.config import Route, Settings
+from callrec_ari.errors import InputError
+from callrec_ari.staff.accounts import Account
+from callrec_ari.web.keys import SETTINGS
+from callrec_ari.web.request import allowed, page
+
+routes = web.RouteTableDef()
+
+_YES = frozenset({"yes", "true", "1", "on"})
+_NO = frozenset({"no", "false", "0", "off"})
+
+
+def administrator(request: web.Request) -> Account:
+    """The signed-in admin; 403 for everyone else (401 or the sign-in page if nobody)."""
+    return allowed(request, may_administer)
+
+
+def flag(given: dict[str, str], name: str) -> bool:
+    """A yes/no field (``yes``/``no`` from a form button, ``true``/``false`` from JSON)."""
+    value = given.get(name, "").strip().lower()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise InputError(f"The field {name} must be yes or no.")
+
+
+def route_languages(settings: Settings) -> list[str]:
+    """Every language a caller may hear, over the default route and all DID routes."""
+    found = set(settings.default_route.languages)
+    for route in settings.routes.values():
+        found.update(route.languages)
+    return sorted(found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteRow:
+    """One dialled number (``None`` for every other number) and what its callers hear."""
+
+    did: str | None
+    route: Route
+    retention_days: int
+
+
+def route_rows(settings: Settings) -> list[RouteRow]:
+    """The DID routes by number, then the default route."""
+    days = {name: policy.days for name, policy in settings.retention.items()}
+    rows = [
+        RouteRow(did=did, route=route, retention_days=days[route.retention])
+        for did, route in sorted(settings.routes.items())
+    ]
+    default = settings.default_route
+    return [*rows, RouteRow(did=None, route=default, retention_days=days[default.retention])]
+
+
+def _route_json(row: RouteRow) -> dict[str, Any]:
+    return {
+        "did": row.did,
+        "languages": list(row.route.languages),
+        "prompt": row.route.prompt,
+        "retention": row.route.retention,
+        "retention_days": row.retention_days,
+        "on_decline": str(row.route.on_decline),
+    }
+
+
+@routes.get("/admin/settings")
+async def settings_page(request: web.Request) -> web.StreamResponse:
+    """Retention policies and DID routes as the config file sets them (read-only)."""
+    administrator(request)
+    settings = request.app[SETTINGS]
+    return await page(
+        request,
+        "admin_settings.html",
+        {
+            "policies": sorted(settings.retention.values(), key=lambda policy: policy.days),
+            "rows": route_rows(settings),
+        },
+    )
+
+
+@routes.get("/api/admin/settings")
+async def settings_api(request: web.Request) -> web.StreamResponse:
+    """Retention policies and routes as JSON."""
+    administrator(request)
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "retention": [
+                {"name": policy.name, "days": policy.days}
+                for policy in sorted(settings.retention.values(), key=lambda p: p.days)
+            ],
+            "routes": [_route_json(row) for row in route_rows(settings)],
+            "editable": False,  # config.toml, then a restart
+        }
+    )
