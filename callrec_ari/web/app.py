@@ -19,7 +19,19 @@ from cryptography.fernet import Fernet
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
-from callrec_ari.web import admin, admin_prompts, admin_users, auth, calls, holds, openapi, releases
+from callrec_ari.web import (
+    admin,
+    admin_prompts,
+    admin_users,
+    audit,
+    auth,
+    calls,
+    holds,
+    openapi,
+    releases,
+    rights,
+    subjects,
+)
 from callrec_ari.web.keys import CLOCK, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
@@ -70,6 +82,9 @@ def build_web_app(
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
     app.router.add_routes(releases.routes)
+    app.router.add_routes(rights.routes)
+    app.router.add_routes(subjects.routes)
+    app.router.add_routes(audit.routes)
     app.router.add_routes(holds.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_users.routes)

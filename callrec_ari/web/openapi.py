@@ -21,6 +21,9 @@ QUERIES: dict[str, list[str]] = {
     "GET /api/calls": ["since", "until", "number", "agent", "consent", "held", "cursor"],
     "GET /api/releases": ["status"],
     "GET /api/holds": ["all"],
+    "GET /api/requests": ["all"],
+    "GET /api/subjects": ["number", "cursor"],
+    "GET /api/audit": ["since", "until", "actor", "action", "before"],
 }
 # Request bodies: property -> description; all are JSON objects of strings.
 BODIES: dict[str, dict[str, str]] = {
@@ -50,6 +53,61 @@ BODIES: dict[str, dict[str, str]] = {
         "ends_at": "optional: the day the hold ends by itself",
     },
     "POST /api/holds/{hold_id}/release": {"reason": "why the hold ends"},
+    "POST /api/requests": {
+        "kind": "access, rectification, erasure, withdrawal, restriction, portability or objection",
+        "number": "the person's phone number, any format",
+        "requester": "who asked, and how to answer them",
+        "received": "optional: the day it arrived (ISO date; default today)",
+    },
+    "POST /api/requests/{request_id}/extend": {"reason": "why the deadline is extended"},
+    "POST /api/requests/{request_id}/close": {
+        "outcome": "done or rejected",
+        "note": "the answer given (the reasons, if rejected)",
+    },
+    "POST /api/do-not-record": {
+        "number": "the phone number, any format",
+        "reason": "why it must not be recorded",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/do-not-record/remove": {
+        "number": "the phone number, any format",
+        "reason": "why it may be recorded again",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/subjects/export": {
+        "number": "the person's phone number; the answer is the zip",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/subjects/erase": {
+        "number": "the person's phone number, any format",
+        "reason": "optional: why",
+        "do_not_record": "true to never record the number again",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/subjects/restrict": {
+        "number": "the phone number whose calls are restricted",
+        "uniqueid": "optional: only this call",
+        "reason": "why",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/subjects/lift": {
+        "number": "the phone number whose calls are released",
+        "uniqueid": "optional: only this call",
+        "reason": "why",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/subjects/rectify": {
+        "uniqueid": "the call to correct",
+        "field": "caller_number, agent or dialled_number",
+        "value": "the correct value",
+        "reason": "why",
+        "request": "optional: the number of the open request this answers",
+    },
+    "POST /api/audit/export": {
+        "format": "jsonl or csv; the answer is the file",
+        "since": "optional: from this day or time (ISO)",
+        "until": "optional: up to this day (included) or time",
+    },
     "POST /api/admin/users": {
         "username": "2 to 64 of a-z, 0-9, '.', '_' and '-'",
         "display_name": "the person's name",

@@ -1,0 +1,338 @@
+"""Everything kept about one phone number, and what the dpo does with it: export the access
+package, erase, restrict or lift, correct a call's field.
+
+Pages and their JSON twins call the same service functions as ``callrec find``, ``export``,
+``erase``, ``restrict``, ``unrestrict``, ``rectify`` and ``history``, as the signed-in dpo;
+the service writes ``dsr_actions`` and the audit trail in the same transaction. An action
+may name the request it answers (the optional ``request`` field).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp_session import get_session
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.errors import InputError
+from callrec_ari.rights import erasure, export, lookup, rectify, restrict
+from callrec_ari.rights.erasure import Erasure
+from callrec_ari.rights.lookup import Findings
+from callrec_ari.rights.rectify import Change, Field, History
+from callrec_ari.rights.restrict import Restriction
+from callrec_ari.web.keys import SETTINGS
+from callrec_ari.web.request import fields, page
+from callrec_ari.web.rights import dpo, is_yes, now_of, optional_id, run
+
+routes = web.RouteTableDef()
+
+_OUTCOME = "erasure_outcome"  # the last erasure's counts, shown once on the subject page
+
+
+def _region(request: web.Request) -> str:
+    return request.app[SETTINGS].numbers_region
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """One correction, JSON-ready."""
+    return {**vars(change), "changed_at": change.changed_at.isoformat()}
+
+
+def history_json(history: History) -> dict[str, Any]:
+    """A call's corrections with the original values, JSON-ready."""
+    return {
+        "uniqueid": history.uniqueid,
+        "originals": history.originals,
+        "changes": [change_json(change) for change in history.changes],
+    }
+
+
+def erasure_json(result: Erasure) -> dict[str, Any]:
+    """What an erasure did, JSON-ready."""
+    return {
+        "number": result.number,
+        "erased": list(result.erased),
+        "files_deleted": result.files_deleted,
+        "files_missing": result.files_missing,
+        "pending": [
+            {"uniqueid": p.uniqueid, "why": p.why, "cases": list(p.cases)} for p in result.pending
+        ],
+        "do_not_record": result.do_not_record,
+    }
+
+
+def _back(number: str, request_id: str | None) -> str:
+    """The subject page of ``number``, keeping the request being answered."""
+    query = {"number": number, **({"request": request_id} if request_id else {})}
+    return f"/subjects?{urlencode(query)}"
+
+
+async def _findings(request: web.Request) -> tuple[Findings, dict[str, History]]:
+    dpo(request)
+    number = request.query.get("number", "")
+    cursor = request.query.get("cursor") or None
+    page_size = request.app[SETTINGS].web.page_size
+
+    async def work(db: AsyncSession) -> tuple[Findings, dict[str, History]]:
+        found = await lookup.find_everything(
+            db, number, region=_region(request), now=now_of(request), limit=page_size, after=cursor
+        )
+        # Only corrected calls have a history: one query for each of those on this page.
+        histories = {
+            call.uniqueid: await rectify.history(db, call.uniqueid)
+            for call in found.calls.calls
+            if call.rectified_at is not None
+        }
+        return found, histories
+
+    return await run(request, work)
+
+
+@routes.get("/subjects")
+async def subject_page(request: web.Request) -> web.StreamResponse:
+    """The number search; with ``?number=`` its calls, requests, holds and the actions."""
+    dpo(request)
+    request_id = request.query.get("request", "")
+    context: dict[str, Any] = {
+        "found": None,
+        "histories": {},
+        "outcome": None,
+        "number": request.query.get("number", ""),
+        "request_id": request_id if request_id.isdigit() else "",
+        "fields": [field.value for field in Field],
+    }
+    if request.query.get("number", "").strip():
+        found, histories = await _findings(request)
+        session = await get_session(request)
+        outcome = session.pop(_OUTCOME, None)
+        shown = (
+            outcome if isinstance(outcome, dict) and outcome.get("number") == found.number else None
+        )
+        context.update(found=found, histories=histories, outcome=shown)
+    return await page(request, "subject.html", context)
+
+
+@routes.get("/api/subjects")
+async def subject_api(request: web.Request) -> web.StreamResponse:
+    """Everything about ``?number=`` as JSON (one page of calls; ``?cursor=`` for the next),
+    with the corrected calls' histories."""
+    found, histories = await _findings(request)
+    return web.json_response(
+        {
+            **found.to_json(),
+            "histories": {uniqueid: history_json(h) for uniqueid, h in histories.items()},
+        }
+    )
+
+
+@routes.get("/api/subjects/calls/{uniqueid}/history")
+async def history_api(request: web.Request) -> web.StreamResponse:
+    """One call's corrections, originals first."""
+    dpo(request)  # the service's history has no role check of its own: this is it
+    uniqueid = request.match_info["uniqueid"]
+    return web.json_response(
+        history_json(await run(request, lambda db: rectify.history(db, uniqueid)))
+    )
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+async def _export(request: web.Request) -> web.StreamResponse:
+    account = dpo(request)
+    given = await fields(request)
+    settings = request.app[SETTINGS]
+    now = now_of(request)
+    # Never a path from the request: a fresh private folder (mode 0700) for each export.
+    work_dir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="callrec-export-"))
+    try:
+        package = await run(
+            request,
+            lambda db: export.export_number(
+                db,
+                settings.recording.service_dir,
+                given.get("number", ""),
+                work_dir / "package",
+                actor=account.actor,
+                now=now,
+                region=settings.numbers_region,
+                request_id=optional_id(given.get("request")),
+            ),
+        )
+        name = f"access-{package.number.removeprefix('+')}-{now:%Y%m%d}"
+        archive = await asyncio.to_thread(
+            shutil.make_archive, str(work_dir / name), "zip", root_dir=package.folder
+        )
+        handle = await asyncio.to_thread(Path(archive).open, "rb")
+    finally:
+        # The open handle still reads the zip once its name is gone: no copy of the
+        # recordings stays on disk, whether the download completes or not.
+        await asyncio.to_thread(shutil.rmtree, work_dir, ignore_errors=True)
+    # aiohttp streams an open file from a worker thread and closes it at the end.
+    return web.Response(
+        body=handle,
+        headers={
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="{name}.zip"',
+            "X-Export-Calls": str(package.calls),
+            "X-Export-Withheld": str(package.withheld),
+            "X-Export-Problems": str(len(package.problems)),
+        },
+    )
+
+
+@routes.post("/subjects/export")
+async def export_form(request: web.Request) -> web.StreamResponse:
+    """The access package (Art. 15) of a number, as a zip download."""
+    return await _export(request)
+
+
+@routes.post("/api/subjects/export")
+async def export_api(request: web.Request) -> web.StreamResponse:
+    """The access package as a zip; the counts are in the ``X-Export-*`` headers."""
+    return await _export(request)
+
+
+# --- erasure ----------------------------------------------------------------------------
+
+
+async def _erase(request: web.Request) -> tuple[Erasure, dict[str, str]]:
+    account = dpo(request)
+    given = await fields(request)
+    result = await run(
+        request,
+        lambda db: erasure.erase_number(
+            db,
+            request.app[SETTINGS].recording.service_dir,
+            given.get("number", ""),
+            actor=account.actor,
+            now=now_of(request),
+            region=_region(request),
+            request_id=optional_id(given.get("request")),
+            do_not_record=is_yes(given.get("do_not_record")),
+            reason=given.get("reason"),
+        ),
+    )
+    return result, given
+
+
+@routes.post("/subjects/erase")
+async def erase_form(request: web.Request) -> web.StreamResponse:
+    """Erase a number's calls (held ones when their hold ends); the counts show once."""
+    result, given = await _erase(request)
+    session = await get_session(request)
+    # Counts only: the cookie holding the session is small, and erased calls are gone.
+    session[_OUTCOME] = {
+        "number": result.number,
+        "erased": len(result.erased),
+        "files_deleted": result.files_deleted,
+        "files_missing": result.files_missing,
+        "pending": len(result.pending),
+        "do_not_record": result.do_not_record,
+    }
+    raise web.HTTPSeeOther(_back(result.number, given.get("request")))
+
+
+@routes.post("/api/subjects/erase")
+async def erase_api(request: web.Request) -> web.StreamResponse:
+    """Erase a number's calls, as JSON."""
+    result, _ = await _erase(request)
+    return web.json_response(erasure_json(result))
+
+
+# --- restriction ------------------------------------------------------------------------
+
+
+async def _restrict(request: web.Request, *, lift: bool) -> tuple[Restriction, dict[str, str]]:
+    account = dpo(request)
+    given = await fields(request)
+    uniqueid = given.get("uniqueid", "").strip()
+
+    async def work(db: AsyncSession) -> Restriction:
+        common: dict[str, Any] = {
+            "reason": given.get("reason", ""),
+            "actor": account.actor,
+            "now": now_of(request),
+            "request_id": optional_id(given.get("request")),
+        }
+        if uniqueid:
+            by_call = restrict.lift_call if lift else restrict.restrict_call
+            return await by_call(db, uniqueid, **common)
+        by_number = restrict.lift_number if lift else restrict.restrict_number
+        return await by_number(db, given.get("number", ""), region=_region(request), **common)
+
+    return await run(request, work), given
+
+
+@routes.post("/subjects/restrict")
+async def restrict_form(request: web.Request) -> web.StreamResponse:
+    """Restrict one call, or every call of the number."""
+    _, given = await _restrict(request, lift=False)
+    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
+
+
+@routes.post("/subjects/lift")
+async def lift_form(request: web.Request) -> web.StreamResponse:
+    """Lift the restriction of one call, or of every call of the number."""
+    _, given = await _restrict(request, lift=True)
+    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
+
+
+@routes.post("/api/subjects/restrict")
+async def restrict_api(request: web.Request) -> web.StreamResponse:
+    """Restrict, as JSON: which calls changed and which already were."""
+    result, _ = await _restrict(request, lift=False)
+    return web.json_response({"changed": list(result.changed), "unchanged": list(result.unchanged)})
+
+
+@routes.post("/api/subjects/lift")
+async def lift_api(request: web.Request) -> web.StreamResponse:
+    """Lift a restriction, as JSON."""
+    result, _ = await _restrict(request, lift=True)
+    return web.json_response({"changed": list(result.changed), "unchanged": list(result.unchanged)})
+
+
+# --- rectification ----------------------------------------------------------------------
+
+
+async def _rectify(request: web.Request) -> tuple[Change, dict[str, str]]:
+    account = dpo(request)
+    given = await fields(request)
+
+    async def work(db: AsyncSession) -> Change:
+        uniqueid = given.get("uniqueid", "").strip()
+        if not uniqueid:
+            raise InputError("Choose the call to correct.")
+        return await rectify.rectify(
+            db,
+            uniqueid,
+            field=given.get("field", ""),
+            value=given.get("value", ""),
+            reason=given.get("reason", ""),
+            actor=account.actor,
+            now=now_of(request),
+            region=_region(request),
+            request_id=optional_id(given.get("request")),
+        )
+
+    return await run(request, work), given
+
+
+@routes.post("/subjects/rectify")
+async def rectify_form(request: web.Request) -> web.StreamResponse:
+    """Correct one field of a call; its history shows on the subject page."""
+    _, given = await _rectify(request)
+    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
+
+
+@routes.post("/api/subjects/rectify")
+async def rectify_api(request: web.Request) -> web.StreamResponse:
+    """Correct one field of a call, as JSON."""
+    change, _ = await _rectify(request)
+    return web.json_response(change_json(change))
