@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,13 +27,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callrec_ari.access import Actor, Role, may_administer
+from callrec_ari.access import Role
 from callrec_ari.audit import trail
 from callrec_ari.db.models import User, UserRole
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.staff.admin import (
+    reset_totp,
+    set_disabled,
+    set_extension,
+    set_password,
+    set_roles,
+    set_totp_exempt,
+    unlock,
+)
 from callrec_ari.staff.lockout import Lockout
 from callrec_ari.staff.passwords import (
     check_password_policy,
@@ -42,41 +50,52 @@ from callrec_ari.staff.passwords import (
     needs_rehash,
     verify_password,
 )
+from callrec_ari.staff.store import (
+    LANGUAGES,
+    Account,
+    account_of,
+    roles_of,
+    target_of,
+    user_row,
+    valid_extension,
+    valid_roles,
+    valid_text,
+    valid_username,
+)
 from callrec_ari.staff.totp import matching_step, new_secret, provisioning_uri
+
+# The web app and the command line reach every account operation through this module.
+__all__ = [
+    "LANGUAGES",
+    "Account",
+    "SignIn",
+    "SignInError",
+    "SignInStep",
+    "check_code",
+    "check_password",
+    "confirm_enrolment",
+    "create_user",
+    "find_account",
+    "get_account",
+    "list_accounts",
+    "reset_totp",
+    "set_disabled",
+    "set_extension",
+    "set_password",
+    "set_roles",
+    "set_totp_exempt",
+    "start_enrolment",
+    "unlock",
+]
 
 log = structlog.get_logger(__name__)
 
-LANGUAGES = ("en", "pl", "sv", "fi", "ro")  # the web app's translations
-_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
-_TEXT_MAX = 128  # display names and extensions, as the columns hold them
 WRONG_CREDENTIALS = "Wrong username or password."
 WRONG_CODE = "Wrong code."
 
 
 class SignInError(InputError):
     """Signing in failed; the message is shown to the person as is."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Account:
-    """A member of staff's account, without the password hash or the TOTP secret."""
-
-    id: int
-    username: str
-    display_name: str
-    roles: frozenset[Role]
-    extension: str | None
-    language: str
-    totp_enrolled: bool
-    totp_exempt: bool
-    locked_until: datetime | None
-    disabled: bool
-    last_login_at: datetime | None
-
-    @property
-    def actor(self) -> Actor:
-        """The account acting on calls, with its roles and extension."""
-        return Actor(name=self.username, roles=self.roles, extension=self.extension)
 
 
 class SignInStep(enum.StrEnum):
@@ -116,10 +135,10 @@ async def create_user(
 
     The caller has checked that ``by`` may administer users.
     """
-    name = _valid_username(username)
-    display = _valid_text(display_name, "display name")
-    role_set = _valid_roles(roles)
-    ext = _valid_extension(extension)
+    name = valid_username(username)
+    display = valid_text(display_name, "display name")
+    role_set = valid_roles(roles)
+    ext = valid_extension(extension)
     if language not in LANGUAGES:
         raise InputError(f"Language {language} is not one of {', '.join(LANGUAGES)}.")
     check_password_policy(password, name)
@@ -145,18 +164,18 @@ async def create_user(
         at=now,
         actor=by,
         action="user.create",
-        target=_target(user),
+        target=target_of(user),
         detail={"roles": sorted(role_set), "extension": ext, "totp_exempt": totp_exempt},
         client=client,
     )
     await session.flush()
-    return _account(user, role_set)
+    return account_of(user, role_set)
 
 
 async def get_account(session: AsyncSession, user_id: int) -> Account:
     """The account with this id; ``NotFoundError`` if there is none."""
-    user = await _user(session, user_id)
-    return _account(user, await _roles(session, user.id))
+    user = await user_row(session, user_id)
+    return account_of(user, await roles_of(session, user.id))
 
 
 async def find_account(session: AsyncSession, username: str) -> Account:
@@ -165,7 +184,7 @@ async def find_account(session: AsyncSession, username: str) -> Account:
     user = await session.scalar(select(User).where(User.username == name))
     if user is None:
         raise NotFoundError(f"User {name} does not exist.")
-    return _account(user, await _roles(session, user.id))
+    return account_of(user, await roles_of(session, user.id))
 
 
 async def list_accounts(session: AsyncSession) -> list[Account]:
@@ -174,7 +193,7 @@ async def list_accounts(session: AsyncSession) -> list[Account]:
     for user_id, role in await session.execute(select(UserRole.user_id, UserRole.role)):
         roles.setdefault(user_id, set()).add(Role(role))
     users = await session.scalars(select(User).order_by(User.username))
-    return [_account(user, frozenset(roles.get(user.id, ()))) for user in users]
+    return [account_of(user, frozenset(roles.get(user.id, ()))) for user in users]
 
 
 # -- signing in ----------------------------------------------------------------------------
@@ -221,7 +240,7 @@ async def check_password(
     else:
         step = SignInStep.NEEDS_ENROLMENT
     await session.flush()
-    return SignIn(account=_account(user, await _roles(session, user.id)), step=step)
+    return SignIn(account=account_of(user, await roles_of(session, user.id)), step=step)
 
 
 async def check_code(
@@ -234,7 +253,7 @@ async def check_code(
     client: str | None,
 ) -> Account:
     """The second step: the code from the app; ``SignInError`` (flushed) if wrong or reused."""
-    user = await _user(session, user_id)
+    user = await user_row(session, user_id)
     await _refuse_if_locked(session, user, lockout, now, client)
     if user.disabled_at is not None:
         await _failed(session, user, "disabled", now, client)
@@ -247,7 +266,7 @@ async def check_code(
         raise SignInError(WRONG_CODE)
     user.totp_last_step = step
     await _signed_in(session, user, now, client, second_factor="totp")
-    return _account(user, await _roles(session, user.id))
+    return account_of(user, await roles_of(session, user.id))
 
 
 async def start_enrolment(session: AsyncSession, *, user_id: int) -> tuple[str, str]:
@@ -255,7 +274,7 @@ async def start_enrolment(session: AsyncSession, *, user_id: int) -> tuple[str, 
 
     Not audited: nothing changes for the account until ``confirm_enrolment``.
     """
-    user = await _user(session, user_id)
+    user = await user_row(session, user_id)
     if user.totp_enrolled_at is not None:
         raise InputError(f"User {user.username} has set up two-factor sign-in already.")
     user.totp_secret = new_secret()
@@ -272,7 +291,7 @@ async def confirm_enrolment(
     A wrong code is not counted: whoever reached enrolment knows the password and could scan
     the new secret anyway.
     """
-    user = await _user(session, user_id)
+    user = await user_row(session, user_id)
     if user.totp_enrolled_at is not None:
         raise InputError(f"User {user.username} has set up two-factor sign-in already.")
     if user.disabled_at is not None:
@@ -285,10 +304,10 @@ async def confirm_enrolment(
     user.totp_enrolled_at = now
     user.totp_last_step = step
     await trail.append(
-        session, at=now, actor=user.username, action="totp.enrol", target=_target(user)
+        session, at=now, actor=user.username, action="totp.enrol", target=target_of(user)
     )
     await _signed_in(session, user, now, client, second_factor="totp")
-    return _account(user, await _roles(session, user.id))
+    return account_of(user, await roles_of(session, user.id))
 
 
 async def _refuse_if_locked(
@@ -336,7 +355,7 @@ async def _failed(
         at=now,
         actor=user.username,
         action="login.failed",
-        target=_target(user),
+        target=target_of(user),
         detail=detail,
         client=client,
     )
@@ -354,7 +373,7 @@ async def _signed_in(
         at=now,
         actor=user.username,
         action="login",
-        target=_target(user),
+        target=target_of(user),
         detail={"second_factor": second_factor},
         client=client,
     )
@@ -364,259 +383,3 @@ async def _signed_in(
 def _unknown_user_hash() -> str:
     # Made once, on the first unknown name, so those cost one argon2 check like the rest.
     return hash_password(secrets.token_urlsafe(16))
-
-
-# -- administration ------------------------------------------------------------------------
-
-
-async def set_roles(
-    session: AsyncSession,
-    *,
-    by: Actor,
-    user_id: int,
-    roles: Iterable[Role],
-    now: datetime,
-    client: str | None = None,
-) -> Account:
-    """Replace the user's roles; refused if no active admin would remain."""
-    user = await _administered(session, by, user_id)
-    after = _valid_roles(roles)
-    before = await _roles(session, user.id)
-    await _audit(
-        session, by, user, "user.roles", now=now, client=client, before=before, after=after
-    )
-    if Role.ADMIN in before and Role.ADMIN not in after and user.disabled_at is None:
-        await _keep_an_admin(session, user, "taking the admin role from")
-    await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
-    session.add_all(UserRole(user_id=user.id, role=role.value) for role in sorted(after))
-    await session.flush()
-    return _account(user, after)
-
-
-async def set_extension(
-    session: AsyncSession,
-    *,
-    by: Actor,
-    user_id: int,
-    extension: str | None,
-    now: datetime,
-    client: str | None = None,
-) -> Account:
-    """Set or clear the extension whose calls the user sees as an agent."""
-    user = await _administered(session, by, user_id)
-    ext = _valid_extension(extension)
-    await _audit(
-        session,
-        by,
-        user,
-        "user.extension",
-        now=now,
-        client=client,
-        before=user.extension,
-        after=ext,
-    )
-    user.extension = ext
-    return await _flushed(session, user)
-
-
-async def set_totp_exempt(
-    session: AsyncSession,
-    *,
-    by: Actor,
-    user_id: int,
-    exempt: bool,
-    now: datetime,
-    client: str | None = None,
-) -> Account:
-    """Exempt the user from two-factor sign-in (recording which admin did), or end that."""
-    user = await _administered(session, by, user_id)
-    await _audit(session, by, user, "user.totp_exempt", now=now, client=client, exempt=exempt)
-    user.totp_exempt_by = by.name if exempt else None
-    return await _flushed(session, user)
-
-
-async def reset_totp(
-    session: AsyncSession, *, by: Actor, user_id: int, now: datetime, client: str | None = None
-) -> Account:
-    """Forget the user's authenticator: they enrol again at their next sign-in."""
-    user = await _administered(session, by, user_id)
-    await _audit(session, by, user, "user.totp_reset", now=now, client=client)
-    user.totp_secret = None
-    user.totp_enrolled_at = None
-    user.totp_last_step = None
-    return await _flushed(session, user)
-
-
-async def set_password(
-    session: AsyncSession,
-    *,
-    by: Actor,
-    user_id: int,
-    password: str,
-    now: datetime,
-    client: str | None = None,
-) -> Account:
-    """Give the user a new password (which must meet the policy)."""
-    user = await _administered(session, by, user_id)
-    check_password_policy(password, user.username)
-    await _audit(session, by, user, "user.password", now=now, client=client)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
-    user.password_changed_at = now
-    return await _flushed(session, user)
-
-
-async def set_disabled(
-    session: AsyncSession,
-    *,
-    by: Actor,
-    user_id: int,
-    disabled: bool,
-    now: datetime,
-    client: str | None = None,
-) -> Account:
-    """Disable the account (no sign-in, sessions end) or enable it again."""
-    user = await _administered(session, by, user_id)
-    action = "user.disable" if disabled else "user.enable"
-    await _audit(session, by, user, action, now=now, client=client)
-    if disabled and user.disabled_at is None:
-        if Role.ADMIN in await _roles(session, user.id):
-            await _keep_an_admin(session, user, "disabling")
-        user.disabled_at = now
-    elif not disabled:
-        user.disabled_at = None
-    return await _flushed(session, user)
-
-
-async def unlock(
-    session: AsyncSession, *, by: Actor, user_id: int, now: datetime, client: str | None = None
-) -> Account:
-    """Lift a lock-out and forget the failed sign-ins."""
-    user = await _administered(session, by, user_id)
-    await _audit(
-        session, by, user, "user.unlock", now=now, client=client, failed_logins=user.failed_logins
-    )
-    user.failed_logins = 0
-    user.locked_until = None
-    return await _flushed(session, user)
-
-
-async def _administered(session: AsyncSession, by: Actor, user_id: int) -> User:
-    if not may_administer(by):
-        raise ForbiddenError(f"{by.described} may not manage staff accounts.")
-    return await _user(session, user_id)
-
-
-async def _audit(
-    session: AsyncSession,
-    by: Actor,
-    user: User,
-    action: str,
-    *,
-    now: datetime,
-    client: str | None,
-    **detail: Any,
-) -> None:
-    # Written before the change, as its first statement: appending locks the audit head until
-    # the transaction ends, so two admins' changes run one after the other and the
-    # last-admin check that follows sees the other's committed change (no write skew).
-    shown = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in detail.items()}
-    await trail.append(
-        session,
-        at=now,
-        actor=by.name,
-        action=action,
-        target=_target(user),
-        detail=shown,
-        client=client,
-    )
-
-
-async def _keep_an_admin(session: AsyncSession, user: User, doing: str) -> None:
-    others = await session.scalar(
-        select(func.count())
-        .select_from(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN.value, User.disabled_at.is_(None), User.id != user.id)
-    )
-    if not others:
-        raise InputError(
-            f"User {user.username} is the last active admin: make another user admin "
-            f"before {doing} them."
-        )
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-async def _user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"User {user_id} does not exist.")
-    return user
-
-
-async def _roles(session: AsyncSession, user_id: int) -> frozenset[Role]:
-    rows = await session.scalars(select(UserRole.role).where(UserRole.user_id == user_id))
-    return frozenset(Role(role) for role in rows)
-
-
-async def _flushed(session: AsyncSession, user: User) -> Account:
-    await session.flush()
-    return _account(user, await _roles(session, user.id))
-
-
-def _account(user: User, roles: frozenset[Role]) -> Account:
-    return Account(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        roles=roles,
-        extension=user.extension,
-        language=user.language,
-        totp_enrolled=user.totp_enrolled_at is not None,
-        totp_exempt=user.totp_exempt_by is not None,
-        locked_until=user.locked_until,
-        disabled=user.disabled_at is not None,
-        last_login_at=user.last_login_at,
-    )
-
-
-def _target(user: User) -> str:
-    return f"user:{user.username}"
-
-
-def _valid_username(username: str) -> str:
-    name = username.strip().lower()
-    if _USERNAME.fullmatch(name) is None:
-        raise InputError(
-            f"Username {username!r} is not valid: use 2 to 64 of a-z, 0-9, '.', '_' and '-', "
-            "starting with a letter or digit."
-        )
-    return name
-
-
-def _valid_roles(roles: Iterable[Role | str]) -> frozenset[Role]:
-    valid = set()
-    for role in roles:
-        try:
-            valid.add(Role(role))
-        except ValueError:
-            raise InputError(f"Role {role} does not exist: use {', '.join(Role)}.") from None
-    if not valid:
-        raise InputError("A user needs at least one role.")
-    return frozenset(valid)
-
-
-def _valid_text(value: str, what: str) -> str:
-    text = value.strip()
-    if not text:
-        raise InputError(f"The {what} must not be empty.")
-    if len(text) > _TEXT_MAX or not text.isprintable():
-        raise InputError(f"The {what} must be at most {_TEXT_MAX} printable characters.")
-    return text
-
-
-def _valid_extension(extension: str | None) -> str | None:
-    if extension is None or not extension.strip():
-        return None
-    return _valid_text(extension, "extension")
