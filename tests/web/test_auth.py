@@ -8,8 +8,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from callrec_ari.access import Role
+from callrec_ari.access import Actor, Role
 from callrec_ari.db.models import AuditEntry
+from callrec_ari.staff import accounts
 from tests.web.conftest import PASSWORD, csrf, csrf_of, sign_in
 
 
@@ -204,3 +205,27 @@ async def test_pages_speak_the_chosen_language(client):
     assert 'lang="pl"' in polish
     bad = await client.post("/language", data={"csrf": token, "language": "xx"})
     assert bad.status == 400
+
+
+@pytest.mark.parametrize("change", ["password", "two-factor reset", "disable"])
+async def test_an_admin_change_ends_the_person_s_open_sessions(
+    client, person, clock, session_factory, change
+):
+    """A stolen password or phone stops working at once, not at the next sign-in."""
+    anna = await person("anna", Role.SUPERVISOR)
+    await sign_in(client, anna, clock)
+    clock.advance(seconds=5)
+    admin = Actor.of("cli:root", Role.ADMIN)
+    async with session_factory() as db, db.begin():
+        account = await accounts.find_account(db, "anna")
+        if change == "password":
+            await accounts.set_password(
+                db, by=admin, user_id=account.id, password="a brand new passphrase", now=clock()
+            )
+        elif change == "two-factor reset":
+            await accounts.reset_totp(db, by=admin, user_id=account.id, now=clock())
+        else:
+            await accounts.set_disabled(
+                db, by=admin, user_id=account.id, disabled=True, now=clock()
+            )
+    assert (await client.get("/api/me")).status == 401
