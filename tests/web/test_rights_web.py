@@ -225,6 +225,7 @@ async def test_the_access_package_downloads_as_a_zip(
         wav = f"recordings/{call.uniqueid}.wav"
         source = recordings(client) / str(call.recording_path)
         assert archive.read(wav) == source.read_bytes()
+        assert hashlib.sha256(archive.read(wav)).hexdigest() == call.sha256
     assert f"recordings/{subject[3].uniqueid}.wav" not in names
     sums = archive.read("SHA256SUMS").decode().splitlines()
     assert len(sums) == len([n for n in names if not n.endswith("/")]) - 1
