@@ -88,6 +88,16 @@ def may_play(actor: Actor, call: CallFacts) -> bool:
     return actor.holds(_PLAY_ALL) or _own(actor, call)
 
 
+def may_play_any(actor: Actor) -> bool:
+    """Whether any of ``actor``'s roles lets them listen to some call (not the admin's)."""
+    return actor.holds(_PLAY_ALL) or Role.AGENT in actor.roles
+
+
+def may_ask_any_release(actor: Actor) -> bool:
+    """Whether any of ``actor``'s roles lets them ask for releases at all."""
+    return actor.holds(_RELEASE_ASKERS)
+
+
 def may_search_all(actor: Actor) -> bool:
     """Whether ``actor`` may search every call, not only their own."""
     return actor.holds(_SEE_ALL)

@@ -11,6 +11,7 @@ from callrec_ari.access import (
     CallFacts,
     Role,
     may_administer,
+    may_ask_any_release,
     may_ask_release,
     may_decide_release,
     may_export,
@@ -18,6 +19,7 @@ from callrec_ari.access import (
     may_handle_requests,
     may_hold,
     may_play,
+    may_play_any,
     may_read_audit,
     may_search_all,
     may_see,
@@ -164,3 +166,11 @@ def test_a_release_of_a_restricted_call_is_asked_by_the_dpo_only():
     """Whoever may not play a call may not send it out either."""
     assert not may_ask_release(actor(Role.SUPERVISOR), RESTRICTED_OWN)
     assert may_ask_release(actor(Role.DPO), RESTRICTED_OWN)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_level_checks_come_before_any_call(role):
+    """The web app refuses by role first: the admin never listens, only askers ask."""
+    someone = actor(role, "agent100")
+    assert may_play_any(someone) is (role is not Role.ADMIN)
+    assert may_ask_any_release(someone) is (role in {Role.SUPERVISOR, Role.DPO})

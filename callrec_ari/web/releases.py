@@ -14,13 +14,13 @@ from aiohttp import web
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 
-from callrec_ari.access import may_decide_release
+from callrec_ari.access import may_ask_any_release, may_decide_release
 from callrec_ari.db.models import Release
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.releases import service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
 from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
-from callrec_ari.web.request import client_of, failure, fields, page, signed_in
+from callrec_ari.web.request import allowed, client_of, failure, fields, page, signed_in
 
 routes = web.RouteTableDef()
 
@@ -43,7 +43,7 @@ def _json(release: ReleaseView) -> dict[str, Any]:
 
 
 async def _ask(request: web.Request) -> ReleaseView:
-    account = signed_in(request)
+    account = allowed(request, may_ask_any_release)  # before the fields are looked at
     given = await fields(request)
     try:
         async with request.app[SESSIONS]() as db, db.begin():
@@ -110,7 +110,7 @@ async def releases_api(request: web.Request) -> web.StreamResponse:
 
 
 async def _decide(request: web.Request) -> ReleaseView:
-    account = signed_in(request)
+    account = allowed(request, may_decide_release)
     given = await fields(request)
     try:
         release_id = int(request.match_info["release_id"])
@@ -158,7 +158,7 @@ async def decide_api(request: web.Request) -> web.StreamResponse:
 @routes.get("/releases/{release_id}/download")
 async def download(request: web.Request) -> web.StreamResponse:
     """The released recording, once, for the person who asked, until it expires."""
-    account = signed_in(request)
+    account = allowed(request, may_ask_any_release)
     try:
         release_id = int(request.match_info["release_id"])
     except ValueError:
