@@ -20,14 +20,16 @@ from aiohttp import web
 from aiohttp_session import get_session
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit import trail
 from callrec_ari.errors import InputError
+from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, lookup, rectify, restrict
 from callrec_ari.rights.erasure import Erasure
 from callrec_ari.rights.lookup import Findings
 from callrec_ari.rights.rectify import Change, Field, History
 from callrec_ari.rights.restrict import Restriction
 from callrec_ari.web.keys import SETTINGS
-from callrec_ari.web.request import fields, page
+from callrec_ari.web.request import client_of, fields, page
 from callrec_ari.web.rights import dpo, is_yes, now_of, optional_id, run
 
 routes = web.RouteTableDef()
@@ -74,7 +76,7 @@ def _back(number: str, request_id: str | None) -> str:
 
 
 async def _findings(request: web.Request) -> tuple[Findings, dict[str, History]]:
-    dpo(request)
+    account = dpo(request)
     number = request.query.get("number", "")
     cursor = request.query.get("cursor") or None
     page_size = request.app[SETTINGS].web.page_size
@@ -82,6 +84,16 @@ async def _findings(request: web.Request) -> tuple[Findings, dict[str, History]]
     async def work(db: AsyncSession) -> tuple[Findings, dict[str, History]]:
         found = await lookup.find_everything(
             db, number, region=_region(request), now=now_of(request), limit=page_size, after=cursor
+        )
+        # Looking a person up is a search like any other: it goes into the trail, with
+        # only the number's last digits (the trail can never be cleaned of it).
+        await trail.append(
+            db,
+            at=now_of(request),
+            actor=account.username,
+            action="search.subject",
+            detail={"number": mask_number(found.calls.number), "cursor": cursor is not None},
+            client=client_of(request),
         )
         # Only corrected calls have a history: one query for each of those on this page.
         histories = {

@@ -196,6 +196,15 @@ async def test_a_number_s_page_shows_its_calls_and_requests(client, dpo, subject
     assert (await client.get("/subjects")).status == 200  # the search form alone
 
 
+async def test_looking_a_number_up_is_in_the_trail_masked(client, dpo, subject, session_factory):
+    """A lookup is a search: audited, with only the number's last three digits."""
+    await client.get("/subjects", params={"number": NUMBER})
+    [entry] = await trail(session_factory, "search.subject")
+    assert entry.actor == "anna"
+    assert NUMBER not in entry.detail
+    assert NUMBER[-3:] in entry.detail
+
+
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
     """The folder temporary files go to, to see that none is left behind."""
