@@ -201,3 +201,38 @@ async def test_a_release_is_asked_approved_by_the_director_and_downloaded(
     await page.reload()
     assert await page.locator("#releases a.download").count() == 0
     await shoot(page, "07-release-used")
+
+
+async def test_the_dpo_and_admin_screens_render_in_their_languages(
+    browser: Browser, server: str, person: Any, calls: list[CallRecord]
+):
+    """The dpo finds a number and reads the trail; the admin's users page, in Polish."""
+    anna = await person("anna", Role.DPO)
+    ada = await person("ada", Role.ADMIN)
+    page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
+    await sign_in(page, server, anna)
+    await page.goto(f"{server}/subjects?number=%2B48221234567")
+    assert await page.locator("#calls tbody tr").count() == 2
+    await shoot(page, "08-dpo-subject")
+    await page.goto(f"{server}/audit")
+    assert await page.locator("#trail tbody tr").count() >= 2  # the sign-in, the lookup
+    await shoot(page, "09-dpo-audit")
+
+    admin = await (
+        await browser.new_context(
+            viewport={"width": 1366, "height": 768}, extra_http_headers={"Accept-Language": "pl"}
+        )
+    ).new_page()
+    await admin.goto(f"{server}/login")
+    assert await admin.locator("html").get_attribute("lang") == "pl"
+    await admin.fill("input[name=username]", ada.username)
+    await admin.fill("input[name=password]", PASSWORD)
+    await admin.click("button[type=submit] >> text=/Zaloguj/")
+    assert ada.secret is not None
+    await admin.wait_for_url(f"{server}/login/code")
+    await admin.fill("input[name=code]", pyotp.TOTP(ada.secret).now())
+    await admin.click("button[type=submit] >> text=/Dalej/")
+    await admin.wait_for_url(f"{server}/calls")
+    await admin.goto(f"{server}/admin/users")
+    assert "anna" in await admin.inner_text("main")
+    await shoot(admin, "10-admin-users-pl")
