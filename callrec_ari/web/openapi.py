@@ -126,11 +126,25 @@ BODIES: dict[str, dict[str, str]] = {
     "POST /api/admin/users/{user_id}/password": {"password": "the new password"},
     "POST /api/admin/users/{user_id}/disabled": {"disabled": "true or false"},
     "POST /api/admin/prompts": {
-        "language": "multipart/form-data field: one of the routes' languages",
-        "prompt": "multipart/form-data field: the prompt's name, e.g. announcement",
-        "file": "multipart/form-data file: WAV, MP3 or OGG",
+        "language": "one of the routes' languages",
+        "prompt": "the prompt's name, e.g. announcement",
+        "file": "the audio: WAV, MP3 or OGG",
     },
 }
+
+
+# Bodies that are not JSON objects of strings: the field's schema, or the media type.
+LISTS = frozenset({"roles"})
+MULTIPART = frozenset({"POST /api/admin/prompts"})
+_BINARY_FIELDS = frozenset({"file"})
+
+
+def _property(name: str, text: str) -> dict[str, Any]:
+    if name in LISTS:
+        return {"type": "array", "items": {"type": "string"}, "description": text}
+    if name in _BINARY_FIELDS:
+        return {"type": "string", "format": "binary", "description": text}
+    return {"type": "string", "description": text}
 
 
 def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
@@ -164,16 +178,14 @@ def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
         operation["parameters"] = parameters
     body = BODIES.get(key)
     if body is not None:
+        media = "multipart/form-data" if key in MULTIPART else "application/json"
         operation["requestBody"] = {
             "required": True,
             "content": {
-                "application/json": {
+                media: {
                     "schema": {
                         "type": "object",
-                        "properties": {
-                            name: {"type": "string", "description": text}
-                            for name, text in body.items()
-                        },
+                        "properties": {name: _property(name, text) for name, text in body.items()},
                     }
                 }
             },

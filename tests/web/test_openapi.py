@@ -44,3 +44,12 @@ async def test_the_document_is_served(client):
     body = await (await client.get("/api/openapi.json")).json()
     assert body["openapi"] == "3.1.0"
     assert "/api/calls" in body["paths"]
+
+
+def test_lists_and_uploads_are_described_as_they_are(settings):
+    """Roles are a JSON list; a prompt arrives as a multipart upload with a binary file."""
+    spec = document(build_web_app(settings))
+    roles = spec["paths"]["/api/admin/users"]["post"]["requestBody"]["content"]
+    assert roles["application/json"]["schema"]["properties"]["roles"]["type"] == "array"
+    upload = spec["paths"]["/api/admin/prompts"]["post"]["requestBody"]["content"]
+    assert upload["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
