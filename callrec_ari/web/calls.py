@@ -7,7 +7,9 @@ with HTTP Range from ``/calls/{id}/audio``, never from a public or guessable pat
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -23,7 +25,8 @@ from callrec_ari.access import (
 from callrec_ari.calls import listen, search
 from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
+from callrec_ari.recording import waveform
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
 from callrec_ari.web.request import (
     allowed,
@@ -230,6 +233,23 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise forbidden(request, "State a reason on the call's page before listening.")
     # A file deleted since (purge, erasure) is answered 404 by FileResponse itself.
     response = web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@routes.get("/calls/{uniqueid}/waveform.svg")
+async def waveform_svg(request: web.Request) -> web.StreamResponse:
+    """The recording's waveform, for a session that stated a reason (as the audio)."""
+    signed_in(request)
+    session = await get_session(request)
+    path = _granted(session, request.match_info["uniqueid"])
+    if path is None:
+        raise forbidden(request, "State a reason on the call's page before listening.")
+    try:
+        levels = await asyncio.to_thread(waveform.peaks, Path(path))
+    except RecordingError:
+        raise web.HTTPNotFound(text="The recording can no longer be read.") from None
+    response = web.Response(text=waveform.svg(levels), content_type="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

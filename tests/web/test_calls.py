@@ -59,6 +59,10 @@ async def test_listening_needs_a_reason_and_is_audited(
     assert response.status == 303
     page = await (await client.get(f"/calls/{uniqueid}")).text()
     assert f'src="/calls/{uniqueid}/audio"' in page
+    drawing = await client.get(f"/calls/{uniqueid}/waveform.svg")
+    assert drawing.status == 200
+    assert drawing.headers["Content-Type"].startswith("image/svg+xml")
+    assert "<polygon" in await drawing.text()
     [play] = await audit_actions(session_factory, "play")
     assert play.actor == "sue"
     assert play.target == uniqueid
