@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
+from pathlib import Path
 
 import aiohttp
 import structlog
@@ -25,12 +26,16 @@ from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import unfinished_calls
 from callrec_ari.db.session import create_engine, create_session_factory, describe_error
 from callrec_ari.db.writer import CallWriter
+from callrec_ari.errors import CallrecError
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
-from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record
+from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record, refresh_routes
 from callrec_ari.recording.finalise import settle
 from callrec_ari.records import CallRecord
+from callrec_ari.routing import store as routing
+from callrec_ari.routing.overrides import apply
+from callrec_ari.routing.store import Changes
 
 log = structlog.get_logger(__name__)
 
@@ -112,12 +117,27 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _routes_cache(settings: Settings) -> Path:
+    return settings.database.journal_dir / "routes.json"
+
+
+async def _last_routes(settings: Settings) -> tuple[Settings, Changes]:
+    """The admin's routes as last saved on local disk (the database may be down now)."""
+    try:
+        changes = await asyncio.to_thread(routing.load_cache, _routes_cache(settings))
+        return apply(settings, *changes), changes
+    except CallrecError as exc:
+        log.error("routes.cache_unusable", error=str(exc), using="the config file's routes")
+        return settings, ([], [])
+
+
 async def _calls(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    effective, changes = await _last_routes(settings)
     async with aiohttp.ClientSession() as session:
         controller = CallController(
             ari=AriClient(session, settings.ari),
-            flow=ConsentFlow(settings),
+            flow=ConsentFlow(effective),
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
             settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
@@ -130,10 +150,21 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
         app[CONTROLLER] = controller
         app[EVENTS] = events
         task = asyncio.create_task(events.run(), name="ari-events")
+        routes = asyncio.create_task(
+            refresh_routes(
+                controller,
+                settings,
+                app[SESSIONS],
+                cache=_routes_cache(settings),
+                last=changes,
+            ),
+            name="routes",
+        )
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (routes, task):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
         await controller.close()
 
 

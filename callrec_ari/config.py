@@ -146,6 +146,8 @@ class ServiceSettings:
 
     host: str = "127.0.0.1"
     port: int = 8089
+    # How often the running service reads the routes and policies the admin changed.
+    settings_refresh_seconds: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -492,7 +494,11 @@ def _service(table: _Table) -> ServiceSettings:
     port = table.get("port", int, 8089)
     if not 0 <= port <= 65535:
         raise ConfigError(f"Config key {table.key('port')} must be a TCP port (0-65535).")
-    return ServiceSettings(host=table.get("host", str, "127.0.0.1"), port=port)
+    return ServiceSettings(
+        host=table.get("host", str, "127.0.0.1"),
+        port=port,
+        settings_refresh_seconds=table.positive("settings_refresh_seconds", 10.0),
+    )
 
 
 def _web(table: _Table, base_dir: Path) -> WebSettings:

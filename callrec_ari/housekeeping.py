@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,9 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callrec_ari.config import Settings
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import CallrecError
+from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.do_not_record import DoNotRecordList
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.rights import donotrecord
+from callrec_ari.routing import store as routing
+from callrec_ari.routing.overrides import apply
+from callrec_ari.routing.store import Changes
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +64,46 @@ async def refresh_do_not_record(
         await sleep(interval_seconds)
 
 
+async def refresh_routes(
+    controller: CallController,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    cache: Path,
+    last: Changes,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Read the admin's routes and policies every ``settings_refresh_seconds``; when they
+    change, route new calls by them and keep a copy in ``cache``. Until cancelled."""
+    failing = False
+    while True:
+        await sleep(settings.service.settings_refresh_seconds)
+        try:
+            async with sessions() as session:
+                fresh = await routing.stored(session)
+        except (SQLAlchemyError, OSError) as exc:
+            if not failing:
+                log.warning("routes.refresh_failed", error=describe_error(exc))
+            failing = True
+            continue
+        failing = False
+        if fresh == last:
+            continue
+        try:
+            effective = apply(settings, *fresh)
+        except CallrecError as exc:
+            # The config file changed under the stored routes: keep routing as before.
+            log.error("routes.not_applied", error=str(exc))
+            continue
+        controller.use_flow(ConsentFlow(effective))
+        last = fresh
+        log.info("routes.reloaded", routes=len(fresh[1]), policies=len(fresh[0]))
+        try:
+            await asyncio.to_thread(routing.save_cache, cache, fresh)
+        except OSError as exc:
+            log.error("routes.cache_not_saved", error=str(exc))
+
+
 async def purge_periodically(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -69,15 +115,19 @@ async def purge_periodically(
     interval = settings.lifecycle.purge_interval_seconds
     while True:
         try:
+            async with sessions() as session:
+                retention = (await routing.effective(session, settings)).retention
             report = await run_purge(
                 sessions,
                 recordings_dir=settings.recording.service_dir,
-                retention=settings.retention,
+                retention=retention,
                 now=clock(),
                 batch_size=settings.lifecycle.purge_batch_size,
             )
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("purge.failed", error=describe_error(exc))
         else:
             if report.reduced or report.refused:
                 log.info(

@@ -9,13 +9,18 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
+from callrec_ari.access import Actor, Role
 from callrec_ari.db.models import DoNotRecord
 from callrec_ari.db.repository import get_call, upsert_calls
 from callrec_ari.flow.do_not_record import DoNotRecordList
-from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record
+from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record, refresh_routes
 from callrec_ari.records import RecordingStatus
+from callrec_ari.routing import store as routing
+from callrec_ari.routing.overrides import route_change
 from tests.db.records import finished, ringing
 from tests.flow.conftest import example_settings
+from tests.flow.test_states import arrival
 from tests.support.audio import write_wav
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
@@ -91,3 +96,61 @@ async def test_each_purge_round_deletes_what_has_expired(
     assert row is not None
     assert row.recording_status == RecordingStatus.DELETED
     assert row.caller_number is None
+
+
+class FlowHolder:
+    """Stands in for the controller: keeps the flow it was last told to use."""
+
+    def __init__(self) -> None:
+        self.flows: list[ConsentFlow] = []
+
+    def use_flow(self, flow: ConsentFlow) -> None:
+        self.flows.append(flow)
+
+
+async def test_a_route_changed_by_the_admin_routes_new_calls_and_is_saved(
+    session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+):
+    """After the next round new calls get the admin's route, and the disk copy has it."""
+    settings = example_settings(tmp_path)
+    change = route_change(
+        "5552000",
+        languages=["ro"],
+        prompt="announcement",
+        retention="days-7",
+        on_decline="connect",
+    )
+    async with session_factory() as db, db.begin():
+        await routing.set_route(
+            db, by=Actor.of("ada", Role.ADMIN), settings=settings, change=change, now=NOW
+        )
+    holder = FlowHolder()
+    cache = tmp_path / "journal" / "routes.json"
+    with pytest.raises(RoundsDoneError):
+        await refresh_routes(
+            holder, settings, session_factory, cache=cache, last=([], []), sleep=rounds(3, [])
+        )
+    [flow] = holder.flows  # changed once, then the same changes are not applied again
+    call, _ = flow.start(arrival("5552000"))
+    assert call.record.languages == ("ro",)
+    assert routing.load_cache(cache) == ([], [change])
+
+
+async def test_routes_survive_a_database_outage(tmp_path: Path):
+    """While the database is down the routes stay as they were; one warning."""
+
+    def unreachable():
+        raise ConnectionRefusedError(111, "refused")
+
+    holder = FlowHolder()
+    with capture_logs() as logs, pytest.raises(RoundsDoneError):
+        await refresh_routes(
+            holder,
+            example_settings(tmp_path),
+            unreachable,
+            cache=tmp_path / "routes.json",
+            last=([], []),
+            sleep=rounds(3, []),
+        )
+    assert holder.flows == []
+    assert [log["event"] for log in logs] == ["routes.refresh_failed"]

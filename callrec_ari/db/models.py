@@ -251,3 +251,28 @@ class Release(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     downloaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     downloaded_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PolicyChange(Base):
+    """A retention policy set by the admin at run time, over the config file's."""
+
+    __tablename__ = "policy_changes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    days: Mapped[int] = mapped_column(Integer())
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class RouteChange(Base):
+    """A dialled number's route set by the admin at run time (``*``: the default route)."""
+
+    __tablename__ = "route_changes"
+
+    did: Mapped[str] = mapped_column(String(64), primary_key=True)
+    languages: Mapped[str] = mapped_column(String(128))  # comma-separated, in order
+    prompt: Mapped[str] = mapped_column(String(64))
+    retention: Mapped[str] = mapped_column(String(64))
+    on_decline: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    changed_by: Mapped[str] = mapped_column(String(64))

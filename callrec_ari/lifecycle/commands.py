@@ -27,6 +27,7 @@ from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.due import count_due, iter_due
 from callrec_ari.lifecycle.orphans import Orphan, OrphanReport, sweep_orphans
 from callrec_ari.lifecycle.purge import PurgeReport, run_purge
+from callrec_ari.routing import store as routing
 
 Sessions = async_sessionmaker[AsyncSession]
 # A command's work: settings, sessions, its arguments and the one "now" of the command.
@@ -95,7 +96,10 @@ def _runner(cli: CommandLine, job: Job) -> Callable[[argparse.Namespace], int]:
 
         async def main() -> int:
             async with open_sessions(settings.database.url) as sessions:
-                return await job(settings, sessions, args, now)
+                async with sessions() as session:
+                    # The admin's policies count as much as the config file's.
+                    current = await routing.effective(session, settings)
+                return await job(current, sessions, args, now)
 
         return asyncio.run(main())
 

@@ -1,4 +1,4 @@
-"""The admin's screens: what they share, and the read-only view of retention and routes.
+"""The admin's screens: what they share, and the view of retention policies and routes.
 
 Users are in ``admin_users``, prompts in ``admin_prompts``. Every admin page and API answers
 403 to anyone without the admin role, whatever else they hold.
@@ -13,10 +13,11 @@ from aiohttp import web
 
 from callrec_ari.access import may_administer
 from callrec_ari.config import Route, Settings
-from callrec_ari.errors import InputError
+from callrec_ari.errors import CallrecError, InputError
+from callrec_ari.routing import store as routing
 from callrec_ari.staff.accounts import Account
-from callrec_ari.web.keys import SETTINGS
-from callrec_ari.web.request import allowed, page
+from callrec_ari.web.keys import SESSIONS, SETTINGS
+from callrec_ari.web.request import allowed, failure, page
 
 routes = web.RouteTableDef()
 
@@ -78,26 +79,41 @@ def _route_json(row: RouteRow) -> dict[str, Any]:
     }
 
 
+async def current_settings(request: web.Request) -> Settings:
+    """The config file's settings with the admin's routes and policies applied."""
+    async with request.app[SESSIONS]() as db:
+        try:
+            return await routing.effective(db, request.app[SETTINGS])
+        except CallrecError as exc:
+            raise failure(request, exc) from None
+
+
 @routes.get("/admin/settings")
 async def settings_page(request: web.Request) -> web.StreamResponse:
-    """Retention policies and DID routes as the config file sets them (read-only)."""
+    """Retention policies and DID routes, with forms to change them."""
     administrator(request)
-    settings = request.app[SETTINGS]
+    settings = await current_settings(request)
+    async with request.app[SESSIONS]() as db:
+        policies, changes = await routing.stored(db)
     return await page(
         request,
         "admin_settings.html",
         {
             "policies": sorted(settings.retention.values(), key=lambda policy: policy.days),
             "rows": route_rows(settings),
+            "changed_policies": {policy.name for policy in policies},
+            "changed_routes": {change.did for change in changes},
+            "known_languages": route_languages(settings),
+            "error": None,
         },
     )
 
 
 @routes.get("/api/admin/settings")
 async def settings_api(request: web.Request) -> web.StreamResponse:
-    """Retention policies and routes as JSON."""
+    """Retention policies and routes as JSON, as they apply now."""
     administrator(request)
-    settings = request.app[SETTINGS]
+    settings = await current_settings(request)
     return web.json_response(
         {
             "retention": [
@@ -105,6 +121,6 @@ async def settings_api(request: web.Request) -> web.StreamResponse:
                 for policy in sorted(settings.retention.values(), key=lambda p: p.days)
             ],
             "routes": [_route_json(row) for row in route_rows(settings)],
-            "editable": False,  # config.toml, then a restart
+            "editable": True,
         }
     )

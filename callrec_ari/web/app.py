@@ -22,6 +22,7 @@ from callrec_ari.errors import ConfigError
 from callrec_ari.web import (
     admin,
     admin_prompts,
+    admin_routes,
     admin_users,
     audit,
     auth,
@@ -89,6 +90,7 @@ def build_web_app(
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_users.routes)
     app.router.add_routes(admin_prompts.routes)
+    app.router.add_routes(admin_routes.routes)
     app.router.add_get("/api/me", auth.current)
     app.router.add_get("/api/openapi.json", openapi.openapi_json)
     app.router.add_static("/static", STATIC_DIR)

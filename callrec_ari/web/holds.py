@@ -12,6 +12,7 @@ from callrec_ari.errors import CallrecError, InputError
 from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.lifecycle.holds import Hold, HoldRequest
+from callrec_ari.routing import store as routing
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
 from callrec_ari.web.request import allowed, failure, fields, page
 
@@ -143,6 +144,8 @@ async def _release(request: web.Request) -> holds.Released:
     except ValueError:
         raise failure(request, InputError("A hold is named by its number.")) from None
     try:
+        async with request.app[SESSIONS]() as db:
+            retention = (await routing.effective(db, settings)).retention
         return await holds.release_hold(
             request.app[SESSIONS],
             hold_id,
@@ -150,7 +153,7 @@ async def _release(request: web.Request) -> holds.Released:
             reason=given.get("reason", ""),
             now=request.app[CLOCK](),
             recordings_dir=settings.recording.service_dir,
-            retention=settings.retention,
+            retention=retention,
             batch_size=settings.lifecycle.purge_batch_size,
         )
     except CallrecError as exc:

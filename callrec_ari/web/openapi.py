@@ -125,6 +125,20 @@ BODIES: dict[str, dict[str, str]] = {
     "POST /api/admin/users/{user_id}/unlock": {},
     "POST /api/admin/users/{user_id}/password": {"password": "the new password"},
     "POST /api/admin/users/{user_id}/disabled": {"disabled": "true or false"},
+    "POST /api/admin/settings/policies": {
+        "name": "the policy's name (letters, digits, . _ -)",
+        "days": "how many days recordings under it are kept (1 to 3660)",
+    },
+    "POST /api/admin/settings/routes": {
+        "did": "the dialled number; * or empty for every other number",
+        "languages": "languages played in order, comma-separated (e.g. fi,sv)",
+        "prompt": "the announcement's name (default: announcement)",
+        "retention": "the retention policy's name",
+        "on_decline": "connect (unrecorded) or hangup",
+    },
+    "POST /api/admin/settings/routes/remove": {
+        "did": "the dialled number whose own route ends (* for the default route)",
+    },
     "POST /api/admin/prompts": {
         "language": "one of the routes' languages",
         "prompt": "the prompt's name, e.g. announcement",

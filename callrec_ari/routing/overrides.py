@@ -1,0 +1,105 @@
+"""Applying the admin's routes and retention policies over the config file's: pure.
+
+The config file gives the starting routes and policies; the admin's stored changes replace
+a policy's days, add policies, and replace or add the route of a dialled number (``*`` is
+the default route). Removing a stored change brings the config file's value back. A change
+applies to calls from then on: calls already stored keep the deletion date they were given,
+the period their callers were told.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from callrec_ari.config import DeclineAction, RetentionPolicy, Route, Settings
+from callrec_ari.errors import InputError
+
+DEFAULT_DID = "*"  # the stored key of the default route
+_DID = re.compile(r"[0-9A-Za-z+*#._-]{1,64}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
+_SOUND_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_POLICY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_DAYS = 3660  # ten years: a typo of extra digits is refused, not kept for a century
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteChange:
+    """The admin's route for one dialled number (or ``*``, the default route)."""
+
+    did: str
+    route: Route
+
+
+def policy(name: str, days: int) -> RetentionPolicy:
+    """A checked retention policy; ``InputError`` naming what is wrong."""
+    if not _POLICY.fullmatch(name):
+        raise InputError(f"The policy name {name[:70]!r} may use only letters, digits, . _ -.")
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError(f"A retention policy keeps recordings 1 to {MAX_DAYS} days, not {days}.")
+    return RetentionPolicy(name=name, days=days)
+
+
+def route_change(
+    did: str,
+    *,
+    languages: Iterable[str],
+    prompt: str,
+    retention: str,
+    on_decline: str,
+) -> RouteChange:
+    """A checked route; ``InputError`` naming the field at fault."""
+    did = did.strip()
+    if not _DID.fullmatch(did):
+        raise InputError(f"The dialled number {did[:70]!r} is not a number Asterisk could pass.")
+    langs = tuple(language.strip() for language in languages if language.strip())
+    if not langs:
+        raise InputError("A route needs at least one language.")
+    for language in langs:
+        if not _LANGUAGE.fullmatch(language):
+            raise InputError(f"{language[:20]!r} is not a language code such as pl or sv.")
+    if not _SOUND_NAME.fullmatch(prompt):
+        raise InputError(f"The prompt name {prompt[:70]!r} may use only letters, digits, _ -.")
+    try:
+        decline = DeclineAction(on_decline)
+    except ValueError:
+        allowed = ", ".join(action.value for action in DeclineAction)
+        raise InputError(f"On decline must be one of {allowed}, not {on_decline[:20]!r}.") from None
+    return RouteChange(
+        did=did,
+        route=Route(languages=langs, prompt=prompt, retention=retention, on_decline=decline),
+    )
+
+
+def apply(
+    settings: Settings,
+    policies: Iterable[RetentionPolicy],
+    routes: Iterable[RouteChange],
+) -> Settings:
+    """``settings`` with the stored changes applied; ``InputError`` if a route would name a
+    policy that does not exist."""
+    retention: dict[str, RetentionPolicy] = dict(settings.retention)
+    retention.update({stored.name: stored for stored in policies})
+    by_did: dict[str, Route] = dict(settings.routes)
+    default = settings.default_route
+    for change in routes:
+        if change.did == DEFAULT_DID:
+            default = change.route
+        else:
+            by_did[change.did] = change.route
+    check(retention, default, by_did)
+    return dataclasses.replace(settings, retention=retention, routes=by_did, default_route=default)
+
+
+def check(
+    retention: Mapping[str, RetentionPolicy], default: Route, routes: Mapping[str, Route]
+) -> None:
+    """``InputError`` unless every route names a known retention policy."""
+    for did, route in [(DEFAULT_DID, default), *routes.items()]:
+        if route.retention not in retention:
+            where = "the default route" if did == DEFAULT_DID else f"the route of {did}"
+            raise InputError(
+                f"{where.capitalize()} names an unknown retention policy {route.retention!r}."
+            )
