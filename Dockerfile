@@ -1,4 +1,4 @@
-# callrec's call service as a minimal image: `callrec run` as a non-root user.
+# callrec's call service and staff web app as a minimal image: `callrec run` as a non-root user.
 # The base image is a build argument so a site can pin or mirror its own.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
@@ -17,11 +17,13 @@ RUN pip install --no-cache-dir -e . && mkdir -p /etc/callrec /var/lib/callrec \
     && chown callrec /var/lib/callrec
 
 USER callrec
-EXPOSE 8089
+EXPOSE 8089 8443
 # Mount the config at /etc/callrec/config.toml and the recordings folder Asterisk writes to;
 # secrets may come from CALLREC_ARI_PASSWORD and CALLREC_DATABASE_URL instead of the file.
 # Keep the call journal on a volume too (e.g. journal_dir = "/var/lib/callrec/journal"):
-# it holds the rows the database has not stored yet.
+# it holds the rows the database has not stored yet. The web app's session key file
+# (secret_key_file = "/var/lib/callrec/web-secret.key") belongs there as well. Set [web] host
+# to 0.0.0.0 with tls_certificate and tls_key to serve staff beyond the container.
 VOLUME ["/var/lib/callrec"]
 ENTRYPOINT ["callrec"]
 CMD ["run", "--config", "/etc/callrec/config.toml"]
