@@ -6,8 +6,14 @@ calls already under way keep the route they started with.
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor
+from callrec_ari.config import Settings
 from callrec_ari.errors import CallrecError, InputError
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import DEFAULT_DID, route_change
@@ -18,6 +24,31 @@ from callrec_ari.web.request import client_of, failure, fields
 routes = web.RouteTableDef()
 
 
+class _Change:
+    """What every change needs: the session, the admin, the config, the time, the client."""
+
+    def __init__(self, db: AsyncSession, request: web.Request, admin: Actor) -> None:
+        self.db = db
+        self.by = admin
+        self.settings: Settings = request.app[SETTINGS]
+        self.now: datetime = request.app[CLOCK]()
+        self.client = client_of(request)
+
+
+Work = Callable[[_Change, dict[str, str]], Awaitable[Settings]]
+
+
+async def _change(request: web.Request, work: Work) -> None:
+    """Run one change for the signed-in admin in one transaction; errors as 403/404/400."""
+    account = administrator(request)
+    given = await fields(request)
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            await work(_Change(db, request, account.actor), given)
+    except CallrecError as exc:
+        raise failure(request, exc) from None
+
+
 def _days(text: str) -> int:
     try:
         return int(text.strip())
@@ -25,103 +56,88 @@ def _days(text: str) -> int:
         raise InputError(f"The number of days {text[:20]!r} is not a whole number.") from None
 
 
-async def _set_policy(request: web.Request) -> None:
-    account = administrator(request)
-    given = await fields(request)
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            await routing.set_policy(
-                db,
-                by=account.actor,
-                settings=request.app[SETTINGS],
-                name=given.get("name", ""),
-                days=_days(given.get("days", "")),
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
+def _did(given: dict[str, str]) -> str:
+    return given.get("did", "").strip() or DEFAULT_DID
+
+
+async def _set_policy(change: _Change, given: dict[str, str]) -> Settings:
+    return await routing.set_policy(
+        change.db,
+        by=change.by,
+        settings=change.settings,
+        name=given.get("name", ""),
+        days=_days(given.get("days", "")),
+        now=change.now,
+        client=change.client,
+    )
+
+
+async def _set_route(change: _Change, given: dict[str, str]) -> Settings:
+    route = route_change(
+        _did(given),
+        languages=given.get("languages", "").replace(" ", ",").split(","),
+        prompt=given.get("prompt", "announcement").strip(),
+        retention=given.get("retention", "").strip(),
+        on_decline=given.get("on_decline", "connect").strip(),
+    )
+    return await routing.set_route(
+        change.db,
+        by=change.by,
+        settings=change.settings,
+        change=route,
+        now=change.now,
+        client=change.client,
+    )
+
+
+async def _remove_route(change: _Change, given: dict[str, str]) -> Settings:
+    return await routing.remove_route(
+        change.db,
+        by=change.by,
+        settings=change.settings,
+        did=_did(given),
+        now=change.now,
+        client=change.client,
+    )
 
 
 @routes.post("/admin/settings/policies")
 async def policy_form(request: web.Request) -> web.StreamResponse:
     """Set how many days a policy keeps recordings (or add a policy)."""
-    await _set_policy(request)
+    await _change(request, _set_policy)
     raise web.HTTPSeeOther("/admin/settings#retention")
 
 
 @routes.post("/api/admin/settings/policies")
 async def policy_api(request: web.Request) -> web.StreamResponse:
     """Set or add a retention policy, as JSON."""
-    await _set_policy(request)
+    await _change(request, _set_policy)
     return web.json_response({"saved": True})
-
-
-async def _set_route(request: web.Request) -> None:
-    account = administrator(request)
-    given = await fields(request)
-    did = given.get("did", "").strip() or DEFAULT_DID
-    try:
-        change = route_change(
-            did,
-            languages=given.get("languages", "").replace(" ", ",").split(","),
-            prompt=given.get("prompt", "announcement").strip(),
-            retention=given.get("retention", "").strip(),
-            on_decline=given.get("on_decline", "connect").strip(),
-        )
-        async with request.app[SESSIONS]() as db, db.begin():
-            await routing.set_route(
-                db,
-                by=account.actor,
-                settings=request.app[SETTINGS],
-                change=change,
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
 
 
 @routes.post("/admin/settings/routes")
 async def route_form(request: web.Request) -> web.StreamResponse:
     """Set what callers to a dialled number hear, and how long they are kept."""
-    await _set_route(request)
+    await _change(request, _set_route)
     raise web.HTTPSeeOther("/admin/settings#routes")
 
 
 @routes.post("/api/admin/settings/routes")
 async def route_api(request: web.Request) -> web.StreamResponse:
     """Set a dialled number's route, as JSON."""
-    await _set_route(request)
+    await _change(request, _set_route)
     return web.json_response({"saved": True})
-
-
-async def _remove_route(request: web.Request) -> None:
-    account = administrator(request)
-    given = await fields(request)
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            await routing.remove_route(
-                db,
-                by=account.actor,
-                settings=request.app[SETTINGS],
-                did=given.get("did", "").strip() or DEFAULT_DID,
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
 
 
 @routes.post("/admin/settings/routes/remove")
 async def remove_form(request: web.Request) -> web.StreamResponse:
     """Go back to the config file's route for a dialled number."""
-    await _remove_route(request)
+    await _change(request, _remove_route)
     raise web.HTTPSeeOther("/admin/settings#routes")
 
 
 @routes.post("/api/admin/settings/routes/remove")
 async def remove_api(request: web.Request) -> web.StreamResponse:
     """Go back to the config file's route, as JSON."""
-    await _remove_route(request)
+    await _change(request, _remove_route)
     return web.json_response({"removed": True})
