@@ -102,11 +102,16 @@ async def test_every_language_is_found_and_played(service: Service, agent: SippA
 
 
 def played_prompts(log: str) -> dict[str, list[tuple[str, str]]]:
-    """callrec prompts Asterisk played, per channel, in order: {channel: [(name, language)]}."""
+    """callrec prompts Asterisk played, per channel, in order: {channel: [(name, language)]}.
+
+    Channel names restart from zero each time Asterisk starts, and one log spans several
+    starts, so each channel is keyed by the start it belongs to ("2:PJSIP/trunk-00000003").
+    """
     played: dict[str, list[tuple[str, str]]] = {}
     pattern = r"<(PJSIP/trunk-[0-9a-f]+)> Playing 'callrec/([\w-]+)\.\w+' \(language '(\w+)'\)"
-    for channel, name, language in re.findall(pattern, log):
-        played.setdefault(channel, []).append((name, language))
+    for boot, part in enumerate(log.split("asterisk.c: Asterisk Ready.")):
+        for channel, name, language in re.findall(pattern, part):
+            played.setdefault(f"{boot}:{channel}", []).append((name, language))
     return played
 
 
