@@ -92,8 +92,13 @@ async def export_number(
     now: datetime,
     region: str,
     request_id: int | None = None,
+    delivery: str | None = None,
 ) -> Package:
-    """Write the access package of ``number`` to ``out_dir`` (which must not hold anything)."""
+    """Write the access package of ``number`` to ``out_dir`` (which must not hold anything).
+
+    ``delivery`` says, for the record, where the package goes when ``out_dir`` is only a
+    temporary step (the web app's download); the record names ``out_dir`` otherwise.
+    """
     if not may_export_any(actor):
         raise ForbiddenError(f"{actor.described} may not export recordings.")
     e164 = parse_e164(number, region)
@@ -140,7 +145,7 @@ async def export_number(
         now=now,
         detail={
             "number": e164,
-            "folder": str(out_dir),
+            "delivered": delivery or f"folder {out_dir}",
             "calls": len(included),
             "recordings": sum(name.startswith(f"{RECORDINGS}/") for name in files),
             "problems": [problem.uniqueid for problem in problems],

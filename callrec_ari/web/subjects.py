@@ -175,6 +175,7 @@ async def _export(request: web.Request) -> web.StreamResponse:
                 now=now,
                 region=settings.numbers_region,
                 request_id=optional_id(given.get("request")),
+                delivery=f"web download by {account.actor.name}",
             ),
         )
         name = f"access-{package.number.removeprefix('+')}-{now:%Y%m%d}"

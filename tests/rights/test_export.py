@@ -108,6 +108,7 @@ async def test_nothing_stored_changes_but_the_action_row(
     }
     assert len(after["dsr_actions"]) == 1
     assert "'exported'" in after["dsr_actions"][0]
+    assert f"folder {tmp_path / 'out'}" in after["dsr_actions"][0]
 
 
 async def test_a_restricted_call_is_left_out_unless_the_dpo_exports(

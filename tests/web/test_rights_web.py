@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tempfile
 import zipfile
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from callrec_ari.access import Role
-from callrec_ari.db.models import AuditEntry, Call, DoNotRecord
+from callrec_ari.db.models import AuditEntry, Call, DoNotRecord, DsrAction
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.web.keys import SETTINGS
 from tests.rights.conftest import place_hold, recorded
@@ -245,6 +246,11 @@ async def test_the_access_package_downloads_as_a_zip(
     [entry] = await trail(session_factory, "dsr.exported")
     assert entry.target == f"request:{request_id}"
     assert entry.actor == "anna"
+    # The record says where the package went, not the temporary folder it was built in.
+    async with session_factory() as db:
+        action = await db.get(DsrAction, json.loads(entry.detail)["dsr_action"])
+    assert action is not None
+    assert json.loads(action.detail)["delivered"] == "web download by anna"
 
 
 async def test_erasure_deletes_the_recordings_and_keeps_held_calls(
