@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor
+from callrec_ari.audit import trail
 from callrec_ari.db.models import DoNotRecord
 from callrec_ari.errors import InputError, NotFoundError
 from callrec_ari.numbers import parse_e164
@@ -42,11 +43,29 @@ async def numbers(session: AsyncSession) -> frozenset[str]:
 
 
 async def entries(session: AsyncSession) -> list[Entry]:
-    """The whole list, oldest entry first."""
+    """The whole list, oldest entry first (no role check, no trail: for the service itself)."""
     rows = await session.scalars(
         select(DoNotRecord).order_by(DoNotRecord.added_at, DoNotRecord.number_e164)
     )
     return [_entry(row) for row in rows]
+
+
+async def read_entries(
+    session: AsyncSession, *, actor: Actor, now: datetime, client: str | None = None
+) -> list[Entry]:
+    """The whole list as staff read it: the data-protection role only, and the reading is
+    added to the audit trail in the caller's transaction."""
+    require_rights_role(actor, "read the do-not-record list")
+    listed = await entries(session)
+    await trail.append(
+        session,
+        at=now,
+        actor=actor.name,
+        action="dnr.list",
+        detail={"results": len(listed)},
+        client=client,
+    )
+    return listed
 
 
 async def add(

@@ -112,7 +112,9 @@ def _dnr_remove(job: Job) -> int:
 
 
 def _dnr_list(job: Job) -> int:
-    entries = job.run(donotrecord.entries)
+    entries = job.run(
+        lambda session: donotrecord.read_entries(session, actor=job.actor, now=job.now)
+    )
     if getattr(job.args, "json", False):
         out_json([{**vars(e), "added_at": e.added_at.isoformat()} for e in entries])
     else:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor
+from callrec_ari.audit import trail
 from callrec_ari.db.models import DsrAction, DsrRequest
 from callrec_ari.errors import InputError
 from callrec_ari.numbers import parse_e164
@@ -167,26 +168,60 @@ async def open_request(
 
 
 async def list_requests(
-    session: AsyncSession, *, actor: Actor, now: datetime, include_closed: bool = False
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    now: datetime,
+    include_closed: bool = False,
+    client: str | None = None,
 ) -> list[RequestView]:
-    """Open requests, overdue first, then by deadline; closed ones last if asked for."""
+    """Open requests, overdue first, then by deadline; closed ones last if asked for.
+
+    The register names people's numbers, so reading it is added to the audit trail in the
+    caller's transaction.
+    """
     require_rights_role(actor, "list data-subject requests")
     is_open = DsrRequest.status == RequestStatus.OPEN.value
     urgency = case((and_(is_open, DsrRequest.due_at < now), 0), (is_open, 1), else_=2)
     query = select(DsrRequest).order_by(urgency, DsrRequest.due_at, DsrRequest.id)
     if not include_closed:
         query = query.where(is_open)
-    return [RequestView.of(row, now) for row in await session.scalars(query)]
+    views = [RequestView.of(row, now) for row in await session.scalars(query)]
+    await trail.append(
+        session,
+        at=now,
+        actor=actor.name,
+        action="dsr.list",
+        detail={"include_closed": include_closed, "results": len(views)},
+        client=client,
+    )
+    return views
 
 
 async def show_request(
-    session: AsyncSession, request_id: int, *, actor: Actor, now: datetime
+    session: AsyncSession,
+    request_id: int,
+    *,
+    actor: Actor,
+    now: datetime,
+    client: str | None = None,
 ) -> RequestDetail:
-    """One request and its actions; ``NotFoundError`` if it does not exist."""
+    """One request and its actions; ``NotFoundError`` if it does not exist.
+
+    The reading is added to the audit trail in the caller's transaction.
+    """
     require_rights_role(actor, "read data-subject requests")
     row = await get_request(session, request_id)
     actions = await session.scalars(
         select(DsrAction).where(DsrAction.request_id == request_id).order_by(DsrAction.id)
+    )
+    await trail.append(
+        session,
+        at=now,
+        actor=actor.name,
+        action="dsr.read",
+        target=f"request:{request_id}",
+        client=client,
     )
     return RequestDetail(
         request=RequestView.of(row, now),

@@ -24,7 +24,7 @@ from callrec_ari.rights.donotrecord import Entry
 from callrec_ari.rights.requests import RequestKind, RequestView
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, failure, fields, is_api, page
+from callrec_ari.web.request import allowed, client_of, failure, fields, is_api, page
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -104,7 +104,11 @@ async def _list(request: web.Request) -> tuple[list[RequestView], bool]:
     views = await run(
         request,
         lambda db: requests.list_requests(
-            db, actor=account.actor, now=now_of(request), include_closed=include_closed
+            db,
+            actor=account.actor,
+            now=now_of(request),
+            include_closed=include_closed,
+            client=client_of(request),
         ),
     )
     return views, include_closed
@@ -174,7 +178,9 @@ async def _detail(request: web.Request) -> requests.RequestDetail:
     request_id = _request_id(request)
     return await run(
         request,
-        lambda db: requests.show_request(db, request_id, actor=account.actor, now=now_of(request)),
+        lambda db: requests.show_request(
+            db, request_id, actor=account.actor, now=now_of(request), client=client_of(request)
+        ),
     )
 
 
@@ -261,8 +267,13 @@ async def close_api(request: web.Request) -> web.StreamResponse:
 
 
 async def _entries(request: web.Request) -> list[Entry]:
-    dpo(request)  # the service's listing has no role check of its own: this is it
-    return await run(request, donotrecord.entries)
+    account = dpo(request)
+    return await run(
+        request,
+        lambda db: donotrecord.read_entries(
+            db, actor=account.actor, now=now_of(request), client=client_of(request)
+        ),
+    )
 
 
 @routes.get("/do-not-record")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from sqlalchemy import select
+
+from callrec_ari.db.models import AuditEntry
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NumberError
 from callrec_ari.rights import donotrecord
 from callrec_ari.rights.deadlines import Deadlines
@@ -86,3 +90,22 @@ async def test_removing_an_unlisted_number_is_not_found(session_factory):
     async with session_factory() as session, session.begin():
         with pytest.raises(NotFoundError, match=r"\+48221234567 is not on"):
             await donotrecord.remove(session, NUMBER, actor=DPO, now=NOW, region=REGION)
+
+
+async def test_staff_reading_the_list_is_logged_and_needs_the_dpo_role(session_factory):
+    """The data-protection officer reads the list and the trail says so; an agent is refused
+    and leaves no entry."""
+    await add(session_factory)
+    async with session_factory() as session, session.begin():
+        listed = await donotrecord.read_entries(session, actor=DPO, now=NOW, client="10.0.0.7")
+    assert [entry.number for entry in listed] == [NUMBER]
+    async with session_factory() as session, session.begin():
+        with pytest.raises(ForbiddenError, match="agent-piotr"):
+            await donotrecord.read_entries(session, actor=AGENT, now=NOW)
+    async with session_factory() as session:
+        rows = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "dnr.list"))
+        ).all()
+    assert [(r.actor, r.client, json.loads(r.detail)) for r in rows] == [
+        ("dpo-anna", "10.0.0.7", {"results": 1})
+    ]

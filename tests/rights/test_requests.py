@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from callrec_ari.db.models import DsrAction
+from callrec_ari.db.models import AuditEntry, DsrAction
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NumberError
 from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.requests import (
@@ -236,3 +236,25 @@ async def test_every_step_is_an_action_row(session_factory):
         ("done", "dpo-anna", request_id),
     ]
     assert json.loads(rows[-1].detail) == {"note": "sent", "overdue": False}
+
+
+async def test_reading_the_register_is_in_the_audit_trail(session_factory):
+    """The register names people's numbers: listing it and opening a request are logged,
+    with who, when and from where, and only once the reading is committed."""
+    request_id = await new(session_factory)
+    async with session_factory() as session, session.begin():
+        await list_requests(session, actor=DPO, now=NOW, include_closed=True, client="10.0.0.7")
+        await show_request(session, request_id, actor=DPO, now=NOW, client="10.0.0.7")
+    async with session_factory() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action.in_(["dsr.list", "dsr.read"]))
+                .order_by(AuditEntry.seq)
+            )
+        ).all()
+    assert [(r.action, r.actor, r.target, r.client) for r in rows] == [
+        ("dsr.list", "dpo-anna", None, "10.0.0.7"),
+        ("dsr.read", "dpo-anna", f"request:{request_id}", "10.0.0.7"),
+    ]
+    assert json.loads(rows[0].detail) == {"include_closed": True, "results": 1}

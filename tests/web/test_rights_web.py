@@ -71,7 +71,8 @@ async def open_request(client, number=NUMBER):
 
 async def trail(session_factory, action):
     async with session_factory() as db:
-        rows = await db.scalars(select(AuditEntry).where(AuditEntry.action == action))
+        query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        rows = await db.scalars(query)
         return list(rows)
 
 
@@ -124,6 +125,11 @@ async def test_a_request_is_opened_extended_and_closed(client, dpo, session_fact
         entries = await trail(session_factory, action)
         assert entries
         assert {entry.actor for entry in entries} == {"anna"}
+    # Reading the register and a request is in the trail as well.
+    reads = await trail(session_factory, "dsr.read")
+    assert [entry.target for entry in reads] == [f"request:{first}", f"request:{first}"]
+    lists = await trail(session_factory, "dsr.list")
+    assert [json.loads(entry.detail)["include_closed"] for entry in lists][-1] is True
 
 
 async def test_bad_request_input_is_refused_in_one_sentence(client, dpo):
@@ -180,6 +186,13 @@ async def test_the_do_not_record_list(client, dpo, session_factory):
     assert gone.status == 404
     assert await trail(session_factory, "dsr.do_not_record_added")
     assert await trail(session_factory, "dsr.do_not_record_removed")
+    # Each reading of the list (page, API, API again after removal) is in the trail too.
+    readings = await trail(session_factory, "dnr.list")
+    assert [(r.actor, json.loads(r.detail)["results"]) for r in readings] == [
+        ("anna", 1),
+        ("anna", 1),
+        ("anna", 0),
+    ]
 
 
 async def test_a_number_s_page_shows_its_calls_and_requests(client, dpo, subject):
