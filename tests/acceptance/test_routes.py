@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent
-from tests.acceptance.conftest import Service, asterisk_log, sandbox_settings
+from tests.acceptance.conftest import Service, asterisk_log, sandbox_settings, until
 from tests.acceptance.test_consent import played_prompts
 
 
@@ -44,7 +43,9 @@ async def test_a_route_changed_by_the_admin_is_heard_by_the_next_caller(
                 )
         finally:
             await engine.dispose()
-        await asyncio.sleep(1.5)  # three refresh rounds
+        # The copy on disk is written once new calls are routed by the change.
+        cache = settings.database.journal_dir / "routes.json"
+        await until(lambda: cache.exists() and '"ro"' in cache.read_text(), within=30)
         script = CallerScript(
             did="5551000", caller="48223000077", wait_ms=service.listen_ms("5554000"), talk_ms=1500
         )
