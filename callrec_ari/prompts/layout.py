@@ -10,18 +10,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from callrec_ari.errors import PromptError
+from callrec_ari.names import LANGUAGE, SOUND_NAME
 
 STUDIO_FOLDER = "studio"
 SOUNDS_FOLDER = "callrec"
-
-# The same shapes config.py accepts for route languages and sound names.
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def language_folders(root: Path, languages: Iterable[str] | None) -> list[Path]:
@@ -37,7 +33,7 @@ def language_folders(root: Path, languages: Iterable[str] | None) -> list[Path]:
     else:
         folders = [root / language for language in _as_list(languages)]
     for folder in folders:
-        if not _LANGUAGE.fullmatch(folder.name):
+        if not LANGUAGE.fullmatch(folder.name):
             raise PromptError(
                 f"Prompt folder {folder} is not named by a language code such as 'pl' or 'pt_BR'."
             )
@@ -48,7 +44,7 @@ def language_folders(root: Path, languages: Iterable[str] | None) -> list[Path]:
 
 def check_name(name: str, file: Path) -> None:
     """Refuse file names Asterisk cannot play as ``sound:callrec/<name>``."""
-    if not _NAME.fullmatch(name):
+    if not SOUND_NAME.fullmatch(name):
         raise PromptError(
             f"Prompt file {file} must be named with letters, digits, '-' or '_' only."
         )

@@ -9,7 +9,6 @@ Asterisk plays it. Each file is replaced in one step: a bad upload leaves every 
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import IO
 
 from callrec_ari.errors import PromptError
+from callrec_ari.names import LANGUAGE
 from callrec_ari.prompts.audio import SAMPLE_RATE, decode, to_telephone, wav_bytes, write_atomically
 from callrec_ari.prompts.build import STUDIO_SUFFIXES
 from callrec_ari.prompts.layout import SOUNDS_FOLDER, STUDIO_FOLDER, check_name
 
 MAX_SECONDS = 60.0  # a consent announcement should stay under 25 s; a minute is surely wrong
-_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")  # as config.py accepts route languages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +87,7 @@ def install_upload(
     Returns the names of the studio recordings of ``name`` in other formats that it removed
     (``callrec prompts build`` refuses two recordings of one prompt).
     """
-    if not _LANGUAGE.fullmatch(language):
+    if not LANGUAGE.fullmatch(language):
         raise PromptError(f"Prompt language {language!r} is not a code such as 'pl' or 'pt_BR'.")
     check_name(name, Path(name))
     studio = source_dir / language / STUDIO_FOLDER

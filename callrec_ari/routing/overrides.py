@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from callrec_ari.config import DeclineAction, RetentionPolicy, Route, Settings
 from callrec_ari.errors import InputError
+from callrec_ari.names import LANGUAGE, SOUND_NAME
 
 DEFAULT_DID = "*"  # the stored key of the default route
 _DID = re.compile(r"[0-9A-Za-z+*#._-]{1,64}")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
-_SOUND_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _POLICY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_DAYS = 3660  # ten years: a typo of extra digits is refused, not kept for a century
 
@@ -58,9 +57,9 @@ def route_change(
     if not langs:
         raise InputError("A route needs at least one language.")
     for language in langs:
-        if not _LANGUAGE.fullmatch(language):
+        if not LANGUAGE.fullmatch(language):
             raise InputError(f"{language[:20]!r} is not a language code such as pl or sv.")
-    if not _SOUND_NAME.fullmatch(prompt):
+    if not SOUND_NAME.fullmatch(prompt):
         raise InputError(f"The prompt name {prompt[:70]!r} may use only letters, digits, _ -.")
     try:
         decline = DeclineAction(on_decline)

@@ -1,0 +1,192 @@
+"""The typed, frozen settings the whole service is configured by.
+
+Built once at start-up by ``callrec_ari.config.parse`` and passed down; nothing here reads a
+file or the environment.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+
+class DeclineAction(enum.StrEnum):
+    """What happens when a caller presses the decline key."""
+
+    CONNECT = "connect"  # connect the call without recording
+    HANGUP = "hangup"  # play the decline prompt, then hang up (seed 000 §4.3)
+
+
+class DoNotRecordAction(enum.StrEnum):
+    """What a caller whose number is on the do-not-record list hears."""
+
+    NOTICE = "notice"  # a short prompt saying the call is not recorded, then connected
+    SILENT = "silent"  # connected at once, no prompt
+
+
+class LogFormat(enum.StrEnum):
+    """How log lines are rendered."""
+
+    AUTO = "auto"  # key-value on a terminal, JSON otherwise
+    JSON = "json"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AriSettings:
+    """How to reach the Asterisk REST interface."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    app: str
+    heartbeat_seconds: float = 5.0
+    request_timeout_seconds: float = 5.0
+    reconnect_min_seconds: float = 0.2
+    reconnect_max_seconds: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingSettings:
+    """Where recordings go: the same folder as Asterisk and as the service see it."""
+
+    asterisk_dir: PurePosixPath
+    service_dir: Path
+    finalise_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptSettings:
+    """Where prompt sources are kept and where Asterisk looks for sounds."""
+
+    source_dir: Path
+    sounds_dir: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """The SQL database holding call metadata."""
+
+    url: str = field(repr=False)
+    # The local journal every call snapshot is written to before the database sees it.
+    journal_dir: Path
+    retry_min_seconds: float = 0.5  # backoff between attempts while the database is down
+    retry_max_seconds: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentSettings:
+    """The consent step's options shared by every route."""
+
+    decline_key: str | None
+    on_decline: DeclineAction
+    decline_prompt: str
+    do_not_record: DoNotRecordAction = DoNotRecordAction.NOTICE
+    not_recorded_prompt: str = "not-recorded"
+    # How often the running service reloads the do-not-record list from the database.
+    do_not_record_refresh_seconds: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DialplanSettings:
+    """The dialplan contexts the service hands calls back to."""
+
+    record_context: str = "callrec-record"
+    unrecorded_context: str = "callrec-unrecorded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionPolicy:
+    """How long recordings under this policy are kept."""
+
+    name: str
+    days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleSettings:
+    """Purging expired recordings and answering data-subject requests."""
+
+    purge_interval_seconds: float = 3600.0  # 0 turns the service's own purge task off
+    purge_batch_size: int = 500
+    request_due_days: int = 30  # GDPR Art. 12(3): answer within one month...
+    request_extension_days: int = 60  # ...extendable by two further months, with a reason
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """What a caller to one dialled number hears and how the recording is kept."""
+
+    languages: tuple[str, ...]
+    prompt: str
+    retention: str
+    on_decline: DeclineAction
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Where the service's own HTTP endpoint (``/healthz``) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8089
+    # How often the running service reads the routes and policies the admin changed.
+    settings_refresh_seconds: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebSettings:
+    """The staff web app: where it listens, how it signs people in, what it asks of them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls_certificate: Path | None = None  # with tls_key: HTTPS; without, plain HTTP
+    tls_key: Path | None = None
+    secret_key_file: Path  # the session cookies' key, made (mode 0600) at first start
+    language: str = "en"  # for people who have not chosen one
+    session_idle_minutes: int = 15
+    session_max_hours: int = 10
+    lockout_after: int = 5  # failed sign-ins in a row
+    lockout_minutes: int = 15
+    reason_min_length: int = 10  # characters of the stated reason to listen
+    release_valid_hours: int = 72  # an approved release's download link
+    page_size: int = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    """Log rendering and privacy."""
+
+    format: LogFormat = LogFormat.AUTO
+    level: str = "info"
+    show_numbers: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the service needs, built once at start-up and passed down."""
+
+    ari: AriSettings
+    recording: RecordingSettings
+    database: DatabaseSettings
+    prompts: PromptSettings
+    consent: ConsentSettings
+    dialplan: DialplanSettings
+    retention: Mapping[str, RetentionPolicy]
+    lifecycle: LifecycleSettings
+    numbers_region: str  # how national numbers are read, e.g. "PL"
+    default_route: Route
+    routes: Mapping[str, Route]
+    service: ServiceSettings
+    web: WebSettings
+    log: LogSettings
+
+    def route_for(self, did: str) -> Route:
+        """The route of a dialled number; unknown numbers get the default route."""
+        return self.routes.get(did, self.default_route)
+
+    @property
+    def longest_retention_days(self) -> int:
+        """The longest policy: files older than this that no row knows about are removed."""
+        return max(policy.days for policy in self.retention.values())

@@ -1,0 +1,15 @@
+"""What a language code and a sound name may look like, wherever one comes in.
+
+The config file, the admin's routes and prompt uploads all accept them, and a prompt's
+language becomes a folder name, so all of them check against the same patterns.
+"""
+
+from __future__ import annotations
+
+import re
+
+LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
+"""A language as Asterisk names sound folders: ``pl``, ``fil``, ``pt_BR``; use ``fullmatch``."""
+
+SOUND_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A prompt's file name without extension; use ``fullmatch``."""
