@@ -7,7 +7,6 @@ and printing only; the work is in ``verify``, ``read`` and ``trail``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable
@@ -15,15 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar, cast
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.audit.read import FORMATS, EntryView, ExportFormat, export_entries, read_entries
 from callrec_ari.audit.verify import Verdict, verify_chain
 from callrec_ari.cli import CommandLine
-from callrec_ari.db.session import describe_error, open_sessions
-from callrec_ari.errors import DatabaseError, InputError
+from callrec_ari.db.session import run_command
+from callrec_ari.errors import InputError
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
@@ -83,17 +81,7 @@ class _Job:
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-        return asyncio.run(self._run(work))
-
-    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        try:
-            async with open_sessions(self.url) as sessions, sessions() as session, session.begin():
-                return await work(session)
-        except SQLAlchemyError as exc:
-            raise DatabaseError(
-                f"The database refused the command ({describe_error(exc)}); "
-                "is it reachable and migrated (`callrec migrate`)?"
-            ) from exc
+        return run_command(self.url, work)
 
 
 def _handler(cli: CommandLine, body: Callable[[_Job], int]) -> Callable[[argparse.Namespace], int]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from callrec_ari.errors import DatabaseError
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
@@ -48,6 +54,26 @@ async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
         yield create_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def run_command(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run a command-line job's ``work`` in one transaction on a short-lived engine.
+
+    Committed if ``work`` returns, rolled back if it raises; a database failure becomes a
+    ``DatabaseError`` that says what to check.
+    """
+    return asyncio.run(_run_command(url, work))
+
+
+async def _run_command(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    try:
+        async with open_sessions(url) as sessions, sessions() as session, session.begin():
+            return await work(session)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"The database refused the command ({describe_error(exc)}); "
+            "is it reachable and migrated (`callrec migrate`)?"
+        ) from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -7,21 +7,18 @@ unless ``--actor`` names them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings
-from callrec_ari.db.session import describe_error, open_sessions
-from callrec_ari.errors import DatabaseError
+from callrec_ari.db.session import run_command
 from callrec_ari.rights.deadlines import Deadlines
 
 T = TypeVar("T")
@@ -42,18 +39,7 @@ class Job:
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-        return asyncio.run(self._run(work))
-
-    async def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        url = self.settings.database.url
-        try:
-            async with open_sessions(url) as sessions, sessions() as session, session.begin():
-                return await work(session)
-        except SQLAlchemyError as exc:
-            raise DatabaseError(
-                f"The database refused the command ({describe_error(exc)}); "
-                "is it reachable and migrated (`callrec migrate`)?"
-            ) from exc
+        return run_command(self.settings.database.url, work)
 
 
 def handler(cli: CommandLine, body: Callable[[Job], int]) -> Callable[[argparse.Namespace], int]:

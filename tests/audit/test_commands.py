@@ -206,3 +206,12 @@ def test_export_into_a_missing_folder_is_one_line(config, capsys, tmp_path):
     status, _, err = run(config, capsys, "audit", "export", "--out", str(target))
     assert status == 2
     assert err == f"callrec: {target} cannot be created: No such file or directory.\n"
+
+
+def test_an_unmigrated_database_is_one_clear_error(tmp_path, capsys):
+    """No tables yet: verify says to migrate, in one line, instead of a traceback."""
+    path = write_config(tmp_path)
+    (tmp_path / "db").mkdir()
+    assert main(["audit", "verify", "-c", str(path)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "callrec migrate" in line
