@@ -11,7 +11,7 @@ import pytest
 from callrec_ari.config import DeclineAction, load, parse
 from callrec_ari.errors import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 
 def example() -> dict[str, Any]:
