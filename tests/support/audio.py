@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import array
+import math
+import sys
 import wave
 from pathlib import Path
 
@@ -14,3 +17,23 @@ def write_wav(path: Path, seconds: float, sample: bytes = b"\x10\x00") -> None:
         wav.setsampwidth(2)
         wav.setframerate(8000)
         wav.writeframes(sample * int(8000 * seconds))
+
+
+def write_speech_like_wav(path: Path, seconds: float) -> None:
+    """Write an 8 kHz 16-bit mono WAV that rises and falls like speech: a 300 Hz tone under
+    a syllable-rate envelope with pauses, so a waveform drawn from it has a shape."""
+    rate = 8000
+    frames = array.array("h")
+    for n in range(int(rate * seconds)):
+        t = n / rate
+        syllables = max(0.0, math.sin(2 * math.pi * 2.5 * t))  # ~5 bursts a second, gaps between
+        phrase = 0.55 + 0.45 * math.sin(2 * math.pi * 0.4 * t)  # louder and softer phrases
+        frames.append(int(20000 * syllables * phrase * math.sin(2 * math.pi * 300 * t)))
+    if sys.byteorder == "big":
+        frames.byteswap()  # WAV samples are little-endian
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames.tobytes())

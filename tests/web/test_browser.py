@@ -26,7 +26,7 @@ from callrec_ari.db.repository import upsert_calls
 from callrec_ari.records import CallRecord
 from callrec_ari.web.app import build_web_app
 from tests.db.records import finished, ringing
-from tests.support.audio import write_wav
+from tests.support.audio import write_speech_like_wav
 from tests.web.conftest import PASSWORD, Person
 
 pytestmark = pytest.mark.browser
@@ -88,14 +88,21 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def calls(settings, session_factory) -> list[CallRecord]:
-    """agent100's call and agent200's call, recorded, with a real two-second tone."""
+    """agent100's call and agent200's call, each a two-second recording shaped like speech."""
     made = []
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     for index, agent in enumerate(["agent100", "agent200"]):
         record = finished(ringing(f"1797000000.{index}", start=start + timedelta(minutes=index)))
-        record = dataclasses.replace(record, agent=agent, caller_number=f"4822300000{index}")
+        assert record.answered_at is not None
+        record = dataclasses.replace(
+            record,
+            agent=agent,
+            caller_number=f"4822300000{index}",
+            ended_at=record.answered_at + timedelta(seconds=2),
+            duration_seconds=2.0,
+        )
         path = settings.recording.service_dir / str(record.recording_path)
-        write_wav(path, seconds=2.0, sample=b"\x00\x20")
+        write_speech_like_wav(path, seconds=2.0)
         made.append(dataclasses.replace(record, size_bytes=path.stat().st_size))
     async with session_factory() as db, db.begin():
         await upsert_calls(db, made)
