@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,14 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _value(value: Any) -> str:
+    """A stored JSON value as written: text as it is, anything else in JSON notation
+    (``true``, ``null``, ``["admin"]``) rather than Python's ``True``, ``None``, ``['admin']``."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 class Renderer:
     """One Jinja2 environment per language; templates are read once and cached."""
 
@@ -41,6 +50,7 @@ class Renderer:
                 catalogs[language], newstyle=True
             )
             environment.filters["when"] = _when
+            environment.filters["value"] = _value
             environment.globals["languages"] = names
             self._environments[language] = environment
         self.catalogs: Mapping[str, gettext.NullTranslations] = catalogs

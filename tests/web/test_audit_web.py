@@ -167,3 +167,12 @@ async def test_nobody_else_reads_the_trail(client, person, clock, session_factor
     assert "roles" in (await answer.json())["error"]
     for action in ("audit.read", "audit.export", "audit.verify"):
         assert await entries(session_factory, action) == []
+
+
+async def test_details_read_as_stored_json_not_python(client, dpo):
+    """The page shows a detail's values as the stored JSON says them (false, ["dpo"]), not
+    in Python's spelling (False, ['dpo'])."""
+    page = await (await client.get("/audit", params={"action": "user"})).text()
+    assert "roles:</span> [&#34;dpo&#34;]" in page
+    assert "False" not in page
+    assert "None" not in page
