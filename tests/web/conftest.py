@@ -97,6 +97,7 @@ def person(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> M
         extension: str | None = None,
         enrolled: bool = True,
         exempt: bool = False,
+        language: str = "en",
     ) -> Person:
         async with session_factory() as db, db.begin():
             account = await accounts.create_user(
@@ -107,6 +108,7 @@ def person(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> M
                 password=PASSWORD,
                 roles=roles,
                 extension=extension,
+                language=language,
                 totp_exempt=exempt,
                 now=clock(),
             )

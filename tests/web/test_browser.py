@@ -215,7 +215,7 @@ async def test_the_dpo_and_admin_screens_render_in_their_languages(
 ):
     """The dpo finds a number and reads the trail; the admin's users page, in Polish."""
     anna = await person("anna", Role.DPO)
-    ada = await person("ada", Role.ADMIN)
+    ada = await person("ada", Role.ADMIN, language="pl")
     page = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()
     await sign_in(page, server, anna)
     await page.goto(f"{server}/subjects?number=%2B48221234567")
@@ -241,5 +241,7 @@ async def test_the_dpo_and_admin_screens_render_in_their_languages(
     await admin.click("button[type=submit] >> text=/Dalej/")
     await admin.wait_for_url(f"{server}/calls")
     await admin.goto(f"{server}/admin/users")
+    assert await admin.locator("html").get_attribute("lang") == "pl"  # her own language
     assert "anna" in await admin.inner_text("main")
+    assert "Użytkownicy" in await admin.inner_text("h1")
     await shoot(admin, "10-admin-users-pl")
