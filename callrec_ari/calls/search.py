@@ -62,9 +62,12 @@ class CallView:
     caller: str | None
     dialled_number: str
     agent: str | None
+    languages: tuple[str, ...]  # the announcement's languages, in the order played
     consent: Consent
     recording_status: RecordingStatus
     duration_seconds: float | None
+    retention_policy: str
+    delete_after: datetime | None  # when the purge takes it, unless a hold keeps it
     held: bool
     restricted: bool
     playable: bool  # this person may play it and a complete recording is kept
@@ -81,9 +84,12 @@ class CallView:
             caller=call.caller_e164 or call.caller_number,
             dialled_number=call.dialled_number,
             agent=call.agent,
+            languages=tuple(filter(None, call.languages.split(","))),
             consent=Consent(call.consent),
             recording_status=status,
             duration_seconds=call.duration_seconds,
+            retention_policy=call.retention_policy,
+            delete_after=call.delete_after,
             held=held,
             restricted=call.restricted_at is not None,
             playable=may_play(actor, facts(call))

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from callrec_ari.access import Role
 from callrec_ari.db.models import AuditEntry
+from tests.rights.conftest import place_hold
 from tests.web.conftest import csrf, sign_in
 
 REASON = "Customer complaint 2026/118 about the quoted price"
@@ -120,3 +121,26 @@ async def test_the_api_listens_with_a_json_reason(client, person, clock, calls):
         f"/api/calls/{calls[0].uniqueid}/listen", json={"reason": REASON, "category": "quality"}
     )
     assert no_token.status == 403
+
+
+async def test_a_call_shows_how_long_it_is_kept_and_why(
+    client, person, clock, calls, session_factory
+):
+    """The call page and the API name the languages played, the length, the retention policy
+    and the day the purge takes it; a hold adds that it is kept longer."""
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    call = calls[0]
+    assert call.delete_after is not None
+    body = await (await client.get(f"/api/calls/{call.uniqueid}")).json()
+    assert body["languages"] == ["pl", "en"]
+    assert body["retention_policy"] == "months-6"
+    assert body["delete_after"] == call.delete_after.isoformat()
+    assert body["duration_seconds"] == call.duration_seconds
+    page = await (await client.get(f"/calls/{call.uniqueid}")).text()
+    assert "pl, en" in page
+    assert "months-6" in page
+    assert call.delete_after.strftime("%Y-%m-%d %H:%M:%S UTC") in page
+    assert "legal hold is in force" not in page
+    await place_hold(session_factory, "II K 7/26", [call.uniqueid])
+    held = await (await client.get(f"/calls/{call.uniqueid}")).text()
+    assert "legal hold is in force" in held
