@@ -12,10 +12,14 @@ import getpass
 import json
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
@@ -23,6 +27,7 @@ from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
+from callrec_ari.db.session import database_failure
 from callrec_ari.errors import CallrecError, ConfigError
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
@@ -33,7 +38,10 @@ from callrec_ari.staff import commands as staff_commands
 from callrec_ari.web.app import build_web_app, tls_context
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
+ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
+ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
+DEFAULT_CONFIG = "config.toml"
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 
 
@@ -52,6 +60,31 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | N
         return 2
     except KeyboardInterrupt:
         return 130
+    except SQLAlchemyError as exc:
+        # A safety net: the service layer names the database where it can; this says at
+        # least which one, without a traceback.
+        print(f"callrec: {database_failure(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"callrec: the system refused{where}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, and a file
+        report = _crash_report(exc)
+        print(
+            f"callrec: unexpected error ({type(exc).__name__}: {exc}); this is a bug, "
+            f"the details are in {report}.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _crash_report(exc: Exception) -> str:
+    """Write the traceback to a file of its own, for a bug report; its path."""
+    descriptor, path = tempfile.mkstemp(prefix="callrec-error-", suffix=".txt")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        traceback.print_exception(exc, file=handle)
+    return path
 
 
 def _utc_now() -> datetime:
@@ -67,7 +100,11 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument(
-            "-c", "--config", type=Path, default=Path("config.toml"), help="the TOML config file"
+            "-c",
+            "--config",
+            type=Path,
+            default=Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG),
+            help=f"the TOML config file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG})",
         )
         cmd.set_defaults(handler=handler)
         return cmd
@@ -94,7 +131,11 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     staff_commands.add_commands(cli)
     audit_commands.add_commands(cli)
     sandbox_commands.add_commands(
-        sub, sandbox_cache=_sandbox_cache, load_settings=_settings, default_config=PROJECT_CONFIG
+        sub,
+        sandbox_cache=_sandbox_cache,
+        sandbox_slot=_sandbox_slot,
+        load_settings=_settings,
+        default_config=Path(os.environ.get(ENV_CONFIG) or PROJECT_CONFIG),
     )
     return parser
 
@@ -111,12 +152,20 @@ def _sandbox_cache() -> Path:
     return Path(os.environ.get(ENV_SANDBOX_CACHE) or DEFAULT_SANDBOX_CACHE)
 
 
+def _sandbox_slot() -> int:
+    text = os.environ.get(ENV_SANDBOX_SLOT) or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_SANDBOX_SLOT}={text[:20]!r} is not a slot number.") from None
+
+
 def _settings(
     args: argparse.Namespace, adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 ) -> Settings:
     """The settings from ``--config`` (first changed by ``adapt``); logging is set up from them."""
     config: Path = args.config
-    if not config.exists() and config == Path("config.toml"):
+    if not config.exists() and config == Path(DEFAULT_CONFIG):
         raise ConfigError(
             "Config file config.toml does not exist: copy config.example.toml to config.toml "
             "and adapt it, or pass --config."
@@ -138,6 +187,7 @@ def _run(args: argparse.Namespace) -> int:
             app=build_app(settings),
             host=settings.service.host,
             port=settings.service.port,
+            config_table="[service]",
         )
     ]
     if not args.no_web:
@@ -160,6 +210,7 @@ def _web_site(settings: Settings) -> Site:
         host=settings.web.host,
         port=settings.web.port,
         ssl_context=tls_context(settings),
+        config_table="[web]",
     )
 
 

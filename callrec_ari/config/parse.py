@@ -42,6 +42,46 @@ ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"  # noqa: S105 - the name of a variable
 ENV_DATABASE_URL = "CALLREC_DATABASE_URL"
 
 
+# Every key holding a file or folder, with its default: relative values are taken from the
+# config file's folder, so a config written elsewhere must carry them absolute.
+_PATH_KEYS: dict[tuple[str, str], str | None] = {
+    ("recording", "service_dir"): None,
+    ("database", "journal_dir"): "var/journal",
+    ("prompts", "source_dir"): "prompts",
+    ("prompts", "sounds_dir"): "/usr/share/asterisk/sounds",
+    ("web", "tls_certificate"): None,
+    ("web", "tls_key"): None,
+    ("web", "secret_key_file"): "var/web-secret.key",
+}
+_SQLITE = "sqlite+aiosqlite:///"
+
+
+def with_absolute_paths(data: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Decoded TOML with every relative path (and SQLite file) made absolute from
+    ``base_dir``: the same settings wherever the result is written."""
+    config = {
+        key: dict(value) if isinstance(value, Mapping) else value for key, value in data.items()
+    }
+    for (table, key), default in _PATH_KEYS.items():
+        section = config.get(table)
+        if section is None and default is None:
+            continue
+        if not isinstance(section, dict):
+            section = config.setdefault(table, {})
+            if not isinstance(section, dict):
+                continue  # parse() names the malformed table
+        value = section.get(key, default)
+        if isinstance(value, str):
+            section[key] = str(base_dir / value)
+    database = config.get("database")
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        url: str = database["url"]
+        file_part = url.removeprefix(_SQLITE)
+        if url.startswith(_SQLITE) and file_part and file_part != ":memory:":
+            database["url"] = _SQLITE + str(base_dir / file_part)
+    return config
+
+
 def load(path: Path, env: Mapping[str, str]) -> Settings:
     """Read and validate the TOML config at ``path``; ``env`` may supply secrets."""
     return parse(read(path), env, base_dir=path.resolve().parent)
@@ -133,11 +173,10 @@ def _recording(table: Table, base_dir: Path) -> RecordingSettings:
 
 def _database(table: Table, env: Mapping[str, str], base_dir: Path) -> DatabaseSettings:
     url = env.get(ENV_DATABASE_URL) or table.get("url", str)
-    sqlite_prefix = "sqlite+aiosqlite:///"
-    if url.startswith(sqlite_prefix):
-        file_part = url.removeprefix(sqlite_prefix)
+    if url.startswith(_SQLITE):
+        file_part = url.removeprefix(_SQLITE)
         if file_part and not file_part.startswith("/") and file_part != ":memory:":
-            url = sqlite_prefix + str((base_dir / file_part).resolve())
+            url = _SQLITE + str((base_dir / file_part).resolve())
     elif not url.startswith("postgresql+asyncpg://"):
         raise ConfigError(
             f"Config key {table.key('url')} must start with sqlite+aiosqlite:/// "

@@ -229,6 +229,12 @@ class SippAgent:
             start_new_session=True,
         )
 
+    def exit_status(self) -> int | None:
+        """sipp's exit status if it was started and has exited (reaping it), else None."""
+        if self._process is None:
+            return None
+        return self._process.poll()
+
     def invites(self) -> list[str]:
         """The agent's log lines, one per INVITE received: ``invite sip:<caller> <sec> <usec>``."""
         return [

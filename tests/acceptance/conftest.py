@@ -27,7 +27,7 @@ from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
-from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, sandbox_config
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 

@@ -15,7 +15,7 @@ from callrec_ari.config import AriSettings
 from callrec_ari.db import lookup
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
-from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
 from tests.acceptance.conftest import (
