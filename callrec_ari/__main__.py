@@ -185,6 +185,11 @@ def format_record(record: CallRecord) -> str:
 def _prompts(args: argparse.Namespace) -> int:
     from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
     from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
+    from callrec_ari.prompts.layout import (  # noqa: PLC0415
+        SOUNDS_FOLDER,
+        language_folders,
+        sound_folder,
+    )
 
     settings = _settings(args)
     source = settings.prompts.source_dir
@@ -195,8 +200,20 @@ def _prompts(args: argparse.Namespace) -> int:
             seconds = f"{built.duration_seconds:5.1f} s"
             print(f"{built.language}/{built.name}.wav  {seconds}  ({built.source})")
     else:
-        for path in install_prompts(source, settings.prompts.sounds_dir, languages=args.lang):
+        prompts = settings.prompts
+        installed = install_prompts(
+            source, prompts.sounds_dir, languages=args.lang, asterisk_root=prompts.asterisk_root
+        )
+        for path in installed:
             print(path)
+        for folder in language_folders(source, args.lang):
+            lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
+            real = sound_folder(
+                prompts.sounds_dir, folder.name, asterisk_root=prompts.asterisk_root
+            )
+            if real != lexical:
+                # The files went where the link leads, which is what Asterisk reads: say so.
+                print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
     return 0
 
 

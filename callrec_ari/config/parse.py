@@ -161,6 +161,7 @@ def _prompts(table: Table, base_dir: Path) -> PromptSettings:
     return PromptSettings(
         source_dir=base_dir / table.get("source_dir", str, "prompts"),
         sounds_dir=base_dir / table.get("sounds_dir", str, "/usr/share/asterisk/sounds"),
+        asterisk_root=base_dir / table.get("asterisk_root", str, "/"),
     )
 
 

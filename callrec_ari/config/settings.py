@@ -62,7 +62,11 @@ class PromptSettings:
     """Where prompt sources are kept and where Asterisk looks for sounds."""
 
     source_dir: Path
-    sounds_dir: Path
+    sounds_dir: Path  # Asterisk's sounds folder as this service sees it
+    # Asterisk's root folder as this service sees it: absolute symbolic links in sounds_dir
+    # (Debian's en -> /etc/alternatives/...) are read inside it. "/" unless Asterisk runs in
+    # a chroot or container whose files this machine sees under another folder.
+    asterisk_root: Path = Path("/")
 
 
 @dataclass(frozen=True, kw_only=True)
