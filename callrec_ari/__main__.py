@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from callrec_ari import log as logging_setup
 from callrec_ari.app import build_app
 from callrec_ari.audit import commands as audit_commands
@@ -35,6 +37,8 @@ from callrec_ari.web.app import build_web_app, tls_context
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+log = structlog.get_logger(__name__)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
@@ -129,8 +133,26 @@ def _settings(
     return settings
 
 
+def log_paths(settings: Settings) -> None:
+    """One log line with every file and folder the service uses, relative paths resolved
+    (against the config file's folder), so a surprising location shows at start-up."""
+    log.info(
+        "config.paths",
+        recordings=str(settings.recording.service_dir),
+        recordings_for_asterisk=str(settings.recording.asterisk_dir),
+        database=migrate.safe_url(settings.database.url),
+        journal=str(settings.database.journal_dir),
+        register=str(settings.dialplan.register_file),
+        prompts=str(settings.prompts.source_dir),
+        sounds=str(settings.prompts.sounds_dir),
+        asterisk_root=str(settings.prompts.asterisk_root),
+        web_secret_key=str(settings.web.secret_key_file),
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    log_paths(settings)
     schema.check(settings.database.url)
     sites = [
         Site(
@@ -165,6 +187,7 @@ def _web_site(settings: Settings) -> Site:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    log_paths(settings)
     schema.upgrade(settings.database.url)
     print(f"database at revision {migrate.current_revision(settings.database.url)}")
     return 0

@@ -40,6 +40,7 @@ _DTMF = frozenset("0123456789*#")
 
 ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"  # noqa: S105 - the name of a variable, not a secret.
 ENV_DATABASE_URL = "CALLREC_DATABASE_URL"
+REGISTER_FILE = "unrecorded-calls.log"  # the register's name in the recordings folder
 
 
 def load(path: Path, env: Mapping[str, str]) -> Settings:
@@ -67,20 +68,14 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     consent = _consent(root.table("consent", required=False))
     retention = _retention(root.table("retention"))
     default_route = _route(root.table("default_route"), consent, retention)
+    recording = _recording(root.table("recording"), base_dir)
     return Settings(
         ari=_ari(root.table("ari"), env),
-        recording=_recording(root.table("recording"), base_dir),
+        recording=recording,
         database=_database(root.table("database"), env, base_dir),
         prompts=_prompts(root.table("prompts", required=False), base_dir),
         consent=consent,
-        dialplan=DialplanSettings(
-            record_context=root.table("dialplan", required=False).matching(
-                "record_context", _CONTEXT, "callrec-record"
-            ),
-            unrecorded_context=root.table("dialplan", required=False).matching(
-                "unrecorded_context", _CONTEXT, "callrec-unrecorded"
-            ),
-        ),
+        dialplan=_dialplan(root.table("dialplan", required=False), recording, base_dir),
         retention=retention,
         lifecycle=_lifecycle(root.table("lifecycle", required=False)),
         numbers_region=_numbers_region(root.table("numbers", required=False)),
@@ -128,6 +123,17 @@ def _recording(table: Table, base_dir: Path) -> RecordingSettings:
         asterisk_dir=asterisk_dir,
         service_dir=base_dir / table.get("service_dir", str),
         finalise_timeout_seconds=table.positive("finalise_timeout_seconds", 30.0),
+    )
+
+
+def _dialplan(table: Table, recording: RecordingSettings, base_dir: Path) -> DialplanSettings:
+    register = table.get("register_file", str, "")
+    return DialplanSettings(
+        # Beside the recordings by default: Asterisk and the service may both write there.
+        register_file=base_dir / register if register else recording.service_dir / REGISTER_FILE,
+        record_context=table.matching("record_context", _CONTEXT, "callrec-record"),
+        unrecorded_context=table.matching("unrecorded_context", _CONTEXT, "callrec-unrecorded"),
+        register_import_seconds=table.positive("register_import_seconds", 30.0),
     )
 
 
