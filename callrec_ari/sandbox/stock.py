@@ -25,6 +25,7 @@ from pathlib import Path
 import structlog
 
 from callrec_ari.errors import SandboxError
+from callrec_ari.sandbox.wiring import merge
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +127,21 @@ class StockAsterisk:
         (self.view / "run/lock").mkdir(mode=0o1777)
         (self.view / "tmp").chmod(0o1777)
         self._stock_sounds()
+
+    def isolate(self) -> None:
+        """Move what Debian's configuration binds by itself (IAX2 on every address, the manager
+        interface on 127.0.0.1:5038, RTP from 10000) to this instance's own address and
+        ports, so it runs beside other Asterisks on the machine. Only addresses and ports
+        change; the wiring itself is the README's."""
+        a = self.addresses
+        for name, keys in (
+            ("rtp.conf", {"rtpstart": a.rtp_start, "rtpend": a.rtp_end}),
+            ("manager.conf", {"bindaddr": a.sip_host}),
+            ("iax.conf", {"bindaddr": a.sip_host}),
+        ):
+            path = self.etc / name
+            lines = "".join(f"{key} = {value}\n" for key, value in keys.items())
+            path.write_text(merge(path.read_text(encoding="utf-8"), f"[general]\n{lines}"))
 
     def asterisk_ids(self) -> tuple[int, int]:
         """User and group id of ``asterisk`` in the root file system."""

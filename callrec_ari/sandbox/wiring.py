@@ -11,7 +11,12 @@ section, and ``#include`` lines, are appended at the end of the file, in the sam
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from callrec_ari.errors import SandboxError
 
 _HEADER = re.compile(r"^\[(?P<name>[^\]]+)\](?P<rest>.*)$")
 _ASSIGNMENT = re.compile(r"^\s*(?P<key>[A-Za-z0-9_.-]+)\s*(=>?)")
@@ -40,14 +45,6 @@ def merge(stock: str, sample: str) -> str:
             appended.extend(["", part.header, *_body(part.lines)])
     text = "\n".join(line for s in sections for line in ([s.header] if s.header else []) + s.lines)
     return text.rstrip("\n") + "\n" + "\n".join(appended).rstrip("\n") + "\n"
-
-
-def sample_body(sample: str) -> str:
-    """The sample without its leading comment block: what an admin types or pastes."""
-    lines = sample.splitlines()
-    while lines and (not lines[0].strip() or lines[0].lstrip().startswith(";")):
-        lines.pop(0)
-    return "\n".join(lines) + "\n"
 
 
 def _sections(text: str) -> list[_Section]:
@@ -95,3 +92,34 @@ def _set_keys(section: _Section, sample_lines: list[str]) -> None:
                 break
         else:
             section.lines.insert(0, line)
+
+
+# Each sample and the file of /etc/asterisk it is merged into (README, "Wiring Asterisk").
+SAMPLES = {
+    "extensions.conf.sample": "extensions.conf",
+    "pjsip.conf.sample": "pjsip.conf",
+    "http.conf.sample": "http.conf",
+    "ari.conf.sample": "ari.conf",
+}
+COPIED = ("extensions_callrec.conf",)  # copied as it is, beside extensions.conf
+
+
+def wire(etc: Path, dialplan_dir: Path, replacements: Mapping[str, Mapping[str, str]]) -> None:
+    """The README's wiring steps on the configuration folder ``etc``: copy
+    extensions_callrec.conf, then merge each sample into its file.
+
+    ``replacements`` maps a sample's name to ``{text: replacement}``: the values an admin
+    types in (addresses, ports, passwords). Each text must occur in the sample, so a sample
+    that changes under the caller fails loudly instead of being wired half.
+    """
+    for name in COPIED:
+        shutil.copy(dialplan_dir / name, etc / name)
+    for sample_name, target_name in SAMPLES.items():
+        sample = (dialplan_dir / sample_name).read_text(encoding="utf-8")
+        for text, replacement in replacements.get(sample_name, {}).items():
+            if text not in sample:
+                raise SandboxError(f"Sample {sample_name} no longer contains {text!r}.")
+            sample = sample.replace(text, replacement)
+        target = etc / target_name
+        stock = target.read_text(encoding="utf-8") if target.exists() else ""
+        target.write_text(merge(stock, sample), encoding="utf-8")
