@@ -57,7 +57,8 @@ exec chroot "$root" /usr/sbin/asterisk -f -n -U asterisk -G asterisk
 
 @dataclass(frozen=True, kw_only=True)
 class StockAddresses:
-    """Where the stock instance and its peers listen: addresses nothing else on the machine uses."""
+    """Where the stock instance and its peers listen: addresses nothing else on the machine uses
+    (the numbered sandbox slots have 127.0.1-16.x)."""
 
     sip_host: str = "127.0.100.1"
     sip_port: int = 5060
@@ -66,8 +67,9 @@ class StockAddresses:
     trunk_port: int = 5070
     phone_host: str = "127.0.100.3"
     phone_port: int = 5060
-    rtp_start: int = 50000
-    rtp_end: int = 50999
+    # Above the numbered slots' ranges (40000 + slot * 1000, slots up to 16).
+    rtp_start: int = 56000
+    rtp_end: int = 56999
     ari_user: str = "callrec"
     ari_password: str = field(default="stock-test-secret", repr=False)
 

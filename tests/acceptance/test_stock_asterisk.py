@@ -3,8 +3,8 @@
 Not the sandbox's templates: Debian's own /etc/asterisk (a copy) with the samples of
 ``dialplan/`` merged in by the README's rule (``callrec_ari.sandbox.wiring``); only addresses,
 ports and passwords are substituted. Asterisk runs as user asterisk in a private mount
-namespace over the shared root file system (``callrec_ari.sandbox.stock``), on 127.0.100.x,
-so it runs beside every other instance on the machine.
+namespace over the shared root file system (``callrec_ari.sandbox.stock``), on 127.0.100.x
+under the lock "stock", so it runs beside every other instance on the machine.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from callrec_ari.config import read
 from callrec_ari.db import lookup
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
+from callrec_ari.sandbox.lock import InstanceLock
 from callrec_ari.sandbox.rootfs import ensure_rootfs
 from callrec_ari.sandbox.service import ServiceProcess
-from callrec_ari.sandbox.session import DIALPLAN_DIR, PROJECT_DIR
+from callrec_ari.sandbox.session import DIALPLAN_DIR, PROJECT_DIR, lock_dir
 from callrec_ari.sandbox.sipp import (
     CallerScript,
     CallResult,
@@ -142,23 +143,25 @@ def stock_config(asterisk: StockAsterisk, workdir: Path) -> dict[str, Any]:
 def stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stock]:
     """The README's steps on Debian's /etc/asterisk, Asterisk started, prompts installed with
     ``callrec prompts install``, the reception phone registered and answering."""
+    lock = InstanceLock(lock_dir(CACHE), "stock")  # its addresses are fixed: one run at once
+    lock.acquire("pytest (stock Asterisk acceptance test)")
     workdir = tmp_path_factory.mktemp("stock")
     asterisk = StockAsterisk(ensure_rootfs(CACHE), workdir / "root", ADDRESSES)
-    asterisk.prepare()
-    asterisk.isolate()
-    wire(asterisk.etc, DIALPLAN_DIR, REPLACEMENTS)
-    # The recordings folder: Asterisk's user owns it, the group shared with callrec keeps
-    # every file and day folder in it (setgid), and Asterisk runs with umask 007.
-    recordings = asterisk.host_path(RECORDINGS)
-    recordings.mkdir()
-    os.chown(recordings, *asterisk.asterisk_ids())
-    recordings.chmod(0o2770)
-    asterisk.start()
-    config = stock_config(asterisk, workdir)
-    config_path = workdir / "config.toml"
-    config_path.write_text(tomli_w.dumps(config), encoding="utf-8")
     agent = SippAgent(PHONE, workdir / "agent", media_port=16100)
     try:
+        asterisk.prepare()
+        asterisk.isolate()
+        wire(asterisk.etc, DIALPLAN_DIR, REPLACEMENTS)
+        # The recordings folder: Asterisk's user owns it, the group shared with callrec keeps
+        # every file and day folder in it (setgid), and Asterisk runs with umask 007.
+        recordings = asterisk.host_path(RECORDINGS)
+        recordings.mkdir()
+        os.chown(recordings, *asterisk.asterisk_ids())
+        recordings.chmod(0o2770)
+        asterisk.start()
+        config = stock_config(asterisk, workdir)
+        config_path = workdir / "config.toml"
+        config_path.write_text(tomli_w.dumps(config), encoding="utf-8")
         install = callrec("prompts", "install", "-c", str(config_path))
         assert install.returncode == 0, install.stderr
         register_phone(
@@ -174,6 +177,7 @@ def stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stock]:
     finally:
         agent.stop()
         asterisk.stop()
+        lock.release()
 
 
 def wire_time(result: CallResult, event: str, caller: str) -> datetime:
