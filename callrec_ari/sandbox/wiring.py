@@ -112,8 +112,7 @@ def wire(etc: Path, dialplan_dir: Path, replacements: Mapping[str, Mapping[str, 
     types in (addresses, ports, passwords). Each text must occur in the sample, so a sample
     that changes under the caller fails loudly instead of being wired half.
     """
-    for name in COPIED:
-        shutil.copy(dialplan_dir / name, etc / name)
+    merged: dict[Path, str] = {}
     for sample_name, target_name in SAMPLES.items():
         sample = (dialplan_dir / sample_name).read_text(encoding="utf-8")
         for text, replacement in replacements.get(sample_name, {}).items():
@@ -122,4 +121,8 @@ def wire(etc: Path, dialplan_dir: Path, replacements: Mapping[str, Mapping[str, 
             sample = sample.replace(text, replacement)
         target = etc / target_name
         stock = target.read_text(encoding="utf-8") if target.exists() else ""
-        target.write_text(merge(stock, sample), encoding="utf-8")
+        merged[target] = merge(stock, sample)
+    for name in COPIED:
+        shutil.copy(dialplan_dir / name, etc / name)
+    for target, text in merged.items():
+        target.write_text(text, encoding="utf-8")
