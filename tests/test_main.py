@@ -122,3 +122,22 @@ def test_prompts_install_says_where_a_linked_language_really_went(tmp_path: Path
     real = sounds / "en_US_f_Allison" / "callrec"
     assert f"{real / 'announcement.wav'}\n" in out
     assert f"the prompts went to {real}\n" in out
+
+
+def test_migrate_logs_every_path_resolved_against_the_config_folder(tmp_path: Path):
+    """Relative paths are the config file's folder's, and `callrec migrate` says where each
+    one is, from any working directory."""
+    config = write_config(tmp_path, database={"journal_dir": "var/journal"})
+    migrated = subprocess.run(
+        [sys.executable, "-m", "callrec_ari", "migrate", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    [line] = [line for line in migrated.stderr.splitlines() if "config.paths" in line]
+    assert str(tmp_path / "var" / "journal") in line
+    assert str(EXAMPLE.parent / "prompts") not in line  # source_dir "prompts" is the config's
+    assert str(tmp_path / "prompts") in line
+    assert "/var/spool/asterisk/callrec/unrecorded-calls.log" in line
