@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from callrec_ari import log as logging_setup
@@ -33,7 +34,7 @@ from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
-from callrec_ari.serve import Site, serve
+from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
 from callrec_ari.web.app import build_web_app, tls_context
 
@@ -43,6 +44,8 @@ DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
 ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
 DEFAULT_CONFIG = "config.toml"
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+log = structlog.get_logger(__name__)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
@@ -178,6 +181,27 @@ def _settings(
     return settings
 
 
+def resolved_paths(settings: Settings) -> dict[str, str]:
+    """Every file and folder the service uses, relative paths resolved against the config
+    file's folder, so a surprising location shows at start-up."""
+    return {
+        "recordings": str(settings.recording.service_dir),
+        "recordings_for_asterisk": str(settings.recording.asterisk_dir),
+        "database": migrate.safe_url(settings.database.url),
+        "journal": str(settings.database.journal_dir),
+        "register": str(settings.dialplan.register_file),
+        "prompts": str(settings.prompts.source_dir),
+        "sounds": str(settings.prompts.sounds_dir),
+        "asterisk_root": str(settings.prompts.asterisk_root),
+        "web_secret_key": str(settings.web.secret_key_file),
+    }
+
+
+def log_paths(settings: Settings) -> None:
+    """One log line with the resolved paths (``callrec run`` and ``callrec web``)."""
+    log.info("config.paths", **resolved_paths(settings))
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.check(settings.database.url)
@@ -192,14 +216,20 @@ def _run(args: argparse.Namespace) -> int:
     ]
     if not args.no_web:
         sites.append(_web_site(settings))
-    asyncio.run(serve(sites))
-    return 0
+    return _serve(settings, sites)
 
 
 def _web(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.check(settings.database.url)
-    asyncio.run(serve([_web_site(settings)]))
+    return _serve(settings, [_web_site(settings)])
+
+
+def _serve(settings: Settings, sites: list[Site]) -> int:
+    for site in sites:
+        probe(site)  # a port in use is one sentence, before anything starts or logs
+    log_paths(settings)
+    asyncio.run(serve(sites))
     return 0
 
 
@@ -218,6 +248,8 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.upgrade(settings.database.url)
     print(f"database at revision {migrate.current_revision(settings.database.url)}")
+    for name, path in resolved_paths(settings).items():
+        print(f"{name:>24}: {path}")
     return 0
 
 
@@ -236,6 +268,11 @@ def format_record(record: CallRecord) -> str:
 def _prompts(args: argparse.Namespace) -> int:
     from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
     from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
+    from callrec_ari.prompts.layout import (  # noqa: PLC0415
+        SOUNDS_FOLDER,
+        language_folders,
+        sound_folder,
+    )
 
     settings = _settings(args)
     source = settings.prompts.source_dir
@@ -246,8 +283,20 @@ def _prompts(args: argparse.Namespace) -> int:
             seconds = f"{built.duration_seconds:5.1f} s"
             print(f"{built.language}/{built.name}.wav  {seconds}  ({built.source})")
     else:
-        for path in install_prompts(source, settings.prompts.sounds_dir, languages=args.lang):
+        prompts = settings.prompts
+        installed = install_prompts(
+            source, prompts.sounds_dir, languages=args.lang, asterisk_root=prompts.asterisk_root
+        )
+        for path in installed:
             print(path)
+        for folder in language_folders(source, args.lang):
+            lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
+            real = sound_folder(
+                prompts.sounds_dir, folder.name, asterisk_root=prompts.asterisk_root
+            )
+            if real != lexical:
+                # The files went where the link leads, which is what Asterisk reads: say so.
+                print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
     return 0
 
 

@@ -173,7 +173,7 @@ def test_an_unmigrated_database_is_one_sentence(name, tmp_path, capsys):
     assert_one_sentence(status, err)
 
 
-@pytest.mark.parametrize("name", ["purge", "erase", "dnr add", "users create", "hold list"])
+@pytest.mark.parametrize("name", ["purge", "erase", "users create"])
 def test_a_locked_database_is_one_sentence(name, tmp_path, capsys):
     """Another program holds SQLite's write lock past the busy timeout."""
     database = tmp_path / "callrec.sqlite3"

@@ -40,6 +40,7 @@ _DTMF = frozenset("0123456789*#")
 
 ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"  # noqa: S105 - the name of a variable, not a secret.
 ENV_DATABASE_URL = "CALLREC_DATABASE_URL"
+REGISTER_FILE = "unrecorded-calls.log"  # the register's name in the recordings folder
 
 
 # Every key holding a file or folder, with its default: relative values are taken from the
@@ -49,6 +50,8 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("database", "journal_dir"): "var/journal",
     ("prompts", "source_dir"): "prompts",
     ("prompts", "sounds_dir"): "/usr/share/asterisk/sounds",
+    ("prompts", "asterisk_root"): "/",
+    ("dialplan", "register_file"): None,
     ("web", "tls_certificate"): None,
     ("web", "tls_key"): None,
     ("web", "secret_key_file"): "var/web-secret.key",
@@ -107,20 +110,14 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     consent = _consent(root.table("consent", required=False))
     retention = _retention(root.table("retention"))
     default_route = _route(root.table("default_route"), consent, retention)
+    recording = _recording(root.table("recording"), base_dir)
     return Settings(
         ari=_ari(root.table("ari"), env),
-        recording=_recording(root.table("recording"), base_dir),
+        recording=recording,
         database=_database(root.table("database"), env, base_dir),
         prompts=_prompts(root.table("prompts", required=False), base_dir),
         consent=consent,
-        dialplan=DialplanSettings(
-            record_context=root.table("dialplan", required=False).matching(
-                "record_context", _CONTEXT, "callrec-record"
-            ),
-            unrecorded_context=root.table("dialplan", required=False).matching(
-                "unrecorded_context", _CONTEXT, "callrec-unrecorded"
-            ),
-        ),
+        dialplan=_dialplan(root.table("dialplan", required=False), recording, base_dir),
         retention=retention,
         lifecycle=_lifecycle(root.table("lifecycle", required=False)),
         numbers_region=_numbers_region(root.table("numbers", required=False)),
@@ -171,6 +168,17 @@ def _recording(table: Table, base_dir: Path) -> RecordingSettings:
     )
 
 
+def _dialplan(table: Table, recording: RecordingSettings, base_dir: Path) -> DialplanSettings:
+    register = table.get("register_file", str, "")
+    return DialplanSettings(
+        # Beside the recordings by default: Asterisk and the service may both write there.
+        register_file=base_dir / register if register else recording.service_dir / REGISTER_FILE,
+        record_context=table.matching("record_context", _CONTEXT, "callrec-record"),
+        unrecorded_context=table.matching("unrecorded_context", _CONTEXT, "callrec-unrecorded"),
+        register_import_seconds=table.positive("register_import_seconds", 30.0),
+    )
+
+
 def _database(table: Table, env: Mapping[str, str], base_dir: Path) -> DatabaseSettings:
     url = env.get(ENV_DATABASE_URL) or table.get("url", str)
     if url.startswith(_SQLITE):
@@ -200,6 +208,7 @@ def _prompts(table: Table, base_dir: Path) -> PromptSettings:
     return PromptSettings(
         source_dir=base_dir / table.get("source_dir", str, "prompts"),
         sounds_dir=base_dir / table.get("sounds_dir", str, "/usr/share/asterisk/sounds"),
+        asterisk_root=base_dir / table.get("asterisk_root", str, "/"),
     )
 
 

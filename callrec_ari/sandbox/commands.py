@@ -139,6 +139,7 @@ def _effective(config: Path, asterisk: AsteriskSandbox) -> dict[str, Any]:
 
 
 def _up(args: argparse.Namespace, session: SandboxSession, load_settings: LoadSettings) -> int:
+    load_settings(args, None)  # a bad config is named before anything is built or started
     require_root("The sandbox")
     with session as asterisk:
         data = _effective(args.config, asterisk)
@@ -234,6 +235,7 @@ def _demo(args: argparse.Namespace, session: SandboxSession, load_settings: Load
 def _demo_on_own_sandbox(
     args: argparse.Namespace, session: SandboxSession, load_settings: LoadSettings
 ) -> CallRecord:
+    load_settings(args, None)  # a bad config is named before anything is built or started
     require_root("The sandbox")
     with session as asterisk:
         data = _effective(args.config, asterisk)

@@ -175,6 +175,7 @@ async def _replace(request: web.Request) -> Installed:
                 sounds_dir=settings.prompts.sounds_dir,
                 language=language,
                 name=name,
+                asterisk_root=settings.prompts.asterisk_root,
             )
         except PromptError as exc:
             raise InputError(str(exc)) from None

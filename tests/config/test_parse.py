@@ -46,6 +46,7 @@ def test_a_config_made_absolute_means_the_same_wherever_it_is_written(tmp_path: 
     data = example()
     data["web"]["tls_certificate"] = "tls/cert.pem"
     data["web"]["tls_key"] = "/etc/callrec/key.pem"
+    data["dialplan"]["register_file"] = "var/register.log"
     del data["database"]["journal_dir"]  # a default, relative too
     original = parse(data, {}, base_dir=tmp_path)
     moved = parse(with_absolute_paths(data, tmp_path), {}, base_dir=tmp_path / "var" / "elsewhere")
