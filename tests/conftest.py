@@ -68,3 +68,41 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on the migrated database."""
     return create_session_factory(engine)
+
+
+# -- what each test needs ------------------------------------------------------------------
+# A test that starts Asterisk, PostgreSQL or Chromium must carry the marker saying so, so that
+# `-m "not asterisk"` (and the others) really leave those out. tests/test_markers.py fails
+# on every test that does not; these say how a need is recognised.
+NEEDED_BY_FIXTURE = {"sandbox_session": "asterisk", "postgres_server": "postgres"}
+NEEDED_BY_SOURCE = {
+    "SandboxSession": "asterisk",
+    "StockAsterisk(": "asterisk",
+    "claim_slot(": "asterisk",
+    "ensure_rootfs(": "asterisk",
+    "PostgresServer(": "postgres",
+    "async_playwright": "browser",
+}
+UNMARKED: pytest.StashKey[list[str]] = pytest.StashKey()
+
+
+def missing_markers(item: pytest.Item, source: str) -> set[str]:
+    """The markers ``item`` needs (by its fixtures and its module's source) but lacks."""
+    needed = {mark for name, mark in NEEDED_BY_FIXTURE.items() if name in item.fixturenames}
+    needed |= {mark for token, mark in NEEDED_BY_SOURCE.items() if token in source}
+    return {mark for mark in needed if item.get_closest_marker(mark) is None}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m and -k deselect anything
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Note every collected test lacking a marker for what it needs."""
+    sources: dict[Path, str] = {}
+    unmarked = []
+    for item in items:
+        path = Path(item.path)
+        if path not in sources:
+            sources[path] = path.read_text(encoding="utf-8")
+        missing = missing_markers(item, sources[path])
+        if missing:
+            unmarked.append(f"{item.nodeid}: {', '.join(sorted(missing))}")
+    config.stash[UNMARKED] = unmarked

@@ -65,6 +65,7 @@ class _Worker:
         self.call: Call | None = None
         self.task: asyncio.Task[None] | None = None
         self.released = asyncio.Event()  # set once the call is past the consent step
+        self.busy = False  # handling an event (not waiting for one, nor for a file to close)
 
 
 class CallController:
@@ -93,6 +94,12 @@ class CallController:
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+
+    @property
+    def events_pending(self) -> int:
+        """Events queued or being handled; a call waiting for its recording to close, or for
+        its next event, adds nothing. Zero means every event so far has had its effect."""
+        return sum(w.queue.qsize() + w.busy for w in self._calls.values())
 
     @property
     def active(self) -> int:
@@ -227,7 +234,11 @@ class CallController:
         try:
             while worker.call is None or worker.call.phase != Phase.DONE:
                 item = await worker.queue.get()
-                await self._apply(worker, item)
+                worker.busy = True
+                try:
+                    await self._apply(worker, item)
+                finally:
+                    worker.busy = False
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -289,7 +300,14 @@ class CallController:
     async def _execute(self, channel_id: str, command: cmd.Command) -> ev.FlowEvent | None:
         """Run one command; return what the flow must hear about it, if anything."""
         if isinstance(command, cmd.AwaitRecording):
-            return await self._await_recording(command)
+            worker = self._calls.get(channel_id)
+            if worker is not None:
+                worker.busy = False  # waiting for Asterisk to close the file, not working
+            try:
+                return await self._await_recording(command)
+            finally:
+                if worker is not None:
+                    worker.busy = True
         try:
             await self._send(channel_id, command)
         except ChannelGoneError as exc:

@@ -100,7 +100,11 @@ class SandboxSession:
             log.info("sandbox.prompts.installed", count=len(installed))
             self.asterisk = asterisk
             asterisk.start()
-            self.agent = SippAgent(self.settings.phones[0], self.workdir / "agent")
+            self.agent = SippAgent(
+                self.settings.phones[0],
+                self.workdir / "agent",
+                pid_file=lock_dir(self.cache_dir) / f"{self.settings.name}-agent.pid",
+            )
             self.agent.start()
         except BaseException:
             self.stop()

@@ -7,9 +7,13 @@ template covers "talk then hang up", "press a key", and "wait for the far end to
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import os
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -196,20 +200,61 @@ def _read_logs(workdir: Path, pattern: str) -> str:
     return "".join(p.read_text(errors="replace") for p in sorted(workdir.glob(pattern)))
 
 
+def is_phone_process(argv: list[str], phone: Phone) -> bool:
+    """Whether a command line is sipp listening as ``phone`` (its address and port)."""
+    pairs = set(itertools.pairwise(argv))
+    return (
+        bool(argv)
+        and Path(argv[0]).name == "sipp"
+        and ("-i", phone.host) in pairs
+        and ("-p", str(phone.port)) in pairs
+    )
+
+
+def kill_leftover_phone(pid_file: Path, phone: Phone, proc: Path = Path("/proc")) -> bool:
+    """Kill the phone an earlier, killed holder of the instance left running; True if one was.
+
+    Only a sipp listening on this phone's own address and port is killed: the address
+    belongs to the instance, and the caller holds the instance's lock.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+        argv = (proc / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (OSError, ValueError):
+        return False
+    if not is_phone_process(argv, phone):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while (proc / str(pid)).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
 class SippAgent:
     """A staff phone answering every call it gets, until stopped."""
 
     def __init__(
-        self, phone: Phone, workdir: Path, *, ring_ms: int = 300, media_port: int = 16000
+        self,
+        phone: Phone,
+        workdir: Path,
+        *,
+        ring_ms: int = 300,
+        media_port: int = 16000,
+        pid_file: Path | None = None,
     ) -> None:
         self.phone = phone
         self.workdir = workdir
         self.ring_ms = ring_ms
         self.media_port = media_port
+        self.pid_file = pid_file  # lets the next holder of the instance stop a leftover
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Start listening on the phone's own loopback address."""
+        if self.pid_file is not None:
+            kill_leftover_phone(self.pid_file, self.phone)
         scenario = _write_scenario(self.workdir, "agent", agent_scenario(self.ring_ms))
         command = [
             require_sipp(),
@@ -228,6 +273,9 @@ class SippAgent:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+        if self.pid_file is not None:
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.write_text(str(self._process.pid), encoding="utf-8")
 
     def exit_status(self) -> int | None:
         """sipp's exit status if it was started and has exited (reaping it), else None."""

@@ -55,10 +55,14 @@ class Harness:
         )
 
     async def feed(self, *events: ari.AriEvent) -> None:
+        """Hand the events over and wait until each has had its effect."""
         for event in events:
             self.controller.on_event(event)
-        for _ in range(20):
-            await asyncio.sleep(0)
+        for _ in range(10_000):
+            await asyncio.sleep(0)  # let the call tasks run, then look again
+            if not self.controller.events_pending:
+                return
+        raise AssertionError("the controller did not finish the events")
 
     def last(self, channel_id: str = CHANNEL) -> CallRecord:
         return [r for r in self.records if r.uniqueid == channel_id][-1]

@@ -45,8 +45,9 @@ async def test_settle_waits_for_the_marker_and_removes_it(tmp_path: Path):
     """The file is measured only after MixMonitor's post-process marker appears."""
     wav = tmp_path / "call.wav"
     write_wav(wav, 1.0)
-    waiting = asyncio.create_task(settle(wav, wait_seconds=5, poll=0.01))
-    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(settle(wav, wait_seconds=5, poll=0))
+    for _ in range(50):  # with poll=0 each turn of the loop is one more look for the marker
+        await asyncio.sleep(0)
     assert not waiting.done()
     marker_for(wav).touch()
     settled = await waiting

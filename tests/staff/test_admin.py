@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pyotp
 import pytest
+from sqlalchemy import event
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
@@ -122,10 +124,22 @@ async def test_the_last_active_admin_keeps_the_role_and_stays_enabled(session_fa
     assert demoted.roles == frozenset({Role.AGENT})
 
 
-async def test_two_admins_demoting_each_other_at_once_leave_one(session_factory):
+async def test_two_admins_demoting_each_other_at_once_leave_one(session_factory, engine):
     """The second change waits for the first and then sees that it would leave no admin."""
     adam = await make_user(session_factory, "adam", Role.ADMIN)
     bea = await make_user(session_factory, "bea", Role.ADMIN)
+    head_updates: list[str] = []
+    second_waits = threading.Event()
+
+    def seen(_conn, _cursor, statement, *_args):
+        # The audit head's UPDATE is each change's first statement and takes the lock: the
+        # second one sent means the second transaction now waits for the first.
+        if statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD SET SEQ"):
+            head_updates.append(statement)
+            if len(head_updates) == 2:
+                second_waits.set()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
 
     async def demote(user_id: int) -> None:
         async with session_factory() as session, session.begin():
@@ -136,7 +150,7 @@ async def test_two_admins_demoting_each_other_at_once_leave_one(session_factory)
     async with session_factory() as first, first.begin():
         await accounts.set_roles(first, by=CLI_ADMIN, user_id=adam.id, roles=[Role.AGENT], now=NOW)
         second = asyncio.create_task(demote(bea.id))
-        await asyncio.sleep(0.2)  # let the second transaction reach the lock and wait there
+        assert await asyncio.to_thread(second_waits.wait, 10)
     with pytest.raises(InputError, match="User bea is the last active admin"):
         await second
     async with session_factory() as session:

@@ -1,0 +1,55 @@
+"""Every test says what it needs: Asterisk, PostgreSQL or a browser (``-m`` relies on it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import UNMARKED
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_every_collected_test_is_marked_with_what_it_needs(request: pytest.FixtureRequest):
+    """A test using the sandbox, a PostgreSQL server or Chromium carries that marker."""
+    assert request.config.stash[UNMARKED] == []
+
+
+def test_the_check_notices_an_unmarked_test(tmp_path: Path):
+    """A module starting a PostgreSQL server without the marker is named by the check."""
+    module = TESTS / "test_zz_unmarked_probe.py"
+    starts_a_server = "Postgres" + "Server("  # spelt apart, or this file would need the marker
+    module.write_text(
+        '"""Probe."""\n\n'
+        "def test_probe():\n"
+        '    """Starts a server, so it needs the postgres marker."""\n'
+        f"    assert '{starts_a_server}'\n",
+        encoding="utf-8",
+    )
+    check = f"{TESTS / 'test_markers.py'}::test_every_collected_test_is_marked_with_what_it_needs"
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:xdist",
+                str(module),
+                check,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=TESTS.parent,
+        )
+    finally:
+        module.unlink()
+    assert result.returncode == 1, result.stdout
+    assert "test_zz_unmarked_probe.py::test_probe: postgres" in result.stdout
