@@ -78,7 +78,7 @@ NEEDED_BY_FIXTURE = {"sandbox_session": "asterisk", "postgres_server": "postgres
 NEEDED_BY_SOURCE = {
     "SandboxSession": "asterisk",
     "StockAsterisk(": "asterisk",
-    "claim_slot(": "asterisk",
+    "CALLREC_SANDBOX_SLOT": "asterisk",  # runs the sandbox's commands on an instance
     "ensure_rootfs(": "asterisk",
     "PostgresServer(": "postgres",
     "async_playwright": "browser",

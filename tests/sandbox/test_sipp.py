@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from callrec_ari.sandbox.asterisk import Phone
@@ -25,10 +26,12 @@ def test_a_leftover_phone_is_killed_and_anything_else_named_by_the_pid_file_is_n
     tmp_path: Path,
 ):
     """The pid file of a killed run may name the phone, or, after a reboot, anything."""
-    fake_sipp = tmp_path / "sipp"  # a process whose command line looks like the phone's
-    fake_sipp.symlink_to("/bin/sleep")
-    phone = subprocess.Popen([str(fake_sipp), "30", "-i", PHONE.host, "-p", "5060"])
-    other = subprocess.Popen(["/bin/sleep", "30"])
+    wait = "import time; time.sleep(30)"
+    # A process whose command line is the phone's: sipp, its address and port.
+    phone = subprocess.Popen(
+        ["sipp", "-c", wait, "-i", PHONE.host, "-p", "5060"], executable=sys.executable
+    )
+    other = subprocess.Popen([sys.executable, "-c", wait])
     pid_file = tmp_path / "agent.pid"
     try:
         pid_file.write_text(str(other.pid))
