@@ -21,8 +21,8 @@ from callrec_ari.access import may_read_audit
 from callrec_ari.audit import trail
 from callrec_ari.audit.read import FORMATS, EntryView, ExportFormat, export_entries, read_entries
 from callrec_ari.audit.verify import Verdict, verify_chain
+from callrec_ari.dates import parse_optional
 from callrec_ari.errors import InputError
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import SETTINGS
 from callrec_ari.web.request import allowed, client_of, fields, page
@@ -43,9 +43,8 @@ def _reader(request: web.Request) -> Account:
 
 def _moment(given: dict[str, str], key: str) -> datetime | None:
     """A date or time typed in a filter; a bare ``until`` date includes that day, as on the
-    calls page."""
-    text = given.get(key, "").strip()
-    return parse_time(text, key, end=key == "until") if text else None
+    calls page and the command line."""
+    return parse_optional(given.get(key), field=key, end_of_day=key == "until")
 
 
 def _before(text: str | None) -> int | None:

@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from callrec_ari.access import may_hold
+from callrec_ari.dates import parse_day_or_moment, parse_optional
 from callrec_ari.errors import CallrecError, InputError
 from callrec_ari.lifecycle import holds
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.lifecycle.holds import Hold, HoldRequest
 from callrec_ari.routing import store as routing
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
@@ -42,12 +42,11 @@ def _json(hold: Hold) -> dict[str, Any]:
 
 
 def _request(given: dict[str, str], placed_by: str) -> HoldRequest:
-    ends = given.get("ends_at", "").strip()
     return HoldRequest(
         case_reference=given.get("case_reference", ""),
         reason=given.get("reason", ""),
         placed_by=placed_by,
-        ends_at=parse_time(ends, "ends_at", end=True) if ends else None,
+        ends_at=parse_optional(given.get("ends_at"), field="ends_at", end_of_day=True),
     )
 
 
@@ -86,8 +85,8 @@ async def _hold_number(request: web.Request) -> Hold:
             request.app[SESSIONS],
             _request(given, account.username),
             given.get("number", ""),
-            period_from=parse_time(start, "from"),
-            period_to=parse_time(end, "to", end=True),
+            period_from=parse_day_or_moment(start, field="from"),
+            period_to=parse_day_or_moment(end, field="to", end_of_day=True),
             region=request.app[SETTINGS].numbers_region,
             now=request.app[CLOCK](),
         )

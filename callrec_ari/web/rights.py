@@ -17,9 +17,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import may_handle_requests
+from callrec_ari.dates import parse_optional
 from callrec_ari.errors import CallrecError, InputError, NotFoundError, RecordingError
 from callrec_ari.rights import donotrecord, requests
-from callrec_ari.rights.deadlines import Deadlines, parse_received
+from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.donotrecord import Entry
 from callrec_ari.rights.requests import RequestKind, RequestView
 from callrec_ari.staff.accounts import Account
@@ -144,7 +145,6 @@ async def _open(request: web.Request) -> RequestView:
     settings = request.app[SETTINGS]
 
     async def work(db: AsyncSession) -> RequestView:
-        received = given.get("received", "").strip()
         return await requests.open_request(
             db,
             kind=given.get("kind", ""),
@@ -154,7 +154,7 @@ async def _open(request: web.Request) -> RequestView:
             now=now_of(request),
             region=settings.numbers_region,
             deadlines=_deadlines(request),
-            received=parse_received(received) if received else None,
+            received=parse_optional(given.get("received"), field="received"),
         )
 
     return await run(request, work)
