@@ -195,11 +195,14 @@ async def search_calls(
     )
 
 
-async def get_call(
+async def view_call_for(
     session: AsyncSession, *, actor: Actor, uniqueid: str, now: datetime | None = None
 ) -> CallView:
-    """One call for ``actor``; ``NotFoundError`` if it does not exist or they may not see it.
+    """One call as ``actor`` may see it (the staff app's view: masked fields, holds, whether
+    it plays); ``NotFoundError`` alike whether it does not exist or is not theirs to see.
 
+    Compare ``rights.subject.require_call_row`` (the raw row, no access check, for the
+    dpo's services) and ``db.repository.find_record`` (the stored snapshot or ``None``).
     ``now`` decides which legal holds are still active (default: the wall clock).
     """
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)

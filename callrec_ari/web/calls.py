@@ -117,7 +117,7 @@ async def _one(request: web.Request) -> CallView:
     account = signed_in(request)
     try:
         async with request.app[SESSIONS]() as db:
-            return await search.get_call(
+            return await search.view_call_for(
                 db, actor=account.actor, uniqueid=request.match_info["uniqueid"]
             )
     except NotFoundError as exc:
