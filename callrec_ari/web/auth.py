@@ -265,7 +265,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     language = str(form.get("language", ""))
     if language not in LANGUAGES:
-        raise web.HTTPBadRequest(text=f"There is no translation for {language[:10]!r}.")
+        raise InputError(f"There is no translation for {language[:10]!r}.")
     session = await get_session(request)
     session[LANGUAGE_KEY] = language
     back = _next_url(form.get("next"))
