@@ -1,8 +1,9 @@
 """Data-subject requests and the do-not-record list in the web app, for the dpo.
 
-Each page and its JSON twin under ``/api/`` call the service functions ``callrec requests``
-and ``callrec dnr`` call, as the signed-in account; the service checks the role again and
-writes ``dsr_actions`` and the audit trail in the same transaction. The helpers at the top
+Each action is one handler for its form and its JSON twin under ``/api/``, calling the
+service functions ``callrec requests`` and ``callrec dnr`` call, as the signed-in account;
+the service checks the role again and writes ``dsr_actions`` and the audit trail in the
+same transaction. Its errors propagate to ``web/errors.py``. The helpers at the top
 (``dpo``, ``run``, ``optional_id``) are shared with ``subjects.py`` and ``audit.py``.
 """
 

@@ -154,6 +154,12 @@ async def test_a_recording_outside_its_folder_is_a_conflict(
     )
     assert answer.status == 409
     assert (await json_error(answer))["error_id"] == "recording_problem"
+    page = await client.post(
+        "/subjects/erase", data={"csrf": token, "number": "+48221234567", "reason": "asked"}
+    )
+    assert page.status == 409
+    error_id, message = error_page(await page.text())
+    assert (error_id, "nothing was erased" in message) == ("recording_problem", True)
 
 
 async def test_the_link_back_leads_to_the_page_the_person_came_from(supervisor):
