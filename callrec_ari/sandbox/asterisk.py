@@ -74,6 +74,32 @@ class SandboxSettings:
         """Base URL of ARI's HTTP server."""
         return f"http://{self.ari_host}:{self.ari_port}"
 
+    @classmethod
+    def for_slot(cls, slot: int) -> SandboxSettings:
+        """The settings of numbered instance ``slot``: slot 0 is the person's sandbox; every
+        other slot has addresses 127.0.<slot>.1-4 and an RTP range of its own, so instances
+        run side by side without taking each other's calls."""
+        if slot == 0:
+            return cls()
+        if not 0 < slot < 250:
+            raise SandboxError(f"Sandbox slot {slot} is not between 0 and 249.")
+        net = f"127.0.{slot}"
+        return cls(
+            name=slot_name(slot),
+            sip_host=f"{net}.1",
+            ari_host=f"{net}.1",
+            trunk_host=f"{net}.2",
+            phones=(Phone(endpoint="agent100", host=f"{net}.3"),),
+            baseline_trunk_host=f"{net}.4",
+            rtp_start=40000 + (slot - 1) * 1000,
+            rtp_end=40000 + (slot - 1) * 1000 + 999,
+        )
+
+
+def slot_name(slot: int) -> str:
+    """The instance name of ``slot``."""
+    return "callrec" if slot == 0 else f"callrec-{slot}"
+
 
 class AsteriskSandbox:
     """Start, stop and talk to one chrooted Asterisk; requires root (chroot and mount)."""
@@ -290,10 +316,37 @@ class AsteriskSandbox:
         return str(self.instance / "etc" / "asterisk.conf")
 
     def _kill_leftover(self) -> None:
-        """Kill an Asterisk left running by an earlier, interrupted run of this instance."""
+        """Kill an Asterisk left running by an earlier, interrupted run of this instance.
+
+        Only a process that is provably this instance's Asterisk is killed: its root is this
+        root file system and its command line names this instance's configuration. A pid
+        file can outlive its process and the pid be reused by anything.
+        """
         pid_file = self.host_instance / "run" / "asterisk.pid"
-        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        try:
             pid = int(pid_file.read_text().strip())
-            log.warning("sandbox.asterisk.leftover_killed", pid=pid)
+        except (OSError, ValueError):
+            return
+        if not self.owns_process(pid):
+            log.info("sandbox.asterisk.pid_file_stale", pid=pid)
+            return
+        log.warning("sandbox.asterisk.leftover_killed", pid=pid)
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def owns_process(self, pid: int, proc: Path = Path("/proc")) -> bool:
+        """Whether process ``pid`` is this instance's Asterisk (root and command line)."""
+        try:
+            root = (proc / str(pid) / "root").resolve(strict=True)
+            argv = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return (
+            root == self.rootfs.resolve()
+            and bool(argv)
+            and Path(argv[0].decode(errors="replace")).name == "asterisk"
+            and self._conf().encode() in argv
+        )

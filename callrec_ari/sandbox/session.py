@@ -16,6 +16,7 @@ import structlog
 
 from callrec_ari.prompts.install import install_prompts
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, SandboxSettings
+from callrec_ari.sandbox.lock import InstanceLock, claim_slot
 from callrec_ari.sandbox.rootfs import ensure_rootfs
 from callrec_ari.sandbox.sipp import SippAgent
 
@@ -26,8 +27,22 @@ DIALPLAN_DIR = PROJECT_DIR / "dialplan"
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 
 
+def lock_dir(cache_dir: Path) -> Path:
+    """Where the instances' locks live (outside the root file system, which may be rebuilt)."""
+    return cache_dir / "locks"
+
+
+def instance_lock(cache_dir: Path, settings: SandboxSettings) -> InstanceLock:
+    """The lock of the instance ``settings`` names."""
+    return InstanceLock(lock_dir(cache_dir), settings.name)
+
+
 class SandboxSession:
-    """Builds (or reuses) the root file system, starts Asterisk and a staff phone; stops both."""
+    """Builds (or reuses) the root file system, starts Asterisk and a staff phone; stops both.
+
+    The session holds its instance's lock from ``start`` to ``stop``: a second session of the
+    same instance is refused with one sentence instead of killing the first one's Asterisk.
+    """
 
     def __init__(
         self,
@@ -36,35 +51,68 @@ class SandboxSession:
         settings: SandboxSettings | None = None,
         prompts_dir: Path = PROMPTS_DIR,
         workdir: Path | None = None,
+        lock: InstanceLock | None = None,
+        command: str = "callrec sandbox",
     ) -> None:
         self.settings = settings or SandboxSettings()
         self.cache_dir = cache_dir
         self.prompts_dir = prompts_dir
         self.workdir = workdir or cache_dir / "work" / self.settings.name
+        self.lock = lock or instance_lock(cache_dir, self.settings)
+        self.command = command
         self.asterisk: AsteriskSandbox | None = None
         self.agent: SippAgent | None = None
 
+    @classmethod
+    def claim(
+        cls,
+        cache_dir: Path,
+        *,
+        command: str,
+        prompts_dir: Path = PROMPTS_DIR,
+        workdir: Path | None = None,
+    ) -> SandboxSession:
+        """A session on the first free numbered slot (for test runs and benchmarks)."""
+        slot, lock = claim_slot(lock_dir(cache_dir), command)
+        return cls(
+            cache_dir,
+            settings=SandboxSettings.for_slot(slot),
+            prompts_dir=prompts_dir,
+            workdir=workdir,
+            lock=lock,
+            command=command,
+        )
+
     def start(self) -> AsteriskSandbox:
         """Prepare a fresh instance, install the built prompts, start Asterisk and the phone."""
-        rootfs = ensure_rootfs(self.cache_dir)
-        asterisk = AsteriskSandbox(rootfs, self.settings, DIALPLAN_DIR)
-        asterisk.prepare()
-        installed = install_prompts(self.prompts_dir, asterisk.host_sounds_dir)
-        log.info("sandbox.prompts.installed", count=len(installed))
-        asterisk.start()
-        self.asterisk = asterisk
-        self.agent = SippAgent(self.settings.phones[0], self.workdir / "agent")
-        self.agent.start()
+        if not self.lock.held:
+            self.lock.acquire(self.command)
+        try:
+            rootfs = ensure_rootfs(self.cache_dir)
+            asterisk = AsteriskSandbox(rootfs, self.settings, DIALPLAN_DIR)
+            asterisk.prepare()
+            installed = install_prompts(self.prompts_dir, asterisk.host_sounds_dir)
+            log.info("sandbox.prompts.installed", count=len(installed))
+            self.asterisk = asterisk
+            asterisk.start()
+            self.agent = SippAgent(self.settings.phones[0], self.workdir / "agent")
+            self.agent.start()
+        except BaseException:
+            self.stop()
+            raise
         return asterisk
 
     def stop(self) -> None:
-        """Stop the phone and Asterisk."""
-        if self.agent is not None:
-            self.agent.stop()
-            self.agent = None
-        if self.asterisk is not None:
-            self.asterisk.stop()
-            self.asterisk = None
+        """Stop the phone and Asterisk, and let go of the instance."""
+        try:
+            if self.agent is not None:
+                self.agent.stop()
+                self.agent = None
+            if self.asterisk is not None:
+                self.asterisk.stop()
+                self.asterisk = None
+        finally:
+            self.lock.release()
 
     def __enter__(self) -> AsteriskSandbox:
         return self.start()

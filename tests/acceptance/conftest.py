@@ -1,7 +1,9 @@
 """Acceptance fixtures: a real Asterisk 22 in a chroot, sipp phones, and the real service.
 
-The sandbox starts once per session (its root file system is cached outside the repo). Each
-test gets its own service instance on a fresh SQLite database, running in the test's loop.
+The sandbox starts once per session (its root file system is cached outside the repo) on the
+first free numbered slot, so a person's running sandbox, another test run and every
+pytest-xdist worker each have an instance of their own. Each test gets its own service
+instance on a fresh SQLite database, running in the test's loop.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ CACHE = Path(os.environ.get("CALLREC_SANDBOX_CACHE", "/var/cache/callrec"))
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxSession]:
     """Asterisk 22 with callrec's dialplan and prompts, and one staff phone (agent100)."""
-    session = SandboxSession(CACHE, workdir=tmp_path_factory.mktemp("sandbox"))
+    session = SandboxSession.claim(
+        CACHE, command="pytest (acceptance tests)", workdir=tmp_path_factory.mktemp("sandbox")
+    )
     session.start()
     yield session
     session.stop()
