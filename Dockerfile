@@ -24,6 +24,9 @@ EXPOSE 8089 8443
 # it holds the rows the database has not stored yet. The web app's session key file
 # (secret_key_file = "/var/lib/callrec/web-secret.key") belongs there as well. Set [web] host
 # to 0.0.0.0 with tls_certificate and tls_key to serve staff beyond the container.
+# The recordings folder also holds the register of calls connected while callrec was down
+# (CALLREC_REGISTER): run with Asterisk's shared group (--group-add <gid>) so the service can
+# read, rename and delete what Asterisk's user writes there.
 VOLUME ["/var/lib/callrec"]
 ENTRYPOINT ["callrec"]
 CMD ["run", "--config", "/etc/callrec/config.toml"]

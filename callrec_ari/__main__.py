@@ -13,10 +13,15 @@ import getpass
 import json
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from callrec_ari import log as logging_setup
 from callrec_ari.access import Actor, Role
@@ -25,19 +30,24 @@ from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
-from callrec_ari.db.session import run_command
+from callrec_ari.db.session import database_failure, run_command
 from callrec_ari.errors import CallrecError, ConfigError, InputError
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
-from callrec_ari.serve import Site, serve
+from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
 from callrec_ari.web.app import build_web_app, tls_context
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
+ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
+ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
+DEFAULT_CONFIG = "config.toml"
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+log = structlog.get_logger(__name__)
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> int:
@@ -55,6 +65,31 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], datetime] | N
         return 2
     except KeyboardInterrupt:
         return 130
+    except SQLAlchemyError as exc:
+        # A safety net: the service layer names the database where it can; this says at
+        # least which one, without a traceback.
+        print(f"callrec: {database_failure(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"callrec: the system refused{where}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, and a file
+        report = _crash_report(exc)
+        print(
+            f"callrec: unexpected error ({type(exc).__name__}: {exc}); this is a bug, "
+            f"the details are in {report}.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _crash_report(exc: Exception) -> str:
+    """Write the traceback to a file of its own, for a bug report; its path."""
+    descriptor, path = tempfile.mkstemp(prefix="callrec-error-", suffix=".txt")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        traceback.print_exception(exc, file=handle)
+    return path
 
 
 def _utc_now() -> datetime:
@@ -70,7 +105,11 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument(
-            "-c", "--config", type=Path, default=Path("config.toml"), help="the TOML config file"
+            "-c",
+            "--config",
+            type=Path,
+            default=Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG),
+            help=f"the TOML config file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG})",
         )
         cmd.set_defaults(handler=handler)
         return cmd
@@ -102,7 +141,11 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     staff_commands.add_commands(cli)
     audit_commands.add_commands(cli)
     sandbox_commands.add_commands(
-        sub, sandbox_cache=_sandbox_cache, load_settings=_settings, default_config=PROJECT_CONFIG
+        sub,
+        sandbox_cache=_sandbox_cache,
+        sandbox_slot=_sandbox_slot,
+        load_settings=_settings,
+        default_config=Path(os.environ.get(ENV_CONFIG) or PROJECT_CONFIG),
     )
     return parser
 
@@ -119,12 +162,20 @@ def _sandbox_cache() -> Path:
     return Path(os.environ.get(ENV_SANDBOX_CACHE) or DEFAULT_SANDBOX_CACHE)
 
 
+def _sandbox_slot() -> int:
+    text = os.environ.get(ENV_SANDBOX_SLOT) or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_SANDBOX_SLOT}={text[:20]!r} is not a slot number.") from None
+
+
 def _settings(
     args: argparse.Namespace, adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 ) -> Settings:
     """The settings from ``--config`` (first changed by ``adapt``); logging is set up from them."""
     config: Path = args.config
-    if not config.exists() and config == Path("config.toml"):
+    if not config.exists() and config == Path(DEFAULT_CONFIG):
         raise ConfigError(
             "Config file config.toml does not exist: copy config.example.toml to config.toml "
             "and adapt it, or pass --config."
@@ -137,6 +188,27 @@ def _settings(
     return settings
 
 
+def resolved_paths(settings: Settings) -> dict[str, str]:
+    """Every file and folder the service uses, relative paths resolved against the config
+    file's folder, so a surprising location shows at start-up."""
+    return {
+        "recordings": str(settings.recording.service_dir),
+        "recordings_for_asterisk": str(settings.recording.asterisk_dir),
+        "database": migrate.safe_url(settings.database.url),
+        "journal": str(settings.database.journal_dir),
+        "register": str(settings.dialplan.register_file),
+        "prompts": str(settings.prompts.source_dir),
+        "sounds": str(settings.prompts.sounds_dir),
+        "asterisk_root": str(settings.prompts.asterisk_root),
+        "web_secret_key": str(settings.web.secret_key_file),
+    }
+
+
+def log_paths(settings: Settings) -> None:
+    """One log line with the resolved paths (``callrec run`` and ``callrec web``)."""
+    log.info("config.paths", **resolved_paths(settings))
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.check(settings.database.url)
@@ -146,18 +218,25 @@ def _run(args: argparse.Namespace) -> int:
             app=build_app(settings),
             host=settings.service.host,
             port=settings.service.port,
+            config_table="[service]",
         )
     ]
     if not args.no_web:
         sites.append(_web_site(settings))
-    asyncio.run(serve(sites))
-    return 0
+    return _serve(settings, sites)
 
 
 def _web(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.check(settings.database.url)
-    asyncio.run(serve([_web_site(settings)]))
+    return _serve(settings, [_web_site(settings)])
+
+
+def _serve(settings: Settings, sites: list[Site]) -> int:
+    for site in sites:
+        probe(site)  # a port in use is one sentence, before anything starts or logs
+    log_paths(settings)
+    asyncio.run(serve(sites))
     return 0
 
 
@@ -168,6 +247,7 @@ def _web_site(settings: Settings) -> Site:
         host=settings.web.host,
         port=settings.web.port,
         ssl_context=tls_context(settings),
+        config_table="[web]",
     )
 
 
@@ -175,6 +255,8 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     schema.upgrade(settings.database.url)
     print(f"database at revision {migrate.current_revision(settings.database.url)}")
+    for name, path in resolved_paths(settings).items():
+        print(f"{name:>24}: {path}")
     return 0
 
 
@@ -193,6 +275,11 @@ def format_record(record: CallRecord) -> str:
 def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
     from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
     from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
+    from callrec_ari.prompts.layout import (  # noqa: PLC0415
+        SOUNDS_FOLDER,
+        language_folders,
+        sound_folder,
+    )
 
     settings = _settings(args)
     source = settings.prompts.source_dir
@@ -205,8 +292,20 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
             seconds = f"{built.duration_seconds:5.1f} s"
             print(f"{built.language}/{built.name}.wav  {seconds}  ({built.source})")
     else:
-        for path in install_prompts(source, settings.prompts.sounds_dir, languages=args.lang):
+        prompts = settings.prompts
+        installed = install_prompts(
+            source, prompts.sounds_dir, languages=args.lang, asterisk_root=prompts.asterisk_root
+        )
+        for path in installed:
             print(path)
+        for folder in language_folders(source, args.lang):
+            lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
+            real = sound_folder(
+                prompts.sounds_dir, folder.name, asterisk_root=prompts.asterisk_root
+            )
+            if real != lexical:
+                # The files went where the link leads, which is what Asterisk reads: say so.
+                print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -30,9 +30,16 @@ from callrec_ari.errors import CallrecError
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
-from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record, refresh_routes
+from callrec_ari.housekeeping import (
+    import_register,
+    purge_periodically,
+    refresh_do_not_record,
+    refresh_routes,
+    supervise,
+)
 from callrec_ari.recording.finalise import settle
-from callrec_ari.records import CallRecord
+from callrec_ari.records import CallRecord, Consent
+from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
@@ -95,26 +102,24 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     # The last copy first: the database may be down right now.
     await asyncio.to_thread(numbers.load)
     app[DO_NOT_RECORD] = numbers
-    tasks = [
-        asyncio.create_task(
-            refresh_do_not_record(
-                numbers,
-                app[SESSIONS],
-                interval_seconds=settings.consent.do_not_record_refresh_seconds,
-            ),
-            name="do-not-record",
-        )
-    ]
+    refresh = partial(
+        refresh_do_not_record,
+        numbers,
+        app[SESSIONS],
+        interval_seconds=settings.consent.do_not_record_refresh_seconds,
+    )
+    tasks = [_supervised("do-not-record", refresh)]
     if settings.lifecycle.purge_interval_seconds > 0:
-        tasks.append(
-            asyncio.create_task(
-                purge_periodically(settings, app[SESSIONS], clock=utc_now), name="purge"
-            )
-        )
+        purge = partial(purge_periodically, settings, app[SESSIONS], clock=utc_now)
+        tasks.append(_supervised("purge", purge))
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _supervised(name: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+    return asyncio.create_task(supervise(name, job), name=name)
 
 
 def _routes_cache(settings: Settings) -> Path:
@@ -144,24 +149,46 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             do_not_record=app[DO_NOT_RECORD].matches,
             unfinished=partial(_unfinished_calls, app),
         )
+        register_wake = asyncio.Event()
+
+        async def on_connect() -> None:
+            await controller.reconcile()
+            register_wake.set()  # calls connected while we were away are in the register
+
         events = EventStream(
-            session, settings.ari, on_event=controller.on_event, on_connect=controller.reconcile
+            session, settings.ari, on_event=controller.on_event, on_connect=on_connect
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events
         task = asyncio.create_task(events.run(), name="ari-events")
-        routes = asyncio.create_task(
-            refresh_routes(
+        routes = _supervised(
+            "routes",
+            partial(
+                refresh_routes,
                 controller,
                 settings,
                 app[SESSIONS],
                 cache=_routes_cache(settings),
                 last=changes,
             ),
-            name="routes",
+        )
+        importer = RegisterImporter(
+            settings.dialplan.register_file,
+            submit=app[WRITER].submit,
+            flush=app[WRITER].flush,
+            settings=lambda: controller.flow.settings,
+        )
+        register = _supervised(
+            "register",
+            partial(
+                import_register,
+                importer,
+                interval_seconds=settings.dialplan.register_import_seconds,
+                wake=register_wake,
+            ),
         )
         yield
-        for running in (routes, task):
+        for running in (register, routes, task):
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
@@ -179,7 +206,12 @@ async def _unfinished_calls(app: web.Application) -> list[CallRecord]:
         stored = []
     for record in stored:
         records.setdefault(record.uniqueid, record)  # the journal's snapshot is the newer
-    return [record for record in records.values() if not record.finished]
+    # Calls the dialplan connected without us are the register's to complete, not ours.
+    return [
+        record
+        for record in records.values()
+        if not record.finished and record.consent != Consent.SERVICE_UNAVAILABLE
+    ]
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -1,12 +1,15 @@
-"""The service's periodic jobs: reloading the do-not-record list and purging expired calls.
+"""The service's periodic jobs: reloading the do-not-record list and the admin's routes,
+purging expired calls, importing the register of calls connected without the service.
 
-Both talk to the database and both tolerate it being down: a failed round is logged and the
-next one tries again. Neither is ever on the call path.
+Each tolerates the database being down: a failed round is logged and the next one tries
+again. None is ever on the call path. ``supervise`` runs each of them: a job that raises
+something unexpected is logged with its traceback and started again, never lost silently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.lifecycle.purge import run_purge
+from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.rights import donotrecord
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
@@ -30,6 +34,51 @@ from callrec_ari.routing.store import Changes
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+_RESTART_SECONDS = 5.0
+
+
+async def supervise(
+    name: str,
+    job: Callable[[], Awaitable[None]],
+    *,
+    restart_seconds: float = _RESTART_SECONDS,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Run ``job`` until cancelled; if it raises (or returns), log it and start it again."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("task.crashed", task=name, restart_in_seconds=restart_seconds)
+        else:
+            log.error("task.ended", task=name, restart_in_seconds=restart_seconds)
+        await sleep(restart_seconds)
+
+
+async def import_register(
+    importer: RegisterImporter,
+    *,
+    interval_seconds: float,
+    wake: asyncio.Event,
+) -> None:
+    """Import the register now, then every ``interval_seconds`` or when ``wake`` is set (on
+    every ARI connection), until cancelled."""
+    failing = False
+    while True:
+        wake.clear()
+        try:
+            await importer.import_once()
+        except OSError as exc:
+            if not failing:  # e.g. no permission on the folder: once per outage
+                log.error("register.import_failed", file=str(importer.path), error=str(exc))
+            failing = True
+        else:
+            failing = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(interval_seconds):
+                await wake.wait()
 
 
 async def refresh_do_not_record(

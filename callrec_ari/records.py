@@ -29,6 +29,9 @@ class Consent(enum.StrEnum):
     DECLINED = "declined"  # the caller pressed the decline key
     INTERRUPTED = "interrupted"  # the service stopped mid-announcement; connected unrecorded
     OPTED_OUT = "opted_out"  # the number is on the do-not-record list; connected unrecorded
+    # callrec was not running (or let go of the call): the dialplan connected it unrecorded
+    # and wrote it to the register, imported when callrec was back.
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class RecordingStatus(enum.StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,13 @@ from callrec_ari.db.models import DoNotRecord
 from callrec_ari.db.repository import find_record, upsert_calls
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
-from callrec_ari.housekeeping import purge_periodically, refresh_do_not_record, refresh_routes
+from callrec_ari.housekeeping import (
+    import_register,
+    purge_periodically,
+    refresh_do_not_record,
+    refresh_routes,
+    supervise,
+)
 from callrec_ari.records import RecordingStatus
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
@@ -154,3 +162,70 @@ async def test_routes_survive_a_database_outage(tmp_path: Path):
         )
     assert holder.flows == []
     assert [log["event"] for log in logs] == ["routes.refresh_failed"]
+
+
+async def test_a_crashing_job_is_logged_and_started_again():
+    """An unexpected exception is logged with its traceback and the job restarts; a job that
+    returns is restarted too; cancelling the supervisor stops it."""
+    runs: list[int] = []
+
+    async def job() -> None:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise KeyError("a bug")
+
+    delays: list[float] = []
+    with capture_logs() as logs, pytest.raises(RoundsDoneError):
+        await supervise("example", job, restart_seconds=3, sleep=rounds(2, delays))
+    assert runs == [0, 1]
+    assert delays == [3, 3]
+    assert [(line["event"], line["task"]) for line in logs] == [
+        ("task.crashed", "example"),
+        ("task.ended", "example"),
+    ]
+    assert logs[0]["exc_info"] is True
+
+
+class CountingImporter:
+    """A register importer that counts rounds and fails as told."""
+
+    def __init__(self, path: Path, failures: int = 0) -> None:
+        self.path = path
+        self.rounds = 0
+        self.failures = failures
+        self.ran = asyncio.Event()
+
+    async def import_once(self) -> int:
+        self.rounds += 1
+        self.ran.set()
+        if self.rounds <= self.failures:
+            raise PermissionError(13, "Permission denied")
+        return 0
+
+    async def next_round(self) -> None:
+        """Wait until one more round has run."""
+        await asyncio.wait_for(self.ran.wait(), 5)
+        self.ran.clear()
+
+
+async def test_the_register_is_imported_at_once_and_on_every_wake(tmp_path: Path):
+    """The first round runs at start, the next when an ARI connection sets the event, long
+    before the interval; a folder it may not write is logged once per outage."""
+    importer = CountingImporter(tmp_path / "unrecorded-calls.log", failures=2)
+    wake = asyncio.Event()
+    with capture_logs() as logs:
+        task = asyncio.create_task(
+            import_register(importer, interval_seconds=3600, wake=wake)  # type: ignore[arg-type]
+        )
+        await importer.next_round()
+        wake.set()
+        await importer.next_round()
+        wake.set()
+        await importer.next_round()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert importer.rounds == 3
+    failures = [line for line in logs if line["event"] == "register.import_failed"]
+    assert len(failures) == 1
+    assert "Permission denied" in failures[0]["error"]

@@ -93,3 +93,52 @@ def test_prompts_build_then_install_through_the_command(tmp_path: Path, capsys):
     assert main(["prompts", "install", "-c", str(config)]) == 0
     installed = sorted(p.name for p in (tmp_path / "sounds" / "en" / "callrec").iterdir())
     assert installed == ["announcement.wav", "decline-hint.wav", "declined.wav", "not-recorded.wav"]
+
+
+def test_prompts_install_says_where_a_linked_language_really_went(tmp_path: Path, capsys):
+    """Through Debian's absolute en link inside Asterisk's root (asterisk_root), the command
+    prints the folder the files really went to; a dangling link is one line, no traceback."""
+    source = tmp_path / "prompts"
+    shutil.copytree(EXAMPLE.parent / "prompts" / "en", source / "en")
+    root = tmp_path / "chroot"
+    sounds = root / "usr/share/asterisk/sounds"
+    (sounds / "en_US_f_Allison").mkdir(parents=True)
+    (root / "etc/alternatives").mkdir(parents=True)
+    (root / "etc/alternatives/asterisk-prompt-en").symlink_to(
+        "/usr/share/asterisk/sounds/en_US_f_Allison"
+    )
+    (sounds / "en").symlink_to("/etc/alternatives/asterisk-prompt-en")
+    prompts = {"source_dir": str(source), "sounds_dir": str(sounds)}
+
+    outside = write_config(tmp_path, prompts=prompts)
+    assert main(["prompts", "install", "-c", str(outside)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"callrec: Sound folder {sounds / 'en'} is a symbolic link to ")
+    assert len(err.strip().splitlines()) == 1
+
+    inside = write_config(tmp_path, prompts={**prompts, "asterisk_root": str(root)})
+    assert main(["prompts", "install", "-c", str(inside)]) == 0
+    out = capsys.readouterr().out
+    real = sounds / "en_US_f_Allison" / "callrec"
+    assert f"{real / 'announcement.wav'}\n" in out
+    assert f"the prompts went to {real}\n" in out
+
+
+def test_migrate_prints_every_path_resolved_against_the_config_folder(tmp_path: Path):
+    """Relative paths are the config file's folder's, and `callrec migrate` says where each
+    one is, from any working directory."""
+    config = write_config(tmp_path, database={"journal_dir": "var/journal"})
+    migrated = subprocess.run(
+        [sys.executable, "-m", "callrec_ari", "migrate", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    printed = dict(
+        line.strip().split(": ", 1) for line in migrated.stdout.splitlines() if ": " in line
+    )
+    assert printed["journal"] == str(tmp_path / "var" / "journal")
+    assert printed["prompts"] == str(tmp_path / "prompts")  # source_dir "prompts": the config's
+    assert printed["register"] == "/var/spool/asterisk/callrec/unrecorded-calls.log"

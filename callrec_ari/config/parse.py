@@ -40,6 +40,49 @@ _DTMF = frozenset("0123456789*#")
 
 ENV_ARI_PASSWORD = "CALLREC_ARI_PASSWORD"  # noqa: S105 - the name of a variable, not a secret.
 ENV_DATABASE_URL = "CALLREC_DATABASE_URL"
+REGISTER_FILE = "unrecorded-calls.log"  # the register's name in the recordings folder
+
+
+# Every key holding a file or folder, with its default: relative values are taken from the
+# config file's folder, so a config written elsewhere must carry them absolute.
+_PATH_KEYS: dict[tuple[str, str], str | None] = {
+    ("recording", "service_dir"): None,
+    ("database", "journal_dir"): "var/journal",
+    ("prompts", "source_dir"): "prompts",
+    ("prompts", "sounds_dir"): "/usr/share/asterisk/sounds",
+    ("prompts", "asterisk_root"): "/",
+    ("dialplan", "register_file"): None,
+    ("web", "tls_certificate"): None,
+    ("web", "tls_key"): None,
+    ("web", "secret_key_file"): "var/web-secret.key",
+}
+_SQLITE = "sqlite+aiosqlite:///"
+
+
+def with_absolute_paths(data: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Decoded TOML with every relative path (and SQLite file) made absolute from
+    ``base_dir``: the same settings wherever the result is written."""
+    config = {
+        key: dict(value) if isinstance(value, Mapping) else value for key, value in data.items()
+    }
+    for (table, key), default in _PATH_KEYS.items():
+        section = config.get(table)
+        if section is None and default is None:
+            continue
+        if not isinstance(section, dict):
+            section = config.setdefault(table, {})
+            if not isinstance(section, dict):
+                continue  # parse() names the malformed table
+        value = section.get(key, default)
+        if isinstance(value, str):
+            section[key] = str(base_dir / value)
+    database = config.get("database")
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        url: str = database["url"]
+        file_part = url.removeprefix(_SQLITE)
+        if url.startswith(_SQLITE) and file_part and file_part != ":memory:":
+            database["url"] = _SQLITE + str(base_dir / file_part)
+    return config
 
 
 def load(path: Path, env: Mapping[str, str]) -> Settings:
@@ -67,20 +110,14 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     consent = _consent(root.table("consent", required=False))
     retention = _retention(root.table("retention"))
     default_route = _route(root.table("default_route"), consent, retention)
+    recording = _recording(root.table("recording"), base_dir)
     return Settings(
         ari=_ari(root.table("ari"), env),
-        recording=_recording(root.table("recording"), base_dir),
+        recording=recording,
         database=_database(root.table("database"), env, base_dir),
         prompts=_prompts(root.table("prompts", required=False), base_dir),
         consent=consent,
-        dialplan=DialplanSettings(
-            record_context=root.table("dialplan", required=False).matching(
-                "record_context", _CONTEXT, "callrec-record"
-            ),
-            unrecorded_context=root.table("dialplan", required=False).matching(
-                "unrecorded_context", _CONTEXT, "callrec-unrecorded"
-            ),
-        ),
+        dialplan=_dialplan(root.table("dialplan", required=False), recording, base_dir),
         retention=retention,
         lifecycle=_lifecycle(root.table("lifecycle", required=False)),
         numbers_region=_numbers_region(root.table("numbers", required=False)),
@@ -131,13 +168,23 @@ def _recording(table: Table, base_dir: Path) -> RecordingSettings:
     )
 
 
+def _dialplan(table: Table, recording: RecordingSettings, base_dir: Path) -> DialplanSettings:
+    register = table.get("register_file", str, "")
+    return DialplanSettings(
+        # Beside the recordings by default: Asterisk and the service may both write there.
+        register_file=base_dir / register if register else recording.service_dir / REGISTER_FILE,
+        record_context=table.matching("record_context", _CONTEXT, "callrec-record"),
+        unrecorded_context=table.matching("unrecorded_context", _CONTEXT, "callrec-unrecorded"),
+        register_import_seconds=table.positive("register_import_seconds", 30.0),
+    )
+
+
 def _database(table: Table, env: Mapping[str, str], base_dir: Path) -> DatabaseSettings:
     url = env.get(ENV_DATABASE_URL) or table.get("url", str)
-    sqlite_prefix = "sqlite+aiosqlite:///"
-    if url.startswith(sqlite_prefix):
-        file_part = url.removeprefix(sqlite_prefix)
+    if url.startswith(_SQLITE):
+        file_part = url.removeprefix(_SQLITE)
         if file_part and not file_part.startswith("/") and file_part != ":memory:":
-            url = sqlite_prefix + str((base_dir / file_part).resolve())
+            url = _SQLITE + str((base_dir / file_part).resolve())
     elif not url.startswith("postgresql+asyncpg://"):
         raise ConfigError(
             f"Config key {table.key('url')} must start with sqlite+aiosqlite:/// "
@@ -161,6 +208,7 @@ def _prompts(table: Table, base_dir: Path) -> PromptSettings:
     return PromptSettings(
         source_dir=base_dir / table.get("source_dir", str, "prompts"),
         sounds_dir=base_dir / table.get("sounds_dir", str, "/usr/share/asterisk/sounds"),
+        asterisk_root=base_dir / table.get("asterisk_root", str, "/"),
     )
 
 

@@ -62,7 +62,11 @@ class PromptSettings:
     """Where prompt sources are kept and where Asterisk looks for sounds."""
 
     source_dir: Path
-    sounds_dir: Path
+    sounds_dir: Path  # Asterisk's sounds folder as this service sees it
+    # Asterisk's root folder as this service sees it: absolute symbolic links in sounds_dir
+    # (Debian's en -> /etc/alternatives/...) are read inside it. "/" unless Asterisk runs in
+    # a chroot or container whose files this machine sees under another folder.
+    asterisk_root: Path = Path("/")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,10 +95,14 @@ class ConsentSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class DialplanSettings:
-    """The dialplan contexts the service hands calls back to."""
+    """The dialplan contexts the service hands calls back to, and the register of calls the
+    dialplan connected while the service was unavailable."""
 
+    # CALLREC_REGISTER in the dialplan's [globals], as this service sees it.
+    register_file: Path
     record_context: str = "callrec-record"
     unrecorded_context: str = "callrec-unrecorded"
+    register_import_seconds: float = 30.0  # also at start and on every ARI (re)connection
 
 
 @dataclass(frozen=True, kw_only=True)

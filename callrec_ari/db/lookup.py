@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from callrec_ari.db.repository import latest_calls
-from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.db.session import open_sessions
 from callrec_ari.records import CallRecord
 
 
 async def latest(url: str, limit: int) -> list[CallRecord]:
     """The newest ``limit`` call rows of the database at ``url``."""
-    engine = create_engine(url)
-    try:
-        async with create_session_factory(engine)() as session:
-            return await latest_calls(session, limit)
-    finally:
-        await engine.dispose()
+    async with open_sessions(url) as sessions, sessions() as session:
+        return await latest_calls(session, limit)

@@ -53,7 +53,7 @@ def upgrade_to_head(url: str) -> None:
         command.upgrade(alembic_config(url), "head")
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseError(
-            f"The database {_safe(url)} could not be migrated: {describe_error(exc)}."
+            f"The database {safe_url(url)} could not be migrated: {describe_error(exc)}."
         ) from exc
 
 
@@ -64,7 +64,7 @@ def current_revision(url: str) -> str | None:
         return asyncio.run(_current_revision(url))
     except (SQLAlchemyError, OSError) as exc:
         raise DatabaseError(
-            f"The database {_safe(url)} could not be read: {describe_error(exc)}."
+            f"The database {safe_url(url)} could not be read: {describe_error(exc)}."
         ) from exc
 
 
@@ -89,5 +89,6 @@ def _revision_of(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
+    """The database URL without its password, fit for logs and messages."""
     return make_url(url).render_as_string(hide_password=True)

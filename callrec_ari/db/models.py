@@ -40,7 +40,7 @@ class Call(Base):
     dialled_number: Mapped[str] = mapped_column(String(64))
     agent: Mapped[str | None] = mapped_column(String(128))
     languages: Mapped[str] = mapped_column(String(128))  # comma-separated, in order
-    consent: Mapped[str] = mapped_column(String(16))
+    consent: Mapped[str] = mapped_column(String(32))  # widened by migration 0006
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -26,6 +26,17 @@ def upgrade(url: str) -> None:
     migrate.upgrade_to_head(url)
 
 
+def require(url: str) -> None:
+    """For a command-line job: ``DatabaseError`` unless the database answers and is migrated."""
+    current = migrate.current_revision(url)
+    head = migrate.head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"The database is at schema revision {current or 'none'} but callrec needs {head}: "
+            "run `callrec migrate` first."
+        )
+
+
 def check(url: str) -> None:
     """Refuse a database behind the migrations; an unreachable one is only a warning.
 

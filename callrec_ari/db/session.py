@@ -53,9 +53,18 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 @contextlib.asynccontextmanager
 async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A session factory on a short-lived engine, for command-line jobs; disposed on exit."""
+    """A session factory on a short-lived engine, for command-line jobs; disposed on exit.
+
+    The database is reached once before the job starts, so an unreachable one is a
+    ``DatabaseError`` (one sentence) rather than whatever the driver raised half-way.
+    """
     engine = create_engine(url)
     try:
+        try:
+            async with engine.connect():
+                pass
+        except (SQLAlchemyError, OSError) as exc:
+            raise DatabaseError(database_failure(exc)) from exc
         yield create_session_factory(engine)
     finally:
         await engine.dispose()
@@ -75,10 +84,15 @@ async def _run_command(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -
         async with open_sessions(url) as sessions, sessions() as session, session.begin():
             return await work(session)
     except SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"The database refused the command ({describe_error(exc)}); "
-            "is it reachable and migrated (`callrec migrate`)?"
-        ) from exc
+        raise DatabaseError(database_failure(exc)) from exc
+
+
+def database_failure(exc: BaseException) -> str:
+    """One sentence for a command whose database failed, saying what to check."""
+    return (
+        f"The database refused the command ({describe_error(exc)}); "
+        "is it reachable and migrated (`callrec migrate`)?"
+    )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

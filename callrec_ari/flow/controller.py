@@ -104,6 +104,11 @@ class CallController:
         worker = self._calls.get(channel_id)
         return worker.call.phase if worker and worker.call else None
 
+    @property
+    def flow(self) -> ConsentFlow:
+        """The flow new calls are routed by."""
+        return self._flow
+
     def use_flow(self, flow: ConsentFlow) -> None:
         """Route new calls with ``flow`` (new routes or policies); calls already under way
         keep the route they started with, which their state carries."""

@@ -68,6 +68,11 @@ class ConsentFlow:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    @property
+    def settings(self) -> Settings:
+        """The settings (routes and policies) this flow routes new calls by."""
+        return self._settings
+
     def start(self, arrival: ev.CallArrived) -> Step:
         """A call entered the consent step: answer it and start the announcement.
 

@@ -95,7 +95,7 @@ def _runner(cli: CommandLine, job: Job) -> Callable[[argparse.Namespace], int]:
 
     def handler(args: argparse.Namespace) -> int:
         settings = cli.load_settings(args)
-        schema.check(settings.database.url)  # "run callrec migrate first", not an SQL error
+        schema.require(settings.database.url)  # "run callrec migrate first", not an SQL error
         now = cli.clock()
 
         async def main() -> int:

@@ -11,30 +11,41 @@ import structlog
 
 from callrec_ari.errors import PromptError
 from callrec_ari.prompts.audio import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, write_atomically
-from callrec_ari.prompts.layout import SOUNDS_FOLDER, check_name, language_folders
+from callrec_ari.prompts.layout import check_name, language_folders, sound_folder
 
 _log = structlog.get_logger(__name__)
 
 
 def install_prompts(
-    built_dir: Path, sounds_dir: Path, *, languages: Iterable[str] | None = None
+    built_dir: Path,
+    sounds_dir: Path,
+    *,
+    languages: Iterable[str] | None = None,
+    asterisk_root: Path = Path("/"),
 ) -> list[Path]:
     """Copy every ``built_dir/<lang>/<name>.wav`` to ``sounds_dir/<lang>/callrec/<name>.wav``.
 
-    All files are checked before the first is copied; each copy replaces the installed file in
-    one step, so a bad file leaves every installed prompt as it was.
+    Returns where each file really went: a language folder that is a symbolic link to a folder
+    (Debian's ``en``) is followed, since that folder is what Asterisk reads; absolute link
+    targets are read inside ``asterisk_root``. All files and folders are checked before the
+    first is copied; each copy replaces the installed file in one step, so a bad file or a
+    broken link leaves every installed prompt as it was.
     """
     checked: list[tuple[Path, bytes]] = []
     for folder in language_folders(built_dir, languages):
         wavs = sorted(path for path in folder.glob("*.wav") if not path.name.startswith("."))
         if not wavs:
             raise PromptError(f"Prompt folder {folder} has no built WAV files; build it first.")
+        target_dir = sound_folder(sounds_dir, folder.name, asterisk_root=asterisk_root)
         for wav in wavs:
             check_name(wav.stem, wav)
             data, _ = _read(wav)
-            checked.append((sounds_dir / folder.name / SOUNDS_FOLDER / wav.name, data))
+            checked.append((target_dir / wav.name, data))
     for target, data in checked:
-        write_atomically(target, data)
+        try:
+            write_atomically(target, data)
+        except OSError as exc:
+            raise PromptError(f"Sound folder {target.parent} cannot be written: {exc}.") from None
         _log.debug("prompt installed", path=str(target))
     return [target for target, _ in checked]
 

@@ -109,6 +109,7 @@ async def replace_prompt(
             sounds_dir=in_force.prompts.sounds_dir,
             language=language,
             name=name,
+            asterisk_root=in_force.prompts.asterisk_root,
         )
     except PromptError as exc:
         raise InputError(str(exc)) from None

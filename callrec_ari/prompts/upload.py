@@ -19,7 +19,7 @@ from callrec_ari.errors import PromptError
 from callrec_ari.names import LANGUAGE
 from callrec_ari.prompts.audio import SAMPLE_RATE, decode, to_telephone, wav_bytes, write_atomically
 from callrec_ari.prompts.build import STUDIO_SUFFIXES
-from callrec_ari.prompts.layout import SOUNDS_FOLDER, STUDIO_FOLDER, check_name
+from callrec_ari.prompts.layout import STUDIO_FOLDER, check_name, sound_folder
 
 MAX_SECONDS = 60.0  # a consent announcement should stay under 25 s; a minute is surely wrong
 
@@ -80,7 +80,13 @@ def convert_upload(upload: IO[bytes], *, label: str) -> ConvertedPrompt:
 
 
 def install_upload(
-    prompt: ConvertedPrompt, *, source_dir: Path, sounds_dir: Path, language: str, name: str
+    prompt: ConvertedPrompt,
+    *,
+    source_dir: Path,
+    sounds_dir: Path,
+    language: str,
+    name: str,
+    asterisk_root: Path = Path("/"),
 ) -> list[str]:
     """Write the prompt as studio recording, built WAV and installed sound of ``language``.
 
@@ -90,12 +96,14 @@ def install_upload(
     if not LANGUAGE.fullmatch(language):
         raise PromptError(f"Prompt language {language!r} is not a code such as 'pl' or 'pt_BR'.")
     check_name(name, Path(name))
+    # Checked first: a language folder that is a broken link must not leave a half upload.
+    installed = sound_folder(sounds_dir, language, asterisk_root=asterisk_root)
     studio = source_dir / language / STUDIO_FOLDER
     studio_wav = studio / f"{name}.wav"
     for target in (
         studio_wav,
         source_dir / language / f"{name}.wav",
-        sounds_dir / language / SOUNDS_FOLDER / f"{name}.wav",  # last: what callers hear
+        installed / f"{name}.wav",  # last: what callers hear
     ):
         try:
             write_atomically(target, prompt.wav)

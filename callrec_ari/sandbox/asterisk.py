@@ -96,6 +96,12 @@ class SandboxSettings:
         )
 
 
+def require_root(what: str) -> None:
+    """``SandboxError`` unless this process is root (chroot, mount and mmdebstrap need it)."""
+    if os.geteuid() != 0:
+        raise SandboxError(f"{what} needs root (it uses chroot and mount); run it with sudo.")
+
+
 def slot_name(slot: int) -> str:
     """The instance name of ``slot``."""
     return "callrec" if slot == 0 else f"callrec-{slot}"
@@ -225,8 +231,7 @@ class AsteriskSandbox:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start Asterisk (after ``prepare``) and wait until ARI answers."""
-        if os.geteuid() != 0:
-            raise SandboxError("The Asterisk sandbox needs root (it uses chroot and mount).")
+        require_root("The Asterisk sandbox")
         # /proc is mounted in a mount namespace of Asterisk's own, so it vanishes with the
         # process and instances sharing the root file system never unmount it for each other.
         in_namespace = 'mount -t proc proc "$1/proc" && exec chroot "$1" asterisk -f -n -C "$2"'
@@ -267,6 +272,12 @@ class AsteriskSandbox:
                 return
             time.sleep(0.1)
         raise SandboxError(f"Asterisk's ARI did not answer within {timeout:.0f} seconds.")
+
+    def exit_status(self) -> int | None:
+        """Asterisk's exit status if it was started and has exited (reaping it), else None."""
+        if self._process is None:
+            return None
+        return self._process.poll()
 
     def ari_ready(self) -> bool:
         """Whether ARI answers an authenticated request right now."""

@@ -229,6 +229,12 @@ class SippAgent:
             start_new_session=True,
         )
 
+    def exit_status(self) -> int | None:
+        """sipp's exit status if it was started and has exited (reaping it), else None."""
+        if self._process is None:
+            return None
+        return self._process.poll()
+
     def invites(self) -> list[str]:
         """The agent's log lines, one per INVITE received: ``invite sip:<caller> <sec> <usec>``."""
         return [
@@ -248,3 +254,31 @@ class SippAgent:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def register_phone(
+    server: tuple[str, int],
+    phone: Phone,
+    *,
+    username: str,
+    password: str,
+    workdir: Path,
+    local_port: int,
+) -> None:
+    """Register ``phone``'s address as the contact of ``username`` (digest authentication),
+    from ``local_port`` on the phone's address; ``SandboxError`` unless the PBX says 200."""
+    text = _template("register.xml").substitute(user=username, contact=f"{phone.host}:{phone.port}")
+    scenario = _write_scenario(workdir, "register", text)
+    command = [
+        require_sipp(), f"{server[0]}:{server[1]}",
+        "-sf", str(scenario),
+        "-i", phone.host, "-p", str(local_port),
+        "-au", username, "-ap", password,
+        "-m", "1", "-timeout", "10s", "-nostdin", "-trace_err",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, check=False, timeout=20
+    )
+    if result.returncode != 0:
+        errors = _read_logs(workdir, "register_*_errors.log").strip()
+        raise SandboxError(f"The phone {username} could not register: {errors or result.stderr}.")

@@ -88,7 +88,15 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
             "calls": found.calls,
             "next_cursor": found.next_cursor,
             "query": query,
-            "consents": ["given", "declined", "opted_out", "abandoned", "interrupted", "pending"],
+            "consents": [
+                "given",
+                "declined",
+                "opted_out",
+                "abandoned",
+                "interrupted",
+                "service_unavailable",
+                "pending",
+            ],
         },
     )
 

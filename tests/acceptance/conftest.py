@@ -27,7 +27,7 @@ from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
-from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, sandbox_config
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 
@@ -73,6 +73,9 @@ def acceptance_config(
     data["prompts"]["source_dir"] = str(PROJECT_DIR / "prompts")
     data["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
     data["database"]["journal_dir"] = str(tmp_path / "journal")
+    # The sandbox's own register is shared by every test: only a test that means to import
+    # it points register_file there (asterisk.recordings_service_dir / REGISTER_FILE).
+    data["dialplan"]["register_file"] = str(tmp_path / "unrecorded-calls.log")
     data["service"]["port"] = 0
     data["web"].update(port=0, secret_key_file=str(tmp_path / "web-secret.key"))
     for table, values in overrides.items():

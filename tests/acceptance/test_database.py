@@ -16,7 +16,7 @@ from callrec_ari.db.session import open_sessions
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
-from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
 from tests.acceptance.conftest import (

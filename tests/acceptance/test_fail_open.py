@@ -12,12 +12,13 @@ import pytest
 from callrec_ari.app import EVENTS
 from callrec_ari.ari.client import AriClient
 from callrec_ari.config import AriSettings
+from callrec_ari.config.parse import REGISTER_FILE
 from callrec_ari.db import lookup
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
-from callrec_ari.sandbox.commands import announcement_seconds
+from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
-from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
+from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 from tests.acceptance.conftest import (
     Service,
     acceptance_config,
@@ -33,8 +34,12 @@ pytestmark = pytest.mark.asterisk
 
 
 def all_recordings(asterisk: AsteriskSandbox) -> set[Path]:
-    """Every file in the sandbox's recordings folder."""
-    return set(asterisk.recordings_service_dir.rglob("*"))
+    """Every file in the sandbox's recordings folder but the register of unrecorded calls."""
+    return {
+        path
+        for path in asterisk.recordings_service_dir.rglob("*")
+        if not path.name.startswith(REGISTER_FILE)
+    }
 
 
 async def channels_in_app(asterisk: AsteriskSandbox) -> list[str]:
@@ -59,6 +64,60 @@ async def test_calls_go_through_unrecorded_when_the_service_is_not_running(
     assert reached_agent(agent, caller)
     assert "Stasis status FAILED, connecting unrecorded" in asterisk_log(asterisk)
     assert all_recordings(asterisk) == before
+
+
+async def test_a_call_connected_while_the_service_is_down_gets_its_row_when_it_is_back(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """Fail-open leaves no gap in the register of calls: the dialplan writes the call down,
+    and the service, once started, stores it as service_unavailable with the caller, DID,
+    agent and start, answer and end times within a second of what sipp saw; no recording."""
+    register = asterisk.recordings_service_dir / REGISTER_FILE
+    for stale in (register, register.with_name(register.name + ".importing")):
+        stale.unlink(missing_ok=True)  # lines of earlier tests' fail-open calls
+    before = all_recordings(asterisk)
+    caller = "48223000006"
+    script = CallerScript(did="5551000", caller=caller, wait_ms=500, talk_ms=2000)
+    result = await place_calls(asterisk.settings, script, tmp_path / "caller")
+    assert result.ok, result.errors
+    [invited] = [line for line in agent.invites() if line.startswith(f"invite sip:{caller} ")]
+    assert register.exists()
+
+    settings = sandbox_settings(asterisk, tmp_path, dialplan={"register_file": str(register)})
+    service = Service(settings, asterisk, tmp_path)
+    await service.start()
+    try:
+        [row] = await until(lambda: lookup.latest(settings.database.url, 10), within=15)
+    finally:
+        await service.stop()
+    assert row.consent == Consent.SERVICE_UNAVAILABLE
+    assert row.recording_status == RecordingStatus.NONE
+    assert row.recording_path is None
+    assert (row.caller_number, row.dialled_number, row.agent) == (caller, "5551000", "agent100")
+    assert row.languages == ()
+    assert row.retention_policy == "days-7"  # the route of 5551000, as for a recorded call
+    assert seconds_apart(row.started_at, sipp_time(invited)) < 1  # Dial() follows at once
+    assert seconds_apart(row.answered_at, sipp_time(logged(result, "answered", caller))) < 1
+    assert seconds_apart(row.ended_at, sipp_time(logged(result, "hangup", caller))) < 1
+    assert all_recordings(asterisk) == before
+    assert not register.exists()  # imported, then deleted
+
+
+def logged(result: CallResult, event: str, caller: str) -> str:
+    """The caller's sipp log line of ``event`` (answered, hangup)."""
+    return next(line for line in result.log.splitlines() if line.startswith(f"{event} {caller} "))
+
+
+def sipp_time(line: str) -> datetime:
+    """The time in a sipp log line ``<event> <who> <seconds> <microseconds>``."""
+    seconds, micros = line.split()[2:4]
+    return datetime.fromtimestamp(float(seconds) + float(micros) / 1e6, UTC)
+
+
+def seconds_apart(stored: datetime | None, seen: datetime) -> float:
+    """How far a stored time is from what sipp saw on the wire."""
+    assert stored is not None
+    return abs((stored - seen).total_seconds())
 
 
 async def test_a_service_killed_mid_announcement_lets_the_call_through_on_restart(

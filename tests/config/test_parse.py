@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from callrec_ari.config import DeclineAction, load, parse
+from callrec_ari.config.parse import with_absolute_paths
 from callrec_ari.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -37,6 +38,21 @@ def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path):
     assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'etc' / 'var' / 'callrec.db'}"
     assert settings.prompts.source_dir == tmp_path / "etc" / "prompts"
     assert settings.web.secret_key_file == tmp_path / "etc" / "var" / "web-secret.key"
+
+
+def test_a_config_made_absolute_means_the_same_wherever_it_is_written(tmp_path: Path):
+    """The sandbox writes its effective config into var/: every path must still point where
+    the original config's did, defaults and the SQLite file included."""
+    data = example()
+    data["web"]["tls_certificate"] = "tls/cert.pem"
+    data["web"]["tls_key"] = "/etc/callrec/key.pem"
+    data["dialplan"]["register_file"] = "var/register.log"
+    del data["database"]["journal_dir"]  # a default, relative too
+    original = parse(data, {}, base_dir=tmp_path)
+    moved = parse(with_absolute_paths(data, tmp_path), {}, base_dir=tmp_path / "var" / "elsewhere")
+    assert moved == original
+    assert moved.web.tls_key == Path("/etc/callrec/key.pem")
+    assert data["database"].get("journal_dir") is None  # the input is not changed
 
 
 def test_the_web_app_has_safe_defaults_without_its_table():

@@ -148,6 +148,22 @@ async def test_folders_callrec_never_makes_are_ignored(session_factory, recordin
     assert (recordings / "2026/02/31/7.2.wav").exists()
 
 
+async def test_the_register_of_unrecorded_calls_beside_the_recordings_is_left_alone(
+    session_factory, recordings
+):
+    """The dialplan's register (and its .importing copy) at the top of the recordings folder
+    is neither an orphan nor removed."""
+    for name in ("unrecorded-calls.log", "unrecorded-calls.log.importing"):
+        (recordings / name).write_text("callrec-register/1|start\n", encoding="utf-8")
+
+    report, found = await sweep(session_factory, recordings, remove=True)
+
+    assert found == []
+    assert report.recordings == 0
+    assert (recordings / "unrecorded-calls.log").exists()
+    assert (recordings / "unrecorded-calls.log.importing").exists()
+
+
 async def test_many_files_are_checked_in_chunks(session_factory, recordings):
     """Known paths are asked for in chunks; the answer is the same."""
     calls = [recorded(f"8.{n}", recordings) for n in range(7)]

@@ -82,6 +82,110 @@ def test_language_folder_that_was_never_built_is_refused(tmp_path):
     assert not (tmp_path / "sounds").exists()
 
 
+def test_a_relative_language_link_is_followed_to_the_folder_asterisk_reads(built_dir, tmp_path):
+    """sounds/en -> en_US_f_Allison: the files land in en_US_f_Allison/callrec, the link stays."""
+    sounds = tmp_path / "sounds"
+    (sounds / "en_US_f_Allison").mkdir(parents=True)
+    (sounds / "en").symlink_to("en_US_f_Allison")
+
+    installed = install_prompts(built_dir, sounds, languages=["en"])
+
+    real = sounds / "en_US_f_Allison" / "callrec"
+    assert installed == [real / f"{name}.wav" for name in NAMES]
+    assert (sounds / "en").readlink() == Path("en_US_f_Allison")
+    assert (sounds / "en" / "callrec" / "announcement.wav").read_bytes() == (
+        built_dir / "en" / "announcement.wav"
+    ).read_bytes()
+
+
+def test_an_absolute_link_through_alternatives_is_read_inside_asterisks_root(built_dir, tmp_path):
+    """Debian's en -> /etc/alternatives/asterisk-prompt-en, seen from outside a chroot whose
+    root is ``asterisk_root``, leads to the chroot's en_US_f_Allison, not to the host's /etc."""
+    root = tmp_path / "chroot"
+    sounds = root / "usr/share/asterisk/sounds"
+    (sounds / "en_US_f_Allison").mkdir(parents=True)
+    (root / "etc/alternatives").mkdir(parents=True)
+    (root / "etc/alternatives/asterisk-prompt-en").symlink_to(
+        "/usr/share/asterisk/sounds/en_US_f_Allison"
+    )
+    (sounds / "en").symlink_to("/etc/alternatives/asterisk-prompt-en")
+
+    installed = install_prompts(built_dir, sounds, asterisk_root=root)
+
+    assert {path.parent for path in installed} == {
+        sounds / "en_US_f_Allison" / "callrec",
+        sounds / "pl" / "callrec",
+    }
+
+
+def test_an_absolute_link_within_the_hosts_own_root_is_followed(built_dir, tmp_path):
+    """On a plain host (asterisk_root "/") an absolute link to a folder is simply followed."""
+    real = tmp_path / "package" / "en_US_f_Allison"
+    real.mkdir(parents=True)
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    (sounds / "en").symlink_to(real)
+    installed = install_prompts(built_dir, sounds, languages=["en"])
+    assert {path.parent for path in installed} == {real / "callrec"}
+
+
+def _no_files_under(folder: Path) -> bool:
+    return not [path for path in folder.rglob("*") if path.is_file()]
+
+
+def test_a_dangling_link_is_refused_in_one_sentence_naming_link_target_and_remedy(
+    built_dir, tmp_path
+):
+    """An absolute link into /etc/alternatives seen from outside the chroot leads nowhere: no
+    traceback, one sentence naming the link, its target and what to do; nothing installed."""
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    (sounds / "en").symlink_to("/etc/alternatives/callrec-test-asterisk-prompt-en")
+
+    with pytest.raises(PromptError) as error:
+        install_prompts(built_dir, sounds)
+
+    message = str(error.value)
+    assert f"{sounds / 'en'} is a symbolic link to " in message
+    assert "/etc/alternatives/callrec-test-asterisk-prompt-en" in message
+    assert "leads nowhere" in message
+    assert "[prompts] asterisk_root" in message
+    assert message.count(". ") == 0
+    assert message.endswith(".")
+    assert (sounds / "en").is_symlink()
+    assert _no_files_under(sounds)
+
+
+def test_a_link_loop_is_refused_and_nothing_installed(built_dir, tmp_path):
+    """en -> en2 -> en: one sentence saying it loops, and pl is not installed either."""
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    (sounds / "en").symlink_to("en2")
+    (sounds / "en2").symlink_to("en")
+    with pytest.raises(PromptError, match=r"sounds/en is a symbolic link to en2 that loops"):
+        install_prompts(built_dir, sounds)
+    assert _no_files_under(sounds)
+
+
+def test_a_link_to_a_file_is_refused(built_dir, tmp_path):
+    """A language link that leads to a file names the file."""
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    (sounds / "notes.txt").write_text("not a folder\n", encoding="utf-8")
+    (sounds / "pl").symlink_to("notes.txt")
+    with pytest.raises(PromptError, match=r"leads to the file .*notes\.txt, not a folder"):
+        install_prompts(built_dir, sounds)
+
+
+def test_a_broken_callrec_subfolder_link_is_refused_too(built_dir, tmp_path):
+    """The callrec/ folder inside a language may be a link as well; a dangling one is named."""
+    sounds = tmp_path / "sounds"
+    (sounds / "pl").mkdir(parents=True)
+    (sounds / "pl" / "callrec").symlink_to("../gone")
+    with pytest.raises(PromptError, match=r"pl/callrec is a symbolic link to \.\./gone"):
+        install_prompts(built_dir, sounds, languages=["pl"])
+
+
 def test_prompt_duration_reads_the_length_of_a_telephone_wav(tmp_path):
     """A 1.5 s telephone WAV measures 1.5 s; a CD-quality one is refused."""
     assert prompt_duration(make_tone(tmp_path / "ok.wav", rate=8000, channels=1)) == 1.5

@@ -1,0 +1,140 @@
+"""Importing the register: rename, read, hand the calls to the writer, delete once stored.
+
+Asterisk appends to ``register_file`` one line at a time (FILE() opens, writes and closes it),
+so the file is taken over by renaming it to ``<name>.importing``: Asterisk's next line
+creates a fresh file, and a line whose write had begun before the rename lands in the
+renamed file, which is read only after a short pause for that reason. The ``.importing``
+file is deleted only once the writer reports every snapshot stored in the database; until
+then, and after a crash, it is imported again at the next round (before the live file is
+taken over, so an end line is never read before its start line). Storing is an upsert by
+``uniqueid``, so importing a file twice changes nothing, and a call whose start and end
+lines fell into two files ends up with its complete row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import structlog
+
+from callrec_ari.config import Settings
+from callrec_ari.lifecycle.retention import delete_after
+from callrec_ari.numbers import to_e164
+from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
+from callrec_ari.register.lines import BadLineError, RegisterCall, latest_per_call, parse_line
+
+log = structlog.get_logger(__name__)
+
+IMPORTING_SUFFIX = ".importing"
+_SETTLE_SECONDS = 0.5  # far longer than one FILE() append takes
+_FLUSH_SECONDS = 10.0
+
+
+class _Found(enum.Enum):
+    NOTHING = "nothing"
+    LEFTOVER = "leftover"  # an .importing file from an earlier round or a crash
+    RENAMED = "renamed"  # the live file, just taken over
+
+
+class RegisterImporter:
+    """Takes over and imports the register file; one ``import_once`` at a time."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        submit: Callable[[CallRecord], None],
+        flush: Callable[[float], Awaitable[bool]],
+        settings: Callable[[], Settings],
+        settle_seconds: float = _SETTLE_SECONDS,
+        flush_seconds: float = _FLUSH_SECONDS,
+    ) -> None:
+        """``settings`` returns the routes and policies in force (the admin's changes too)."""
+        self.path = path
+        self.importing = path.with_name(path.name + IMPORTING_SUFFIX)
+        self._submit = submit
+        self._flush = flush
+        self._settings = settings
+        self._settle_seconds = settle_seconds
+        self._flush_seconds = flush_seconds
+
+    async def import_once(self) -> int:
+        """Import a leftover ``.importing`` file, then the live file; return the calls stored.
+
+        A file whose rows the database has not confirmed is kept for the next round.
+        """
+        imported = 0
+        for _ in range(2):  # the leftover of an earlier round first, then the live file
+            found = await asyncio.to_thread(self._take_over)
+            if found is _Found.NOTHING:
+                break
+            if found is _Found.RENAMED:
+                await asyncio.sleep(self._settle_seconds)  # let an append begun before land
+            calls = await asyncio.to_thread(self._read)
+            settings = self._settings()
+            for call in calls:
+                self._submit(to_record(call, settings))
+            if not await self._flush(self._flush_seconds):
+                log.warning("register.not_stored_yet", calls=len(calls), file=str(self.importing))
+                break
+            await asyncio.to_thread(self.importing.unlink)
+            imported += len(calls)
+            if calls:
+                log.info("register.imported", calls=len(calls))
+        return imported
+
+    def _take_over(self) -> _Found:
+        if self.importing.exists():
+            return _Found.LEFTOVER
+        try:
+            self.path.rename(self.importing)
+        except FileNotFoundError:
+            return _Found.NOTHING  # no call was connected without the service since then
+        return _Found.RENAMED
+
+    def _read(self) -> list[RegisterCall]:
+        calls: list[RegisterCall] = []
+        with self.importing.open("rb") as lines:
+            for number, raw in enumerate(lines, start=1):
+                try:
+                    calls.append(parse_line(raw.decode("utf-8")))
+                except (BadLineError, UnicodeDecodeError) as exc:
+                    # The content came partly from callers: logged by position, not quoted.
+                    log.warning(
+                        "register.bad_line",
+                        file=str(self.importing),
+                        line=number,
+                        length=len(raw),
+                        reason=str(exc),
+                    )
+        return list(latest_per_call(calls).values())
+
+
+def to_record(call: RegisterCall, settings: Settings) -> CallRecord:
+    """The row of a call connected without the service: nothing played, nothing recorded,
+    kept under its number's route's retention policy like any other call."""
+    route = settings.route_for(call.did)
+    return CallRecord(
+        uniqueid=call.uniqueid,
+        linkedid=call.linkedid,
+        direction=Direction.INBOUND,
+        caller_number=call.caller,
+        caller_e164=to_e164(call.caller, settings.numbers_region),
+        dialled_number=call.did,
+        agent=call.agent,
+        languages=(),
+        consent=Consent.SERVICE_UNAVAILABLE,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        ended_at=call.ended_at,
+        recording_path=None,
+        recording_status=RecordingStatus.NONE,
+        duration_seconds=None,
+        size_bytes=None,
+        sha256=None,
+        retention_policy=route.retention,
+        delete_after=delete_after(call.started_at, settings.retention[route.retention]),
+    )
