@@ -116,7 +116,9 @@ def _measure(
 ) -> tuple[dict[CallPath, RunResult], list[SearchResult] | None]:
     """Start everything, warm up, measure both paths, optionally search the rate; stop all."""
     cache = Path(os.environ.get("CALLREC_SANDBOX_CACHE") or "/var/cache/callrec")
-    session = SandboxSession(cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox")
+    session = SandboxSession(
+        cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox", keep_recordings=False
+    )
     asterisk = session.start()
     try:
         assert session.agent is not None

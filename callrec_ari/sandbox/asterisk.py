@@ -151,13 +151,23 @@ class AsteriskSandbox:
         """Asterisk's full log of this instance."""
         return self.host_instance / "log" / "messages.log"
 
-    def prepare(self) -> None:
-        """Wipe the instance folder and write a fresh configuration into it."""
+    def prepare(self, *, keep_recordings: bool = False) -> None:
+        """Wipe the instance folder and write a fresh configuration into it.
+
+        ``keep_recordings`` keeps the recordings of earlier starts: the person's sandbox keeps
+        its database in ``var/``, and rows must not outlive the files they point at.
+        """
         self._kill_leftover()
         if self.host_instance.exists():
-            shutil.rmtree(self.host_instance)
+            for entry in self.host_instance.iterdir():
+                if keep_recordings and entry == self.recordings_service_dir:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         for sub in ("etc", "db", "cache", "spool", "run", "log", "recordings"):
-            (self.host_instance / sub).mkdir(parents=True)
+            (self.host_instance / sub).mkdir(parents=True, exist_ok=True)
         self.baseline_recordings_dir.mkdir()
         values = self._template_values()
         templates = resources.files("callrec_ari.sandbox") / "templates"

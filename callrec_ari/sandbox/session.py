@@ -53,6 +53,7 @@ class SandboxSession:
         workdir: Path | None = None,
         lock: InstanceLock | None = None,
         command: str = "callrec sandbox",
+        keep_recordings: bool = True,
     ) -> None:
         self.settings = settings or SandboxSettings()
         self.cache_dir = cache_dir
@@ -60,6 +61,9 @@ class SandboxSession:
         self.workdir = workdir or cache_dir / "work" / self.settings.name
         self.lock = lock or instance_lock(cache_dir, self.settings)
         self.command = command
+        # A person's sandbox keeps its database in var/ across restarts, and its rows must
+        # not outlive the files they point at; test runs and benchmarks start afresh.
+        self.keep_recordings = keep_recordings
         self.asterisk: AsteriskSandbox | None = None
         self.agent: SippAgent | None = None
 
@@ -81,6 +85,7 @@ class SandboxSession:
             workdir=workdir,
             lock=lock,
             command=command,
+            keep_recordings=False,
         )
 
     def start(self) -> AsteriskSandbox:
@@ -90,7 +95,7 @@ class SandboxSession:
         try:
             rootfs = ensure_rootfs(self.cache_dir)
             asterisk = AsteriskSandbox(rootfs, self.settings, DIALPLAN_DIR)
-            asterisk.prepare()
+            asterisk.prepare(keep_recordings=self.keep_recordings)
             installed = install_prompts(self.prompts_dir, asterisk.host_sounds_dir)
             log.info("sandbox.prompts.installed", count=len(installed))
             self.asterisk = asterisk
