@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import json
 import os
@@ -23,13 +24,14 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from callrec_ari import log as logging_setup
+from callrec_ari.access import Actor, Role
 from callrec_ari.app import build_app
 from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup, migrate, schema
-from callrec_ari.db.session import database_failure
-from callrec_ari.errors import CallrecError, ConfigError
+from callrec_ari.db.session import database_failure, run_command
+from callrec_ari.errors import CallrecError, ConfigError, InputError
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
@@ -124,10 +126,15 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     calls.add_argument("--limit", type=int, default=10)
     calls.add_argument("--json", action="store_true", help="one JSON object per line")
     prompts = command(
-        "prompts", _prompts, "Build prompt WAVs from text or studio recordings, or install them."
+        "prompts",
+        functools.partial(_prompts, clock=clock),
+        "Build prompt WAVs from text or studio recordings, install them, or replace one "
+        "with a recording (as the admin's prompts page does).",
     )
-    prompts.add_argument("action", choices=["build", "install"])
+    prompts.add_argument("action", choices=["build", "install", "replace"])
     prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
+    prompts.add_argument("--prompt", metavar="NAME", help="replace: the prompt, e.g. announcement")
+    prompts.add_argument("--file", type=Path, help="replace: the recording (WAV, MP3 or OGG)")
     cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor(), clock=clock)
     lifecycle_commands.add_commands(cli)
     rights_commands.add_commands(cli)
@@ -265,7 +272,7 @@ def format_record(record: CallRecord) -> str:
     return "\n".join([*(f"{key:>18}: {value}" for key, value in record.to_json().items()), ""])
 
 
-def _prompts(args: argparse.Namespace) -> int:
+def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
     from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
     from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
     from callrec_ari.prompts.layout import (  # noqa: PLC0415
@@ -276,6 +283,8 @@ def _prompts(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     source = settings.prompts.source_dir
+    if args.action == "replace":
+        return _replace_prompt(args, settings, now=clock())
     if args.action == "build":
         for built in build_prompts(
             source, decline_key=settings.consent.decline_key, languages=args.lang
@@ -297,6 +306,39 @@ def _prompts(args: argparse.Namespace) -> int:
             if real != lexical:
                 # The files went where the link leads, which is what Asterisk reads: say so.
                 print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
+    return 0
+
+
+def _replace_prompt(args: argparse.Namespace, settings: Settings, *, now: datetime) -> int:
+    """``callrec prompts replace --lang pl --prompt announcement --file take.mp3``, by the
+    operator as an admin named ``cli:<login name>`` in the trail."""
+    from callrec_ari.prompts.replace import replace_prompt  # noqa: PLC0415 - needs ffmpeg
+
+    languages: list[str] = args.lang or []
+    if len(languages) != 1 or not args.prompt or args.file is None:
+        raise InputError("prompts replace needs one --lang, a --prompt and a --file.")
+    path: Path = args.file
+    try:
+        upload = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"Recording {path} cannot be read: {exc.strerror}.") from None
+    with upload:
+        replaced = run_command(
+            settings.database.url,
+            lambda session: replace_prompt(
+                session,
+                settings=settings,
+                actor=Actor.of(f"cli:{_actor()}", Role.ADMIN),
+                language=languages[0],
+                name=args.prompt,
+                upload=upload,
+                now=now,
+            ),
+        )
+    print(
+        f"{replaced.language}/{replaced.name}.wav replaced: {replaced.seconds:.1f} s "
+        f"from {replaced.kind.upper()}"
+    )
     return 0
 
 

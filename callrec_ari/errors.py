@@ -13,18 +13,39 @@
     ├── SandboxError              the local Asterisk sandbox could not be built or started
     ├── DatabaseError             the database refused a statement or is unreachable
     ├── InputError                a person or another program handed over something invalid
-    │   └── NumberError           a phone number that cannot be read as one
+    │   ├── NumberError           a phone number that cannot be read as one
+    │   └── SignInError           a wrong password or code (``staff.accounts``)
     ├── NotFoundError             a call, hold, request or file asked for does not exist
     └── ForbiddenError            the person's role does not allow this on this call
+        ├── NotSignedInError      nobody is signed in
+        └── CsrfError             a POST without the session's CSRF token, or from another site
 
 Every message is one sentence naming the thing at fault, fit to show a user.
+
+The staff web app answers every one of them in one place (``web/errors.py``), with the
+HTTP status and the stable ``error_id`` the class carries (``http_status``, ``error_id``;
+a subclass may be more specific) and, for the API, ``{"error": message, "error_id": id}``:
+
+    InputError         400  invalid_input       NumberError  invalid_number,
+                                                SignInError  sign_in_failed
+    NotSignedInError   401  not_signed_in       (a page asked for: the sign-in form instead)
+    ForbiddenError     403  forbidden           CsrfError    csrf_refused
+    NotFoundError      404  not_found
+    RecordingError     409  recording_problem   (nothing changed; a person must look at it)
+    anything else      500  internal            a fault of ours: logged with its traceback,
+                                                the message is never shown
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class CallrecError(Exception):
     """Base of every exception callrec raises on purpose."""
+
+    http_status: ClassVar[int] = 500
+    error_id: ClassVar[str] = "internal"
 
 
 class ConfigError(CallrecError):
@@ -58,6 +79,10 @@ class PromptError(CallrecError):
 class RecordingError(CallrecError):
     """A recording file is missing, incomplete, or outside the recordings folder."""
 
+    # Nothing was changed and the row needs a person to look at it: a conflict, not bad input.
+    http_status = 409
+    error_id = "recording_problem"
+
 
 class SandboxError(CallrecError):
     """The local Asterisk sandbox could not be built, started or stopped."""
@@ -70,14 +95,38 @@ class DatabaseError(CallrecError):
 class InputError(CallrecError):
     """Input from a person or another program is invalid; nothing was changed."""
 
+    http_status = 400
+    error_id = "invalid_input"
+
 
 class NumberError(InputError):
     """A phone number could not be read as one."""
+
+    error_id = "invalid_number"
 
 
 class NotFoundError(CallrecError):
     """A call, hold, request or file that was asked for does not exist."""
 
+    http_status = 404
+    error_id = "not_found"
+
 
 class ForbiddenError(CallrecError):
     """The acting person's role does not allow this operation on this call."""
+
+    http_status = 403
+    error_id = "forbidden"
+
+
+class NotSignedInError(ForbiddenError):
+    """Nobody is signed in (the web app sends pages to the sign-in form instead)."""
+
+    http_status = 401
+    error_id = "not_signed_in"
+
+
+class CsrfError(ForbiddenError):
+    """A state-changing request lacked the session's CSRF token or came from another site."""
+
+    error_id = "csrf_refused"

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.db.models import DoNotRecord
-from callrec_ari.db.repository import get_call, upsert_calls
+from callrec_ari.db.repository import find_record, upsert_calls
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.housekeeping import (
@@ -100,7 +100,7 @@ async def test_each_purge_round_deletes_what_has_expired(
     assert delays == [settings.lifecycle.purge_interval_seconds]
     assert not wav.exists()
     async with session_factory() as session:
-        row = await get_call(session, "1700.1")
+        row = await find_record(session, "1700.1")
     assert row is not None
     assert row.recording_status == RecordingStatus.DELETED
     assert row.caller_number is None

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -20,6 +20,7 @@ from callrec_ari.access import Actor, Role
 from callrec_ari.audit.read import FORMATS, EntryView, ExportFormat, export_entries, read_entries
 from callrec_ari.audit.verify import Verdict, verify_chain
 from callrec_ari.cli import CommandLine
+from callrec_ari.dates import parse_optional
 from callrec_ari.db.session import run_command
 from callrec_ari.errors import InputError
 
@@ -67,7 +68,9 @@ def add_commands(cli: CommandLine) -> None:
 
 def _time_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="ISO", help="from this date or time (inclusive)")
-    parser.add_argument("--until", metavar="ISO", help="up to this date or time (exclusive)")
+    parser.add_argument(
+        "--until", metavar="ISO", help="up to this date (included) or time (excluded)"
+    )
 
 
 class _Job:
@@ -118,8 +121,8 @@ def _show(job: _Job) -> int:
             session,
             actor=job.actor,
             now=job.now,
-            since=_moment(args.since, "--since"),
-            until=_moment(args.until, "--until"),
+            since=parse_optional(args.since, field="--since"),
+            until=parse_optional(args.until, field="--until", end_of_day=True),
             who=args.actor,
             action=args.action,
             target=args.target,
@@ -154,7 +157,8 @@ def entry_line(view: EntryView) -> str:
 
 def _export(job: _Job) -> int:
     args = job.args
-    since, until = _moment(args.since, "--since"), _moment(args.until, "--until")
+    since = parse_optional(args.since, field="--since")
+    until = parse_optional(args.until, field="--until", end_of_day=True)
     path: Path = args.out
     fmt = cast("ExportFormat", args.format)  # argparse allowed FORMATS only
     try:
@@ -182,22 +186,3 @@ def _export(job: _Job) -> int:
         raise
     _out([f"{count} entries written to {path}"])
     return 0
-
-
-def _moment(text: str | None, option: str) -> datetime | None:
-    """A date (midnight UTC) or an ISO time with a timezone, typed by a person."""
-    if text is None:
-        return None
-    cleaned = text.strip()
-    try:
-        if len(cleaned) == len("2026-11-24"):
-            return datetime.combine(date.fromisoformat(cleaned), datetime.min.time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(cleaned)
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r} is not a date or time (use e.g. 2026-11-24 or "
-            "2026-11-24T08:00+01:00)."
-        ) from None
-    if moment.tzinfo is None:
-        raise InputError(f"{option} {text!r} has no timezone (add +00:00 or use a date).")
-    return moment.astimezone(UTC)

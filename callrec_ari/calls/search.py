@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role, may_play, may_search_all, may_see
 from callrec_ari.audit import trail
+from callrec_ari.dates import parse_optional
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.lifecycle.held import active_hold, held_call_ids, is_held
 from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
@@ -109,8 +109,9 @@ class Page:
 def parse_filters(raw: Mapping[str, str], *, region: str) -> SearchFilters:
     """Filters from query-string values; blank values are ignored, other keys too.
 
-    ``since`` and ``until`` are ISO dates or times (UTC if no zone; a bare ``until`` date
-    includes that day); ``held`` is ``yes`` or ``no``. ``InputError`` naming the field.
+    ``since`` and ``until`` are dates or times read by ``callrec_ari.dates`` (a bare
+    ``until`` date includes that day); ``held`` is ``yes`` or ``no``. ``InputError`` naming
+    the field.
     """
 
     def value(key: str) -> str | None:
@@ -121,8 +122,8 @@ def parse_filters(raw: Mapping[str, str], *, region: str) -> SearchFilters:
     number, agent = value("number"), value("agent")
     consent, held = value("consent"), value("held")
     filters = SearchFilters(
-        since=parse_time(since, "since") if since else None,
-        until=parse_time(until, "until", end=True) if until else None,
+        since=parse_optional(since, field="since"),
+        until=parse_optional(until, field="until", end_of_day=True),
         number=parse_e164(number, region) if number else None,
         agent=agent,
         consent=_consent(consent) if consent else None,
@@ -194,11 +195,14 @@ async def search_calls(
     )
 
 
-async def get_call(
+async def view_call_for(
     session: AsyncSession, *, actor: Actor, uniqueid: str, now: datetime | None = None
 ) -> CallView:
-    """One call for ``actor``; ``NotFoundError`` if it does not exist or they may not see it.
+    """One call as ``actor`` may see it (the staff app's view: masked fields, holds, whether
+    it plays); ``NotFoundError`` alike whether it does not exist or is not theirs to see.
 
+    Compare ``rights.subject.require_call_row`` (the raw row, no access check, for the
+    dpo's services) and ``db.repository.find_record`` (the stored snapshot or ``None``).
     ``now`` decides which legal holds are still active (default: the wall clock).
     """
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)

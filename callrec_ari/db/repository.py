@@ -136,8 +136,9 @@ def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
     )
 
 
-async def get_call(session: AsyncSession, uniqueid: str) -> CallRecord | None:
-    """The stored snapshot of one call, or None if it was never stored."""
+async def find_record(session: AsyncSession, uniqueid: str) -> CallRecord | None:
+    """The stored snapshot of one call as the writer keeps it, or None if it was never
+    stored (no access check, no error: for the call service and its tests)."""
     call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
     return None if call is None else call_to_record(call)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -17,6 +17,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from callrec_ari.errors import DatabaseError
 
 T = TypeVar("T")
+# The names the web layer uses for sessions: it opens transactions and hands them to the
+# service layer, but never builds a query itself (a test checks that web/ imports no
+# SQLAlchemy).
+DbSession: TypeAlias = AsyncSession
+SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10

@@ -1,8 +1,9 @@
 """``callrec purge``, ``orphans``, ``hold ...``: retention and legal holds from the command line.
 
 Parsing and printing only: every decision is made by the service layer (``purge``,
-``orphans``, ``holds``). Times are ISO 8601; one without a timezone is UTC; a bare date means
-the start of that day for ``--from`` and the end of it for ``--to`` and ``--until``.
+``orphans``, ``holds``). Dates and times are read by ``callrec_ari.dates``, as on the web:
+a bare date is the start of that day for ``--from`` and takes in the whole day for ``--to``
+and ``--until``; a time without a timezone is UTC.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from callrec_ari.cli import CommandLine
 from callrec_ari.config import Settings
+from callrec_ari.dates import parse_day_or_moment, parse_optional
 from callrec_ari.db import schema
 from callrec_ari.db.session import open_sessions
 from callrec_ari.errors import InputError
@@ -60,8 +62,10 @@ def add_commands(cli: CommandLine) -> None:
     which.add_argument("--call", nargs="+", action="extend", metavar="UNIQUEID", help="these calls")
     which.add_argument("--number", help="every call from this number (with --from and --to)")
     place.add_argument("--from", dest="period_from", metavar="ISO", help="period start")
-    place.add_argument("--to", dest="period_to", metavar="ISO", help="period end (excluded)")
-    place.add_argument("--until", metavar="ISO", help="the hold ends by itself then")
+    place.add_argument(
+        "--to", dest="period_to", metavar="ISO", help="period end (a date is included)"
+    )
+    place.add_argument("--until", metavar="ISO", help="the hold ends by itself then (after a date)")
     place.add_argument("--actor", default=cli.default_actor, help="who places it")
 
     release = _action(actions, "release", _runner(cli, _release), "Release a legal hold.")
@@ -212,7 +216,7 @@ async def _place(
         case_reference=args.case,
         reason=args.reason,
         placed_by=args.actor,
-        ends_at=None if args.until is None else parse_time(args.until, "--until", end=True),
+        ends_at=parse_optional(args.until, field="--until", end_of_day=True),
     )
     if args.number is None and (args.period_from or args.period_to):
         raise InputError("--from and --to go with --number, not with --call.")
@@ -225,8 +229,8 @@ async def _place(
             sessions,
             request,
             args.number,
-            period_from=parse_time(args.period_from, "--from"),
-            period_to=parse_time(args.period_to, "--to", end=True),
+            period_from=parse_day_or_moment(args.period_from, field="--from"),
+            period_to=parse_day_or_moment(args.period_to, field="--to", end_of_day=True),
             region=settings.numbers_region,
             now=now,
         )
@@ -279,29 +283,6 @@ def _hold_line(hold: holds.Hold) -> str:
         f"hold {hold.id}  case {hold.case_reference}  {scope}  placed {_when(hold.placed_at)} "
         f"by {hold.placed_by}{until}  reason: {hold.reason}  [{state}]"
     )
-
-
-def parse_time(text: str, option: str, *, end: bool = False) -> datetime:
-    """An ISO 8601 date or time from the command line, in UTC if no zone is given.
-
-    A bare date is the start of that day, or with ``end`` the start of the next one, so that
-    ``--to 2026-11-30`` includes the 30th.
-    """
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        start = datetime.combine(day, time(), tzinfo=UTC)
-        return start + timedelta(days=1) if end else start
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r} is not an ISO 8601 date or time "
-            "(e.g. 2026-11-24 or 2026-11-24T10:00:00+01:00)."
-        ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _when(value: datetime | None) -> str:

@@ -11,7 +11,7 @@ A deadline is the end of its day (23:59:59 UTC): a request received on 1 Novembe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from callrec_ari.config import LifecycleSettings
 from callrec_ari.errors import InputError
@@ -43,22 +43,6 @@ class Deadlines:
 def end_of_day(moment: datetime) -> datetime:
     """The last second of ``moment``'s day in UTC."""
     return datetime.combine(moment.astimezone(UTC).date(), time(23, 59, 59), tzinfo=UTC)
-
-
-def parse_received(text: str) -> datetime:
-    """A receipt date typed by a person: ``2026-11-24`` (midnight UTC) or an ISO time with zone."""
-    cleaned = text.strip()
-    try:
-        if len(cleaned) == len("2026-11-24"):
-            return datetime.combine(date.fromisoformat(cleaned), datetime.min.time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(cleaned)
-    except ValueError:
-        raise InputError(
-            f"Received date {text!r} is not a date (use YYYY-MM-DD, e.g. 2026-11-24)."
-        ) from None
-    if moment.tzinfo is None:
-        raise InputError(f"Received time {text!r} has no timezone (add +00:00 or use a date).")
-    return moment.astimezone(UTC)
 
 
 def check_received(received: datetime, now: datetime) -> datetime:

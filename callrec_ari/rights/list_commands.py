@@ -4,9 +4,9 @@ do-not-record list from the command line (parsing and printing only)."""
 from __future__ import annotations
 
 from callrec_ari.cli import CommandLine
+from callrec_ari.dates import parse_optional
 from callrec_ari.rights import donotrecord, requests
 from callrec_ari.rights import text as show
-from callrec_ari.rights.deadlines import parse_received
 from callrec_ari.rights.job import (
     Job,
     actor_option,
@@ -124,7 +124,7 @@ def _dnr_list(job: Job) -> int:
 
 def _requests_new(job: Job) -> int:
     args = job.args
-    received = parse_received(args.received) if args.received is not None else None
+    received = parse_optional(args.received, field="--received")
     view = job.run(
         lambda session: requests.open_request(
             session,

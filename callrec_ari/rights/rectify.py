@@ -25,7 +25,7 @@ from callrec_ari.rights.audit import (
     require_rights_role,
     require_text,
 )
-from callrec_ari.rights.subject import get_call, get_live_call, is_finished
+from callrec_ari.rights.subject import is_finished, require_call_row, require_live_call_row
 
 _MAX_LENGTH = {"caller_number": 64, "agent": 128, "dialled_number": 64}
 
@@ -98,7 +98,7 @@ async def rectify(
         )
     why = require_text(reason, "reason for the correction")
     e164 = parse_e164(new, region) if which is Field.CALLER_NUMBER else None
-    call = await get_live_call(session, uniqueid)
+    call = await require_live_call_row(session, uniqueid)
     await linked_request(session, request_id)
     if not is_finished(call):
         raise InputError(f"Call {uniqueid!r} has not finished yet; correct it once it has ended.")
@@ -138,7 +138,7 @@ async def history(session: AsyncSession, uniqueid: str) -> History:
 
     An erased call has none left: erasure deletes its corrections with the old values.
     """
-    call = await get_call(session, uniqueid)
+    call = await require_call_row(session, uniqueid)
     rows = await session.scalars(
         select(CallCorrection)
         .where(CallCorrection.call_id == call.id)

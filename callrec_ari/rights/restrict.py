@@ -23,7 +23,7 @@ from callrec_ari.rights.audit import (
     require_rights_role,
     require_text,
 )
-from callrec_ari.rights.subject import calls_of_number, get_live_call
+from callrec_ari.rights.subject import calls_of_number, require_live_call_row
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +46,7 @@ async def restrict_call(
     """Restrict one call; ``InputError`` if it is restricted already or erased."""
     require_rights_role(actor, "restrict calls")
     why = require_text(reason, "reason for the restriction")
-    call = await get_live_call(session, uniqueid)
+    call = await require_live_call_row(session, uniqueid)
     await linked_request(session, request_id)
     if call.restricted_at is not None:
         raise InputError(f"Call {uniqueid!r} is already restricted (by {call.restricted_by}).")
@@ -95,7 +95,7 @@ async def lift_call(
     """Lift the restriction of one call; ``InputError`` if it is not restricted."""
     require_rights_role(actor, "lift restrictions")
     why = require_text(reason, "reason for lifting the restriction")
-    call = await get_live_call(session, uniqueid)
+    call = await require_live_call_row(session, uniqueid)
     await linked_request(session, request_id)
     if call.restricted_at is None:
         raise InputError(f"Call {uniqueid!r} is not restricted.")

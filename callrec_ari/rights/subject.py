@@ -70,17 +70,18 @@ async def calls_of_number(session: AsyncSession, e164: str, region: str) -> list
     return list(rows)
 
 
-async def get_call(session: AsyncSession, uniqueid: str) -> Call:
-    """The row of one call; ``NotFoundError`` if no call has this ``uniqueid``."""
+async def require_call_row(session: AsyncSession, uniqueid: str) -> Call:
+    """The row of one call, with no access check (the caller checked the role already);
+    ``NotFoundError`` if no call has this ``uniqueid``."""
     call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
     if call is None:
         raise NotFoundError(f"Call {uniqueid!r} does not exist.")
     return call
 
 
-async def get_live_call(session: AsyncSession, uniqueid: str) -> Call:
+async def require_live_call_row(session: AsyncSession, uniqueid: str) -> Call:
     """The row of a call not yet purged; ``InputError`` if retention or erasure reduced it."""
-    call = await get_call(session, uniqueid)
+    call = await require_call_row(session, uniqueid)
     if call.purged_at is not None:
         how = "erased" if call.purge_reason == ERASURE else "deleted at the end of its retention"
         raise InputError(f"Call {uniqueid!r} was already {how}; nothing personal is left of it.")

@@ -97,6 +97,8 @@ WRONG_CODE = "Wrong code."
 class SignInError(InputError):
     """Signing in failed; the message is shown to the person as is."""
 
+    error_id = "sign_in_failed"
+
 
 class SignInStep(enum.StrEnum):
     """What comes after a correct password."""

@@ -13,11 +13,12 @@ from aiohttp import web
 
 from callrec_ari.access import may_administer
 from callrec_ari.config import Route, Settings
-from callrec_ari.errors import CallrecError, InputError
+from callrec_ari.errors import InputError
+from callrec_ari.prompts.catalog import route_languages
 from callrec_ari.routing import store as routing
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, failure, page
+from callrec_ari.web.request import allowed, page
 
 routes = web.RouteTableDef()
 
@@ -38,14 +39,6 @@ def flag(given: dict[str, str], name: str) -> bool:
     if value in _NO:
         return False
     raise InputError(f"The field {name} must be yes or no.")
-
-
-def route_languages(settings: Settings) -> list[str]:
-    """Every language a caller may hear, over the default route and all DID routes."""
-    found = set(settings.default_route.languages)
-    for route in settings.routes.values():
-        found.update(route.languages)
-    return sorted(found)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,10 +75,7 @@ def _route_json(row: RouteRow) -> dict[str, Any]:
 async def current_settings(request: web.Request) -> Settings:
     """The config file's settings with the admin's routes and policies applied."""
     async with request.app[SESSIONS]() as db:
-        try:
-            return await routing.effective(db, request.app[SETTINGS])
-        except CallrecError as exc:
-            raise failure(request, exc) from None
+        return await routing.effective(db, request.app[SETTINGS])
 
 
 @routes.get("/admin/settings")

@@ -10,16 +10,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor
 from callrec_ari.config import Settings
-from callrec_ari.errors import CallrecError, InputError
+from callrec_ari.db.session import DbSession
+from callrec_ari.errors import InputError
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import DEFAULT_DID, route_change
 from callrec_ari.web.admin import administrator
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import client_of, failure, fields
+from callrec_ari.web.request import client_of, done, fields
 
 routes = web.RouteTableDef()
 
@@ -27,7 +27,7 @@ routes = web.RouteTableDef()
 class _Change:
     """What every change needs: the session, the admin, the config, the time, the client."""
 
-    def __init__(self, db: AsyncSession, request: web.Request, admin: Actor) -> None:
+    def __init__(self, db: DbSession, request: web.Request, admin: Actor) -> None:
         self.db = db
         self.by = admin
         self.settings: Settings = request.app[SETTINGS]
@@ -38,15 +38,16 @@ class _Change:
 Work = Callable[[_Change, dict[str, str]], Awaitable[Settings]]
 
 
-async def _change(request: web.Request, work: Work) -> None:
-    """Run one change for the signed-in admin in one transaction; errors as 403/404/400."""
+async def _change(
+    request: web.Request, work: Work, *, to: str, said: str = "saved"
+) -> web.StreamResponse:
+    """Run one change for the signed-in admin in one transaction; back to the settings page
+    ``to`` (the API answers ``{said: true}``)."""
     account = administrator(request)
     given = await fields(request)
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            await work(_Change(db, request, account.actor), given)
-    except CallrecError as exc:
-        raise failure(request, exc) from None
+    async with request.app[SESSIONS]() as db, db.begin():
+        await work(_Change(db, request, account.actor), given)
+    return done(request, to=to, body={said: True})
 
 
 def _days(text: str) -> int:
@@ -102,42 +103,21 @@ async def _remove_route(change: _Change, given: dict[str, str]) -> Settings:
 
 
 @routes.post("/admin/settings/policies")
-async def policy_form(request: web.Request) -> web.StreamResponse:
-    """Set how many days a policy keeps recordings (or add a policy)."""
-    await _change(request, _set_policy)
-    raise web.HTTPSeeOther("/admin/settings#retention")
-
-
 @routes.post("/api/admin/settings/policies")
-async def policy_api(request: web.Request) -> web.StreamResponse:
-    """Set or add a retention policy, as JSON."""
-    await _change(request, _set_policy)
-    return web.json_response({"saved": True})
+async def policy(request: web.Request) -> web.StreamResponse:
+    """Set how many days a policy keeps recordings (or add a policy)."""
+    return await _change(request, _set_policy, to="/admin/settings#retention")
 
 
 @routes.post("/admin/settings/routes")
-async def route_form(request: web.Request) -> web.StreamResponse:
-    """Set what callers to a dialled number hear, and how long they are kept."""
-    await _change(request, _set_route)
-    raise web.HTTPSeeOther("/admin/settings#routes")
-
-
 @routes.post("/api/admin/settings/routes")
-async def route_api(request: web.Request) -> web.StreamResponse:
-    """Set a dialled number's route, as JSON."""
-    await _change(request, _set_route)
-    return web.json_response({"saved": True})
+async def route(request: web.Request) -> web.StreamResponse:
+    """Set what callers to a dialled number hear, and how long they are kept."""
+    return await _change(request, _set_route, to="/admin/settings#routes")
 
 
 @routes.post("/admin/settings/routes/remove")
-async def remove_form(request: web.Request) -> web.StreamResponse:
-    """Go back to the config file's route for a dialled number."""
-    await _change(request, _remove_route)
-    raise web.HTTPSeeOther("/admin/settings#routes")
-
-
 @routes.post("/api/admin/settings/routes/remove")
-async def remove_api(request: web.Request) -> web.StreamResponse:
-    """Go back to the config file's route, as JSON."""
-    await _change(request, _remove_route)
-    return web.json_response({"removed": True})
+async def remove(request: web.Request) -> web.StreamResponse:
+    """Go back to the config file's route for a dialled number."""
+    return await _change(request, _remove_route, to="/admin/settings#routes", said="removed")

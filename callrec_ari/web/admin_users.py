@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.db.session import DbSession
+from callrec_ari.errors import InputError
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.admin import administrator, flag
 from callrec_ari.web.keys import CLOCK, SESSIONS
-from callrec_ari.web.request import client_of, failure, fields, is_api, page
+from callrec_ari.web.request import client_of, done, fields, is_api, page
 
 routes = web.RouteTableDef()
 
@@ -42,7 +42,7 @@ async def _given(request: web.Request) -> Given:
     if is_api(request):
         raw = (await request.json()).get("roles", [])
         if not isinstance(raw, list) or not all(isinstance(role, str) for role in raw):
-            raise failure(request, InputError("The field roles must be a list of role names."))
+            raise InputError("The field roles must be a list of role names.")
         return Given(text=text, roles=raw)
     form = await request.post()
     return Given(
@@ -154,31 +154,29 @@ async def _create(request: web.Request, given: Given) -> Account:
         )
 
 
+_KEPT = frozenset({"username", "display_name", "extension", "language"})  # never the password
+
+
 @routes.post("/admin/users")
-async def create_form(request: web.Request) -> web.StreamResponse:
+@routes.post("/api/admin/users")
+async def create(request: web.Request) -> web.StreamResponse:
     """Create an account; it sets up two-factor sign-in at its first sign-in."""
     administrator(request)
     given = await _given(request)
     try:
         created = await _create(request, given)
     except InputError as exc:
+        if is_api(request):
+            raise
+        # The form again, with the refusal and what was typed (never the password).
         entered = {key: value for key, value in given.text.items() if key in _KEPT}
         return await _list_page(request, error=str(exc), entered={**entered, "roles": given.roles})
-    raise web.HTTPSeeOther(f"/admin/users/{created.id}")
-
-
-_KEPT = frozenset({"username", "display_name", "extension", "language"})  # never the password
-
-
-@routes.post("/api/admin/users")
-async def create_api(request: web.Request) -> web.StreamResponse:
-    """Create an account, as JSON."""
-    administrator(request)
-    try:
-        created = await _create(request, await _given(request))
-    except InputError as exc:
-        raise failure(request, exc) from None
-    return web.json_response(_json(created, request.app[CLOCK]()), status=201)
+    return done(
+        request,
+        to=f"/admin/users/{created.id}",
+        body=_json(created, request.app[CLOCK]()),
+        status=201,
+    )
 
 
 # -- one account ---------------------------------------------------------------------------
@@ -189,11 +187,8 @@ def _user_id(request: web.Request) -> int:
 
 
 async def _one(request: web.Request) -> Account:
-    try:
-        async with request.app[SESSIONS]() as db:
-            return await accounts.get_account(db, _user_id(request))
-    except NotFoundError as exc:
-        raise failure(request, exc) from None
+    async with request.app[SESSIONS]() as db:
+        return await accounts.get_account(db, _user_id(request))
 
 
 async def _user_page(request: web.Request, *, error: str | None = None) -> web.Response:
@@ -228,7 +223,7 @@ async def user_api(request: web.Request) -> web.StreamResponse:
 class _Asked:
     """One change asked for: by whom, to which account, with what."""
 
-    db: AsyncSession
+    db: DbSession
     by: Actor
     user_id: int
     given: Given
@@ -297,28 +292,26 @@ async def _change(request: web.Request, change: Change) -> Account:
 
 
 def _add_change(name: str, summary: str, change: Change) -> None:
-    """A page route and its JSON twin for one change; the summary names them in the API."""
+    """One handler for a change, as a form and as its JSON twin; the summary names it in
+    the API."""
 
-    async def form(request: web.Request) -> web.StreamResponse:
-        try:
-            await _change(request, change)
-        except InputError as exc:
-            return await _user_page(request, error=str(exc))  # refusals on the account's page
-        except (NotFoundError, ForbiddenError) as exc:
-            raise failure(request, exc) from None
-        raise web.HTTPSeeOther(f"/admin/users/{_user_id(request)}")
-
-    async def api(request: web.Request) -> web.StreamResponse:
+    async def handler(request: web.Request) -> web.StreamResponse:
         try:
             changed = await _change(request, change)
-        except (NotFoundError, ForbiddenError, InputError) as exc:
-            raise failure(request, exc) from None
-        return web.json_response(_json(changed, request.app[CLOCK]()))
+        except InputError as exc:
+            if is_api(request):
+                raise
+            return await _user_page(request, error=str(exc))  # refusals on the account's page
+        return done(
+            request,
+            to=f"/admin/users/{_user_id(request)}",
+            body=_json(changed, request.app[CLOCK]()),
+        )
 
-    form.__doc__ = f"{summary}."
-    api.__doc__ = f"{summary}; the account afterwards as JSON."
-    routes.post(f"/admin/users/{_ID}/{name}")(form)
-    routes.post(f"/api/admin/users/{_ID}/{name}")(api)
+    handler.__doc__ = f"{summary}; the API answers with the account afterwards."
+    handler.__name__ = handler.__qualname__ = f"change_{name.replace('-', '_')}"
+    routes.post(f"/admin/users/{_ID}/{name}")(handler)
+    routes.post(f"/api/admin/users/{_ID}/{name}")(handler)
 
 
 for _name, (_summary, _change_it) in CHANGES.items():

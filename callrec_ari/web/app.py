@@ -33,6 +33,7 @@ from callrec_ari.web import (
     rights,
     subjects,
 )
+from callrec_ari.web.errors import error_answers
 from callrec_ari.web.keys import CLOCK, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
@@ -67,9 +68,13 @@ def build_web_app(
         max_age=None,  # a browser-session cookie; the lifetimes are checked on our side
     )
     app = web.Application(
+        # Outermost first. The headers go on every answer, errors included; the session is
+        # saved with error answers too, so error_answers sits inside session_middleware;
+        # it renders whatever the sign-in check, the CSRF check or a handler raises.
         middlewares=[
             security_headers(tls=tls),
             session_middleware(storage),
+            error_answers,
             auth.staff_session,
             csrf_protection,
         ],

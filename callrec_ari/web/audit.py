@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import may_read_audit
 from callrec_ari.audit import trail
 from callrec_ari.audit.read import FORMATS, EntryView, ExportFormat, export_entries, read_entries
 from callrec_ari.audit.verify import Verdict, verify_chain
+from callrec_ari.dates import parse_optional
+from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import SETTINGS
 from callrec_ari.web.request import allowed, client_of, fields, page
@@ -43,9 +43,8 @@ def _reader(request: web.Request) -> Account:
 
 def _moment(given: dict[str, str], key: str) -> datetime | None:
     """A date or time typed in a filter; a bare ``until`` date includes that day, as on the
-    calls page."""
-    text = given.get(key, "").strip()
-    return parse_time(text, key, end=key == "until") if text else None
+    calls page and the command line."""
+    return parse_optional(given.get(key), field=key, end_of_day=key == "until")
 
 
 def _before(text: str | None) -> int | None:
@@ -124,7 +123,10 @@ def _format(text: str) -> ExportFormat:
     raise InputError(f"Export format {text[:20]!r} is unknown (use {' or '.join(FORMATS)}).")
 
 
-async def _export(request: web.Request) -> web.StreamResponse:
+@routes.post("/audit/export")
+@routes.post("/api/audit/export")
+async def export(request: web.Request) -> web.StreamResponse:
+    """The trail between two times as a JSON Lines or CSV download, hashes included."""
     account = _reader(request)
     given = await fields(request)
     now = now_of(request)
@@ -133,7 +135,7 @@ async def _export(request: web.Request) -> web.StreamResponse:
     handle: IO[bytes] = await asyncio.to_thread(tempfile.TemporaryFile)
     out = io.TextIOWrapper(handle, encoding="utf-8", newline="")
 
-    async def work(db: AsyncSession) -> int:
+    async def work(db: DbSession) -> int:
         nonlocal fmt
         fmt = _format(given.get("format", "jsonl").strip() or "jsonl")
         # The service writes to ``out`` from the event loop; the writes are buffered and land
@@ -167,22 +169,10 @@ async def _export(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.post("/audit/export")
-async def export_form(request: web.Request) -> web.StreamResponse:
-    """The trail between two times as a JSON Lines or CSV download, hashes included."""
-    return await _export(request)
-
-
-@routes.post("/api/audit/export")
-async def export_api(request: web.Request) -> web.StreamResponse:
-    """The same download, asked for with a JSON body."""
-    return await _export(request)
-
-
 async def _verify(request: web.Request) -> Verdict:
     account = _reader(request)
 
-    async def work(db: AsyncSession) -> Verdict:
+    async def work(db: DbSession) -> Verdict:
         verdict = await verify_chain(db)
         await trail.append(
             db,

@@ -7,18 +7,16 @@ without a request, or ``session_max_hours`` after signing in, whatever happens.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
-from sqlalchemy import select, update
 
-from callrec_ari.audit.trail import append
-from callrec_ari.db.models import User
-from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.errors import InputError
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import SignIn, SignInError, SignInStep
 from callrec_ari.staff.lockout import Lockout
+from callrec_ari.staff.sessions import session_account, sign_out
 from callrec_ari.staff.totp import provisioning_uri, qr_svg
 from callrec_ari.web.i18n import LANGUAGES
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
@@ -61,20 +59,16 @@ async def staff_session(request: web.Request, handler: Handler) -> web.StreamRes
         user_id = session.get(_USER)
         account = None
         if isinstance(user_id, int) and not _expired(session, now, request):
-            async with request.app[SESSIONS]() as db:
-                try:
-                    account = await accounts.get_account(db, user_id)
-                except NotFoundError:
-                    account = None
-                revoked = await db.scalar(
-                    select(User.sessions_revoked_at).where(User.id == user_id)
-                )
             started = session.get(_STARTED)
-            if revoked is not None and (
-                not isinstance(started, float | int) or started < revoked.timestamp()
-            ):
-                account = None
-        if account is None or account.disabled:
+            async with request.app[SESSIONS]() as db:
+                account = await session_account(
+                    db,
+                    user_id,
+                    signed_in_at=datetime.fromtimestamp(started, UTC)
+                    if isinstance(started, float | int)
+                    else None,
+                )
+        if account is None:
             session.invalidate()
         else:
             session[_SEEN] = now.timestamp()
@@ -259,19 +253,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     account = request[ACCOUNT]
     session = await get_session(request)
     if account is not None:
-        now = request.app[CLOCK]()
         async with request.app[SESSIONS]() as db, db.begin():
-            # Every copy of this session's cookie stops working, not only this browser's.
-            await db.execute(
-                update(User).where(User.id == account.id).values(sessions_revoked_at=now)
-            )
-            await append(
-                db,
-                at=now,
-                actor=account.username,
-                action="logout",
-                client=client_of(request),
-            )
+            await sign_out(db, account, now=request.app[CLOCK](), client=client_of(request))
     session.invalidate()
     raise web.HTTPSeeOther("/login")
 
@@ -282,7 +265,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     language = str(form.get("language", ""))
     if language not in LANGUAGES:
-        raise web.HTTPBadRequest(text=f"There is no translation for {language[:10]!r}.")
+        raise InputError(f"There is no translation for {language[:10]!r}.")
     session = await get_session(request)
     session[LANGUAGE_KEY] = language
     back = _next_url(form.get("next"))

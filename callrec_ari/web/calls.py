@@ -25,18 +25,10 @@ from callrec_ari.access import (
 from callrec_ari.calls import listen, search
 from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
+from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.recording import waveform
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import (
-    allowed,
-    client_of,
-    failure,
-    fields,
-    forbidden,
-    page,
-    signed_in,
-)
+from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
 
 routes = web.RouteTableDef()
 
@@ -68,21 +60,18 @@ def _call_json(call: CallView) -> dict[str, Any]:
 async def _search(request: web.Request) -> tuple[search.SearchFilters, Page]:
     account = signed_in(request)
     settings = request.app[SETTINGS]
-    try:
-        filters = search.parse_filters(request.query, region=settings.numbers_region)
-        async with request.app[SESSIONS]() as db, db.begin():
-            found = await search.search_calls(
-                db,
-                actor=account.actor,
-                filters=filters,
-                region=settings.numbers_region,
-                page_size=settings.web.page_size,
-                cursor=request.query.get("cursor") or None,
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except (InputError, ForbiddenError) as exc:
-        raise failure(request, exc) from None
+    filters = search.parse_filters(request.query, region=settings.numbers_region)
+    async with request.app[SESSIONS]() as db, db.begin():
+        found = await search.search_calls(
+            db,
+            actor=account.actor,
+            filters=filters,
+            region=settings.numbers_region,
+            page_size=settings.web.page_size,
+            cursor=request.query.get("cursor") or None,
+            now=request.app[CLOCK](),
+            client=client_of(request),
+        )
     return filters, found
 
 
@@ -123,13 +112,10 @@ async def calls_api(request: web.Request) -> web.StreamResponse:
 
 async def _one(request: web.Request) -> CallView:
     account = signed_in(request)
-    try:
-        async with request.app[SESSIONS]() as db:
-            return await search.get_call(
-                db, actor=account.actor, uniqueid=request.match_info["uniqueid"]
-            )
-    except NotFoundError as exc:
-        raise failure(request, exc) from None
+    async with request.app[SESSIONS]() as db:
+        return await search.view_call_for(
+            db, actor=account.actor, uniqueid=request.match_info["uniqueid"]
+        )
 
 
 @routes.get("/calls/{uniqueid}")
@@ -168,22 +154,19 @@ async def _open(request: web.Request, reason: str, category: str, *, download: b
     # The role first: someone who may never listen learns nothing from checking their reason.
     account = allowed(request, may_play_any)
     settings = request.app[SETTINGS]
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            return await listen.open_recording(
-                db,
-                actor=account.actor,
-                uniqueid=request.match_info["uniqueid"],
-                reason=reason,
-                category=category,
-                download=download,
-                recordings_dir=settings.recording.service_dir,
-                min_reason=settings.web.reason_min_length,
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise failure(request, exc) from None
+    async with request.app[SESSIONS]() as db, db.begin():
+        return await listen.open_recording(
+            db,
+            actor=account.actor,
+            uniqueid=request.match_info["uniqueid"],
+            reason=reason,
+            category=category,
+            download=download,
+            recordings_dir=settings.recording.service_dir,
+            min_reason=settings.web.reason_min_length,
+            now=request.app[CLOCK](),
+            client=client_of(request),
+        )
 
 
 def _granted(session: Any, uniqueid: str) -> str | None:
@@ -211,26 +194,19 @@ async def _grant(request: web.Request, listening: Listening) -> None:
 
 
 @routes.post("/calls/{uniqueid}/listen")
-async def listen_form(request: web.Request) -> web.StreamResponse:
-    """State a reason; the recording is then playable on the call's page."""
-    form = await request.post()
-    listening = await _open(
-        request, str(form.get("reason", "")), str(form.get("category", "")), download=False
-    )
-    await _grant(request, listening)
-    raise web.HTTPSeeOther(f"/calls/{listening.uniqueid}#player")
-
-
 @routes.post("/api/calls/{uniqueid}/listen")
-async def listen_api(request: web.Request) -> web.StreamResponse:
-    """State a reason as JSON; answers where the audio streams from."""
-    body = await fields(request)
+async def listen_to(request: web.Request) -> web.StreamResponse:
+    """State a reason; the recording then plays on the call's page (the API answers where
+    the audio streams from)."""
+    given = await fields(request)
     listening = await _open(
-        request, str(body.get("reason", "")), str(body.get("category", "")), download=False
+        request, given.get("reason", ""), given.get("category", ""), download=False
     )
     await _grant(request, listening)
-    return web.json_response(
-        {"audio_url": f"/calls/{listening.uniqueid}/audio", "expires_in": GRANT_SECONDS}
+    return done(
+        request,
+        to=f"/calls/{listening.uniqueid}#player",
+        body={"audio_url": f"/calls/{listening.uniqueid}/audio", "expires_in": GRANT_SECONDS},
     )
 
 
@@ -241,7 +217,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
     session = await get_session(request)
     path = _granted(session, request.match_info["uniqueid"])
     if path is None:
-        raise forbidden(request, "State a reason on the call's page before listening.")
+        raise ForbiddenError("State a reason on the call's page before listening.")
     # A file deleted since (purge, erasure) is answered 404 by FileResponse itself.
     response = web.FileResponse(path, headers={"Content-Type": "audio/wav"})
     response.headers["Cache-Control"] = "private, no-store"
@@ -255,11 +231,11 @@ async def waveform_svg(request: web.Request) -> web.StreamResponse:
     session = await get_session(request)
     path = _granted(session, request.match_info["uniqueid"])
     if path is None:
-        raise forbidden(request, "State a reason on the call's page before listening.")
+        raise ForbiddenError("State a reason on the call's page before listening.")
     try:
         levels = await asyncio.to_thread(waveform.peaks, Path(path))
     except RecordingError:
-        raise web.HTTPNotFound(text="The recording can no longer be read.") from None
+        raise NotFoundError("The recording can no longer be read.") from None
     response = web.Response(text=waveform.svg(levels), content_type="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -270,7 +246,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     """A copy of the recording as a file, for those who may take copies, with a reason."""
     account = signed_in(request)
     if not may_export_any(account.actor):
-        raise forbidden(request, "Your roles do not allow taking copies of recordings.")
+        raise ForbiddenError("Your roles do not allow taking copies of recordings.")
     form = await request.post()
     listening = await _open(
         request, str(form.get("reason", "")), str(form.get("category", "")), download=True

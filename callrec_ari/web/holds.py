@@ -8,13 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from callrec_ari.access import may_hold
-from callrec_ari.errors import CallrecError, InputError
+from callrec_ari.dates import parse_day_or_moment, parse_optional
+from callrec_ari.errors import InputError
 from callrec_ari.lifecycle import holds
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.lifecycle.holds import Hold, HoldRequest
 from callrec_ari.routing import store as routing
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, failure, fields, page
+from callrec_ari.web.request import allowed, done, fields, page
 
 routes = web.RouteTableDef()
 
@@ -42,24 +42,20 @@ def _json(hold: Hold) -> dict[str, Any]:
 
 
 def _request(given: dict[str, str], placed_by: str) -> HoldRequest:
-    ends = given.get("ends_at", "").strip()
     return HoldRequest(
         case_reference=given.get("case_reference", ""),
         reason=given.get("reason", ""),
         placed_by=placed_by,
-        ends_at=parse_time(ends, "ends_at", end=True) if ends else None,
+        ends_at=parse_optional(given.get("ends_at"), field="ends_at", end_of_day=True),
     )
 
 
 async def _list(request: web.Request) -> list[Hold]:
     allowed(request, may_hold)
     everything = request.query.get("all") == "yes"
-    try:
-        return await holds.list_holds(
-            request.app[SESSIONS], now=request.app[CLOCK](), include_inactive=everything
-        )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
+    return await holds.list_holds(
+        request.app[SESSIONS], now=request.app[CLOCK](), include_inactive=everything
+    )
 
 
 @routes.get("/holds")
@@ -75,106 +71,72 @@ async def holds_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"holds": [_json(hold) for hold in await _list(request)]})
 
 
-async def _hold_number(request: web.Request) -> Hold:
-    account = allowed(request, may_hold)
-    given = await fields(request)
-    try:
-        start, end = given.get("from", "").strip(), given.get("to", "").strip()
-        if not start or not end:
-            raise InputError("A hold on a number needs the period's start and end dates.")
-        return await holds.hold_number(
-            request.app[SESSIONS],
-            _request(given, account.username),
-            given.get("number", ""),
-            period_from=parse_time(start, "from"),
-            period_to=parse_time(end, "to", end=True),
-            region=request.app[SETTINGS].numbers_region,
-            now=request.app[CLOCK](),
-        )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
-
-
 @routes.post("/holds")
-async def hold_number_form(request: web.Request) -> web.StreamResponse:
-    """Hold every stored call of a number in a period."""
-    await _hold_number(request)
-    raise web.HTTPSeeOther("/holds")
-
-
 @routes.post("/api/holds")
-async def hold_number_api(request: web.Request) -> web.StreamResponse:
-    """Hold a number's calls, as JSON."""
-    return web.json_response(_json(await _hold_number(request)), status=201)
-
-
-async def _hold_call(request: web.Request) -> Hold:
+async def hold_number(request: web.Request) -> web.StreamResponse:
+    """Hold every stored call of a number in a period."""
     account = allowed(request, may_hold)
     given = await fields(request)
-    try:
-        return await holds.hold_calls(
-            request.app[SESSIONS],
-            _request(given, account.username),
-            [request.match_info["uniqueid"]],
-            now=request.app[CLOCK](),
-        )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
+    start, end = given.get("from", "").strip(), given.get("to", "").strip()
+    if not start or not end:
+        raise InputError("A hold on a number needs the period's start and end dates.")
+    hold = await holds.hold_number(
+        request.app[SESSIONS],
+        _request(given, account.username),
+        given.get("number", ""),
+        period_from=parse_day_or_moment(start, field="from"),
+        period_to=parse_day_or_moment(end, field="to", end_of_day=True),
+        region=request.app[SETTINGS].numbers_region,
+        now=request.app[CLOCK](),
+    )
+    return done(request, to="/holds", body=_json(hold), status=201)
 
 
 @routes.post("/calls/{uniqueid}/holds")
-async def hold_call_form(request: web.Request) -> web.StreamResponse:
-    """Hold this one call."""
-    hold = await _hold_call(request)
-    raise web.HTTPSeeOther(f"/holds#hold-{hold.id}")
-
-
 @routes.post("/api/calls/{uniqueid}/holds")
-async def hold_call_api(request: web.Request) -> web.StreamResponse:
-    """Hold one call, as JSON."""
-    return web.json_response(_json(await _hold_call(request)), status=201)
+async def hold_call(request: web.Request) -> web.StreamResponse:
+    """Hold this one call."""
+    account = allowed(request, may_hold)
+    given = await fields(request)
+    hold = await holds.hold_calls(
+        request.app[SESSIONS],
+        _request(given, account.username),
+        [request.match_info["uniqueid"]],
+        now=request.app[CLOCK](),
+    )
+    return done(request, to=f"/holds#hold-{hold.id}", body=_json(hold), status=201)
 
 
-async def _release(request: web.Request) -> holds.Released:
+@routes.post("/holds/{hold_id}/release")
+@routes.post("/api/holds/{hold_id}/release")
+async def release(request: web.Request) -> web.StreamResponse:
+    """Release a hold; calls past their date are deleted at once (the API answers with the
+    hold, the calls other holds still keep, and the calls deleted)."""
     account = allowed(request, may_hold)
     given = await fields(request)
     settings = request.app[SETTINGS]
     try:
         hold_id = int(request.match_info["hold_id"])
     except ValueError:
-        raise failure(request, InputError("A hold is named by its number.")) from None
-    try:
-        async with request.app[SESSIONS]() as db:
-            retention = (await routing.effective(db, settings)).retention
-        return await holds.release_hold(
-            request.app[SESSIONS],
-            hold_id,
-            released_by=account.username,
-            reason=given.get("reason", ""),
-            now=request.app[CLOCK](),
-            recordings_dir=settings.recording.service_dir,
-            retention=retention,
-            batch_size=settings.lifecycle.purge_batch_size,
-        )
-    except CallrecError as exc:
-        raise failure(request, exc) from None
-
-
-@routes.post("/holds/{hold_id}/release")
-async def release_form(request: web.Request) -> web.StreamResponse:
-    """Release a hold; calls past their date are deleted at once."""
-    await _release(request)
-    raise web.HTTPSeeOther("/holds")
-
-
-@routes.post("/api/holds/{hold_id}/release")
-async def release_api(request: web.Request) -> web.StreamResponse:
-    """Release a hold, as JSON: the hold, calls other holds still keep, calls deleted."""
-    released = await _release(request)
-    return web.json_response(
-        {
+        raise InputError("A hold is named by its number.") from None
+    async with request.app[SESSIONS]() as db:
+        retention = (await routing.effective(db, settings)).retention
+    released = await holds.release_hold(
+        request.app[SESSIONS],
+        hold_id,
+        released_by=account.username,
+        reason=given.get("reason", ""),
+        now=request.app[CLOCK](),
+        recordings_dir=settings.recording.service_dir,
+        retention=retention,
+        batch_size=settings.lifecycle.purge_batch_size,
+    )
+    return done(
+        request,
+        to="/holds",
+        body={
             "hold": _json(released.hold),
             "still_held": released.still_held,
             "deleted": released.purged.reduced,
-        }
+        },
     )

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from aiohttp import web
 from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.config import Settings
+from callrec_ari.db.session import SessionFactory
 from callrec_ari.web.render import Renderer
 
 SETTINGS = web.AppKey("web_settings", Settings)
-SESSIONS = web.AppKey("web_sessions", async_sessionmaker[AsyncSession])
+SESSIONS = web.AppKey("web_sessions", SessionFactory)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("web_clock")
 RENDERER = web.AppKey("web_renderer", Renderer)
 SEAL = web.AppKey("web_seal", Fernet)  # seals one-time release links, with the cookie key

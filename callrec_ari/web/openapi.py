@@ -1,8 +1,8 @@
 """The JSON API described as OpenAPI 3.1, built from the routes themselves.
 
-Every ``/api/`` route is in the document by construction: its summary is the handler's
-docstring, its path parameters come from the route, and the request bodies and query
-parameters we accept are listed here. Served at ``GET /api/openapi.json``.
+Every ``/api/`` route is in the document by construction: its summary is the first paragraph
+of the handler's docstring, its path parameters come from the route, and the request bodies
+and query parameters we accept are listed here. Served at ``GET /api/openapi.json``.
 """
 
 from __future__ import annotations
@@ -161,21 +161,64 @@ def _property(name: str, text: str) -> dict[str, Any]:
     return {"type": "string", "description": text}
 
 
+# Every error answer has this shape (web/errors.py); error_id is stable, the sentence is not.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "error_id"],
+    "properties": {
+        "error": {"type": "string", "description": "one sentence naming what is wrong"},
+        "error_id": {
+            "type": "string",
+            "description": "stable, for programs to branch on (the table is in "
+            "callrec_ari/errors.py); a class of errors may grow a more specific id",
+            "examples": [
+                "invalid_input",
+                "invalid_number",
+                "not_signed_in",
+                "forbidden",
+                "csrf_refused",
+                "not_found",
+                "recording_problem",
+                "internal",
+            ],
+        },
+    },
+}
+_ERRORS = {
+    "400": "bad input (invalid_input, invalid_number, ...)",
+    "401": "not signed in (not_signed_in)",
+    "403": "the roles do not allow it (forbidden), or the CSRF check failed (csrf_refused)",
+    "404": "no such thing, or not yours to see (not_found)",
+    "500": "a fault of ours, logged (internal)",
+}
+_CONFLICT = "nothing was changed: a stored recording needs a person (recording_problem)"
+
+
+def _error(text: str) -> dict[str, Any]:
+    return {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _summary(doc: str) -> str:
+    """The docstring's first paragraph, on one line."""
+    return " ".join(doc.split("\n\n", maxsplit=1)[0].split())
+
+
 def _operation(method: str, path: str, handler: Any) -> dict[str, Any]:
     key = f"{method} {path}"
     doc = inspect.getdoc(handler) or path
     operation: dict[str, Any] = {
-        "summary": doc.splitlines()[0],
+        "summary": _summary(doc),
         "responses": {
             "200": {"description": "done", "content": {"application/json": {}}},
-            "400": {"description": "bad input: one sentence in error"},
-            "401": {"description": "not signed in"},
-            "403": {"description": "the roles do not allow it, or the CSRF token is missing"},
-            "404": {"description": "no such thing, or not yours to see"},
+            **{status: _error(text) for status, text in _ERRORS.items()},
         },
     }
     if method != "GET":
         operation["responses"]["201"] = {"description": "created"}
+        operation["responses"]["409"] = _error(_CONFLICT)
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": _TEXT}
         for name in _PLACEHOLDER.findall(path)
@@ -225,12 +268,14 @@ def document(app: web.Application) -> dict[str, Any]:
             "version": "1",
             "description": "The staff web app's JSON API. Sign in through /login (password "
             "and TOTP) first: the API uses the same session cookie, and every POST needs the "
-            "session's CSRF token in the X-CSRF-Token header.",
+            "session's CSRF token in the X-CSRF-Token header. Every error answers "
+            '{"error": "<one sentence>", "error_id": "<stable id>"} with its HTTP status.',
         },
         "components": {
+            "schemas": {"Error": ERROR_SCHEMA},
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "callrec_session"}
-            }
+            },
         },
         "security": [{"session": []}],
         "paths": dict(sorted(paths.items())),

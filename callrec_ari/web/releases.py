@@ -2,8 +2,7 @@
 director, downloaded once by the person who asked, before the link expires.
 
 The one-time token is sealed with the web app's key and kept on the release so the asker's
-own page can offer the download; it is cleared when used. Someone reading the database
-sees only the seal and the token's hash.
+own page can offer the download (``releases.sealed``); it is cleared when used.
 """
 
 from __future__ import annotations
@@ -11,16 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
 
 from callrec_ari.access import may_ask_any_release, may_decide_release
-from callrec_ari.db.models import Release
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
-from callrec_ari.releases import service
+from callrec_ari.errors import CallrecError, ForbiddenError, InputError, NotFoundError
+from callrec_ari.releases import sealed, service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
 from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, client_of, failure, fields, page, signed_in
+from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
 
 routes = web.RouteTableDef()
 
@@ -42,35 +38,23 @@ def _json(release: ReleaseView) -> dict[str, Any]:
     }
 
 
-async def _ask(request: web.Request) -> ReleaseView:
+@routes.post("/calls/{uniqueid}/releases")
+@routes.post("/api/calls/{uniqueid}/releases")
+async def ask(request: web.Request) -> web.StreamResponse:
+    """Ask the director to release this call's recording."""
     account = allowed(request, may_ask_any_release)  # before the fields are looked at
     given = await fields(request)
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            return await service.request_release(
-                db,
-                actor=account.actor,
-                uniqueid=request.match_info["uniqueid"],
-                recipient=given.get("recipient", ""),
-                legal_ground=given.get("legal_ground", ""),
-                now=request.app[CLOCK](),
-                client=client_of(request),
-            )
-    except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise failure(request, exc) from None
-
-
-@routes.post("/calls/{uniqueid}/releases")
-async def ask_form(request: web.Request) -> web.StreamResponse:
-    """Ask the director to release this call's recording."""
-    await _ask(request)
-    raise web.HTTPSeeOther("/releases")
-
-
-@routes.post("/api/calls/{uniqueid}/releases")
-async def ask_api(request: web.Request) -> web.StreamResponse:
-    """Ask for a release, as JSON."""
-    return web.json_response(_json(await _ask(request)), status=201)
+    async with request.app[SESSIONS]() as db, db.begin():
+        release = await service.request_release(
+            db,
+            actor=account.actor,
+            uniqueid=request.match_info["uniqueid"],
+            recipient=given.get("recipient", ""),
+            legal_ground=given.get("legal_ground", ""),
+            now=request.app[CLOCK](),
+            client=client_of(request),
+        )
+    return done(request, to="/releases", body=_json(release), status=201)
 
 
 async def _list(request: web.Request) -> list[ReleaseView]:
@@ -79,16 +63,11 @@ async def _list(request: web.Request) -> list[ReleaseView]:
     try:
         status = ReleaseStatus(raw) if raw else None
     except ValueError:
-        raise failure(
-            request, InputError(f"There is no release status {str(raw)[:20]!r}.")
-        ) from None
-    try:
-        async with request.app[SESSIONS]() as db:
-            return await service.list_releases(
-                db, actor=account.actor, status=status, now=request.app[CLOCK]()
-            )
-    except (ForbiddenError, InputError) as exc:
-        raise failure(request, exc) from None
+        raise InputError(f"There is no release status {str(raw)[:20]!r}.") from None
+    async with request.app[SESSIONS]() as db:
+        return await service.list_releases(
+            db, actor=account.actor, status=status, now=request.app[CLOCK]()
+        )
 
 
 @routes.get("/releases")
@@ -109,86 +88,59 @@ async def releases_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"releases": [_json(release) for release in await _list(request)]})
 
 
-async def _decide(request: web.Request) -> ReleaseView:
-    account = allowed(request, may_decide_release)
-    given = await fields(request)
+def _release_id(request: web.Request) -> int:
     try:
-        release_id = int(request.match_info["release_id"])
+        return int(request.match_info["release_id"])
     except ValueError:
-        raise failure(request, NotFoundError("There is no such release.")) from None
-    decision = given.get("decision", "")
-    if decision not in {"approve", "refuse"}:
-        raise failure(request, InputError("The decision must be approve or refuse."))
-    settings = request.app[SETTINGS]
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            release, token = await service.decide_release(
-                db,
-                actor=account.actor,
-                release_id=release_id,
-                approve=decision == "approve",
-                note=given.get("note"),
-                now=request.app[CLOCK](),
-                valid_hours=settings.web.release_valid_hours,
-                client=client_of(request),
-            )
-            if token is not None:
-                sealed = request.app[SEAL].encrypt(token.encode()).decode()
-                await db.execute(
-                    update(Release).where(Release.id == release_id).values(token_sealed=sealed)
-                )
-            return release
-    except (NotFoundError, ForbiddenError, InputError) as exc:
-        raise failure(request, exc) from None
+        raise NotFoundError("There is no such release.") from None
 
 
 @routes.post("/releases/{release_id}/decision")
-async def decide_form(request: web.Request) -> web.StreamResponse:
-    """The director approves or refuses."""
-    await _decide(request)
-    raise web.HTTPSeeOther("/releases")
-
-
 @routes.post("/api/releases/{release_id}/decision")
-async def decide_api(request: web.Request) -> web.StreamResponse:
-    """The director approves or refuses, as JSON."""
-    return web.json_response(_json(await _decide(request)))
+async def decide(request: web.Request) -> web.StreamResponse:
+    """The director approves or refuses."""
+    account = allowed(request, may_decide_release)
+    given = await fields(request)
+    release_id = _release_id(request)
+    decision = given.get("decision", "")
+    if decision not in {"approve", "refuse"}:
+        raise InputError("The decision must be approve or refuse.")
+    async with request.app[SESSIONS]() as db, db.begin():
+        release = await sealed.decide_and_seal(
+            db,
+            seal=request.app[SEAL],
+            actor=account.actor,
+            release_id=release_id,
+            approve=decision == "approve",
+            note=given.get("note"),
+            now=request.app[CLOCK](),
+            valid_hours=request.app[SETTINGS].web.release_valid_hours,
+            client=client_of(request),
+        )
+    return done(request, to="/releases", body=_json(release))
 
 
 @routes.get("/releases/{release_id}/download")
 async def download(request: web.Request) -> web.StreamResponse:
     """The released recording, once, for the person who asked, until it expires."""
     account = allowed(request, may_ask_any_release)
-    try:
-        release_id = int(request.match_info["release_id"])
-    except ValueError:
-        raise failure(request, NotFoundError("There is no such release.")) from None
-    seal: Fernet = request.app[SEAL]
-    refused: Exception | None = None
+    release_id = _release_id(request)
+    refused: CallrecError | None = None
     async with request.app[SESSIONS]() as db, db.begin():
-        sealed = await db.scalar(select(Release.token_sealed).where(Release.id == release_id))
         try:
-            token = seal.decrypt(sealed.encode()).decode() if sealed else ""
-        except InvalidToken:
-            token = ""  # sealed under an older key: the download is refused below
-        try:
-            listening = await service.redeem_release(
+            listening = await sealed.redeem_sealed(
                 db,
+                seal=request.app[SEAL],
                 actor=account.actor,
                 release_id=release_id,
-                token=token,
                 recordings_dir=request.app[SETTINGS].recording.service_dir,
                 now=request.app[CLOCK](),
                 client=client_of(request),
             )
         except (NotFoundError, ForbiddenError, InputError) as exc:
-            refused = exc  # an expiry is recorded when this commits
-        else:
-            await db.execute(
-                update(Release).where(Release.id == release_id).values(token_sealed=None)
-            )
+            refused = exc  # an expiry is recorded when this commits; the refusal follows
     if refused is not None:
-        raise failure(request, refused)
+        raise refused
     response = web.FileResponse(listening.path, headers={"Content-Type": listening.content_type})
     response.headers["Content-Disposition"] = f'attachment; filename="release-{release_id}.wav"'
     return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from callrec_ari.access import Actor
-from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.errors import ForbiddenError, InputError, NotSignedInError
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.i18n import LANGUAGES, negotiate
 from callrec_ari.web.keys import RENDERER, SETTINGS
@@ -30,65 +29,51 @@ def is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
+def account_of(request: web.Request) -> Account | None:
+    """The signed-in account, if any (``None`` too before ``auth.staff_session`` ran)."""
+    account = request.get(ACCOUNT)
+    return account if isinstance(account, Account) else None
+
+
 def signed_in(request: web.Request) -> Account:
-    """The signed-in account; otherwise a redirect to the sign-in page (401 for the API)."""
-    account = request[ACCOUNT]
+    """The signed-in account; ``NotSignedInError`` otherwise (the sign-in page for a page,
+    401 for the API: ``web/errors.py`` decides)."""
+    account = account_of(request)
     if account is None:
-        if is_api(request):
-            raise web.HTTPUnauthorized(
-                text='{"error": "Sign in first."}', content_type="application/json"
-            )
-        raise web.HTTPSeeOther(f"/login?next={request.rel_url.path}")
+        raise NotSignedInError("Sign in first.")
     return account
 
 
 def allowed(request: web.Request, rule: Callable[[Actor], bool]) -> Account:
-    """The signed-in account if ``rule`` allows its actor; 403 otherwise."""
+    """The signed-in account if ``rule`` allows its actor; ``ForbiddenError`` otherwise."""
     account = signed_in(request)
     if not rule(account.actor):
-        raise forbidden(request, "Your roles do not allow this.")
+        raise ForbiddenError("Your roles do not allow this.")
     return account
 
 
-def forbidden(request: web.Request, message: str) -> web.HTTPException:
-    """A 403 with ``message``, as JSON for the API."""
-    if is_api(request):
-        return web.HTTPForbidden(text=_json_error(message), content_type="application/json")
-    return web.HTTPForbidden(text=message)
-
-
-def _json_error(message: str) -> str:
-    return json.dumps({"error": message})
-
-
-def failure(request: web.Request, exc: Exception) -> web.HTTPException:
-    """The HTTP answer for an expected failure of the service layer: 404, 403 or 400 with
-    the error's one sentence (as JSON for the API). Anything else is re-raised."""
-    kinds: list[tuple[type[Exception], type[web.HTTPException]]] = [
-        (NotFoundError, web.HTTPNotFound),
-        (ForbiddenError, web.HTTPForbidden),
-        (InputError, web.HTTPBadRequest),
-    ]
-    for kind, answer in kinds:
-        if isinstance(exc, kind):
-            if is_api(request):
-                return answer(text=_json_error(str(exc)), content_type="application/json")
-            return answer(text=str(exc))
-    raise exc
-
-
 async def fields(request: web.Request) -> dict[str, str]:
-    """A form's fields, or a JSON object's for the API (values as text); 400 otherwise."""
+    """A form's fields, or a JSON object's for the API (values as text); ``InputError``
+    if the API's body is not a JSON object."""
     if is_api(request):
         try:
             body = await request.json()
         except ValueError:
-            raise failure(request, InputError("The body is not JSON.")) from None
+            raise InputError("The body is not JSON.") from None
         if not isinstance(body, dict):
-            raise failure(request, InputError("The body must be a JSON object."))
+            raise InputError("The body must be a JSON object.")
         return {str(key): str(value) for key, value in body.items() if value is not None}
     form = await request.post()
     return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def done(request: web.Request, *, to: str, body: Any, status: int = 200) -> web.StreamResponse:
+    """The answer to an action that worked, for both twins of one handler: ``body`` as JSON
+    with ``status`` for the API; for a form, a redirect to ``to`` (303, so that reloading
+    the page shows it again instead of repeating the action)."""
+    if is_api(request):
+        return web.json_response(body, status=status)
+    raise web.HTTPSeeOther(to)
 
 
 async def language_of(request: web.Request) -> str:
@@ -97,7 +82,7 @@ async def language_of(request: web.Request) -> str:
     chosen = session.get(LANGUAGE_KEY)
     if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
-    account = request[ACCOUNT]
+    account = account_of(request)
     if account is not None and account.language in LANGUAGES:
         return account.language
     return negotiate(request.headers.get("Accept-Language"), request.app[SETTINGS].web.language)
@@ -118,7 +103,7 @@ async def page(
         language=language,
         status=status,
         context={
-            "account": request[ACCOUNT],
+            "account": account_of(request),
             "csrf": csrf_token(session),
             "path": request.path,
             **(context or {}),

@@ -1,30 +1,31 @@
 """Data-subject requests and the do-not-record list in the web app, for the dpo.
 
-Each page and its JSON twin under ``/api/`` call the service functions ``callrec requests``
-and ``callrec dnr`` call, as the signed-in account; the service checks the role again and
-writes ``dsr_actions`` and the audit trail in the same transaction. The helpers at the top
+Each action is one handler for its form and its JSON twin under ``/api/``, calling the
+service functions ``callrec requests`` and ``callrec dnr`` call, as the signed-in account;
+the service checks the role again and writes ``dsr_actions`` and the audit trail in the
+same transaction. Its errors propagate to ``web/errors.py``. The helpers at the top
 (``dpo``, ``run``, ``optional_id``) are shared with ``subjects.py`` and ``audit.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import may_handle_requests
-from callrec_ari.errors import CallrecError, InputError, NotFoundError, RecordingError
+from callrec_ari.dates import parse_optional
+from callrec_ari.db.session import DbSession
+from callrec_ari.errors import InputError, NotFoundError
 from callrec_ari.rights import donotrecord, requests
-from callrec_ari.rights.deadlines import Deadlines, parse_received
+from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.donotrecord import Entry
 from callrec_ari.rights.requests import RequestKind, RequestView
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, client_of, failure, fields, is_api, page
+from callrec_ari.web.request import allowed, client_of, done, fields, page
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -42,25 +43,11 @@ def now_of(request: web.Request) -> datetime:
     return request.app[CLOCK]()
 
 
-async def run(request: web.Request, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """``work`` in one transaction, committed if it returns; a service error as 404/403/400."""
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            return await work(db)
-    except RecordingError as exc:
-        # A stored recording path outside the recordings folder: nothing was changed and
-        # the row needs a person to look at it, so this is a conflict, not bad input.
-        raise _conflict(request, str(exc)) from None
-    except CallrecError as exc:
-        raise failure(request, exc) from None
-
-
-def _conflict(request: web.Request, message: str) -> web.HTTPException:
-    if is_api(request):
-        return web.HTTPConflict(
-            text=json.dumps({"error": message}), content_type="application/json"
-        )
-    return web.HTTPConflict(text=message)
+async def run(request: web.Request, work: Callable[[DbSession], Awaitable[T]]) -> T:
+    """``work`` in one transaction, committed if it returns, rolled back if it raises (the
+    error then becomes the answer: ``web/errors.py``)."""
+    async with request.app[SESSIONS]() as db, db.begin():
+        return await work(db)
 
 
 def optional_id(text: str | None) -> int | None:
@@ -82,7 +69,7 @@ def is_yes(text: str | None) -> bool:
 def _request_id(request: web.Request) -> int:
     text = request.match_info["request_id"]
     if not text.isdigit():
-        raise failure(request, NotFoundError(f"Request {text[:20]!r} does not exist."))
+        raise NotFoundError(f"Request {text[:20]!r} does not exist.")
     return int(text)
 
 
@@ -138,13 +125,15 @@ async def requests_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"requests": [view.to_json() for view in views]})
 
 
-async def _open(request: web.Request) -> RequestView:
+@routes.post("/requests")
+@routes.post("/api/requests")
+async def open_request(request: web.Request) -> web.StreamResponse:
+    """Record a request received; its page follows."""
     account = dpo(request)
     given = await fields(request)
     settings = request.app[SETTINGS]
 
-    async def work(db: AsyncSession) -> RequestView:
-        received = given.get("received", "").strip()
+    async def work(db: DbSession) -> RequestView:
         return await requests.open_request(
             db,
             kind=given.get("kind", ""),
@@ -154,23 +143,11 @@ async def _open(request: web.Request) -> RequestView:
             now=now_of(request),
             region=settings.numbers_region,
             deadlines=_deadlines(request),
-            received=parse_received(received) if received else None,
+            received=parse_optional(given.get("received"), field="received"),
         )
 
-    return await run(request, work)
-
-
-@routes.post("/requests")
-async def open_form(request: web.Request) -> web.StreamResponse:
-    """Record a request received; its page follows."""
-    view = await _open(request)
-    raise web.HTTPSeeOther(f"/requests/{view.id}")
-
-
-@routes.post("/api/requests")
-async def open_api(request: web.Request) -> web.StreamResponse:
-    """Record a request received, as JSON."""
-    return web.json_response((await _open(request)).to_json(), status=201)
+    view = await run(request, work)
+    return done(request, to=f"/requests/{view.id}", body=view.to_json(), status=201)
 
 
 async def _detail(request: web.Request) -> requests.RequestDetail:
@@ -200,11 +177,14 @@ async def request_api(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _extend(request: web.Request) -> RequestView:
+@routes.post("/requests/{request_id}/extend")
+@routes.post("/api/requests/{request_id}/extend")
+async def extend(request: web.Request) -> web.StreamResponse:
+    """Extend the deadline once, for a stated reason."""
     account = dpo(request)
     request_id = _request_id(request)
     given = await fields(request)
-    return await run(
+    view = await run(
         request,
         lambda db: requests.extend_request(
             db,
@@ -215,29 +195,20 @@ async def _extend(request: web.Request) -> RequestView:
             deadlines=_deadlines(request),
         ),
     )
+    return done(request, to=f"/requests/{view.id}", body=view.to_json())
 
 
-@routes.post("/requests/{request_id}/extend")
-async def extend_form(request: web.Request) -> web.StreamResponse:
-    """Extend the deadline once, for a stated reason."""
-    view = await _extend(request)
-    raise web.HTTPSeeOther(f"/requests/{view.id}")
-
-
-@routes.post("/api/requests/{request_id}/extend")
-async def extend_api(request: web.Request) -> web.StreamResponse:
-    """Extend the deadline, as JSON."""
-    return web.json_response((await _extend(request)).to_json())
-
-
-async def _close(request: web.Request) -> RequestView:
+@routes.post("/requests/{request_id}/close")
+@routes.post("/api/requests/{request_id}/close")
+async def close(request: web.Request) -> web.StreamResponse:
+    """Close a request as done, or as rejected with the reasons."""
     account = dpo(request)
     request_id = _request_id(request)
     given = await fields(request)
     outcome = given.get("outcome", "").strip()
     if outcome not in {"done", "rejected"}:
-        raise failure(request, InputError("The outcome must be done or rejected."))
-    return await run(
+        raise InputError("The outcome must be done or rejected.")
+    view = await run(
         request,
         lambda db: requests.close_request(
             db,
@@ -248,19 +219,7 @@ async def _close(request: web.Request) -> RequestView:
             rejected=outcome == "rejected",
         ),
     )
-
-
-@routes.post("/requests/{request_id}/close")
-async def close_form(request: web.Request) -> web.StreamResponse:
-    """Close a request as done, or as rejected with the reasons."""
-    view = await _close(request)
-    raise web.HTTPSeeOther(f"/requests/{view.id}")
-
-
-@routes.post("/api/requests/{request_id}/close")
-async def close_api(request: web.Request) -> web.StreamResponse:
-    """Close a request, as JSON."""
-    return web.json_response((await _close(request)).to_json())
+    return done(request, to=f"/requests/{view.id}", body=view.to_json())
 
 
 # --- the do-not-record list -----------------------------------------------------------
@@ -297,58 +256,43 @@ async def do_not_record_api(request: web.Request) -> web.StreamResponse:
     return web.json_response({"entries": [entry_json(e) for e in await _entries(request)]})
 
 
-async def _change_list(request: web.Request, *, adding: bool) -> Entry:
+@routes.post("/do-not-record")
+@routes.post("/api/do-not-record")
+async def add(request: web.Request) -> web.StreamResponse:
+    """Never record this number again."""
     account = dpo(request)
     given = await fields(request)
-    region = request.app[SETTINGS].numbers_region
-    if adding:
-        return await run(
-            request,
-            lambda db: donotrecord.add(
-                db,
-                given.get("number", ""),
-                reason=given.get("reason", ""),
-                actor=account.actor,
-                now=now_of(request),
-                region=region,
-                request_id=optional_id(given.get("request")),
-            ),
-        )
-    return await run(
+    entry = await run(
+        request,
+        lambda db: donotrecord.add(
+            db,
+            given.get("number", ""),
+            reason=given.get("reason", ""),
+            actor=account.actor,
+            now=now_of(request),
+            region=request.app[SETTINGS].numbers_region,
+            request_id=optional_id(given.get("request")),
+        ),
+    )
+    return done(request, to="/do-not-record", body=entry_json(entry), status=201)
+
+
+@routes.post("/do-not-record/remove")
+@routes.post("/api/do-not-record/remove")
+async def remove(request: web.Request) -> web.StreamResponse:
+    """Take a number off the list (its calls may be recorded again, with consent)."""
+    account = dpo(request)
+    given = await fields(request)
+    entry = await run(
         request,
         lambda db: donotrecord.remove(
             db,
             given.get("number", ""),
             actor=account.actor,
             now=now_of(request),
-            region=region,
+            region=request.app[SETTINGS].numbers_region,
             reason=given.get("reason", ""),
             request_id=optional_id(given.get("request")),
         ),
     )
-
-
-@routes.post("/do-not-record")
-async def add_form(request: web.Request) -> web.StreamResponse:
-    """Never record this number again."""
-    await _change_list(request, adding=True)
-    raise web.HTTPSeeOther("/do-not-record")
-
-
-@routes.post("/api/do-not-record")
-async def add_api(request: web.Request) -> web.StreamResponse:
-    """Add a number to the list, as JSON."""
-    return web.json_response(entry_json(await _change_list(request, adding=True)), status=201)
-
-
-@routes.post("/do-not-record/remove")
-async def remove_form(request: web.Request) -> web.StreamResponse:
-    """Take a number off the list (its calls may be recorded again, with consent)."""
-    await _change_list(request, adding=False)
-    raise web.HTTPSeeOther("/do-not-record")
-
-
-@routes.post("/api/do-not-record/remove")
-async def remove_api(request: web.Request) -> web.StreamResponse:
-    """Take a number off the list, as JSON."""
-    return web.json_response(entry_json(await _change_list(request, adding=False)))
+    return done(request, to="/do-not-record", body=entry_json(entry))

@@ -17,6 +17,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp_session import Session, get_session
 
+from callrec_ari.errors import CsrfError
+
 CSP = "; ".join(
     [
         "default-src 'none'",
@@ -82,12 +84,13 @@ def csrf_token(session: Session) -> str:
 
 @web.middleware
 async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a state-changing request without the session's token or from another origin."""
+    """Refuse a state-changing request without the session's token or from another origin
+    (``CsrfError``: 403 ``csrf_refused``)."""
     if request.method in _SAFE_METHODS:
         return await handler(request)
     origin = request.headers.get("Origin")
     if origin is not None and origin != f"{request.scheme}://{request.host}":
-        raise web.HTTPForbidden(text="The request came from another site and was refused.")
+        raise CsrfError("The request came from another site and was refused.")
     session = await get_session(request)
     expected = session.get(_CSRF_KEY)
     given = request.headers.get(CSRF_HEADER)
@@ -103,8 +106,8 @@ async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamR
         or given is None
         or not hmac.compare_digest(expected.encode(), given.encode())
     ):
-        raise web.HTTPForbidden(
-            text="The form had expired or was not ours (CSRF check); reload the page and retry."
+        raise CsrfError(
+            "The form had expired or was not ours (CSRF check); reload the page and retry."
         )
     return await handler(request)
 

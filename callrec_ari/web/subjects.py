@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp_session import get_session
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.audit import trail
+from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
 from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, lookup, rectify, restrict
@@ -29,7 +29,7 @@ from callrec_ari.rights.lookup import Findings
 from callrec_ari.rights.rectify import Change, Field, History
 from callrec_ari.rights.restrict import Restriction
 from callrec_ari.web.keys import SETTINGS
-from callrec_ari.web.request import client_of, fields, page
+from callrec_ari.web.request import client_of, done, fields, is_api, page
 from callrec_ari.web.rights import dpo, is_yes, now_of, optional_id, run
 
 routes = web.RouteTableDef()
@@ -81,7 +81,7 @@ async def _findings(request: web.Request) -> tuple[Findings, dict[str, History]]
     cursor = request.query.get("cursor") or None
     page_size = request.app[SETTINGS].web.page_size
 
-    async def work(db: AsyncSession) -> tuple[Findings, dict[str, History]]:
+    async def work(db: DbSession) -> tuple[Findings, dict[str, History]]:
         found = await lookup.find_everything(
             db, number, region=_region(request), now=now_of(request), limit=page_size, after=cursor
         )
@@ -156,7 +156,11 @@ async def history_api(request: web.Request) -> web.StreamResponse:
 # --- export -----------------------------------------------------------------------------
 
 
-async def _export(request: web.Request) -> web.StreamResponse:
+@routes.post("/subjects/export")
+@routes.post("/api/subjects/export")
+async def export_package(request: web.Request) -> web.StreamResponse:
+    """The access package (Art. 15) of a number as a zip download; the counts are in the
+    ``X-Export-*`` headers."""
     account = dpo(request)
     given = await fields(request)
     settings = request.app[SETTINGS]
@@ -200,22 +204,14 @@ async def _export(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.post("/subjects/export")
-async def export_form(request: web.Request) -> web.StreamResponse:
-    """The access package (Art. 15) of a number, as a zip download."""
-    return await _export(request)
-
-
-@routes.post("/api/subjects/export")
-async def export_api(request: web.Request) -> web.StreamResponse:
-    """The access package as a zip; the counts are in the ``X-Export-*`` headers."""
-    return await _export(request)
-
-
 # --- erasure ----------------------------------------------------------------------------
 
 
-async def _erase(request: web.Request) -> tuple[Erasure, dict[str, str]]:
+@routes.post("/subjects/erase")
+@routes.post("/api/subjects/erase")
+async def erase(request: web.Request) -> web.StreamResponse:
+    """Erase a number's calls (held ones when their hold ends); on the page, the counts
+    show once."""
     account = dpo(request)
     given = await fields(request)
     result = await run(
@@ -232,42 +228,29 @@ async def _erase(request: web.Request) -> tuple[Erasure, dict[str, str]]:
             reason=given.get("reason"),
         ),
     )
-    return result, given
-
-
-@routes.post("/subjects/erase")
-async def erase_form(request: web.Request) -> web.StreamResponse:
-    """Erase a number's calls (held ones when their hold ends); the counts show once."""
-    result, given = await _erase(request)
-    session = await get_session(request)
-    # Counts only: the cookie holding the session is small, and erased calls are gone.
-    session[_OUTCOME] = {
-        "number": result.number,
-        "erased": len(result.erased),
-        "files_deleted": result.files_deleted,
-        "files_missing": result.files_missing,
-        "pending": len(result.pending),
-        "do_not_record": result.do_not_record,
-    }
-    raise web.HTTPSeeOther(_back(result.number, given.get("request")))
-
-
-@routes.post("/api/subjects/erase")
-async def erase_api(request: web.Request) -> web.StreamResponse:
-    """Erase a number's calls, as JSON."""
-    result, _ = await _erase(request)
-    return web.json_response(erasure_json(result))
+    if not is_api(request):
+        session = await get_session(request)
+        # Counts only: the cookie holding the session is small, and erased calls are gone.
+        session[_OUTCOME] = {
+            "number": result.number,
+            "erased": len(result.erased),
+            "files_deleted": result.files_deleted,
+            "files_missing": result.files_missing,
+            "pending": len(result.pending),
+            "do_not_record": result.do_not_record,
+        }
+    return done(request, to=_back(result.number, given.get("request")), body=erasure_json(result))
 
 
 # --- restriction ------------------------------------------------------------------------
 
 
-async def _restrict(request: web.Request, *, lift: bool) -> tuple[Restriction, dict[str, str]]:
+async def _restrict(request: web.Request, *, lift: bool) -> web.StreamResponse:
     account = dpo(request)
     given = await fields(request)
     uniqueid = given.get("uniqueid", "").strip()
 
-    async def work(db: AsyncSession) -> Restriction:
+    async def work(db: DbSession) -> Restriction:
         common: dict[str, Any] = {
             "reason": given.get("reason", ""),
             "actor": account.actor,
@@ -280,45 +263,40 @@ async def _restrict(request: web.Request, *, lift: bool) -> tuple[Restriction, d
         by_number = restrict.lift_number if lift else restrict.restrict_number
         return await by_number(db, given.get("number", ""), region=_region(request), **common)
 
-    return await run(request, work), given
+    result = await run(request, work)
+    return done(
+        request,
+        to=_back(given.get("number", ""), given.get("request")),
+        body={"changed": list(result.changed), "unchanged": list(result.unchanged)},
+    )
 
 
 @routes.post("/subjects/restrict")
-async def restrict_form(request: web.Request) -> web.StreamResponse:
-    """Restrict one call, or every call of the number."""
-    _, given = await _restrict(request, lift=False)
-    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
+@routes.post("/api/subjects/restrict")
+async def restrict_calls(request: web.Request) -> web.StreamResponse:
+    """Restrict one call, or every call of the number (the API answers which calls changed
+    and which already were)."""
+    return await _restrict(request, lift=False)
 
 
 @routes.post("/subjects/lift")
-async def lift_form(request: web.Request) -> web.StreamResponse:
-    """Lift the restriction of one call, or of every call of the number."""
-    _, given = await _restrict(request, lift=True)
-    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
-
-
-@routes.post("/api/subjects/restrict")
-async def restrict_api(request: web.Request) -> web.StreamResponse:
-    """Restrict, as JSON: which calls changed and which already were."""
-    result, _ = await _restrict(request, lift=False)
-    return web.json_response({"changed": list(result.changed), "unchanged": list(result.unchanged)})
-
-
 @routes.post("/api/subjects/lift")
-async def lift_api(request: web.Request) -> web.StreamResponse:
-    """Lift a restriction, as JSON."""
-    result, _ = await _restrict(request, lift=True)
-    return web.json_response({"changed": list(result.changed), "unchanged": list(result.unchanged)})
+async def lift(request: web.Request) -> web.StreamResponse:
+    """Lift the restriction of one call, or of every call of the number."""
+    return await _restrict(request, lift=True)
 
 
 # --- rectification ----------------------------------------------------------------------
 
 
-async def _rectify(request: web.Request) -> tuple[Change, dict[str, str]]:
+@routes.post("/subjects/rectify")
+@routes.post("/api/subjects/rectify")
+async def correct(request: web.Request) -> web.StreamResponse:
+    """Correct one field of a call; its history shows on the subject page."""
     account = dpo(request)
     given = await fields(request)
 
-    async def work(db: AsyncSession) -> Change:
+    async def work(db: DbSession) -> Change:
         uniqueid = given.get("uniqueid", "").strip()
         if not uniqueid:
             raise InputError("Choose the call to correct.")
@@ -334,18 +312,9 @@ async def _rectify(request: web.Request) -> tuple[Change, dict[str, str]]:
             request_id=optional_id(given.get("request")),
         )
 
-    return await run(request, work), given
-
-
-@routes.post("/subjects/rectify")
-async def rectify_form(request: web.Request) -> web.StreamResponse:
-    """Correct one field of a call; its history shows on the subject page."""
-    _, given = await _rectify(request)
-    raise web.HTTPSeeOther(_back(given.get("number", ""), given.get("request")))
-
-
-@routes.post("/api/subjects/rectify")
-async def rectify_api(request: web.Request) -> web.StreamResponse:
-    """Correct one field of a call, as JSON."""
-    change, _ = await _rectify(request)
-    return web.json_response(change_json(change))
+    change = await run(request, work)
+    return done(
+        request,
+        to=_back(given.get("number", ""), given.get("request")),
+        body=change_json(change),
+    )

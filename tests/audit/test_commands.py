@@ -124,8 +124,8 @@ def test_audit_alone_shows_the_newest_entries(config, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--since", "yesterday"], "--since 'yesterday' is not a date or time"),
-        (["--until", "2026-11-24T10:00"], "--until '2026-11-24T10:00' has no timezone"),
+        (["--since", "yesterday"], "--since 'yesterday' is not an ISO 8601 date or time"),
+        (["--until", "2026-11-31"], "--until '2026-11-31' is not an ISO 8601 date or time"),
         (["--limit", "0"], "Limit 0 is out of range"),
     ],
 )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from callrec_ari.access import Actor, Role
-from callrec_ari.calls.search import SearchFilters, get_call, parse_filters, search_calls
+from callrec_ari.calls.search import SearchFilters, parse_filters, search_calls, view_call_for
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NumberError
 from callrec_ari.records import Consent, RecordingStatus
 from tests.calls.conftest import (
@@ -273,12 +273,12 @@ async def test_get_call_shows_a_call_to_whom_may_see_it(session_factory, store, 
     await place_hold(session_factory, "case", ["c1"])
     async with session_factory() as session:
         for actor in (AGENT, SUPERVISOR, ADMIN):
-            view = await get_call(session, actor=actor, uniqueid="c1", now=NOW)
+            view = await view_call_for(session, actor=actor, uniqueid="c1", now=NOW)
             assert (view.uniqueid, view.held) == ("c1", True)
-        view = await get_call(session, actor=ADMIN, uniqueid="c1", now=NOW)
+        view = await view_call_for(session, actor=ADMIN, uniqueid="c1", now=NOW)
         assert view.playable is False  # metadata only
         later = NOW + timedelta(days=1)
-        assert (await get_call(session, actor=AGENT, uniqueid="c1", now=later)).held
+        assert (await view_call_for(session, actor=AGENT, uniqueid="c1", now=later)).held
 
 
 async def test_another_agents_call_is_as_missing_as_a_call_that_does_not_exist(
@@ -288,9 +288,9 @@ async def test_another_agents_call_is_as_missing_as_a_call_that_does_not_exist(
     await store(unrecorded("theirs", agent="agent200"))
     async with session_factory() as session:
         with pytest.raises(NotFoundError) as other:
-            await get_call(session, actor=AGENT, uniqueid="theirs")
+            await view_call_for(session, actor=AGENT, uniqueid="theirs")
         with pytest.raises(NotFoundError) as missing:
-            await get_call(session, actor=AGENT, uniqueid="nothing")
+            await view_call_for(session, actor=AGENT, uniqueid="nothing")
     assert str(other.value) == str(missing.value).replace("nothing", "theirs")
 
 

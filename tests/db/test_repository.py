@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
 from callrec_ari.db.models import Call
-from callrec_ari.db.repository import get_call, latest_calls, upsert_call
+from callrec_ari.db.repository import find_record, latest_calls, upsert_call
 from tests.db.records import T0, finished, ringing
 
 
@@ -19,13 +19,13 @@ async def test_a_stored_call_reads_back_equal(session_factory):
     async with session_factory() as session, session.begin():
         await upsert_call(session, record)
     async with session_factory() as session:
-        assert await get_call(session, record.uniqueid) == record
+        assert await find_record(session, record.uniqueid) == record
 
 
 async def test_an_unknown_call_is_none(session_factory):
     """Asking for a call never stored gives None."""
     async with session_factory() as session:
-        assert await get_call(session, "no.such.call") is None
+        assert await find_record(session, "no.such.call") is None
 
 
 async def test_upserting_twice_keeps_one_row_with_the_newest_values(session_factory):
@@ -36,7 +36,7 @@ async def test_upserting_twice_keeps_one_row_with_the_newest_values(session_fact
         await upsert_call(session, finished(first))
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Call)) == 1
-        assert await get_call(session, first.uniqueid) == finished(first)
+        assert await find_record(session, first.uniqueid) == finished(first)
 
 
 async def test_the_same_snapshot_twice_leaves_the_row_untouched(session_factory):
@@ -64,7 +64,7 @@ async def test_times_come_back_as_aware_utc(session_factory):
     async with session_factory() as session, session.begin():
         await upsert_call(session, ringing(start=start))
     async with session_factory() as session:
-        stored = await get_call(session, ringing().uniqueid)
+        stored = await find_record(session, ringing().uniqueid)
         row = (await session.scalars(select(Call))).one()
     assert stored is not None
     assert stored.started_at == start
@@ -98,4 +98,4 @@ async def test_a_call_without_languages_or_caller_reads_back(session_factory):
     async with session_factory() as session, session.begin():
         await upsert_call(session, record)
     async with session_factory() as session:
-        assert await get_call(session, record.uniqueid) == record
+        assert await find_record(session, record.uniqueid) == record

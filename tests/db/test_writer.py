@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from callrec_ari.db.journal import CHECKPOINT, Journal
 from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.db.models import Call
-from callrec_ari.db.repository import get_call, latest_calls
+from callrec_ari.db.repository import find_record, latest_calls
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.db.writer import CallWriter
 from callrec_ari.records import Consent
@@ -236,7 +236,7 @@ async def test_the_writer_survives_the_database_going_away(own_postgres):
                 assert await writer.flush(30)
         async with factory() as session:
             count = await session.scalar(select(func.count()).select_from(Call))
-            rows = [await get_call(session, record.uniqueid) for record in calls]
+            rows = [await find_record(session, record.uniqueid) for record in calls]
     finally:
         await engine.dispose()
     assert count == len(calls)

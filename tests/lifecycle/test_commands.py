@@ -15,8 +15,6 @@ import tomli_w
 
 from callrec_ari.__main__ import main
 from callrec_ari.db.session import create_engine, create_session_factory
-from callrec_ari.errors import InputError
-from callrec_ari.lifecycle.commands import parse_time
 from callrec_ari.records import CallRecord
 from tests.lifecycle.conftest import file_of, recorded, row, set_columns, store
 from tests.support.audio import write_wav
@@ -261,30 +259,6 @@ def test_orphans_are_reported_then_removed(config, database_url, recordings):
     assert out.splitlines()[0].endswith("removed")
     assert not stray.exists()
     assert file_of(recordings, recorded("7.1", None, start=OLD)).exists()
-
-
-@pytest.mark.parametrize(
-    ("text", "end", "expected"),
-    [
-        ("2026-11-24", False, datetime(2026, 11, 24, tzinfo=UTC)),
-        ("2026-11-24", True, datetime(2026, 11, 25, tzinfo=UTC)),
-        ("2026-11-24T10:30", False, datetime(2026, 11, 24, 10, 30, tzinfo=UTC)),
-        ("2026-11-24T10:30:00Z", True, datetime(2026, 11, 24, 10, 30, tzinfo=UTC)),
-        ("2026-11-24T12:30:00+02:00", False, datetime(2026, 11, 24, 10, 30, tzinfo=UTC)),
-    ],
-)
-def test_command_line_times(text, end, expected):
-    """ISO 8601 with or without a zone (UTC then); a bare date is a whole day."""
-    value = parse_time(text, "--from", end=end)
-    assert value == expected
-    assert value.utcoffset() is not None
-
-
-@pytest.mark.parametrize("text", ["", "24.11.2026", "2026-13-01", "tomorrow"])
-def test_bad_command_line_times_are_one_sentence(text):
-    """Anything else is refused naming the option and the text."""
-    with pytest.raises(InputError, match=rf"^--until '{text}' is not an ISO 8601 date or time"):
-        parse_time(text, "--until")
 
 
 @pytest.mark.parametrize("argv", [["purge"], ["orphans"], ["hold", "list"]])

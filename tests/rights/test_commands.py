@@ -208,7 +208,7 @@ ERRORS = {
             "--received",
             "28/11/2026",
         ],
-        "callrec: Received date '28/11/2026' is not a date",
+        "callrec: --received '28/11/2026' is not an ISO 8601 date or time",
     ),
     "empty requester": (
         ["requests", "new", "--kind", "access", "--number", NUMBER, "--requester", ""],

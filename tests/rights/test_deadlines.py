@@ -13,7 +13,6 @@ from callrec_ari.rights.deadlines import (
     check_received,
     days_left,
     is_overdue,
-    parse_received,
 )
 
 RECEIVED = datetime(2026, 11, 2, tzinfo=UTC)
@@ -55,19 +54,6 @@ def test_days_left_counts_down_then_goes_negative():
     due = Deadlines().due(RECEIVED)
     assert days_left(due, due - timedelta(days=3, hours=2)) == 3
     assert days_left(due, due + timedelta(hours=1)) == -1
-
-
-def test_a_received_date_is_midnight_utc():
-    """A date alone is the start of that day in UTC."""
-    assert parse_received("2026-11-02") == RECEIVED
-    assert parse_received(" 2026-11-02T10:00:00+02:00 ") == datetime(2026, 11, 2, 8, tzinfo=UTC)
-
-
-@pytest.mark.parametrize("text", ["", "yesterday", "2026-13-01", "02.11.2026", "2026-11-02T10:00"])
-def test_a_malformed_received_date_is_one_clear_error(text):
-    """Not a date, an impossible date, or a time without a zone."""
-    with pytest.raises(InputError, match="Received"):
-        parse_received(text)
 
 
 def test_a_received_date_in_the_future_is_refused():

@@ -7,6 +7,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from callrec_ari.records import Consent, RecordingStatus
+from callrec_ari.web.errors import GENERIC, TITLES
 from callrec_ari.web.i18n import LANGUAGES, LOCALE_DIR, negotiate
 from callrec_ari.web.render import TEMPLATE_DIR
 
@@ -22,6 +23,8 @@ DYNAMIC = {
     "training",
     "Wrong username or password.",
     "Wrong code.",
+    *GENERIC,  # the error page's own sentences and titles
+    *TITLES.values(),
 }
 
 

@@ -53,3 +53,25 @@ def test_lists_and_uploads_are_described_as_they_are(settings):
     assert roles["application/json"]["schema"]["properties"]["roles"]["type"] == "array"
     upload = spec["paths"]["/api/admin/prompts"]["post"]["requestBody"]["content"]
     assert upload["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+
+
+def test_every_error_answer_is_described_with_its_stable_id(settings):
+    """The Error schema has ``error`` and ``error_id``; each operation's errors refer to it."""
+    spec = document(build_web_app(settings))
+    schema = spec["components"]["schemas"]["Error"]
+    assert schema["required"] == ["error", "error_id"]
+    assert "not_found" in schema["properties"]["error_id"]["examples"]
+    reference = {"$ref": "#/components/schemas/Error"}
+    for ops in spec["paths"].values():
+        for operation in ops.values():
+            for status in ("400", "401", "403", "404", "500"):
+                answer = operation["responses"][status]
+                assert answer["content"]["application/json"]["schema"] == reference
+
+
+def test_a_twin_handler_s_summary_is_its_whole_first_paragraph(settings):
+    """A form and its JSON twin share a handler; the summary is not cut mid-sentence."""
+    spec = document(build_web_app(settings))
+    summary = spec["paths"]["/api/subjects/restrict"]["post"]["summary"]
+    assert summary.startswith("Restrict one call, or every call of the number")
+    assert summary.endswith(".")

@@ -151,3 +151,23 @@ async def test_only_configured_languages_and_prompts_are_taken(admin, settings, 
     )
     assert (await missing.json())["error"] == "Choose an audio file to upload."
     assert not list(settings.prompts.sounds_dir.glob("de")) + list(tmp_path.rglob("x.wav"))
+
+
+async def test_a_language_the_admin_routed_at_run_time_can_get_its_prompt(
+    admin, settings, tmp_path
+):
+    """German is in no route of the config file; once the admin routes a number to it on
+    the settings page, the prompts page lists it and takes its announcement."""
+    good = make_tone(tmp_path / "good.wav").read_bytes()
+    assert (await upload_form(admin, good, language="de")).status == 400
+    token = await csrf(admin, "/admin/prompts")
+    routed = await admin.post(
+        "/api/admin/settings/routes",
+        json={"did": "5559000", "languages": "de", "retention": "months-6"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert routed.status == 200, await routed.text()
+    assert 'id="prompt-de-announcement"' in await (await admin.get("/admin/prompts")).text()
+    response = await upload_form(admin, good, language="de")
+    assert response.status == 303, await response.text()
+    assert prompt_duration(installed(settings, "de")) > 0
