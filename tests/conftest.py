@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -49,11 +51,44 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.create_database(f"test_{secrets.token_hex(6)}")
 
 
-@pytest.fixture
-def database_url(empty_database_url: str) -> str:
-    """The URL of a new database migrated to the newest schema."""
-    upgrade_to_head(empty_database_url)
-    return empty_database_url
+MIGRATED_TEMPLATE = "callrec_migrated"
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session, copied for every test that needs one."""
+    path = tmp_path_factory.mktemp("migrated") / "callrec.sqlite3"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: PostgresServer) -> str:
+    """A PostgreSQL database migrated once per session, the template of every test's."""
+    upgrade_to_head(postgres_server.create_database(MIGRATED_TEMPLATE))
+    return MIGRATED_TEMPLATE
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new database migrated to the newest schema.
+
+    Migrating costs a third of a second; copying a database migrated once costs a few
+    milliseconds, and the copy is the same schema, so each test gets a copy.
+    """
+    if request.param == "sqlite":
+        target = tmp_path / "callrec.sqlite3"
+        source = sqlite3.connect(request.getfixturevalue("migrated_sqlite"))
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)  # consistent even if a WAL is beside the file
+        finally:
+            source.close()
+            copy.close()
+        return f"sqlite+aiosqlite:///{target}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("migrated_postgres")
+    return server.create_database(f"test_{secrets.token_hex(6)}", template=template)
 
 
 @pytest.fixture
@@ -73,8 +108,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 # -- what each test needs ------------------------------------------------------------------
 # A test that starts Asterisk, PostgreSQL or Chromium must carry the marker saying so, so that
 # `-m "not asterisk"` (and the others) really leave those out. tests/test_markers.py fails
-# on every test that does not; these say how a need is recognised.
-NEEDED_BY_FIXTURE = {"sandbox_session": "asterisk", "postgres_server": "postgres"}
+# on every test that does not. A need is recognised in the source of the test or of any
+# fixture it uses, directly or not.
 NEEDED_BY_SOURCE = {
     "SandboxSession": "asterisk",
     "StockAsterisk(": "asterisk",
@@ -86,23 +121,35 @@ NEEDED_BY_SOURCE = {
 UNMARKED: pytest.StashKey[list[str]] = pytest.StashKey()
 
 
-def missing_markers(item: pytest.Item, source: str) -> set[str]:
-    """The markers ``item`` needs (by its fixtures and its module's source) but lacks."""
-    needed = {mark for name, mark in NEEDED_BY_FIXTURE.items() if name in item.fixturenames}
-    needed |= {mark for token, mark in NEEDED_BY_SOURCE.items() if token in source}
+def _source(function: object, cache: dict[object, str]) -> str:
+    if function not in cache:
+        try:
+            cache[function] = inspect.getsource(function)  # type: ignore[arg-type]
+        except (OSError, TypeError):  # a built-in fixture of pytest's own
+            cache[function] = ""
+    return cache[function]
+
+
+def missing_markers(item: pytest.Item, cache: dict[object, str]) -> set[str]:
+    """The markers ``item`` needs (by its own source and its fixtures') but lacks."""
+    functions: list[object] = [getattr(item, "function", None)]
+    # pytest keeps the fixture definitions a test resolved on its private _fixtureinfo; it
+    # has been there, unchanged, since pytest 3.
+    info = getattr(item, "_fixtureinfo", None)
+    for definitions in getattr(info, "name2fixturedefs", {}).values():
+        functions.extend(definition.func for definition in definitions)
+    source = "".join(_source(function, cache) for function in functions if function)
+    needed = {mark for token, mark in NEEDED_BY_SOURCE.items() if token in source}
     return {mark for mark in needed if item.get_closest_marker(mark) is None}
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m and -k deselect anything
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Note every collected test lacking a marker for what it needs."""
-    sources: dict[Path, str] = {}
+    cache: dict[object, str] = {}
     unmarked = []
     for item in items:
-        path = Path(item.path)
-        if path not in sources:
-            sources[path] = path.read_text(encoding="utf-8")
-        missing = missing_markers(item, sources[path])
+        missing = missing_markers(item, cache)
         if missing:
             unmarked.append(f"{item.nodeid}: {', '.join(sorted(missing))}")
     config.stash[UNMARKED] = unmarked

@@ -22,6 +22,7 @@ from callrec_ari.config.settings import (
     LifecycleSettings,
     LogFormat,
     LogSettings,
+    PasswordSettings,
     PromptSettings,
     RecordingSettings,
     RetentionPolicy,
@@ -126,6 +127,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         service=_service(root.table("service", required=False)),
         web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
+        passwords=_passwords(root.table("passwords", required=False)),
     )
 
 
@@ -362,6 +364,22 @@ def _web(table: Table, base_dir: Path) -> WebSettings:
         tls_key=key_file,
         **counts,
     )
+
+
+def _passwords(table: Table) -> PasswordSettings:
+    default = PasswordSettings()
+    values = {}
+    for key in ("time_cost", "memory_kib", "parallelism"):
+        value = table.get(key, int, getattr(default, key))
+        if value < 1:
+            raise ConfigError(f"Config key {table.key(key)} must be at least 1.")
+        values[key] = value
+    if values["memory_kib"] < 8 * values["parallelism"]:
+        raise ConfigError(
+            f"Config key {table.key('memory_kib')} must be at least 8 KiB per lane "
+            f"({8 * values['parallelism']} for parallelism {values['parallelism']})."
+        )
+    return PasswordSettings(**values)
 
 
 def _log(table: Table) -> LogSettings:

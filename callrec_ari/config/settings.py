@@ -163,6 +163,16 @@ class WebSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PasswordSettings:
+    """The argon2id cost of staff password hashes. The defaults are argon2-cffi's (RFC 9106,
+    low-memory profile); lower them only where the hashes protect nothing, as in tests."""
+
+    time_cost: int = 3  # passes over the memory
+    memory_kib: int = 65536  # 64 MiB per hash
+    parallelism: int = 4  # lanes
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """Log rendering and privacy."""
 
@@ -189,6 +199,7 @@ class Settings:
     service: ServiceSettings
     web: WebSettings
     log: LogSettings
+    passwords: PasswordSettings = PasswordSettings()
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,12 +42,7 @@ from callrec_ari.staff.admin import (
     unlock,
 )
 from callrec_ari.staff.lockout import Lockout
-from callrec_ari.staff.passwords import (
-    check_password_policy,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
+from callrec_ari.staff.passwords import Passwords, check_password_policy
 from callrec_ari.staff.store import (
     LANGUAGES,
     Account,
@@ -126,6 +119,7 @@ async def create_user(
     username: str,
     display_name: str,
     password: str,
+    passwords: Passwords,
     roles: Iterable[Role],
     extension: str | None = None,
     language: str = "en",
@@ -149,7 +143,7 @@ async def create_user(
     user = User(
         username=name,
         display_name=display,
-        password_hash=await asyncio.to_thread(hash_password, password),
+        password_hash=await asyncio.to_thread(passwords.hash, password),
         extension=ext,
         language=language,
         totp_exempt_by=by if totp_exempt else None,
@@ -206,6 +200,7 @@ async def check_password(
     *,
     username: str,
     password: str,
+    passwords: Passwords,
     now: datetime,
     lockout: Lockout,
     client: str | None,
@@ -218,20 +213,20 @@ async def check_password(
     name = username.strip().lower()
     user = await session.scalar(select(User).where(User.username == name)) if name else None
     if user is None:
-        await asyncio.to_thread(verify_password, _unknown_user_hash(), password)
+        await asyncio.to_thread(passwords.verify, passwords.unknown_user_hash, password)
         # Not audited: a mistyped name is often the password, and the trail is kept forever.
         log.info("staff.sign_in_refused", reason="unknown user", client=client)
         raise SignInError(WRONG_CREDENTIALS)
     await _refuse_if_locked(session, user, lockout, now, client)
-    matches = await asyncio.to_thread(verify_password, user.password_hash, password)
+    matches = await asyncio.to_thread(passwords.verify, user.password_hash, password)
     if user.disabled_at is not None:
         await _failed(session, user, "disabled", now, client)
         raise SignInError(WRONG_CREDENTIALS)
     if not matches:
         await _failed(session, user, "password", now, client, lockout=lockout)
         raise SignInError(WRONG_CREDENTIALS)
-    if needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(passwords.hash, password)
     # The failure count is kept until the second step succeeds: reset here, it would let a
     # holder of the password guess codes for ever.
     if user.totp_exempt_by is not None:
@@ -379,9 +374,3 @@ async def _signed_in(
         detail={"second_factor": second_factor},
         client=client,
     )
-
-
-@functools.cache
-def _unknown_user_hash() -> str:
-    # Made once, on the first unknown name, so those cost one argon2 check like the rest.
-    return hash_password(secrets.token_urlsafe(16))

@@ -19,7 +19,7 @@ from callrec_ari.access import Actor, Role, may_administer
 from callrec_ari.audit import trail
 from callrec_ari.db.models import User, UserRole
 from callrec_ari.errors import ForbiddenError, InputError
-from callrec_ari.staff.passwords import check_password_policy, hash_password
+from callrec_ari.staff.passwords import Passwords, check_password_policy
 from callrec_ari.staff.store import (
     Account,
     account_of,
@@ -117,6 +117,7 @@ async def set_password(
     by: Actor,
     user_id: int,
     password: str,
+    passwords: Passwords,
     now: datetime,
     client: str | None = None,
 ) -> Account:
@@ -124,7 +125,7 @@ async def set_password(
     user = await _administered(session, by, user_id)
     check_password_policy(password, user.username)
     await _audit(session, by, user, "user.password", now=now, client=client)
-    user.password_hash = await asyncio.to_thread(hash_password, password)
+    user.password_hash = await asyncio.to_thread(passwords.hash, password)
     user.password_changed_at = now
     user.sessions_revoked_at = now  # whoever knew the old password is signed out too
     return await flushed(session, user)

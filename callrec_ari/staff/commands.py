@@ -22,6 +22,7 @@ from callrec_ari.rights.job import Job, config_option, handler, out
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import Account
 from callrec_ari.staff.lockout import Lockout
+from callrec_ari.staff.passwords import Passwords
 
 Change = Callable[[AsyncSession, int], Awaitable[Account]]  # (session, user id) -> account
 
@@ -113,6 +114,7 @@ def _create(job: Job, admin: Actor) -> int:
             username=args.username,
             display_name=args.name if args.name is not None else args.username.strip().lower(),
             password=password,
+            passwords=Passwords(job.settings.passwords),
             roles=[Role(role) for role in args.roles],
             extension=args.extension,
             language=args.language,
@@ -182,7 +184,12 @@ def _password(job: Job, admin: Actor) -> int:
     account = _change(
         job,
         lambda session, user_id: accounts.set_password(
-            session, by=admin, user_id=user_id, password=password, now=job.now
+            session,
+            by=admin,
+            user_id=user_id,
+            password=password,
+            passwords=Passwords(job.settings.passwords),
+            now=job.now,
         ),
     )
     out([f"user {account.username} has a new password"])

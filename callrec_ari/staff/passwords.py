@@ -1,42 +1,61 @@
 """Staff passwords: argon2id hashes and the rules a new password must meet.
 
 The hash string carries its own parameters, so hashes made with older settings still verify
-and are replaced at the next successful sign-in (``needs_rehash``).
+and are replaced at the next successful sign-in (``needs_rehash``). The cost is part of the
+settings (``[passwords]``): the default is argon2-cffi's, RFC 9106's low-memory profile;
+only tests, where a hash costs nothing worth protecting, make it cheap.
 """
 
 from __future__ import annotations
 
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from callrec_ari.config.settings import PasswordSettings
 from callrec_ari.errors import InputError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # argon2 takes any length; a limit keeps a huge form field from costing CPU
 
-# argon2-cffi's defaults: argon2id with RFC 9106's low-memory profile.
-_HASHER = PasswordHasher()
 
+class Passwords:
+    """Hashing and checking passwords at the configured argon2id cost."""
 
-def hash_password(password: str) -> str:
-    """The argon2id hash of ``password``, with its salt and parameters."""
-    return _HASHER.hash(password)
+    def __init__(self, settings: PasswordSettings) -> None:
+        self.settings = settings
+        self._hasher = PasswordHasher(
+            time_cost=settings.time_cost,
+            memory_cost=settings.memory_kib,
+            parallelism=settings.parallelism,
+        )
 
+    def hash(self, password: str) -> str:
+        """The argon2id hash of ``password``, with its salt and parameters."""
+        return self._hasher.hash(password)
 
-def verify_password(stored_hash: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored_hash``; False for a malformed hash, never raises."""
-    try:
-        return _HASHER.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def verify(self, stored_hash: str, password: str) -> bool:
+        """Whether ``password`` matches ``stored_hash``; False for a malformed hash, never
+        raises."""
+        try:
+            return self._hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether the hash was made with other parameters than today's (or cannot be read)."""
+        try:
+            return self._hasher.check_needs_rehash(stored_hash)
+        except InvalidHashError:
+            return True
 
-def needs_rehash(stored_hash: str) -> bool:
-    """Whether the hash was made with other parameters than today's (or cannot be read)."""
-    try:
-        return _HASHER.check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True
+    @functools.cached_property
+    def unknown_user_hash(self) -> str:
+        """A hash of nothing anybody knows: an unknown username is checked against it, so
+        it costs the same argon2 work as a known one. Made on first use."""
+        return self.hash(secrets.token_urlsafe(16))
 
 
 def check_password_policy(password: str, username: str) -> None:

@@ -19,8 +19,9 @@ from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import Account
+from callrec_ari.staff.passwords import Passwords
 from callrec_ari.web.admin import administrator, flag
-from callrec_ari.web.keys import CLOCK, SESSIONS
+from callrec_ari.web.keys import CLOCK, PASSWORDS, SESSIONS
 from callrec_ari.web.request import client_of, done, fields, is_api, page
 
 routes = web.RouteTableDef()
@@ -146,6 +147,7 @@ async def _create(request: web.Request, given: Given) -> Account:
             username=text.get("username", ""),
             display_name=text.get("display_name", ""),
             password=_password(given),
+            passwords=request.app[PASSWORDS],
             roles=roles_of(given.roles),
             extension=text.get("extension"),
             language=text.get("language", "en"),
@@ -229,6 +231,7 @@ class _Asked:
     given: Given
     now: datetime
     client: str | None
+    passwords: Passwords
 
     @property
     def common(self) -> dict[str, Any]:
@@ -266,7 +269,9 @@ CHANGES: dict[str, tuple[str, Change]] = {
     ),
     "password": (
         "Give the account a new password",
-        lambda a: accounts.set_password(a.db, password=_password(a.given), **a.common),
+        lambda a: accounts.set_password(
+            a.db, password=_password(a.given), passwords=a.passwords, **a.common
+        ),
     ),
     "disabled": (
         "Disable the account (its sessions end) or enable it (refused for the last admin)",
@@ -287,6 +292,7 @@ async def _change(request: web.Request, change: Change) -> Account:
                 given=given,
                 now=request.app[CLOCK](),
                 client=client_of(request),
+                passwords=request.app[PASSWORDS],
             )
         )
 

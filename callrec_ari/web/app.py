@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
+from callrec_ari.staff.passwords import Passwords
 from callrec_ari.web import (
     admin,
     admin_prompts,
@@ -34,7 +35,7 @@ from callrec_ari.web import (
     subjects,
 )
 from callrec_ari.web.errors import error_answers
-from callrec_ari.web.keys import CLOCK, RENDERER, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
 from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
@@ -84,6 +85,7 @@ def build_web_app(
     app[CLOCK] = clock
     app[RENDERER] = Renderer()
     app[SEAL] = Fernet(base64.urlsafe_b64encode(key))
+    app[PASSWORDS] = Passwords(settings.passwords)
     app.cleanup_ctx.append(_database)
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)

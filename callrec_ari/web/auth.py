@@ -19,7 +19,7 @@ from callrec_ari.staff.lockout import Lockout
 from callrec_ari.staff.sessions import session_account, sign_out
 from callrec_ari.staff.totp import provisioning_uri, qr_svg
 from callrec_ari.web.i18n import LANGUAGES
-from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.keys import CLOCK, PASSWORDS, SESSIONS, SETTINGS
 from callrec_ari.web.request import ACCOUNT, LANGUAGE_KEY, client_of, page, signed_in
 from callrec_ari.web.security import Handler
 
@@ -116,6 +116,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         try:
             signin = await accounts.check_password(
                 db,
+                passwords=request.app[PASSWORDS],
                 username=username,
                 password=password,
                 now=request.app[CLOCK](),

@@ -6,10 +6,12 @@ step and no compiled file to forget. English is the source language.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -19,7 +21,8 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "pl", "sv", "fi", "ro")
 
 
-def load_catalogs(directory: Path = LOCALE_DIR) -> dict[str, gettext.NullTranslations]:
+@functools.cache  # the .po files are package data: compiled once per process
+def load_catalogs(directory: Path = LOCALE_DIR) -> Mapping[str, gettext.NullTranslations]:
     """One translations object per language; English passes messages through."""
     catalogs: dict[str, gettext.NullTranslations] = {"en": gettext.NullTranslations()}
     for language in LANGUAGES[1:]:
@@ -29,7 +32,7 @@ def load_catalogs(directory: Path = LOCALE_DIR) -> dict[str, gettext.NullTransla
         write_mo(compiled, catalog)
         compiled.seek(0)
         catalogs[language] = gettext.GNUTranslations(compiled)
-    return catalogs
+    return MappingProxyType(catalogs)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

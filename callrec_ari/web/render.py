@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gettext
 import json
 from collections.abc import Mapping
@@ -32,8 +33,29 @@ def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates in memory, shared by the languages' environments: the compiled
+    code does not depend on the language (gettext is called when the page renders)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+@functools.cache  # one per process: the templates are package data
+def _compiled_templates() -> _CompiledTemplates:
+    return _CompiledTemplates()
+
+
 class Renderer:
-    """One Jinja2 environment per language; templates are read once and cached."""
+    """One Jinja2 environment per language; templates are compiled once and cached."""
 
     def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
         catalogs = load_catalogs()
@@ -45,6 +67,7 @@ class Renderer:
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,  # a misspelt name fails the test, not the page
                 extensions=["jinja2.ext.i18n"],
+                bytecode_cache=_compiled_templates(),
             )
             environment.install_gettext_translations(  # type: ignore[attr-defined]
                 catalogs[language], newstyle=True

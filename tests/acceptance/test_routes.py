@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from callrec_ari.access import Actor, Role
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.records import Consent
@@ -14,6 +16,8 @@ from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent
 from tests.acceptance.conftest import Service, asterisk_log, sandbox_settings, until
 from tests.acceptance.test_consent import played_prompts
+
+pytestmark = pytest.mark.asterisk
 
 
 async def test_a_route_changed_by_the_admin_is_heard_by_the_next_caller(

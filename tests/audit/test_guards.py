@@ -58,7 +58,7 @@ async def test_tampering_statements_are_refused(session_factory, statement, refu
 
 # SQLite has no TRUNCATE: its DELETE without WHERE runs the row triggers (tested above).
 @pytest.mark.parametrize(
-    "empty_database_url",
+    "database_url",
     [pytest.param("postgresql", marks=pytest.mark.postgres)],
     indirect=True,
 )

@@ -16,6 +16,7 @@ from callrec_ari.db.models import AuditEntry, User
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import Account, SignIn, SignInError
 from callrec_ari.staff.lockout import Lockout
+from tests.support.passwords import CHEAP_PASSWORDS
 
 NOW = datetime(2026, 12, 1, 12, 0, 10, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -37,6 +38,7 @@ async def make_user(
             username=username,
             display_name=options.pop("display_name", username.title()),
             password=options.pop("password", PASSWORD),
+            passwords=CHEAP_PASSWORDS,
             roles=roles or (Role.AGENT,),
             now=options.pop("now", NOW),
             **options,
@@ -53,6 +55,7 @@ async def sign_in(
                 session,
                 username=username,
                 password=password,
+                passwords=CHEAP_PASSWORDS,
                 now=now,
                 lockout=LOCKOUT,
                 client=CLIENT,

@@ -7,8 +7,8 @@ import pytest
 from callrec_ari.access import Role
 from callrec_ari.errors import InputError, NotFoundError
 from callrec_ari.staff import accounts
-from callrec_ari.staff.passwords import verify_password
 from tests.staff.conftest import NOW, PASSWORD, make_user, raw_trail, stored, trail
+from tests.support.passwords import CHEAP_PASSWORDS
 
 
 async def test_a_new_user_is_stored_with_roles_and_a_hashed_password(session_factory):
@@ -33,7 +33,7 @@ async def test_a_new_user_is_stored_with_roles_and_a_hashed_password(session_fac
         assert await accounts.find_account(session, "ANNA.K") == made
     row = await stored(session_factory, "anna.k")
     assert row.password_hash.startswith("$argon2id$")
-    assert verify_password(row.password_hash, PASSWORD)
+    assert CHEAP_PASSWORDS.verify(row.password_hash, PASSWORD)
     assert row.created_by == "cli:root"
 
 
@@ -87,6 +87,7 @@ async def test_a_user_needs_a_role_a_known_language_and_a_good_password(session_
                 username="anna",
                 display_name="Anna",
                 password=PASSWORD,
+                passwords=CHEAP_PASSWORDS,
                 roles=[],
                 now=NOW,
             )

@@ -26,6 +26,7 @@ from tests.staff.conftest import (
     stored,
     trail,
 )
+from tests.support.passwords import CHEAP_PASSWORDS
 
 NEW_PASSWORD = "a much better passphrase"
 BOSS = Actor.of("boss", Role.ADMIN)
@@ -49,7 +50,7 @@ def step_of(result):
         (accounts.set_extension, {"extension": "200"}),
         (accounts.set_totp_exempt, {"exempt": True}),
         (accounts.reset_totp, {}),
-        (accounts.set_password, {"password": NEW_PASSWORD}),
+        (accounts.set_password, {"password": NEW_PASSWORD, "passwords": CHEAP_PASSWORDS}),
         (accounts.set_disabled, {"disabled": True}),
         (accounts.unlock, {}),
     ],
@@ -239,10 +240,20 @@ async def test_a_new_password_replaces_the_old_and_is_never_audited(session_fact
     made = await make_user(session_factory, "anna", totp_exempt=True)
     with pytest.raises(InputError, match="at least 12 characters"):
         await administer(
-            session_factory, accounts.set_password, by=BOSS, user_id=made.id, password="short"
+            session_factory,
+            accounts.set_password,
+            by=BOSS,
+            user_id=made.id,
+            password="short",
+            passwords=CHEAP_PASSWORDS,
         )
     await administer(
-        session_factory, accounts.set_password, by=BOSS, user_id=made.id, password=NEW_PASSWORD
+        session_factory,
+        accounts.set_password,
+        by=BOSS,
+        user_id=made.id,
+        password=NEW_PASSWORD,
+        passwords=CHEAP_PASSWORDS,
     )
     assert isinstance(await sign_in(session_factory, "anna", PASSWORD), SignInError)
     assert step_of(await sign_in(session_factory, "anna", NEW_PASSWORD)) is SignInStep.DONE

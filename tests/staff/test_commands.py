@@ -23,6 +23,7 @@ from callrec_ari.staff import commands as staff_commands
 from callrec_ari.staff.accounts import SignIn
 from callrec_ari.staff.lockout import Lockout
 from tests.staff.conftest import NOW, PASSWORD
+from tests.support.passwords import CHEAP_PASSWORDS, CHEAP_TABLE
 from tests.test_main import write_config
 
 NEW_PASSWORD = "a much better passphrase"
@@ -32,7 +33,7 @@ NEW_PASSWORD = "a much better passphrase"
 def config(tmp_path: Path, monkeypatch) -> Path:
     """A migrated SQLite database; the operator is root."""
     monkeypatch.setattr(entry, "_actor", lambda: "root")
-    path = write_config(tmp_path)
+    path = write_config(tmp_path, passwords=CHEAP_TABLE)
     assert main(["migrate", "-c", str(path)]) == 0
     return path
 
@@ -78,6 +79,7 @@ def sign_in(config: Path, username: str, password: str) -> SignIn:
             session,
             username=username,
             password=password,
+            passwords=CHEAP_PASSWORDS,
             now=NOW,
             lockout=Lockout(after=5, minutes=15),
             client=None,

@@ -8,6 +8,7 @@ from callrec_ari.access import Role
 from callrec_ari.staff import accounts
 from callrec_ari.staff.sessions import session_account, sign_out
 from tests.staff.conftest import CLI_ADMIN, CLIENT, NOW, make_user, stored, trail
+from tests.support.passwords import CHEAP_PASSWORDS
 
 BEFORE = NOW - timedelta(minutes=5)
 
@@ -51,7 +52,12 @@ async def test_a_new_password_ends_older_sessions_too(session_factory):
     made = await make_user(session_factory, "anna")
     async with session_factory() as session, session.begin():
         await accounts.set_password(
-            session, by=CLI_ADMIN, user_id=made.id, password="a much newer secret", now=NOW
+            session,
+            by=CLI_ADMIN,
+            user_id=made.id,
+            password="a much newer secret",
+            passwords=CHEAP_PASSWORDS,
+            now=NOW,
         )
     async with session_factory() as session:
         assert await session_account(session, made.id, signed_in_at=BEFORE) is None

@@ -15,7 +15,7 @@ from callrec_ari.db.models import User
 from callrec_ari.errors import InputError
 from callrec_ari.staff import accounts
 from callrec_ari.staff.accounts import Account, SignIn, SignInError, SignInStep
-from callrec_ari.staff.passwords import needs_rehash, verify_password
+from callrec_ari.staff.passwords import Passwords
 from tests.staff.conftest import (
     CLIENT,
     NOW,
@@ -28,6 +28,7 @@ from tests.staff.conftest import (
     stored,
     trail,
 )
+from tests.support.passwords import CHEAP_PASSWORDS
 
 WRONG = "Wrong username or password."
 
@@ -141,11 +142,13 @@ async def test_unknown_user_wrong_password_and_disabled_look_the_same(session_fa
         await session.execute(update(User).where(User.id == ewa.id).values(disabled_at=NOW))
     checks = []
 
-    def counted(stored_hash: str, password: str) -> bool:
-        checks.append(stored_hash)
-        return verify_password(stored_hash, password)
+    verify = Passwords.verify
 
-    monkeypatch.setattr(accounts, "verify_password", counted)
+    def counted(self: Passwords, stored_hash: str, password: str) -> bool:
+        checks.append(stored_hash)
+        return verify(self, stored_hash, password)
+
+    monkeypatch.setattr(Passwords, "verify", counted)
     unknown = await sign_in(session_factory, "nobody")
     wrong = await sign_in(session_factory, "anna", "not the password")
     disabled = await sign_in(session_factory, "ewa")
@@ -234,14 +237,14 @@ async def test_a_code_for_a_disabled_account_is_refused(session_factory):
 async def test_an_old_hash_is_replaced_at_sign_in(session_factory):
     """A hash made with weaker parameters is rehashed with today's once the password matched."""
     made = await make_user(session_factory, "anna", totp_exempt=True)
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, salt_len=8).hash(PASSWORD)
     async with session_factory() as session, session.begin():
         await session.execute(update(User).where(User.id == made.id).values(password_hash=weak))
     assert step(await sign_in(session_factory, "anna")) is SignInStep.DONE
     new_hash = (await stored(session_factory, "anna")).password_hash
     assert new_hash != weak
-    assert not needs_rehash(new_hash)
-    assert verify_password(new_hash, PASSWORD)
+    assert not CHEAP_PASSWORDS.needs_rehash(new_hash)
+    assert CHEAP_PASSWORDS.verify(new_hash, PASSWORD)
 
 
 async def test_guesses_sent_in_parallel_are_all_counted(session_factory):

@@ -107,13 +107,15 @@ class PostgresServer:
         self.stop()
         self.start()
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database and return its URL."""
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
-            raise ValueError(f"Database name {name!r} is not a plain identifier.")
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create a database, empty or as a copy of ``template``, and return its URL."""
+        for identifier in (name, template or name):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", identifier):
+                raise ValueError(f"Database name {identifier!r} is not a plain identifier.")
+        copy = f" TEMPLATE {template}" if template else ""
         self._run(self._bin / "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
             "-h", self.socket_dir, "-p", str(self.port), "-U", self.user, "-d", "postgres",
-            "-c", f"CREATE DATABASE {name}",
+            "-c", f"CREATE DATABASE {name}{copy}",
         )  # fmt: skip
         return self.url_for(name)
 

@@ -24,6 +24,7 @@ from callrec_ari.staff import accounts
 from callrec_ari.web.app import build_web_app
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_wav
+from tests.support.passwords import CHEAP_PASSWORDS, CHEAP_TABLE
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -59,6 +60,7 @@ def web_config(tmp_path: Path, database_url: str, **web: Any) -> Settings:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["recording"] = {"asterisk_dir": "/srv/rec", "service_dir": str(tmp_path / "recordings")}
     data["database"]["url"] = database_url
+    data["passwords"] = CHEAP_TABLE
     data["web"].update(secret_key_file=str(tmp_path / "web.key"), **web)
     return parse(data, {}, base_dir=tmp_path)
 
@@ -106,6 +108,7 @@ def person(session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> M
                 username=username,
                 display_name=username.title(),
                 password=PASSWORD,
+                passwords=CHEAP_PASSWORDS,
                 roles=roles,
                 extension=extension,
                 language=language,

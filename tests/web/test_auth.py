@@ -11,6 +11,7 @@ from sqlalchemy import select
 from callrec_ari.access import Actor, Role
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.staff import accounts
+from tests.support.passwords import CHEAP_PASSWORDS
 from tests.web.conftest import PASSWORD, csrf, csrf_of, sign_in
 
 
@@ -220,7 +221,12 @@ async def test_an_admin_change_ends_the_person_s_open_sessions(
         account = await accounts.find_account(db, "anna")
         if change == "password":
             await accounts.set_password(
-                db, by=admin, user_id=account.id, password="a brand new passphrase", now=clock()
+                db,
+                by=admin,
+                user_id=account.id,
+                password="a brand new passphrase",
+                passwords=CHEAP_PASSWORDS,
+                now=clock(),
             )
         elif change == "two-factor reset":
             await accounts.reset_totp(db, by=admin, user_id=account.id, now=clock())
