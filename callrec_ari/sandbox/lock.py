@@ -136,11 +136,33 @@ class InstanceLock:
         self.release()
 
 
+def _reservation(lock_dir: Path, slot: int) -> InstanceLock:
+    return InstanceLock(lock_dir, f"{slot_name(slot)}.reserved")
+
+
+def reserve_slot(lock_dir: Path, command: str, *, first: int = 1) -> tuple[int, InstanceLock]:
+    """The first free numbered slot from ``first`` on, kept from other claimers by the
+    returned reservation while this process hands it to commands it starts (which lock the
+    instance themselves)."""
+    for slot in range(first, MAX_SLOT + 1):
+        reservation = _reservation(lock_dir, slot)
+        if not reservation.try_acquire():
+            continue
+        instance = InstanceLock(lock_dir, slot_name(slot))
+        if instance.try_acquire():
+            instance.release()
+            reservation.record(Holder(pid=os.getpid(), command=command))
+            return slot, reservation
+        reservation.release()
+    raise SandboxError(f"All {MAX_SLOT} sandbox slots are in use; see the holders in {lock_dir}.")
+
+
 def claim_slot(lock_dir: Path, command: str, *, first: int = 1) -> tuple[int, InstanceLock]:
     """The first free numbered slot from ``first`` on, locked for this process."""
-    for slot in range(first, MAX_SLOT + 1):
+    slot, reservation = reserve_slot(lock_dir, command, first=first)
+    try:
         lock = InstanceLock(lock_dir, slot_name(slot))
-        if lock.try_acquire():
-            lock.record(Holder(pid=os.getpid(), command=command))
-            return slot, lock
-    raise SandboxError(f"All {MAX_SLOT} sandbox slots are in use; see the holders in {lock_dir}.")
+        lock.acquire(command)  # nobody else can: the slot is reserved
+    finally:
+        reservation.release()
+    return slot, lock

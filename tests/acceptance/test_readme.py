@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from callrec_ari.sandbox.lock import claim_slot
+from callrec_ari.sandbox.lock import reserve_slot
 from callrec_ari.sandbox.service import free_port
 from callrec_ari.sandbox.session import PROJECT_DIR, lock_dir
 from tests.acceptance.conftest import CACHE, sha256_of
@@ -126,11 +126,11 @@ def folder(tmp_path: Path) -> Iterator[Folder]:
     data["web"]["port"] = web_port
     # Short announcements: the route's languages, hint and outcome stay what the README says.
     for route in [data["default_route"], *data["route"]]:
-        route["prompt"] = "declined"
+        route["prompt"] = "decline-hint"
     config = tmp_path / "config.toml"
     config.write_text(tomli_w.dumps(data), encoding="utf-8")
-    slot, lock = claim_slot(lock_dir(CACHE), "README test")
-    lock.release()  # the commands below take it; nobody else claims slots mid-run
+    # Reserved, not locked: the commands below lock the instance themselves.
+    slot, reservation = reserve_slot(lock_dir(CACHE), "README test")
     env = {
         **os.environ,
         "CALLREC_CONFIG": str(config),
@@ -140,6 +140,7 @@ def folder(tmp_path: Path) -> Iterator[Folder]:
     }
     run = Folder(tmp_path, env, web_port, [])
     yield run
+    reservation.release()
     for process in run.background:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -179,12 +180,20 @@ def wait_for_line(process: subprocess.Popen[str], output: Path, text: str) -> st
     raise AssertionError(f"{text!r} not printed within 120 s:\n{printed}")
 
 
-def test_the_readme_examples_do_what_their_comments_say(folder: Folder):
-    """Every command of both blocks, in order, against the real sandbox."""
-    demos, sandbox = (readme_examples(heading) for heading in BLOCKS)
-    assert len(demos) == 3
+def test_the_demo_examples_do_what_their_comments_say(folder: Folder):
+    """Each ``demo`` of the first block, in order, against the real sandbox."""
+    demos = readme_examples(BLOCKS[0])
+    assert [example.command for example in demos] == [
+        ".venv/bin/callrec demo",
+        ".venv/bin/callrec demo 5552000",
+        ".venv/bin/callrec demo --press 9",
+    ]
     for example in demos:
         check_demo(folder, example)
+
+
+def test_the_sandbox_examples_do_what_their_comments_say(folder: Folder):
+    """Every command of the second block, in order, against the sandbox it starts."""
     checks: dict[str, Callable[[Folder, Example], None]] = {
         "scripts/run-sandbox.sh": check_sandbox_up,
         ".venv/bin/callrec sandbox call 5551000": check_call,
@@ -198,6 +207,7 @@ def test_the_readme_examples_do_what_their_comments_say(folder: Folder):
         ".venv/bin/callrec users create anna --role dpo -c var/sandbox.toml": check_user,
         ".venv/bin/callrec web -c var/sandbox.toml": check_web,
     }
+    sandbox = readme_examples(BLOCKS[1])
     assert [example.command for example in sandbox] == list(checks)
     for example in sandbox:
         checks[example.command](folder, example)
@@ -239,8 +249,7 @@ def check_calls(folder: Folder, example: Example) -> None:
 
 
 def check_find(folder: Folder, example: Example) -> None:
-    """The caller's number in E.164, and their calls (the demos' and the sandbox's: one
-    database, the one the config names)."""
+    """The caller's number in E.164, and their call."""
     printed = folder.run(example.command).stdout
     assert "+48221234567" in printed
     assert str(sandbox_rows(folder)[0]["uniqueid"]) in printed

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from callrec_ari.errors import SandboxError
-from callrec_ari.sandbox.lock import MAX_SLOT, Holder, InstanceLock, claim_slot
+from callrec_ari.sandbox.asterisk import slot_name
+from callrec_ari.sandbox.lock import MAX_SLOT, Holder, InstanceLock, claim_slot, reserve_slot
 
 
 def test_a_second_lock_of_the_same_instance_is_refused_naming_the_holder(tmp_path):
@@ -80,6 +81,22 @@ def test_slots_are_claimed_in_order_and_never_twice(tmp_path):
     third_slot, third = claim_slot(tmp_path, "run C")
     assert third_slot == 1
     second.release()
+    third.release()
+
+
+def test_a_reserved_slot_is_skipped_by_claimers_but_open_to_its_commands(tmp_path):
+    """A test reserves a slot for the commands it runs: they lock it, nobody else claims it."""
+    slot, reservation = reserve_slot(tmp_path, "README test")
+    assert slot == 1
+    other_slot, other = claim_slot(tmp_path, "another run")
+    assert other_slot == 2
+    command = InstanceLock(tmp_path, slot_name(slot))
+    command.acquire("callrec demo")  # what the command started with this slot does
+    command.release()
+    reservation.release()
+    third_slot, third = claim_slot(tmp_path, "a third run")
+    assert third_slot == 1
+    other.release()
     third.release()
 
 
