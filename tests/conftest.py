@@ -43,12 +43,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a new, empty database: a SQLite file, or a database on the session server."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database(f"test_{secrets.token_hex(6)}")
+    name = f"test_{secrets.token_hex(6)}"
+    yield server.create_database(name)
+    server.drop_database(name)
 
 
 MIGRATED_TEMPLATE = "callrec_migrated"
@@ -70,7 +73,7 @@ def migrated_postgres(postgres_server: PostgresServer) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a new database migrated to the newest schema.
 
     Migrating costs a third of a second; copying a database migrated once costs a few
@@ -85,10 +88,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         finally:
             source.close()
             copy.close()
-        return f"sqlite+aiosqlite:///{target}"
+        yield f"sqlite+aiosqlite:///{target}"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     template: str = request.getfixturevalue("migrated_postgres")
-    return server.create_database(f"test_{secrets.token_hex(6)}", template=template)
+    name = f"test_{secrets.token_hex(6)}"
+    yield server.create_database(name, template=template)
+    server.drop_database(name)  # the server lives in memory: keep it small
 
 
 @pytest.fixture
