@@ -120,6 +120,7 @@ NEEDED_BY_SOURCE = {
     "SandboxSession": "asterisk",
     "StockAsterisk(": "asterisk",
     "CALLREC_SANDBOX_SLOT": "asterisk",  # runs the sandbox's commands on an instance
+    "readme_folder(": "asterisk",  # the same, for the README's examples
     "ensure_rootfs(": "asterisk",
     "PostgresServer(": "postgres",
     "async_playwright": "browser",

@@ -41,8 +41,7 @@ from callrec_ari.sandbox.stock import StockAddresses, StockAsterisk
 from callrec_ari.sandbox.wiring import wire
 from tests.acceptance.conftest import CACHE, sha256_of
 
-# One worker runs them all: they share the module's stock Asterisk, which has one lock.
-pytestmark = [pytest.mark.asterisk, pytest.mark.xdist_group("stock-asterisk")]
+pytestmark = pytest.mark.asterisk
 
 ADDRESSES = StockAddresses()
 PHONE = Phone(endpoint="reception", host=ADDRESSES.phone_host, port=ADDRESSES.phone_port)

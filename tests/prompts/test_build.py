@@ -13,8 +13,6 @@ from callrec_ari.errors import PromptError
 from callrec_ari.prompts import BuiltPrompt, build_prompts, prompt_duration, speech_text
 from tests.prompts.conftest import LANGUAGES, NAMES, REPO_PROMPTS, make_tone, peak_dbfs, wav_shape
 
-pytestmark = pytest.mark.xdist_group("prompts-build")  # one worker builds the module's prompts
-
 
 @pytest.fixture(scope="module")
 def built_texts(tmp_path_factory: pytest.TempPathFactory) -> list[BuiltPrompt]:
