@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -79,10 +80,14 @@ class InstanceLock:
             self.holder_path.unlink()  # a dead holder's note
         return True
 
-    def acquire(self, command: str) -> None:
-        """Take the lock, or raise ``SandboxError`` naming who holds it."""
-        if not self.try_acquire():
-            raise SandboxError(self.busy_message())
+    def acquire(self, command: str, *, wait_seconds: float = 0.0) -> None:
+        """Take the lock, waiting up to ``wait_seconds`` for its holder to let go; otherwise
+        raise ``SandboxError`` naming who holds it."""
+        deadline = time.monotonic() + wait_seconds
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                raise SandboxError(self.busy_message())
+            time.sleep(0.2)
         self.record(Holder(pid=os.getpid(), command=command))
 
     def record(self, holder: Holder) -> None:

@@ -143,8 +143,10 @@ def stock_config(asterisk: StockAsterisk, workdir: Path) -> dict[str, Any]:
 def stock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stock]:
     """The README's steps on Debian's /etc/asterisk, Asterisk started, prompts installed with
     ``callrec prompts install``, the reception phone registered and answering."""
-    lock = InstanceLock(lock_dir(CACHE), "stock")  # its addresses are fixed: one run at once
-    lock.acquire("pytest (stock Asterisk acceptance test)")
+    # Its addresses are fixed: one at a time. Its tests may run on several workers, each
+    # with this fixture, so a worker waits for another's to finish rather than fail.
+    lock = InstanceLock(lock_dir(CACHE), "stock")
+    lock.acquire("pytest (stock Asterisk acceptance test)", wait_seconds=300)
     workdir = tmp_path_factory.mktemp("stock")
     asterisk = StockAsterisk(ensure_rootfs(CACHE), workdir / "root", ADDRESSES)
     agent = SippAgent(PHONE, workdir / "agent", media_port=16100)

@@ -14,10 +14,8 @@ from callrec_ari.prompts import BuiltPrompt, build_prompts, prompt_duration, spe
 from tests.prompts.conftest import LANGUAGES, NAMES, REPO_PROMPTS, make_tone, peak_dbfs, wav_shape
 
 
-@pytest.fixture(scope="module")
-def built_texts(tmp_path_factory: pytest.TempPathFactory) -> list[BuiltPrompt]:
-    """The repository's texts in all five languages, built once with decline key 9."""
-    root = tmp_path_factory.mktemp("prompts")
+def build_the_repository_texts(root: Path) -> list[BuiltPrompt]:
+    """The repository's texts in all five languages, built with decline key 9."""
     for language in LANGUAGES:
         (root / language).mkdir()
         for text in (REPO_PROMPTS / language).glob("*.txt"):
@@ -25,8 +23,11 @@ def built_texts(tmp_path_factory: pytest.TempPathFactory) -> list[BuiltPrompt]:
     return build_prompts(root, decline_key="9")
 
 
-def test_every_language_is_spoken_into_telephone_wavs(built_texts):
-    """Each language's three texts become audible 8 kHz, 16-bit, mono WAVs beside the text."""
+def test_every_language_is_spoken_into_telephone_wavs(tmp_path):
+    """Each language's three texts become audible 8 kHz, 16-bit, mono WAVs beside the text,
+    and every announcement lasts between 5 and 25 seconds (before the caller loses
+    patience). One test: building them all takes seconds of espeak-ng and ffmpeg."""
+    built_texts = build_the_repository_texts(tmp_path)
     assert sorted((p.language, p.name) for p in built_texts) == [
         (language, name) for language in LANGUAGES for name in NAMES
     ]
@@ -36,11 +37,6 @@ def test_every_language_is_spoken_into_telephone_wavs(built_texts):
         assert wav_shape(prompt.path) == (8000, 1, 2)
         assert peak_dbfs(prompt.path) == pytest.approx(-3.0, abs=0.2)
         assert prompt.duration_seconds == pytest.approx(prompt_duration(prompt.path))
-
-
-def test_announcements_fit_before_the_caller_loses_patience(built_texts):
-    """Every spoken announcement lasts between 5 and 25 seconds."""
-    for prompt in built_texts:
         if prompt.name == "announcement":
             assert 5 <= prompt.duration_seconds <= 25, prompt
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -115,3 +116,18 @@ def test_a_lock_folder_that_cannot_be_made_is_one_sentence(tmp_path):
     blocker.write_text("x")
     with pytest.raises(SandboxError, match="cannot be opened"):
         InstanceLock(blocker / "locks", "callrec").try_acquire()
+
+
+def test_acquiring_may_wait_for_the_holder_to_let_go(tmp_path):
+    """A holder that lets go within the wait hands the lock over; one that does not is named."""
+    holder = InstanceLock(tmp_path, "stock")
+    holder.acquire("first worker")
+    waiter = InstanceLock(tmp_path, "stock")
+    with pytest.raises(SandboxError, match=r"in use by process \d+ \(first worker\)"):
+        waiter.acquire("second worker", wait_seconds=0.3)
+    timer = threading.Timer(0.3, holder.release)
+    timer.start()
+    waiter.acquire("second worker", wait_seconds=10)
+    timer.join()
+    assert waiter.holder() == Holder(pid=os.getpid(), command="second worker")
+    waiter.release()
