@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -152,7 +153,8 @@ def missing_markers(item: pytest.Item, cache: dict[object, str]) -> set[str]:
 
 @pytest.hookimpl(tryfirst=True)  # before -m and -k deselect anything
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Note every collected test lacking a marker for what it needs."""
+    """Note every collected test lacking a marker for what it needs; on pytest-xdist's
+    workers, spread the long acceptance tests over the whole run."""
     cache: dict[object, str] = {}
     unmarked = []
     for item in items:
@@ -160,3 +162,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if missing:
             unmarked.append(f"{item.nodeid}: {', '.join(sorted(missing))}")
     config.stash[UNMARKED] = unmarked
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects, and sorts the same
+        items[:] = spread_out(items, lambda item: item.get_closest_marker("asterisk") is not None)
+
+
+def _shares_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return any(
+        definition.scope == "module"
+        for definitions in getattr(info, "name2fixturedefs", {}).values()
+        for definition in definitions
+    )
+
+
+def spread_out(items: list[pytest.Item], long: Callable[[pytest.Item], bool]) -> list[pytest.Item]:
+    """``items`` with the ``long`` ones placed at even intervals instead of all first.
+
+    pytest-xdist hands each worker a contiguous share of the list at the start: with the
+    acceptance tests (a minute each, mostly waiting) all in tests/acceptance/, one worker
+    would get them all. Tests sharing a module-wide fixture stay together.
+    """
+    blocks: list[list[pytest.Item]] = []
+    for item in (item for item in items if long(item)):
+        if blocks and _shares_module_fixture(item) and blocks[-1][-1].module is item.module:
+            blocks[-1].append(item)
+        else:
+            blocks.append([item])
+    short = [item for item in items if not long(item)]
+    if not blocks:
+        return items
+    step = len(short) / len(blocks)
+    spread: list[pytest.Item] = []
+    taken = 0
+    for index, block in enumerate(blocks):
+        until = round(index * step)
+        spread.extend(short[taken:until])
+        taken = until
+        spread.extend(block)
+    spread.extend(short[taken:])
+    return spread
