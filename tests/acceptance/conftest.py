@@ -63,11 +63,21 @@ def agent(sandbox_session: SandboxSession) -> SippAgent:
     return sandbox_session.agent
 
 
+# A line whose announcement is the short decline hint (2.8 s, then the hint itself): for tests
+# about what happens around the consent step, not about the announcement, which would
+# otherwise make each call wait 25 s.
+QUICK_DID = "5550000"
+
+
 def acceptance_config(
     asterisk: AsteriskSandbox, tmp_path: Path, **overrides: Any
 ) -> dict[str, Any]:
-    """The example config pointed at the sandbox, SQLite in ``tmp_path``, quick reconnects."""
+    """The example config pointed at the sandbox, SQLite in ``tmp_path``, quick reconnects,
+    and the quick line ``QUICK_DID``."""
     data = sandbox_config(read(PROJECT_DIR / "config.example.toml"), asterisk)
+    data["route"].append(
+        {"dids": [QUICK_DID], "languages": ["en"], "prompt": "decline-hint", "retention": "days-7"}
+    )
     data["ari"]["reconnect_max_seconds"] = 2
     data["recording"]["finalise_timeout_seconds"] = 10
     data["prompts"]["source_dir"] = str(PROJECT_DIR / "prompts")

@@ -20,6 +20,7 @@ from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
 from tests.acceptance.conftest import (
+    QUICK_DID,
     Service,
     acceptance_config,
     sandbox_settings,
@@ -76,9 +77,9 @@ async def test_postgres_stopped_during_a_run_of_calls_loses_no_row(
         await service.start()
         try:
             caller = "48224000001"
-            prompt = announcement_seconds(settings, "5559999")
+            prompt = announcement_seconds(settings, QUICK_DID)
             script = CallerScript(
-                did="5559999", caller=caller, wait_ms=int(prompt * 1000) + 1500, talk_ms=2000
+                did=QUICK_DID, caller=caller, wait_ms=int(prompt * 1000) + 1500, talk_ms=2000
             )
             run = asyncio.create_task(service.call(script, calls=CALLS, rate=2))
             # Stop the database once the calls' first rows (consent pending) are in.
@@ -113,9 +114,9 @@ async def test_a_service_killed_before_the_database_came_back_stores_every_row_o
         try:
             await asyncio.to_thread(postgres.stop)
             caller = "48224000002"
-            listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), "5559999"))
+            listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), QUICK_DID))
             script = CallerScript(
-                did="5559999", caller=caller, wait_ms=listen * 1000 + 1500, talk_ms=2000
+                did=QUICK_DID, caller=caller, wait_ms=listen * 1000 + 1500, talk_ms=2000
             )
             result = await place_calls(asterisk.settings, script, tmp_path / "caller", calls=CALLS)
             assert result.ok, result.errors

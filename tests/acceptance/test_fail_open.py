@@ -20,6 +20,7 @@ from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 from tests.acceptance.conftest import (
+    QUICK_DID,
     Service,
     acceptance_config,
     asterisk_log,
@@ -162,8 +163,8 @@ async def test_a_call_that_ends_while_the_service_is_down_gets_its_complete_row_
     await asyncio.to_thread(process.migrate)
     await asyncio.to_thread(process.start)
     caller = "48223000005"
-    listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), "5551000") * 1000)
-    script = CallerScript(did="5551000", caller=caller, wait_ms=listen + 1500, talk_ms=6000)
+    listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), QUICK_DID) * 1000)
+    script = CallerScript(did=QUICK_DID, caller=caller, wait_ms=listen + 1500, talk_ms=6000)
     call = asyncio.create_task(place_calls(asterisk.settings, script, tmp_path / "caller"))
     try:
 
@@ -204,7 +205,7 @@ async def test_the_service_reconnects_after_asterisk_restarts(service: Service, 
     assert events.connections == 2
     caller = "48223000003"
     script = CallerScript(
-        did="5559999", caller=caller, wait_ms=service.listen_ms("5559999"), talk_ms=2000
+        did=QUICK_DID, caller=caller, wait_ms=service.listen_ms(QUICK_DID), talk_ms=2000
     )
     result = await service.call(script)
     assert result.ok, result.errors
@@ -252,8 +253,8 @@ async def test_a_recording_that_cannot_be_written_never_stops_the_call(
     day.write_text("a file where the day's folder should be\n")
     try:
         caller = "48223000004"
-        listen = service.listen_ms("5559999")
-        result = await service.call(CallerScript(did="5559999", caller=caller, wait_ms=listen))
+        listen = service.listen_ms(QUICK_DID)
+        result = await service.call(CallerScript(did=QUICK_DID, caller=caller, wait_ms=listen))
         [row] = await service.settled(within=40)
     finally:
         day.unlink()

@@ -18,6 +18,7 @@ from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.session import PROJECT_DIR
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent
 from tests.acceptance.conftest import (
+    QUICK_DID,
     Service,
     acceptance_config,
     recordings_of,
@@ -43,7 +44,7 @@ async def test_erasure_deletes_the_recording_and_the_next_call_is_not_recorded(
     try:
         first = await service.call(
             CallerScript(
-                did="5551000", caller=caller, wait_ms=service.listen_ms("5551000"), talk_ms=2000
+                did=QUICK_DID, caller=caller, wait_ms=service.listen_ms(QUICK_DID), talk_ms=2000
             )
         )
         assert first.ok, first.errors
