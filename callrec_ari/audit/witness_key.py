@@ -20,7 +20,13 @@ KEY_BYTES = 32
 def load_or_create_key(path: Path) -> bytes:
     """The key in ``path``; a new random one is written there (mode 0600) if there is none."""
     try:
+        # Apart from the open below: a file where the folder should be is FileExistsError too.
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"The audit witness key file {path} cannot be created: {exc.strerror}."
+        ) from None
+    try:
         # O_EXCL: the service and a cron job starting at once must not each write a key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -59,7 +59,7 @@ async def stored_hashes(session: AsyncSession, seqs: Iterable[int]) -> dict[int,
         rows = await session.execute(
             select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(chunk))
         )
-        found.update(dict(rows.tuples()))
+        found.update({row.seq: row.hash for row in rows})
     return found
 
 
