@@ -130,7 +130,7 @@ def _verify(job: _Job) -> int:
 
 
 def _witness(job: _Job) -> int:
-    witnesser = Witnesser.open(job.audit)
+    witnesser = Witnesser.open(job.audit, resume=False)  # written whether the head moved or not
     try:
         witness = job.run(lambda session: witnesser.witness(session, job.now))
     except OSError as exc:

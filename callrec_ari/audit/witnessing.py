@@ -98,9 +98,12 @@ class Witnesser:
         self.last: Witness | None = None
 
     @classmethod
-    def open(cls, settings: AuditSettings) -> Witnesser:
-        """The witnesser of the configured files; the key is made if there is none yet."""
+    def open(cls, settings: AuditSettings, *, resume: bool = True) -> Witnesser:
+        """The witnesser of the configured files; the key is made if there is none yet. With
+        ``resume``, the file's last genuine record counts as the last witness."""
         witnesser = cls(load_or_create_key(settings.witness_key_file), settings.witness_file)
+        if not resume:
+            return witnesser
         try:
             witnesser.last = last_record(settings.witness_file, witnesser.key)
         except OSError as exc:
