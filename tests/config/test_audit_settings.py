@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from callrec_ari.__main__ import resolved_paths
 from callrec_ari.config import load, parse
 from callrec_ari.config.parse import with_absolute_paths
 from callrec_ari.errors import ConfigError
@@ -22,6 +23,15 @@ def test_the_example_witnesses_every_minute_beside_the_config(tmp_path: Path):
     assert audit.witness_key_file == tmp_path / "etc" / "var" / "audit-witness.key"
     assert audit.witness_file == tmp_path / "etc" / "var" / "audit-witness.jsonl"
     assert audit.witness_interval_seconds == 60
+
+
+def test_start_up_and_migrate_name_the_witness_files(tmp_path: Path):
+    """The resolved key and witness file are among the paths logged at start (config.paths)."""
+    config = tmp_path / "callrec.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    paths = resolved_paths(load(config, {}))
+    assert paths["audit_witness_key"] == str(tmp_path / "var" / "audit-witness.key")
+    assert paths["audit_witness_file"] == str(tmp_path / "var" / "audit-witness.jsonl")
 
 
 def test_without_the_table_the_defaults_apply_and_survive_being_made_absolute(tmp_path: Path):
