@@ -201,6 +201,8 @@ def resolved_paths(settings: Settings) -> dict[str, str]:
         "sounds": str(settings.prompts.sounds_dir),
         "asterisk_root": str(settings.prompts.asterisk_root),
         "web_secret_key": str(settings.web.secret_key_file),
+        "audit_witness_key": str(settings.audit.witness_key_file),
+        "audit_witness_file": str(settings.audit.witness_file),
     }
 
 

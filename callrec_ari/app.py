@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
+from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import unfinished_calls
@@ -102,6 +103,12 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     # The last copy first: the database may be down right now.
     await asyncio.to_thread(numbers.load)
     app[DO_NOT_RECORD] = numbers
+    # Before any task starts: a witness key open to other users stops start-up, in one sentence.
+    witnesser = (
+        await asyncio.to_thread(Witnesser.open, settings.audit)
+        if settings.audit.witness_interval_seconds > 0
+        else None
+    )
     refresh = partial(
         refresh_do_not_record,
         numbers,
@@ -112,6 +119,15 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     if settings.lifecycle.purge_interval_seconds > 0:
         purge = partial(purge_periodically, settings, app[SESSIONS], clock=utc_now)
         tasks.append(_supervised("purge", purge))
+    if witnesser is not None:
+        witness = partial(
+            witness_periodically,
+            witnesser,
+            app[SESSIONS],
+            interval_seconds=settings.audit.witness_interval_seconds,
+            clock=utc_now,
+        )
+        tasks.append(_supervised("audit-witness", witness))
     yield
     for task in tasks:
         task.cancel()

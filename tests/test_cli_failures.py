@@ -67,6 +67,7 @@ COMMANDS: dict[str, list[str]] = {
     "users disable": ["users", "disable", "anna"],
     "users enable": ["users", "enable", "anna"],
     "audit verify": ["audit", "verify"],
+    "audit witness": ["audit", "witness"],
     "audit show": ["audit", "show"],
     "audit export": ["audit", "export", "--out", "{out}/audit.jsonl"],
     "sandbox build": ["sandbox", "build"],

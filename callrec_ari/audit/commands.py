@@ -1,4 +1,4 @@
-"""``callrec audit verify|show|export``: the audit trail from the command line.
+"""``callrec audit verify|witness|show|export``: the audit trail from the command line.
 
 The operator at the server acts as the dpo, named ``cli:<login name>`` in the trail. Parsing
 and printing only; the work is in ``verify``, ``read`` and ``trail``.
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callrec_ari.access import Actor, Role
 from callrec_ari.audit.read import FORMATS, EntryView, ExportFormat, export_entries, read_entries
 from callrec_ari.audit.verify import Verdict, verify_chain
+from callrec_ari.audit.witness import Report
+from callrec_ari.audit.witnessing import Witnesser, check_against, checking_key
 from callrec_ari.cli import CommandLine
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.session import run_command
@@ -44,7 +46,16 @@ def add_commands(cli: CommandLine) -> None:
     top.set_defaults(**_SHOW_DEFAULTS)
     sub = top.add_subparsers(dest="audit_action", metavar="ACTION")
     verify = sub.add_parser("verify", help="check every entry's hash; print the head hash")
+    verify.add_argument(
+        "--against",
+        type=Path,
+        metavar="FILE",
+        help="a witness file (or JSON log lines) to check the trail against; default: "
+        "[audit] witness_file when it exists",
+    )
     verify.set_defaults(handler=_handler(cli, _verify))
+    witness = sub.add_parser("witness", help="sign the head now and append it to the witness file")
+    witness.set_defaults(handler=_handler(cli, _witness))
     show = sub.add_parser("show", help="entries, newest first (recorded as audit.read)")
     _time_options(show)
     show.add_argument("--actor", metavar="NAME", help="only what this person did")
@@ -59,7 +70,7 @@ def add_commands(cli: CommandLine) -> None:
     export.add_argument("--format", choices=FORMATS, default="jsonl")
     _time_options(export)
     export.set_defaults(handler=_handler(cli, _export))
-    for parser in (verify, show, export):
+    for parser in (verify, witness, show, export):
         # SUPPRESS keeps a -c given before the action: a default here would overwrite it.
         parser.add_argument(
             "-c", "--config", type=Path, default=argparse.SUPPRESS, help="the TOML config file"
@@ -78,7 +89,9 @@ class _Job:
 
     def __init__(self, cli: CommandLine, args: argparse.Namespace) -> None:
         self.args = args
-        self.url = cli.load_settings(args).database.url
+        settings = cli.load_settings(args)
+        self.url = settings.database.url
+        self.audit = settings.audit
         self.actor = Actor.of(f"cli:{cli.default_actor}", Role.DPO)
         self.now = cli.clock()
 
@@ -96,22 +109,61 @@ def _out(lines: Iterable[str]) -> None:
 
 
 def _verify(job: _Job) -> int:
-    verdict = job.run(verify_chain)
-    _out(verdict_lines(verdict))
-    return 0 if verdict.intact else 1
+    against: Path | None = getattr(job.args, "against", None)
+    if against is None and job.audit.witness_file.exists():
+        against = job.audit.witness_file
+    if against is None:
+        verdict = job.run(verify_chain)
+        _out(verdict_lines(verdict))
+        return 0 if verdict.intact else 1
+    key = checking_key(job.audit)
+    witnessed = against
+
+    async def both(session: AsyncSession) -> tuple[Verdict, Report]:
+        verdict = await verify_chain(session)
+        report = await check_against(session, key=key, path=witnessed, head_seq=verdict.head_seq)
+        return verdict, report
+
+    verdict, report = job.run(both)
+    _out(verdict_lines(verdict, report))
+    return 0 if verdict.intact and report.intact else 1
 
 
-def verdict_lines(verdict: Verdict) -> list[str]:
-    """What ``callrec audit verify`` prints: the problems, then one summary line."""
+def _witness(job: _Job) -> int:
+    witnesser = Witnesser.open(job.audit, resume=False)  # written whether the head moved or not
+    try:
+        witness = job.run(lambda session: witnesser.witness(session, job.now))
+    except OSError as exc:
+        raise InputError(
+            f"The witness file {witnesser.path} cannot be written: {exc.strerror}."
+        ) from None
+    _out([f"Witnessed entry {witness.seq} (head {witness.hash}) in {witnesser.path}"])
+    return 0
+
+
+def verdict_lines(verdict: Verdict, report: Report | None = None) -> list[str]:
+    """What ``callrec audit verify`` prints: the problems, then one summary line, then (when
+    checked against witnesses) one line about them."""
     head = verdict.head_hash or "missing"
-    if verdict.intact:
-        return [f"{verdict.entries} entries, chain intact; head {head}"]
+    witnessed = [] if report is None else [_witness_summary(report)]
+    if verdict.intact and (report is None or report.intact):
+        return [f"{verdict.entries} entries, chain intact; head {head}", *witnessed]
     lines = [problem.text for problem in verdict.problems]
     if verdict.more_problems:
         lines.append(f"... and {verdict.more_problems} more problem(s).")
+    if report is not None:
+        lines.extend(problem.text for problem in report.problems)
     found = len(verdict.problems) + verdict.more_problems
+    found += 0 if report is None else len(report.problems)
     lines.append(f"{verdict.entries} entries checked, {found} problem(s); head {head}")
-    return lines
+    return lines + witnessed
+
+
+def _witness_summary(report: Report) -> str:
+    newest = report.newest
+    latest = "" if newest is None else f"; newest: entry {newest.seq} at {newest.at.isoformat()}"
+    verdict = "all match the trail" if report.intact else f"{len(report.problems)} problem(s)"
+    return f"{report.records} witness record(s) in {report.source}, {verdict}{latest}"
 
 
 def _show(job: _Job) -> int:

@@ -7,9 +7,10 @@ from the middle, a changed link, a removed tail (even an emptied table) and a mi
 What it cannot find: someone able to write the database (and drop the append-only triggers
 of migration 0004) who removes or rewrites entries *and* recomputes every later hash and the
 head leaves a chain that is consistent in itself. Only a copy of the head hash kept outside
-the system (a ticket, an e-mail to the dpo, a printout) tells such a chain from the real one:
-``callrec audit verify`` prints it for that reason, and an entry whose hash was written
-down must still be in the chain with that hash.
+the database tells such a chain from the real one: the service's signed witness records
+(``witness``, ``witnessing``), checked by ``callrec audit verify`` against the witness file,
+or a head hash written down by hand (``callrec audit verify`` prints it for that reason): an
+entry whose hash was witnessed must still be in the chain with that hash.
 
 Entries are streamed in batches, so memory stays flat however long the trail is. The head
 is read first and only entries up to it are checked: entries appended while the check runs

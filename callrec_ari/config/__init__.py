@@ -7,6 +7,7 @@
 from callrec_ari.config.parse import ENV_ARI_PASSWORD, ENV_DATABASE_URL, load, parse, read
 from callrec_ari.config.settings import (
     AriSettings,
+    AuditSettings,
     ConsentSettings,
     DatabaseSettings,
     DeclineAction,
@@ -29,6 +30,7 @@ __all__ = [
     "ENV_ARI_PASSWORD",
     "ENV_DATABASE_URL",
     "AriSettings",
+    "AuditSettings",
     "ConsentSettings",
     "DatabaseSettings",
     "DeclineAction",

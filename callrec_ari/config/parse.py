@@ -14,6 +14,7 @@ from typing import Any
 
 from callrec_ari.config.settings import (
     AriSettings,
+    AuditSettings,
     ConsentSettings,
     DatabaseSettings,
     DeclineAction,
@@ -56,6 +57,8 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("web", "tls_certificate"): None,
     ("web", "tls_key"): None,
     ("web", "secret_key_file"): "var/web-secret.key",
+    ("audit", "witness_key_file"): "var/audit-witness.key",
+    ("audit", "witness_file"): "var/audit-witness.jsonl",
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -128,6 +131,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
         passwords=_passwords(root.table("passwords", required=False)),
+        audit=_audit(root.table("audit", required=False), base_dir),
     )
 
 
@@ -380,6 +384,26 @@ def _passwords(table: Table) -> PasswordSettings:
             f"({8 * values['parallelism']} for parallelism {values['parallelism']})."
         )
     return PasswordSettings(**values)
+
+
+def _audit(table: Table, base_dir: Path) -> AuditSettings:
+    interval = table.get("witness_interval_seconds", float, 60.0)
+    if interval < 0:
+        raise ConfigError(
+            f"Config key {table.key('witness_interval_seconds')} must be zero (off) or more."
+        )
+    key_file = base_dir / table.get("witness_key_file", str, "var/audit-witness.key")
+    witness_file = base_dir / table.get("witness_file", str, "var/audit-witness.jsonl")
+    if key_file.resolve() == witness_file.resolve():
+        raise ConfigError(
+            f"Config keys {table.key('witness_key_file')} and {table.key('witness_file')} "
+            "must name two different files."
+        )
+    return AuditSettings(
+        witness_key_file=key_file,
+        witness_file=witness_file,
+        witness_interval_seconds=interval,
+    )
 
 
 def _log(table: Table) -> LogSettings:

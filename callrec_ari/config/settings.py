@@ -173,6 +173,17 @@ class PasswordSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditSettings:
+    """The witness of the audit trail's head, kept outside the database."""
+
+    # The HMAC key that signs witness records, made (mode 0600) at first use; never stored
+    # in the database, so whoever can rewrite the database cannot forge a witness.
+    witness_key_file: Path
+    witness_file: Path  # JSON lines, appended to: seq, hash, time, HMAC
+    witness_interval_seconds: float = 60.0  # 0 turns the service's own witnessing off
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogSettings:
     """Log rendering and privacy."""
 
@@ -200,6 +211,7 @@ class Settings:
     web: WebSettings
     log: LogSettings
     passwords: PasswordSettings = PasswordSettings()
+    audit: AuditSettings
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

@@ -88,6 +88,10 @@ def acceptance_config(
     data["dialplan"]["register_file"] = str(tmp_path / "unrecorded-calls.log")
     data["service"]["port"] = 0
     data["web"].update(port=0, secret_key_file=str(tmp_path / "web-secret.key"))
+    data["audit"] = {  # not the project's var/, shared by every test
+        "witness_key_file": str(tmp_path / "audit-witness.key"),
+        "witness_file": str(tmp_path / "audit-witness.jsonl"),
+    }
     for table, values in overrides.items():
         data.setdefault(table, {}).update(values)
     return data

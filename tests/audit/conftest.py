@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrec_ari.audit.chain import Link, link_hash
 from callrec_ari.audit.trail import append
 from callrec_ari.db.models import AuditEntry, AuditHead
 
@@ -70,3 +71,45 @@ async def head(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, str]:
     async with sessions() as session:
         row = await session.get_one(AuditHead, 1)
         return row.seq, row.hash
+
+
+async def rewrite_tail(
+    sessions: async_sessionmaker[AsyncSession], first: int, *, keep: int | None = None
+) -> str:
+    """The attack a plain chain cannot show: entries from ``first`` on get another actor
+    (``mallory``), every later hash and the head are recomputed, and only entries up to
+    ``keep`` (all, if None) are left. Returns the new head hash."""
+    async with sessions() as session:
+        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.seq))).all()
+    last = keep if keep is not None else rows[-1].seq
+    changes = []
+    prev = next((row.hash for row in rows if row.seq == first - 1), "0" * 64)
+    for row in rows:
+        if first <= row.seq <= last:
+            link = Link(
+                seq=row.seq,
+                at=row.at,
+                actor="mallory",
+                action=row.action,
+                target=row.target,
+                detail=row.detail,
+                client=row.client,
+                prev_hash=prev,
+            )
+            prev = link_hash(link)
+            changes.append({"seq": row.seq, "prev": link.prev_hash, "hash": prev})
+    await tamper(sessions)
+    async with sessions() as session, session.begin():
+        for change in changes:
+            await session.execute(
+                text(
+                    "UPDATE audit_log SET actor = 'mallory', prev_hash = :prev, hash = :hash "
+                    "WHERE seq = :seq"
+                ),
+                change,
+            )
+        await session.execute(text("DELETE FROM audit_log WHERE seq > :last"), {"last": last})
+        await session.execute(
+            text("UPDATE audit_head SET seq = :last, hash = :head"), {"last": last, "head": prev}
+        )
+    return prev
