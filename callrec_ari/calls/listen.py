@@ -19,6 +19,7 @@ from callrec_ari.audit import trail
 from callrec_ari.calls.search import visible_call
 from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
+from callrec_ari.reasons import require_reason
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
@@ -63,14 +64,12 @@ async def open_recording(
 ) -> Listening:
     """The recording of one call for ``actor`` to play (or download), audited with the reason.
 
-    ``InputError`` for a reason shorter than ``min_reason`` characters or an unknown
+    ``InputError`` for a reason with fewer than ``min_reason`` visible characters or an unknown
     category; ``NotFoundError`` if the call does not exist, is not theirs to see, or has no
     recording on disk; ``ForbiddenError`` if they may see the call but not hear it.
     """
     # Checked before the call is looked up, so the answer says nothing about which calls exist.
-    why = reason.strip()
-    if len(why) < min_reason:
-        raise InputError(f"The reason is shorter than {min_reason} characters.")
+    why = require_reason(reason, "reason", minimum=min_reason)
     if len(why) > MAX_REASON:
         raise InputError(f"The reason is longer than {MAX_REASON} characters.")
     kind = _category(category)
