@@ -8,7 +8,7 @@ recording at all, and never opened.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class Listening:
     size_bytes: int
     uniqueid: str
     content_type: str
+    audit_seq: int | None = None  # the trail entry holding the stated reason, if one was
 
 
 async def open_recording(
@@ -77,7 +78,7 @@ async def open_recording(
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
     listening = recording_of(call, recordings_dir)
-    await trail.append(
+    entry = await trail.append(
         session,
         at=now,
         actor=actor.name,
@@ -86,7 +87,23 @@ async def open_recording(
         detail={"reason": why, "category": kind.value},
         client=client,
     )
-    return listening
+    return replace(listening, audit_seq=entry.seq)
+
+
+async def recheck(
+    session: AsyncSession, *, actor: Actor, uniqueid: str, recordings_dir: Path
+) -> Listening:
+    """The recording for someone who stated a reason earlier, with the rules run again on
+    ``actor`` and the call as they are now (a reason is remembered, a right is not).
+
+    ``NotFoundError`` if the call is gone, no longer theirs to see, or its recording was
+    deleted (purge, erasure); ``ForbiddenError`` if they may no longer hear it (the call
+    was restricted, or their roles changed).
+    """
+    call = await visible_call(session, actor=actor, uniqueid=uniqueid)
+    if not may_play(actor, facts(call)):
+        raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
+    return recording_of(call, recordings_dir)
 
 
 def recording_of(call: Call, recordings_dir: Path) -> Listening:
