@@ -57,6 +57,10 @@ class TrailLimiter:
         ]:
             del self._windows[key]
 
+    def __len__(self) -> int:
+        """How many keys are remembered (bounded by ``max_keys`` plus those with counts)."""
+        return len(self._windows)
+
     def pending(self, key: Hashable) -> int:
         """How many events of ``key`` were counted and not yet reported."""
         window = self._windows.get(key)
