@@ -32,8 +32,10 @@ def require_reason(text: str | None, what: str, *, minimum: int = 1) -> str:
     """``text`` stripped; ``InputError`` naming ``what`` if fewer than ``minimum`` of its
     characters are visible."""
     shown = visible_length(text or "")
+    if not (text or "").strip():
+        raise InputError(f"The {what} is empty.")
     if shown == 0:
-        raise InputError(f"The {what} is empty (it has no visible characters).")
+        raise InputError(f"The {what} has no visible characters (only spaces or marks).")
     if shown < minimum:
         raise InputError(f"The {what} is shorter than {minimum} visible characters.")
     return (text or "").strip()

@@ -31,7 +31,9 @@ def test_visible_length(text, visible):
 
 def test_ten_zero_width_spaces_are_no_reason():
     """The attack: ten characters long, empty to a reader; refused with a clear sentence."""
-    with pytest.raises(InputError, match=r"^The reason is empty \(it has no visible"):
+    with pytest.raises(
+        InputError, match=r"^The reason has no visible characters \(only spaces or marks\)\.$"
+    ):
         require_reason(ZERO_WIDTH, "reason", minimum=10)
     assert is_blank(ZERO_WIDTH)
 
@@ -47,3 +49,9 @@ def test_a_real_reason_comes_back_stripped():
     assert require_reason("  quality check  ", "reason", minimum=10) == "quality check"
     assert not is_blank("x")
     assert is_blank(None)
+
+
+def test_nothing_typed_is_empty():
+    """An empty field keeps its plain sentence."""
+    with pytest.raises(InputError, match=r"^The reason is empty\.$"):
+        require_reason("   ", "reason")

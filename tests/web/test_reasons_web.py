@@ -30,7 +30,7 @@ async def test_listening_refuses_an_invisible_reason(client, person, clock, call
     )
     assert response.status == 400
     page = await response.text()
-    assert "The reason is empty (it has no visible characters)." in page or (
+    assert "The reason has no visible characters (only spaces or marks)." in page or (
         "The reason is shorter than 10 visible characters." in page
     )
     assert (await client.get(f"/calls/{uniqueid}/audio")).status == 403
@@ -46,7 +46,7 @@ async def test_the_api_says_which_reason_is_empty(client, person, clock, calls):
     )
     assert response.status == 400
     assert (await response.json())["error"] == (
-        "The reason is empty (it has no visible characters)."
+        "The reason has no visible characters (only spaces or marks)."
     )
 
 
@@ -96,5 +96,5 @@ async def test_requests_refuse_an_invisible_closing_note(client, person, clock):
     )
     assert closed.status == 400
     assert (await closed.json())["error"] == (
-        "The closing note is empty (it has no visible characters)."
+        "The closing note has no visible characters (only spaces or marks)."
     )
