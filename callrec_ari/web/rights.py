@@ -19,6 +19,7 @@ from callrec_ari.access import may_handle_requests
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
+from callrec_ari.ids import parse_id
 from callrec_ari.rights import donotrecord, requests
 from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.donotrecord import Entry
@@ -238,8 +239,8 @@ async def do_not_record_page(request: web.Request) -> web.StreamResponse:
 
 def _prefill(request: web.Request) -> str:
     """A request number carried in the address, to fill in the forms (digits only)."""
-    text = request.query.get("request", "")
-    return text if text.isdigit() else ""
+    number = parse_id(request.query.get("request"))
+    return "" if number is None else str(number)
 
 
 @routes.get("/api/do-not-record")
