@@ -117,7 +117,7 @@ async def subject_page(request: web.Request) -> web.StreamResponse:
         "histories": {},
         "outcome": None,
         "number": request.query.get("number", ""),
-        "request_id": "" if parse_id(request_id) is None else request_id.strip(),
+        "request_id": "" if (number := parse_id(request_id)) is None else str(number),
         "fields": [field.value for field in Field],
     }
     if request.query.get("number", "").strip():
