@@ -44,6 +44,7 @@ from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
+from callrec_ari.web.security import harden
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_calls)
     app.router.add_get("/healthz", _health)
+    harden(app)  # no Server header on /healthz either (web/security.py)
     return app
 
 

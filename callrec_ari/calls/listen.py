@@ -8,7 +8,7 @@ recording at all, and never opened.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from callrec_ari.audit import trail
 from callrec_ari.calls.search import visible_call
 from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
+from callrec_ari.reasons import require_reason
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
@@ -46,6 +47,7 @@ class Listening:
     size_bytes: int
     uniqueid: str
     content_type: str
+    audit_seq: int | None = None  # the trail entry holding the stated reason, if one was
 
 
 async def open_recording(
@@ -63,14 +65,12 @@ async def open_recording(
 ) -> Listening:
     """The recording of one call for ``actor`` to play (or download), audited with the reason.
 
-    ``InputError`` for a reason shorter than ``min_reason`` characters or an unknown
+    ``InputError`` for a reason with fewer than ``min_reason`` visible characters or an unknown
     category; ``NotFoundError`` if the call does not exist, is not theirs to see, or has no
     recording on disk; ``ForbiddenError`` if they may see the call but not hear it.
     """
     # Checked before the call is looked up, so the answer says nothing about which calls exist.
-    why = reason.strip()
-    if len(why) < min_reason:
-        raise InputError(f"The reason is shorter than {min_reason} characters.")
+    why = require_reason(reason, "reason", minimum=min_reason)
     if len(why) > MAX_REASON:
         raise InputError(f"The reason is longer than {MAX_REASON} characters.")
     kind = _category(category)
@@ -78,7 +78,7 @@ async def open_recording(
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
     listening = recording_of(call, recordings_dir)
-    await trail.append(
+    entry = await trail.append(
         session,
         at=now,
         actor=actor.name,
@@ -87,7 +87,23 @@ async def open_recording(
         detail={"reason": why, "category": kind.value},
         client=client,
     )
-    return listening
+    return replace(listening, audit_seq=entry.seq)
+
+
+async def recheck(
+    session: AsyncSession, *, actor: Actor, uniqueid: str, recordings_dir: Path
+) -> Listening:
+    """The recording for someone who stated a reason earlier, with the rules run again on
+    ``actor`` and the call as they are now (a reason is remembered, a right is not).
+
+    ``NotFoundError`` if the call is gone, no longer theirs to see, or its recording was
+    deleted (purge, erasure); ``ForbiddenError`` if they may no longer hear it (the call
+    was restricted, or their roles changed).
+    """
+    call = await visible_call(session, actor=actor, uniqueid=uniqueid)
+    if not may_play(actor, facts(call)):
+        raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
+    return recording_of(call, recordings_dir)
 
 
 def recording_of(call: Call, recordings_dir: Path) -> Listening:

@@ -26,6 +26,7 @@ from callrec_ari.audit import trail
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.ids import fits
 from callrec_ari.lifecycle.held import active_hold, held_call_ids, is_held
 from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
@@ -281,9 +282,12 @@ def _decode(text: str) -> tuple[datetime, int]:
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
         micros, row_id = raw.decode("ascii").split(".")
-        return _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
+        moment, number = _EPOCH + timedelta(microseconds=int(micros)), int(row_id)
     except (ValueError, OverflowError):  # binascii.Error and UnicodeDecodeError included
         raise InputError(_BAD_CURSOR) from None
+    if not fits(number):  # the database driver would overflow on it
+        raise InputError(_BAD_CURSOR)
+    return moment, number
 
 
 def _check(filters: SearchFilters) -> None:

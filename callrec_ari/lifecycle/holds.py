@@ -30,6 +30,7 @@ from callrec_ari.lifecycle.locks import take_write_lock
 from callrec_ari.lifecycle.purge import PurgeReport, run_purge
 from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
+from callrec_ari.reasons import is_blank
 
 _SHORT_TEXT = 128  # case reference and actor columns
 _NAMED = 5  # unknown calls named in an error before "and N more"
@@ -386,7 +387,7 @@ def _check_request(request: HoldRequest, now: datetime) -> None:
 
 
 def _check_text(what: str, value: str, *, limit: int | None = None) -> None:
-    if not value.strip():
+    if is_blank(value):  # zero-width or other invisible characters only say nothing
         raise InputError(f"{what} is empty.")
     if limit is not None and len(value.strip()) > limit:
         raise InputError(f"{what} is longer than {limit} characters.")

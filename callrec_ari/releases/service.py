@@ -42,6 +42,7 @@ from callrec_ari.calls.listen import Listening, recording_of
 from callrec_ari.calls.search import visible_call
 from callrec_ari.db.models import Call, Release
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.reasons import is_blank, require_reason
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
 
@@ -167,7 +168,7 @@ async def decide_release(
         raise ForbiddenError(f"{actor.described} may not decide releases.")
     if valid_hours < 1:
         raise InputError(f"A release must stay valid at least 1 hour, not {valid_hours}.")
-    why = note.strip() if note and note.strip() else None
+    why = None if is_blank(note) else (note or "").strip()
     if why is not None and len(why) > MAX_TEXT:
         raise InputError(f"The note is longer than {MAX_TEXT} characters.")
     if not approve and why is None:
@@ -347,9 +348,7 @@ def _is(status: ReleaseStatus, now: datetime) -> ColumnElement[bool]:
 
 
 def _text(value: str, what: str, *, limit: int) -> str:
-    text = value.strip()
-    if not text:
-        raise InputError(f"The {what} is empty.")
+    text = require_reason(value, what)
     if len(text) > limit:
         raise InputError(f"The {what} is longer than {limit} characters.")
     return text

@@ -18,6 +18,7 @@ from callrec_ari.audit import trail
 from callrec_ari.db.models import DsrAction, DsrRequest
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.log import mask_number
+from callrec_ari.reasons import require_reason
 
 
 class RequestStatus(enum.StrEnum):
@@ -38,9 +39,7 @@ def require_rights_role(actor: Actor, what: str) -> None:
 
 def require_text(value: str | None, what: str) -> str:
     """``value`` stripped; ``InputError`` naming ``what`` if it is missing or blank."""
-    if value is None or not value.strip():
-        raise InputError(f"The {what} is empty.")
-    return value.strip()
+    return require_reason(value, what)
 
 
 async def get_request(session: AsyncSession, request_id: int) -> DsrRequest:

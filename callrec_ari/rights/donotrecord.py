@@ -18,6 +18,7 @@ from callrec_ari.audit import trail
 from callrec_ari.db.models import DoNotRecord
 from callrec_ari.errors import InputError, NotFoundError
 from callrec_ari.numbers import parse_e164
+from callrec_ari.reasons import is_blank
 from callrec_ari.rights.audit import (
     linked_request,
     record_action,
@@ -137,7 +138,7 @@ async def remove(
     """Take ``number`` off the list (its calls may be recorded again with consent)."""
     require_rights_role(actor, "change the do-not-record list")
     e164 = parse_e164(number, region)
-    why = reason.strip() if reason else None
+    why = None if is_blank(reason) else (reason or "").strip()
     await linked_request(session, request_id, number=e164)
     row = await session.get(DoNotRecord, e164)
     if row is None:

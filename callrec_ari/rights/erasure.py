@@ -21,6 +21,7 @@ from callrec_ari.db.models import Call, DoNotRecord
 from callrec_ari.errors import RecordingError
 from callrec_ari.lifecycle.reduce import ERASURE, Doomed, reduce_calls
 from callrec_ari.numbers import parse_e164
+from callrec_ari.reasons import is_blank
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights import donotrecord
@@ -72,7 +73,7 @@ async def erase_number(
     """
     require_rights_role(actor, "erase calls")
     e164 = parse_e164(number, region)
-    why = reason.strip() if reason and reason.strip() else None
+    why = None if is_blank(reason) else (reason or "").strip()
     await linked_request(session, request_id, number=e164)
     calls = await calls_of_number(session, e164, region)
     holds = await hold_cases(session, [call.id for call in calls], now)

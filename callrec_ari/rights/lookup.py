@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.db.models import Call, CallCorrection, DoNotRecord, DsrRequest, LegalHold
 from callrec_ari.errors import InputError
+from callrec_ari.ids import fits
 from callrec_ari.numbers import parse_e164
 from callrec_ari.rights.requests import RequestView
 from callrec_ari.rights.subject import (
@@ -50,7 +51,7 @@ class Cursor:
             parsed = cls(started_at=started_at, row_id=int(row_id))
         except ValueError:
             raise InputError(f"Page cursor {text!r} is not one this service gave out.") from None
-        if started_at.tzinfo is None:
+        if started_at.tzinfo is None or not fits(parsed.row_id):
             raise InputError(f"Page cursor {text!r} is not one this service gave out.")
         return parsed
 

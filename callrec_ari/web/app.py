@@ -36,9 +36,10 @@ from callrec_ari.web import (
 )
 from callrec_ari.web.errors import error_answers
 from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.refusals import audit_refusals
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
-from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
+from callrec_ari.web.security import csrf_protection, harden, is_loopback, security_headers
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +102,8 @@ def build_web_app(
     app.router.add_get("/api/me", auth.current)
     app.router.add_get("/api/openapi.json", openapi.openapi_json)
     app.router.add_static("/static", STATIC_DIR)
+    harden(app)  # no Server header (web/security.py)
+    audit_refusals(app)  # refused attempts into the audit trail (web/refusals.py)
     return app
 
 

@@ -25,7 +25,7 @@ from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import SETTINGS
-from callrec_ari.web.request import allowed, client_of, fields, page
+from callrec_ari.web.request import allowed, client_of, field_id, fields, page
 from callrec_ari.web.rights import now_of, run
 
 routes = web.RouteTableDef()
@@ -48,12 +48,7 @@ def _moment(given: dict[str, str], key: str) -> datetime | None:
 
 
 def _before(text: str | None) -> int | None:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        return None
-    if not cleaned.isdigit():
-        raise InputError(f"Page marker {cleaned[:20]!r} is not an entry number.")
-    return int(cleaned)
+    return field_id(text, what="Page marker")
 
 
 async def _read(request: web.Request) -> tuple[list[EntryView], int]:

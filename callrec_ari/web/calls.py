@@ -3,12 +3,21 @@
 Listening is two steps: the person states a reason (audited with the play), which grants
 this browser session the recording for a short while; the audio element then streams it
 with HTTP Range from ``/calls/{id}/audio``, never from a public or guessable path.
+
+The grant in the session cookie remembers only the reason (the number of the ``play``
+entry holding it) and when it ends. It is no permission: every audio and waveform request
+runs the rules again on the database as it is now (``listen.recheck``): an account disabled
+or demoted, a call restricted or erased since, stops the sound at the next request, and the
+refusal is audited (``web/refusals.py``). Each answer that sends sound is audited as
+``play.stream``, naming the ``play`` entry; a browser's player asks in many byte ranges and
+again on every seek, so one entry per account and call is written every five minutes, with
+the number of requests answered in between (``repeats``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +31,14 @@ from callrec_ari.access import (
     may_hold,
     may_play_any,
 )
+from callrec_ari.audit import trail
 from callrec_ari.calls import listen, search
 from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
 from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.recording import waveform
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.refusals import STREAMS
 from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
 
 routes = web.RouteTableDef()
@@ -123,7 +134,7 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     """One call: its details, and the reason form before listening."""
     call = await _one(request)
     session = await get_session(request)
-    granted = _granted(session, call.uniqueid) is not None
+    granted = _granted(request, session, call.uniqueid) is not None
     account = signed_in(request)
     return await page(
         request,
@@ -169,28 +180,84 @@ async def _open(request: web.Request, reason: str, category: str, *, download: b
         )
 
 
-def _granted(session: Any, uniqueid: str) -> str | None:
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    """A reason stated in this session for one call: the ``play`` entry, and its category."""
+
+    play_seq: int
+    category: str
+
+
+def _now(request: web.Request) -> float:
+    return request.app[CLOCK]().timestamp()
+
+
+def _live(value: object, now: float) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], int)
+        and isinstance(value[2], float | int)
+        and value[2] >= now
+    )
+
+
+def _granted(request: web.Request, session: Any, uniqueid: str) -> Grant | None:
     grants = session.get(_GRANTS)
-    if not isinstance(grants, dict):
+    grant = grants.get(uniqueid) if isinstance(grants, dict) else None
+    if grant is None or not _live(grant, _now(request)):
         return None
-    grant = grants.get(uniqueid)
-    if not isinstance(grant, list) or len(grant) != 2 or grant[1] < time.time():
-        return None
-    return str(grant[0])
+    return Grant(play_seq=grant[0], category=str(grant[1]))
 
 
-async def _grant(request: web.Request, listening: Listening) -> None:
+async def _grant(request: web.Request, listening: Listening, category: str) -> None:
     session = await get_session(request)
+    now = _now(request)
     grants = session.get(_GRANTS)
     grants = {
         key: value
         for key, value in (grants.items() if isinstance(grants, dict) else [])
-        if isinstance(value, list) and len(value) == 2 and value[1] >= time.time()
+        if _live(value, now)
     }
-    # The path is kept in the encrypted, signed cookie: the browser can neither read nor
-    # change it, and the audio request needs no second lookup.
-    grants[listening.uniqueid] = [str(listening.path), time.time() + GRANT_SECONDS]
+    # Kept in the encrypted, signed cookie (the browser can neither read nor change it):
+    # which trail entry holds the reason, never a path or a right.
+    grants[listening.uniqueid] = [listening.audit_seq, category, now + GRANT_SECONDS]
     session[_GRANTS] = grants
+
+
+async def _recheck(request: web.Request, *, via: str) -> Listening:
+    """The recording, if this session stated a reason and the rules allow it now; the
+    answer audited as ``play.stream`` (rate-limited: see the module docstring)."""
+    account = signed_in(request)
+    uniqueid = request.match_info["uniqueid"]
+    grant = _granted(request, await get_session(request), uniqueid)
+    if grant is None:
+        raise ForbiddenError("State a reason on the call's page before listening.")
+    now = request.app[CLOCK]()
+    async with request.app[SESSIONS]() as db, db.begin():
+        listening = await listen.recheck(
+            db,
+            actor=account.actor,
+            uniqueid=uniqueid,
+            recordings_dir=request.app[SETTINGS].recording.service_dir,
+        )
+        repeats = request.app[STREAMS].admit((account.username, listening.uniqueid), now)
+        if repeats is not None:
+            await trail.append(
+                db,
+                at=now,
+                actor=account.username,
+                action="play.stream",
+                target=listening.uniqueid,
+                detail={
+                    "play_seq": grant.play_seq,  # the entry with the stated reason
+                    "category": grant.category,
+                    "via": via,
+                    "repeats": repeats,  # answers sent since the previous entry, unwritten
+                },
+                client=client_of(request),
+            )
+    return listening
 
 
 @routes.post("/calls/{uniqueid}/listen")
@@ -202,7 +269,7 @@ async def listen_to(request: web.Request) -> web.StreamResponse:
     listening = await _open(
         request, given.get("reason", ""), given.get("category", ""), download=False
     )
-    await _grant(request, listening)
+    await _grant(request, listening, given.get("category", "").strip().lower())
     return done(
         request,
         to=f"/calls/{listening.uniqueid}#player",
@@ -213,13 +280,9 @@ async def listen_to(request: web.Request) -> web.StreamResponse:
 @routes.get("/calls/{uniqueid}/audio")
 async def audio(request: web.Request) -> web.StreamResponse:
     """The recording, streamed with Range support, for a session that stated a reason."""
-    signed_in(request)
-    session = await get_session(request)
-    path = _granted(session, request.match_info["uniqueid"])
-    if path is None:
-        raise ForbiddenError("State a reason on the call's page before listening.")
-    # A file deleted since (purge, erasure) is answered 404 by FileResponse itself.
-    response = web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+    listening = await _recheck(request, via="audio")
+    # A file deleted since the check (purge, erasure) is answered 404 by FileResponse itself.
+    response = web.FileResponse(listening.path, headers={"Content-Type": "audio/wav"})
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -227,13 +290,9 @@ async def audio(request: web.Request) -> web.StreamResponse:
 @routes.get("/calls/{uniqueid}/waveform.svg")
 async def waveform_svg(request: web.Request) -> web.StreamResponse:
     """The recording's waveform, for a session that stated a reason (as the audio)."""
-    signed_in(request)
-    session = await get_session(request)
-    path = _granted(session, request.match_info["uniqueid"])
-    if path is None:
-        raise ForbiddenError("State a reason on the call's page before listening.")
+    listening = await _recheck(request, via="waveform")
     try:
-        levels = await asyncio.to_thread(waveform.peaks, Path(path))
+        levels = await asyncio.to_thread(waveform.peaks, Path(listening.path))
     except RecordingError:
         raise NotFoundError("The recording can no longer be read.") from None
     response = web.Response(text=waveform.svg(levels), content_type="image/svg+xml")

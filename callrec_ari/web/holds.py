@@ -14,7 +14,7 @@ from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.holds import Hold, HoldRequest
 from callrec_ari.routing import store as routing
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, done, fields, page
+from callrec_ari.web.request import allowed, done, fields, page, path_id
 
 routes = web.RouteTableDef()
 
@@ -115,10 +115,7 @@ async def release(request: web.Request) -> web.StreamResponse:
     account = allowed(request, may_hold)
     given = await fields(request)
     settings = request.app[SETTINGS]
-    try:
-        hold_id = int(request.match_info["hold_id"])
-    except ValueError:
-        raise InputError("A hold is named by its number.") from None
+    hold_id = path_id(request, "hold_id", what="Hold")
     async with request.app[SESSIONS]() as db:
         retention = (await routing.effective(db, settings)).retention
     released = await holds.release_hold(

@@ -3,6 +3,12 @@
 Every ``/api/`` route is in the document by construction: its summary is the first paragraph
 of the handler's docstring, its path parameters come from the route, and the request bodies
 and query parameters we accept are listed here. Served at ``GET /api/openapi.json``.
+
+Only to someone signed in (401 ``not_signed_in`` otherwise). The document lists every
+action, parameter and error id of the API: a map for anyone probing the service, and of no
+use to staff before they sign in (the same holds for any role: everything it describes
+needs a signed-in account anyway). Client generators can fetch it with a session cookie, or
+read it from ``document()`` in a test or a script.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import re
 from typing import Any
 
 from aiohttp import web
+
+from callrec_ari.web.request import signed_in
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TEXT = {"type": "string"}
@@ -283,5 +291,6 @@ def document(app: web.Application) -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.StreamResponse:
-    """This document."""
+    """This document, for someone signed in."""
+    signed_in(request)
     return web.json_response(document(request.app))

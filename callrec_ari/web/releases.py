@@ -16,7 +16,7 @@ from callrec_ari.errors import CallrecError, ForbiddenError, InputError, NotFoun
 from callrec_ari.releases import sealed, service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
 from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
+from callrec_ari.web.request import allowed, client_of, done, fields, page, path_id, signed_in
 
 routes = web.RouteTableDef()
 
@@ -89,10 +89,7 @@ async def releases_api(request: web.Request) -> web.StreamResponse:
 
 
 def _release_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["release_id"])
-    except ValueError:
-        raise NotFoundError("There is no such release.") from None
+    return path_id(request, "release_id", what="Release")
 
 
 @routes.post("/releases/{release_id}/decision")

@@ -9,7 +9,8 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from callrec_ari.access import Actor
-from callrec_ari.errors import ForbiddenError, InputError, NotSignedInError
+from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NotSignedInError
+from callrec_ari.ids import parse_id
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.i18n import LANGUAGES, negotiate
 from callrec_ari.web.keys import RENDERER, SETTINGS
@@ -50,6 +51,27 @@ def allowed(request: web.Request, rule: Callable[[Actor], bool]) -> Account:
     if not rule(account.actor):
         raise ForbiddenError("Your roles do not allow this.")
     return account
+
+
+def path_id(request: web.Request, name: str, *, what: str) -> int:
+    """The id in the address's ``{name}`` part; ``NotFoundError`` (404) naming ``what``
+    (e.g. ``"Release"``) unless it is a number that can name a row (``callrec_ari.ids``)."""
+    text = request.match_info[name]
+    number = parse_id(text)
+    if number is None:
+        raise NotFoundError(f"{what} {text[:20]!r} does not exist.")
+    return number
+
+
+def field_id(text: str | None, *, what: str) -> int | None:
+    """The id typed in a form field or query parameter (``None`` if left empty);
+    ``InputError`` (400) naming ``what`` (e.g. ``"Request number"``) if it cannot be one."""
+    if not (text or "").strip():
+        return None
+    number = parse_id(text)
+    if number is None:
+        raise InputError(f"{what} {(text or '').strip()[:20]!r} is not a valid number.")
+    return number
 
 
 async def fields(request: web.Request) -> dict[str, str]:

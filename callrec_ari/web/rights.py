@@ -18,14 +18,15 @@ from aiohttp import web
 from callrec_ari.access import may_handle_requests
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.session import DbSession
-from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.errors import InputError
+from callrec_ari.ids import parse_id
 from callrec_ari.rights import donotrecord, requests
 from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.donotrecord import Entry
 from callrec_ari.rights.requests import RequestKind, RequestView
 from callrec_ari.staff.accounts import Account
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
-from callrec_ari.web.request import allowed, client_of, done, fields, page
+from callrec_ari.web.request import allowed, client_of, done, field_id, fields, page, path_id
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -53,12 +54,7 @@ async def run(request: web.Request, work: Callable[[DbSession], Awaitable[T]]) -
 def optional_id(text: str | None) -> int | None:
     """The request an action answers, from an optional form field; ``InputError`` if typed
     but not a request number."""
-    cleaned = (text or "").strip().removeprefix("#")
-    if not cleaned:
-        return None
-    if not cleaned.isdigit():
-        raise InputError(f"Request number {cleaned[:20]!r} is not a number.")
-    return int(cleaned)
+    return field_id(text, what="Request number")
 
 
 def is_yes(text: str | None) -> bool:
@@ -67,10 +63,7 @@ def is_yes(text: str | None) -> bool:
 
 
 def _request_id(request: web.Request) -> int:
-    text = request.match_info["request_id"]
-    if not text.isdigit():
-        raise NotFoundError(f"Request {text[:20]!r} does not exist.")
-    return int(text)
+    return path_id(request, "request_id", what="Request")
 
 
 def _deadlines(request: web.Request) -> Deadlines:
@@ -246,8 +239,8 @@ async def do_not_record_page(request: web.Request) -> web.StreamResponse:
 
 def _prefill(request: web.Request) -> str:
     """A request number carried in the address, to fill in the forms (digits only)."""
-    text = request.query.get("request", "")
-    return text if text.isdigit() else ""
+    number = parse_id(request.query.get("request"))
+    return "" if number is None else str(number)
 
 
 @routes.get("/api/do-not-record")

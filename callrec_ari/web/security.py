@@ -1,5 +1,7 @@
 """What every response and every state-changing request must satisfy: headers and CSRF.
 
+No answer says which server software and version it comes from (no ``Server`` header).
+
 The pages carry no inline script or style, so the content security policy allows only our
 own files. Every POST, PUT, PATCH and DELETE must carry the session's CSRF token (a form
 field, or the ``X-CSRF-Token`` header for the JSON API) and, when the browser says where it
@@ -71,6 +73,18 @@ def security_headers(*, tls: bool) -> Middleware:
         return response
 
     return middleware
+
+
+def harden(app: web.Application) -> None:
+    """Send no ``Server`` header from ``app`` (pages, API, errors and static files alike)."""
+    app.on_response_prepare.append(drop_server_header)
+
+
+async def drop_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """An ``on_response_prepare`` signal: remove ``Server``. aiohttp adds it (naming its
+    and Python's versions, which only helps an attacker pick exploits) just before this
+    signal runs, so the signal is the one place left to take it out."""
+    response.headers.popall("Server", None)
 
 
 def csrf_token(session: Session) -> str:

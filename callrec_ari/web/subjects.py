@@ -22,6 +22,7 @@ from aiohttp_session import get_session
 from callrec_ari.audit import trail
 from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
+from callrec_ari.ids import parse_id
 from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, lookup, rectify, restrict
 from callrec_ari.rights.erasure import Erasure
@@ -116,7 +117,7 @@ async def subject_page(request: web.Request) -> web.StreamResponse:
         "histories": {},
         "outcome": None,
         "number": request.query.get("number", ""),
-        "request_id": request_id if request_id.isdigit() else "",
+        "request_id": "" if (number := parse_id(request_id)) is None else str(number),
         "fields": [field.value for field in Field],
     }
     if request.query.get("number", "").strip():

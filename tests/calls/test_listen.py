@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from callrec_ari.calls.listen import ReasonCategory, open_recording
+from callrec_ari.calls.listen import ReasonCategory, open_recording, recheck
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.records import RecordingStatus
 from tests.calls.conftest import (
@@ -188,3 +188,33 @@ async def test_a_folder_where_the_file_should_be_is_not_a_recording(
     (recordings / PATH).unlink()
     (recordings / PATH).mkdir()
     await _refused(session_factory, recordings, NotFoundError, "no recording")
+
+
+async def _recheck(session_factory, recordings, actor=SUPERVISOR, uniqueid="c1"):
+    async with session_factory() as session, session.begin():
+        return await recheck(session, actor=actor, uniqueid=uniqueid, recordings_dir=recordings)
+
+
+async def test_the_recheck_follows_the_call_as_it_is_now(session_factory, store, recordings):
+    """Allowed while nothing changed; restricted since: forbidden, unless the dpo; purged
+    since: no recording. It writes nothing itself."""
+    await store(recorded(recordings, "c1"))
+    listening = await _recheck(session_factory, recordings)
+    assert listening.path == (recordings / PATH).resolve()
+    await set_call(session_factory, "c1", restricted_at=NOW)
+    with pytest.raises(ForbiddenError, match="may not listen to call 'c1'"):
+        await _recheck(session_factory, recordings)
+    assert (await _recheck(session_factory, recordings, actor=DPO)).uniqueid == "c1"
+    await set_call(session_factory, "c1", restricted_at=None, purged_at=NOW)
+    with pytest.raises(NotFoundError, match="has no recording"):
+        await _recheck(session_factory, recordings)
+    assert await audit(session_factory) == []
+
+
+async def test_the_recheck_uses_the_roles_it_is_given(session_factory, store, recordings):
+    """An agent (a demoted supervisor) gets 'does not exist' for a colleague's call."""
+    await store(recorded(recordings, "c1"))
+    with pytest.raises(NotFoundError, match="does not exist"):
+        await _recheck(session_factory, recordings, actor=OTHER_AGENT)
+    with pytest.raises(ForbiddenError):
+        await _recheck(session_factory, recordings, actor=ADMIN)

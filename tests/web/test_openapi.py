@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
+from callrec_ari.access import Role
 from callrec_ari.web.app import build_web_app
 from callrec_ari.web.openapi import BODIES, document
+from tests.web.conftest import sign_in
 
 
 def api_routes(app) -> set[str]:
@@ -39,8 +41,12 @@ def test_every_api_route_is_described(settings):
             assert operation["summary"]
 
 
-async def test_the_document_is_served(client):
-    """GET /api/openapi.json answers the document."""
+async def test_the_document_is_served_to_staff_only(client, person, clock):
+    """GET /api/openapi.json answers 401 to anyone not signed in, the document to staff."""
+    anonymous = await client.get("/api/openapi.json")
+    assert anonymous.status == 401
+    assert (await anonymous.json())["error_id"] == "not_signed_in"
+    await sign_in(client, await person("ada", Role.ADMIN), clock)
     body = await (await client.get("/api/openapi.json")).json()
     assert body["openapi"] == "3.1.0"
     assert "/api/calls" in body["paths"]
