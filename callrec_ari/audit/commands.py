@@ -79,12 +79,13 @@ class _Job:
     def __init__(self, cli: CommandLine, args: argparse.Namespace) -> None:
         self.args = args
         self.url = cli.load_settings(args).database.url
+        self.client = cli.operator.client
         self.actor = Actor.of(f"cli:{cli.default_actor}", Role.DPO)
         self.now = cli.clock()
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-        return run_command(self.url, work)
+        return run_command(self.url, work, client=self.client)
 
 
 def _handler(cli: CommandLine, body: Callable[[_Job], int]) -> Callable[[argparse.Namespace], int]:
