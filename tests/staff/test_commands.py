@@ -33,6 +33,7 @@ NEW_PASSWORD = "a much better passphrase"
 def config(tmp_path: Path, monkeypatch) -> Path:
     """A migrated SQLite database; the operator is root."""
     monkeypatch.setattr(entry, "_actor", lambda: "root")
+    monkeypatch.delenv("SUDO_USER", raising=False)
     path = write_config(tmp_path, passwords=CHEAP_TABLE)
     assert main(["migrate", "-c", str(path)]) == 0
     return path
@@ -88,26 +89,32 @@ def sign_in(config: Path, username: str, password: str) -> SignIn:
 
 
 def test_an_admin_is_created_from_standard_input(config, capsys, monkeypatch):
-    """The password is read from one line; the output says what happens at first sign-in."""
+    """The first admin is made at once (a bootstrap); dpo still waits for a second admin."""
     status, out, err = create(
         config, capsys, monkeypatch, "Anna", "--role", "admin", "--role", "dpo", "--name", "Anna K"
     )
     assert (status, err) == (0, "")
     assert out == (
-        "user anna created (admin,dpo); sets up two-factor sign-in (TOTP) at the first sign-in\n"
+        "user anna created (admin); sets up two-factor sign-in (TOTP) at the first sign-in\n"
+        "grant 1: the role dpo for anna waits for a second admin\n"
     )
     assert sign_in(config, "anna", PASSWORD).account.display_name == "Anna K"
-    entries = on_database(config, lambda s: s.scalars(select(AuditEntry)))
-    assert [(e.actor, e.action, e.target) for e in entries] == [
-        ("cli:root", "user.create", "user:anna")
+    entries = list(on_database(config, lambda s: s.scalars(select(AuditEntry))))
+    assert [(e.actor, e.action, e.target, e.client) for e in entries] == [
+        ("cli:root", "user.create", "user:anna", "cli:root"),
+        ("cli:root", "grant.request", "user:anna", "cli:root"),
     ]
+    assert '"bootstrap":true' in entries[0].detail
 
 
 def test_an_exempt_user_is_told_so(config, capsys, monkeypatch):
-    """``--no-totp``: signed in by the password alone."""
+    """``--no-totp``: asked for; the exemption waits for an admin's approval."""
     status, out, _ = create(config, capsys, monkeypatch, "kiosk", "--role", "agent", "--no-totp")
     assert status == 0
-    assert out == "user kiosk created (agent); exempt from two-factor sign-in\n"
+    assert out == (
+        "user kiosk created (agent); sets up two-factor sign-in (TOTP) at the first sign-in\n"
+        "grant 1: exemption from two-factor sign-in for kiosk waits for a second admin\n"
+    )
 
 
 def test_the_list_shows_roles_extension_two_factor_and_state(config, capsys, monkeypatch):
@@ -116,21 +123,25 @@ def test_the_list_shows_roles_extension_two_factor_and_state(config, capsys, mon
         "no users yet: callrec users create NAME --role admin\n"
     )
     create(config, capsys, monkeypatch, "zofia", "--role", "admin")
-    create(config, capsys, monkeypatch, "bob", "--role", "agent", "--extension", "100", "--no-totp")
+    create(config, capsys, monkeypatch, "bob", "--role", "agent", "--extension", "100")
     create(config, capsys, monkeypatch, "ewa", "--role", "supervisor", "--role", "director")
     run(config, capsys, monkeypatch, "users", "disable", "ewa")
     until = NOW + timedelta(minutes=10)
     on_database(
         config,
-        lambda s: s.execute(update(User).where(User.username == "bob").values(locked_until=until)),
+        lambda s: s.execute(
+            update(User)
+            .where(User.username == "bob")
+            .values(locked_until=until, totp_exempt_by="zofia")
+        ),
     )
     status, out, _ = run(config, capsys, monkeypatch, "users", "list")
     assert status == 0
     assert out.splitlines() == [
-        "USERNAME  ROLES                EXTENSION  2FA      STATE",
-        "bob       agent                100        exempt   locked until 2026-12-01 12:10 UTC",
-        "ewa       director,supervisor  -          pending  disabled",
-        "zofia     admin                -          pending  active",
+        "USERNAME  ROLES       EXTENSION  2FA      STATE",
+        "bob       agent       100        exempt   locked until 2026-12-01 12:10 UTC",
+        "ewa       supervisor  -          pending  disabled",  # director waits for approval
+        "zofia     admin       -          pending  active",
     ]
 
 
@@ -162,7 +173,13 @@ def test_errors_are_one_sentence_and_exit_2(config, capsys, monkeypatch):
 
 def test_roles_password_and_the_rest_change_the_account(config, capsys, monkeypatch):
     """Each action prints what it did, and the account behaves accordingly."""
-    create(config, capsys, monkeypatch, "anna", "--role", "agent", "--no-totp")
+    create(config, capsys, monkeypatch, "anna", "--role", "agent")
+    on_database(
+        config,
+        lambda s: s.execute(
+            update(User).where(User.username == "anna").values(totp_exempt_by="someone")
+        ),
+    )
     assert run(config, capsys, monkeypatch, "users", "roles", "anna", "--role", "supervisor")[
         :2
     ] == (0, "user anna now has the roles supervisor\n")
