@@ -70,7 +70,7 @@ def test_every_entry_names_the_os_user_and_the_sudo_caller(config):
     entries = trail(config)
     assert [(actor, action, client) for actor, action, client, _ in entries] == [
         ("dpo desk", "dsr.do_not_record_added", "cli:root sudo:olga"),
-        ("piotr", "dsr.requests_read", "cli:piotr"),
+        ("piotr", "dsr.list", "cli:piotr"),
     ]
 
 
