@@ -226,3 +226,42 @@ def test_a_password_typed_twice_must_match(config, capsys, monkeypatch):
     result = run(config, capsys, monkeypatch, "users", "create", "anna", "--role", "admin")
     assert result == (2, "", "callrec: The two passwords typed differ.\n")
     assert run(config, capsys, monkeypatch, "users", "list")[1].startswith("no users yet")
+
+
+def test_a_second_admin_from_the_cli_waits_for_another_person(config, capsys, monkeypatch):
+    """Once an admin exists, --role admin is only asked for; root cannot approve it; olga can."""
+    create(config, capsys, monkeypatch, "zofia", "--role", "admin")
+    status, out, _ = create(config, capsys, monkeypatch, "bob", "--role", "admin")
+    assert status == 0
+    assert out.splitlines()[1] == "grant 1: the role admin for bob waits for a second admin"
+    listed = run(config, capsys, monkeypatch, "users", "grants")[1]
+    assert listed.startswith("1  bob  the role admin  asked by cli:root ")
+    refused = run(config, capsys, monkeypatch, "users", "approve", "1")
+    assert refused == (
+        2,
+        "",
+        "callrec: cli:root asked for grant 1 and may not approve it: another admin must.\n",
+    )
+    monkeypatch.setattr(entry, "_actor", lambda: "olga")
+    approved = run(config, capsys, monkeypatch, "users", "approve", "1")
+    assert approved == (0, "grant 1 (the role admin for bob) approved\n", "")
+    assert sign_in(config, "bob", PASSWORD).account.roles == {Role.ADMIN}
+    entries = on_database(config, lambda s: s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    grants_entries = [(e.actor, e.action) for e in entries if e.action.startswith("grant.")]
+    assert grants_entries == [("cli:root", "grant.request"), ("cli:olga", "grant.approve")]
+
+
+def test_sudo_names_the_person_who_decides(config, capsys, monkeypatch):
+    """Two people using sudo as root are two people: the SUDO_USER is who asks and approves."""
+    create(config, capsys, monkeypatch, "zofia", "--role", "admin")
+    monkeypatch.setenv("SUDO_USER", "olga")
+    create(config, capsys, monkeypatch, "dora", "--role", "dpo")
+    assert run(config, capsys, monkeypatch, "users", "approve", "1")[0] == 2
+    monkeypatch.setenv("SUDO_USER", "piotr")
+    assert run(config, capsys, monkeypatch, "users", "approve", "1")[0] == 0
+    entries = on_database(config, lambda s: s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    decided = [(e.actor, e.action, e.client) for e in entries if e.action.startswith("grant.")]
+    assert decided == [
+        ("cli:olga", "grant.request", "cli:root sudo:olga"),
+        ("cli:piotr", "grant.approve", "cli:root sudo:piotr"),
+    ]
