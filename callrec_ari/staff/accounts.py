@@ -134,20 +134,19 @@ async def create_user(
 
     The caller has checked that ``by`` may administer users. With ``four_eyes`` (the admin
     asking, as the web app and the command line pass), admin, dpo, director and the
-    exemption are only asked for (``staff.grants``), except the admin role with ``bootstrap``
-    while no active admin exists; without it (setting up, tests) they are given at once.
+    exemption are only asked for (``staff.grants``); with ``bootstrap`` as well (the command
+    line) they are given at once while no active admin exists, as nobody could approve them.
+    Without ``four_eyes`` (setting up tests) they are given at once.
     """
     name = valid_username(username)
     display = valid_text(display_name, "display name")
     asked_for = valid_roles(roles)
     role_set, asked = asked_for, frozenset[Role]()
-    first_admin = False
-    if four_eyes is not None:
+    needs_two = bool(asked_for & grants.PRIVILEGED) or totp_exempt
+    first_admin = bootstrap and needs_two and await grants.no_active_admin(session)
+    if four_eyes is not None and not first_admin:
         role_set, asked = grants.split(frozenset(), asked_for)
-        first_admin = bootstrap and Role.ADMIN in asked and await grants.no_active_admin(session)
-        if first_admin:
-            role_set, asked = role_set | {Role.ADMIN}, asked - {Role.ADMIN}
-    ask_exemption = totp_exempt and four_eyes is not None
+    ask_exemption = totp_exempt and four_eyes is not None and not first_admin
     ext = valid_extension(extension)
     if language not in LANGUAGES:
         raise InputError(f"Language {language} is not one of {', '.join(LANGUAGES)}.")

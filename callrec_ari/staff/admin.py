@@ -49,17 +49,18 @@ async def set_roles(
     """Replace the user's roles; refused if no active admin would remain.
 
     Lesser roles and removals take effect at once; each privileged role new to the user
-    becomes a pending grant. With ``bootstrap`` (the command line only), the admin role is
-    given at once while no active admin exists, so a fresh installation gets its first one.
+    becomes a pending grant. With ``bootstrap`` (the command line only), every role is given
+    at once while no active admin exists: nobody could approve it, and a fresh installation
+    gets its first admin so.
     """
     user = await _administered(session, by, user_id)
     grants.refuse_own(by, user.username, "change the roles of")
     after = valid_roles(roles)
     before = await roles_of(session, user.id)
     now_roles, asked = grants.split(before, after)
-    first_admin = bootstrap and Role.ADMIN in asked and await grants.no_active_admin(session)
+    first_admin = bool(asked) and bootstrap and await grants.no_active_admin(session)
     if first_admin:
-        now_roles, asked = now_roles | {Role.ADMIN}, asked - {Role.ADMIN}
+        now_roles, asked = after, frozenset()
     await _audit(
         session,
         by,

@@ -6,9 +6,10 @@ Parsing and printing only; ``accounts.py`` does the work, in one transaction per
 
 The four-eyes rule holds here as in the web app: admin, dpo, director and an exemption from
 two-factor sign-in are only asked for (``users grants`` lists them; another admin approves
-with ``users approve ID`` or on the web). The one exception is the admin role while no
-active admin exists at all: a fresh installation gets its first admin from
-``callrec users create NAME --role admin``, audited as a bootstrap.
+with ``users approve ID`` or on the web). The one exception is an installation without any
+active admin, where nobody could approve: there the command line's grants take effect at
+once (audited with ``"bootstrap": true``) until the first admin exists, e.g. from
+``callrec users create NAME --role admin``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ taking a power away can only reduce what one person can do alone, so it needs no
 person. Each request and decision is an audit entry naming the grantee and both admins.
 
 A CLI operator acts as ``cli:<login name>`` (the person behind ``sudo`` where there is one),
-the same person as the web account of that name.
+the same person as the web account of that name. While no active admin exists, nobody could
+approve anything: the command line's grants then take effect at once, as a bootstrap.
 """
 
 from __future__ import annotations
