@@ -75,6 +75,8 @@ async def test_dpo_for_another_admin_needs_a_third_to_approve(
     answer = await asked.json()
     assert answer["roles"] == ["admin"]
     [grant] = answer["pending_grants"]
+    shown = await (await client.get(f"/admin/users/{ben_id}")).text()
+    assert 'id="waiting"' in shown  # the account's page says dpo waits for a second admin
     mine = await post_api(client, f"/api/admin/grants/{grant['id']}/approve")
     assert mine.status == 403
     assert "may not approve it" in (await mine.json())["error"]
