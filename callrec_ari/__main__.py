@@ -22,14 +22,17 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari import log as logging_setup
 from callrec_ari.access import Actor, Role
 from callrec_ari.app import build_app
 from callrec_ari.audit import commands as audit_commands
-from callrec_ari.cli import CommandLine
+from callrec_ari.cli import CommandLine, Operator
+from callrec_ari.cli_audit import record_read
 from callrec_ari.config import Settings, parse, read
-from callrec_ari.db import lookup, migrate, schema
+from callrec_ari.db import migrate, schema
+from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
 from callrec_ari.errors import CallrecError, ConfigError, InputError
 from callrec_ari.lifecycle import commands as lifecycle_commands
@@ -43,6 +46,7 @@ from callrec_ari.web.app import build_web_app, tls_context
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
+ENV_SUDO_USER = "SUDO_USER"  # set by sudo: the person behind a command run as root
 ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
 DEFAULT_CONFIG = "config.toml"
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -122,12 +126,17 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     run.add_argument("--no-web", action="store_true", help="the call service only")
     command("web", _web, "Run the staff web app alone.")
     command("migrate", _migrate, "Bring the database schema up to date.")
-    calls = command("calls", _calls, "Print the latest call rows.")
+    operator = _operator()
+    calls = command(
+        "calls",
+        functools.partial(_calls, clock=clock, operator=operator),
+        "Print the latest call rows (recorded in the audit trail).",
+    )
     calls.add_argument("--limit", type=int, default=10)
     calls.add_argument("--json", action="store_true", help="one JSON object per line")
     prompts = command(
         "prompts",
-        functools.partial(_prompts, clock=clock),
+        functools.partial(_prompts, clock=clock, operator=operator),
         "Build prompt WAVs from text or studio recordings, install them, or replace one "
         "with a recording (as the admin's prompts page does).",
     )
@@ -135,7 +144,13 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
     prompts.add_argument("--prompt", metavar="NAME", help="replace: the prompt, e.g. announcement")
     prompts.add_argument("--file", type=Path, help="replace: the recording (WAV, MP3 or OGG)")
-    cli = CommandLine(add=command, load_settings=_settings, default_actor=_actor(), clock=clock)
+    cli = CommandLine(
+        add=command,
+        load_settings=_settings,
+        default_actor=operator.os_user,
+        clock=clock,
+        operator=operator,
+    )
     lifecycle_commands.add_commands(cli)
     rights_commands.add_commands(cli)
     staff_commands.add_commands(cli)
@@ -156,6 +171,11 @@ def _actor() -> str:
         return getpass.getuser()
     except OSError:  # no user name in the environment or the password database
         return f"uid-{os.getuid()}"
+
+
+def _operator() -> Operator:
+    """The operating-system user running the command and, under ``sudo``, who called it."""
+    return Operator(os_user=_actor(), sudo_user=os.environ.get(ENV_SUDO_USER) or None)
 
 
 def _sandbox_cache() -> Path:
@@ -262,9 +282,24 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calls(args: argparse.Namespace) -> int:
+def _calls(args: argparse.Namespace, *, clock: Callable[[], datetime], operator: Operator) -> int:
     settings = _settings(args)
-    for record in asyncio.run(lookup.latest(settings.database.url, args.limit)):
+    now = clock()
+
+    async def read(session: AsyncSession) -> list[CallRecord]:
+        records = await latest_calls(session, args.limit)
+        await record_read(
+            session,
+            actor=f"cli:{operator.os_user}",
+            now=now,
+            action="search",
+            command="calls",
+            asked={"limit": args.limit},
+            results=len(records),
+        )
+        return records
+
+    for record in run_command(settings.database.url, read, client=operator.client):
         print(json.dumps(record.to_json()) if args.json else format_record(record))
     return 0
 
@@ -274,7 +309,7 @@ def format_record(record: CallRecord) -> str:
     return "\n".join([*(f"{key:>18}: {value}" for key, value in record.to_json().items()), ""])
 
 
-def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
+def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operator: Operator) -> int:
     from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
     from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
     from callrec_ari.prompts.layout import (  # noqa: PLC0415
@@ -286,7 +321,7 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
     settings = _settings(args)
     source = settings.prompts.source_dir
     if args.action == "replace":
-        return _replace_prompt(args, settings, now=clock())
+        return _replace_prompt(args, settings, now=clock(), operator=operator)
     if args.action == "build":
         for built in build_prompts(
             source, decline_key=settings.consent.decline_key, languages=args.lang
@@ -311,7 +346,9 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
     return 0
 
 
-def _replace_prompt(args: argparse.Namespace, settings: Settings, *, now: datetime) -> int:
+def _replace_prompt(
+    args: argparse.Namespace, settings: Settings, *, now: datetime, operator: Operator
+) -> int:
     """``callrec prompts replace --lang pl --prompt announcement --file take.mp3``, by the
     operator as an admin named ``cli:<login name>`` in the trail."""
     from callrec_ari.prompts.replace import replace_prompt  # noqa: PLC0415 - needs ffmpeg
@@ -330,12 +367,13 @@ def _replace_prompt(args: argparse.Namespace, settings: Settings, *, now: dateti
             lambda session: replace_prompt(
                 session,
                 settings=settings,
-                actor=Actor.of(f"cli:{_actor()}", Role.ADMIN),
+                actor=Actor.of(f"cli:{operator.person}", Role.ADMIN),
                 language=languages[0],
                 name=args.prompt,
                 upload=upload,
                 now=now,
             ),
+            client=operator.client,
         )
     print(
         f"{replaced.language}/{replaced.name}.wav replaced: {replaced.seconds:.1f} s "

@@ -24,6 +24,31 @@ class AddCommand(Protocol):
         """The new subcommand's ``argparse`` parser, to add arguments or subparsers to."""
 
 
+_NAME_MAX = 26  # two names and the labels fit the audit trail's 64-character client column
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operator:
+    """Who runs the command: the operating-system user and, under ``sudo``, who called it."""
+
+    os_user: str
+    sudo_user: str | None = None
+
+    @property
+    def person(self) -> str:
+        """The human at the keyboard: the ``sudo`` caller if there is one."""
+        return self.sudo_user or self.os_user
+
+    @property
+    def client(self) -> str:
+        """What every audit entry of the command records as its client: ``cli:root sudo:anna``.
+
+        Whatever ``--actor`` says the command is done on behalf of, this names who ran it.
+        """
+        text = f"cli:{self.os_user[:_NAME_MAX]}"
+        return f"{text} sudo:{self.sudo_user[:_NAME_MAX]}" if self.sudo_user else text
+
+
 @dataclass(frozen=True, kw_only=True)
 class CommandLine:
     """Hooks from the entry point: adding commands, loading settings, the default actor."""
@@ -32,3 +57,4 @@ class CommandLine:
     load_settings: Callable[[argparse.Namespace], Settings]
     default_actor: str  # the operating-system user running the command
     clock: Callable[[], datetime]  # "now" for holds, purges and requests; tests stop it
+    operator: Operator  # read once by the entry point, recorded in every audit entry

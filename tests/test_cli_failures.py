@@ -58,8 +58,11 @@ COMMANDS: dict[str, list[str]] = {
     "requests show": ["requests", "show", "1"],
     "requests extend": ["requests", "extend", "1", "--reason", "many recordings to review"],
     "requests close": ["requests", "close", "1", "--note", "answered by letter"],
+    "users approve": ["users", "approve", "1"],
     "users create": ["users", "create", "anna", "--role", "admin", "--password-stdin"],
+    "users grants": ["users", "grants"],
     "users list": ["users", "list"],
+    "users refuse": ["users", "refuse", "1"],
     "users roles": ["users", "roles", "anna", "--role", "dpo"],
     "users password": ["users", "password", "anna", "--password-stdin"],
     "users reset-totp": ["users", "reset-totp", "anna"],
@@ -232,7 +235,7 @@ def test_a_call_without_a_running_sandbox_is_one_sentence(tmp_path, capsys):
 def test_an_unexpected_error_is_one_sentence_and_a_report(tmp_path, capsys, monkeypatch):
     """A bug still shows one sentence; the traceback goes to a file named in it."""
 
-    def broken(_args):
+    def broken(_args, **_context):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(entry, "_calls", broken)

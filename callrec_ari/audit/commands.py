@@ -92,12 +92,13 @@ class _Job:
         settings = cli.load_settings(args)
         self.url = settings.database.url
         self.audit = settings.audit
+        self.client = cli.operator.client
         self.actor = Actor.of(f"cli:{cli.default_actor}", Role.DPO)
         self.now = cli.clock()
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-        return run_command(self.url, work)
+        return run_command(self.url, work, client=self.client)
 
 
 def _handler(cli: CommandLine, body: Callable[[_Job], int]) -> Callable[[argparse.Namespace], int]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.audit.chain import Link, canonical_json, link_hash
 from callrec_ari.db.models import AuditEntry, AuditHead
+from callrec_ari.db.session import AUDIT_CLIENT
 from callrec_ari.errors import DatabaseError
 
 HEAD_ID = 1
@@ -45,6 +46,8 @@ async def append(
             "run callrec audit verify."
         )
     seq, prev_hash = row
+    if client is None:  # the command line's operator, whom ``--actor`` cannot hide
+        client = session.info.get(AUDIT_CLIENT)
     link = Link(
         seq=seq,
         at=at,

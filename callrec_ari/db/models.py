@@ -276,3 +276,21 @@ class RouteChange(Base):
     on_decline: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class PendingGrant(Base):
+    """A privileged role or a two-factor exemption asked for by one admin, effective only
+    once a different admin approves it (four eyes). Kept after the decision, for the record."""
+
+    __tablename__ = "pending_grants"
+    __table_args__ = (Index("ix_pending_grants_user_id_outcome", "user_id", "outcome"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # role, totp_exempt
+    role: Mapped[str | None] = mapped_column(String(16))  # for kind role
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))  # None while pending; approved...
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -23,6 +23,10 @@ T = TypeVar("T")
 DbSession: TypeAlias = AsyncSession
 SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
 
+# ``Session.info`` key: the ``client`` of audit entries written in a session that names none
+# (the command line's operator, set once per command by ``run_command``/``open_sessions``).
+AUDIT_CLIENT = "audit_client"
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
@@ -46,14 +50,23 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (no lazy reload on attribute access)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_session_factory(
+    engine: AsyncEngine, *, client: str | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (no lazy reload on attribute access);
+    with ``client``, every audit entry they write without one names it."""
+    info = {AUDIT_CLIENT: client} if client is not None else None
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextlib.asynccontextmanager
-async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def open_sessions(
+    url: str, *, client: str | None = None
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory on a short-lived engine, for command-line jobs; disposed on exit.
+
+    ``client`` (the operator, ``cli:<os user> sudo:<user>``) goes into each audit entry the
+    sessions write, whoever the entry names as actor.
 
     The database is reached once before the job starts, so an unreachable one is a
     ``DatabaseError`` (one sentence) rather than whatever the driver raised half-way.
@@ -65,23 +78,31 @@ async def open_sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
                 pass
         except (SQLAlchemyError, OSError) as exc:
             raise DatabaseError(database_failure(exc)) from exc
-        yield create_session_factory(engine)
+        yield create_session_factory(engine, client=client)
     finally:
         await engine.dispose()
 
 
-def run_command(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def run_command(
+    url: str, work: Callable[[AsyncSession], Awaitable[T]], *, client: str | None = None
+) -> T:
     """Run a command-line job's ``work`` in one transaction on a short-lived engine.
 
     Committed if ``work`` returns, rolled back if it raises; a database failure becomes a
-    ``DatabaseError`` that says what to check.
+    ``DatabaseError`` that says what to check. ``client`` as for ``open_sessions``.
     """
-    return asyncio.run(_run_command(url, work))
+    return asyncio.run(_run_command(url, work, client))
 
 
-async def _run_command(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def _run_command(
+    url: str, work: Callable[[AsyncSession], Awaitable[T]], client: str | None
+) -> T:
     try:
-        async with open_sessions(url) as sessions, sessions() as session, session.begin():
+        async with (
+            open_sessions(url, client=client) as sessions,
+            sessions() as session,
+            session.begin(),
+        ):
             return await work(session)
     except SQLAlchemyError as exc:
         raise DatabaseError(database_failure(exc)) from exc

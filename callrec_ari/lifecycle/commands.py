@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tqdm import tqdm
 
 from callrec_ari.cli import CommandLine
+from callrec_ari.cli_audit import record_read
 from callrec_ari.config import Settings
 from callrec_ari.dates import parse_day_or_moment, parse_optional
 from callrec_ari.db import schema
@@ -53,7 +55,8 @@ def add_commands(cli: CommandLine) -> None:
         "--remove", action="store_true", help="delete those older than the longest retention"
     )
 
-    hold = cli.add("hold", _runner(cli, _list), "Place, release and list legal holds.")
+    listed = functools.partial(_list, reader=f"cli:{cli.default_actor}")
+    hold = cli.add("hold", _runner(cli, listed), "Place, release and list legal holds.")
     actions = hold.add_subparsers(required=True, metavar="ACTION")
     place = _action(actions, "place", _runner(cli, _place), "Place a legal hold.")
     place.add_argument("--case", required=True, help="the case reference")
@@ -73,7 +76,7 @@ def add_commands(cli: CommandLine) -> None:
     release.add_argument("--reason", required=True, help="why the hold ends")
     release.add_argument("--actor", default=cli.default_actor, help="who releases it")
 
-    listing = _action(actions, "list", _runner(cli, _list), "List legal holds.")
+    listing = _action(actions, "list", _runner(cli, listed), "List legal holds.")
     listing.add_argument("--all", action="store_true", help="released and ended holds too")
     listing.add_argument("--call", metavar="UNIQUEID", help="only the holds of this call")
 
@@ -99,7 +102,7 @@ def _runner(cli: CommandLine, job: Job) -> Callable[[argparse.Namespace], int]:
         now = cli.clock()
 
         async def main() -> int:
-            async with open_sessions(settings.database.url) as sessions:
+            async with open_sessions(settings.database.url, client=cli.operator.client) as sessions:
                 async with sessions() as session:
                     # The admin's policies count as much as the config file's.
                     current = await routing.effective(session, settings)
@@ -259,12 +262,28 @@ async def _release(
 
 
 async def _list(
-    _settings: Settings, sessions: Sessions, args: argparse.Namespace, now: datetime
+    _settings: Settings,
+    sessions: Sessions,
+    args: argparse.Namespace,
+    now: datetime,
+    *,
+    reader: str,
 ) -> int:
     if args.call is not None:
         found = await holds.holds_of_call(sessions, args.call, now=now)
     else:
         found = await holds.list_holds(sessions, now=now, include_inactive=args.all)
+    # The list shows callers' numbers: recorded like any other read of personal data.
+    async with sessions() as session, session.begin():
+        await record_read(
+            session,
+            actor=reader,
+            now=now,
+            action="hold.list",
+            command="hold list",
+            asked={"call": args.call, "all": bool(getattr(args, "all", False))},
+            results=len(found),
+        )
     for hold in found:
         _out(_hold_line(hold))
     return 0

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.cli import CommandLine
+from callrec_ari.cli_audit import record_read
 from callrec_ari.errors import InputError
+from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, list_commands, lookup, rectify, restrict
 from callrec_ari.rights import text as show
 from callrec_ari.rights.job import Job, actor_option, handler, out, out_json, request_option
@@ -84,7 +86,17 @@ def _find(job: Job) -> int:
             )
             calls += page.calls
             cursor = page.next_cursor
-        return found, calls[: args.limit] if args.limit else calls
+        shown = calls[: args.limit] if args.limit else calls
+        await record_read(
+            session,
+            actor=job.actor.name,
+            now=job.now,
+            action="search.subject",
+            command="find",
+            asked={"number": mask_number(found.number), "limit": args.limit},
+            results=len(shown),
+        )
+        return found, shown
 
     found, calls = job.run(work)
     if args.json:
@@ -155,7 +167,21 @@ def _rectify(job: Job) -> int:
 
 
 def _history(job: Job) -> int:
-    out(show.history(job.run(lambda session: rectify.history(session, job.args.uniqueid))))
+    async def read(session: AsyncSession) -> rectify.History:
+        found = await rectify.history(session, job.args.uniqueid)
+        await record_read(
+            session,
+            actor=job.actor.name,
+            now=job.now,
+            action="call.history",
+            command="history",
+            asked={},
+            results=len(found.changes),
+            target=job.args.uniqueid,
+        )
+        return found
+
+    out(show.history(job.run(read)))
     return 0
 
 

@@ -1,7 +1,8 @@
 """What every rights command shares: settings, the acting person, the clock, a transaction.
 
 The operator at the server acts as the data-protection officer, under their login name
-unless ``--actor`` names them.
+unless ``--actor`` names someone they act for; either way every audit entry's client names
+the operating-system user who ran the command, and the ``sudo`` caller if any.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Job:
 
     def __init__(self, cli: CommandLine, args: argparse.Namespace) -> None:
         self.args = args
+        self.operator = cli.operator
         self.settings: Settings = cli.load_settings(args)
         name = getattr(args, "actor", None) or cli.default_actor
         self.actor = Actor.of(name, Role.DPO)
@@ -38,8 +40,10 @@ class Job:
         self.deadlines = Deadlines.from_settings(self.settings.lifecycle)
 
     def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
-        return run_command(self.settings.database.url, work)
+        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises.
+
+        Every audit entry it writes names the operator (``Operator.client``)."""
+        return run_command(self.settings.database.url, work, client=self.operator.client)
 
 
 def handler(cli: CommandLine, body: Callable[[Job], int]) -> Callable[[argparse.Namespace], int]:
@@ -64,7 +68,11 @@ def request_option(parser: argparse.ArgumentParser) -> None:
 
 def actor_option(parser: argparse.ArgumentParser) -> None:
     """``--actor NAME``: who acts, for the records."""
-    parser.add_argument("--actor", metavar="NAME", help="who acts (default: your login name)")
+    parser.add_argument(
+        "--actor",
+        metavar="NAME",
+        help="on whose behalf (default: your login name); the trail names you too",
+    )
 
 
 def config_option(parser: argparse.ArgumentParser) -> None:

@@ -28,10 +28,11 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callrec_ari.access import Role
+from callrec_ari.access import Actor, Role
 from callrec_ari.audit import trail
 from callrec_ari.db.models import User, UserRole
 from callrec_ari.errors import InputError, NotFoundError
+from callrec_ari.staff import grants
 from callrec_ari.staff.admin import (
     reset_totp,
     set_disabled,
@@ -126,14 +127,26 @@ async def create_user(
     totp_exempt: bool = False,
     now: datetime,
     client: str | None = None,
+    four_eyes: Actor | None = None,
+    bootstrap: bool = False,
 ) -> Account:
     """Add a user; ``by`` names who does (an admin's username or ``cli:<os user>``).
 
-    The caller has checked that ``by`` may administer users.
+    The caller has checked that ``by`` may administer users. With ``four_eyes`` (the admin
+    asking, as the web app and the command line pass), admin, dpo, director and the
+    exemption are only asked for (``staff.grants``); with ``bootstrap`` as well (the command
+    line) they are given at once while no active admin exists, as nobody could approve them.
+    Without ``four_eyes`` (setting up tests) they are given at once.
     """
     name = valid_username(username)
     display = valid_text(display_name, "display name")
-    role_set = valid_roles(roles)
+    asked_for = valid_roles(roles)
+    role_set, asked = asked_for, frozenset[Role]()
+    needs_two = bool(asked_for & grants.PRIVILEGED) or totp_exempt
+    first_admin = bootstrap and needs_two and await grants.no_active_admin(session)
+    if four_eyes is not None and not first_admin:
+        role_set, asked = grants.split(frozenset(), asked_for)
+    ask_exemption = totp_exempt and four_eyes is not None and not first_admin
     ext = valid_extension(extension)
     if language not in LANGUAGES:
         raise InputError(f"Language {language} is not one of {', '.join(LANGUAGES)}.")
@@ -146,7 +159,7 @@ async def create_user(
         password_hash=await asyncio.to_thread(passwords.hash, password),
         extension=ext,
         language=language,
-        totp_exempt_by=by if totp_exempt else None,
+        totp_exempt_by=by if totp_exempt and not ask_exemption else None,
         failed_logins=0,
         password_changed_at=now,
         created_at=now,
@@ -161,11 +174,41 @@ async def create_user(
         actor=by,
         action="user.create",
         target=target_of(user),
-        detail={"roles": sorted(role_set), "extension": ext, "totp_exempt": totp_exempt},
+        detail=_created(role_set, ext, totp_exempt and not ask_exemption, asked, ask_exemption)
+        | ({"bootstrap": True} if first_admin else {}),
         client=client,
     )
     await session.flush()
+    if four_eyes is not None:
+        await grants.ask_roles(
+            session, by=four_eyes, user=user, roles=asked, now=now, client=client
+        )
+        if ask_exemption:
+            await grants.ask(
+                session,
+                by=four_eyes,
+                user=user,
+                kind=grants.Kind.TOTP_EXEMPT,
+                now=now,
+                client=client,
+            )
     return account_of(user, role_set)
+
+
+def _created(
+    roles: frozenset[Role],
+    extension: str | None,
+    exempt: bool,
+    asked: frozenset[Role],
+    ask_exemption: bool,
+) -> dict[str, Any]:
+    """The ``user.create`` entry's detail: what was given, and what was only asked for."""
+    detail: dict[str, Any] = {"roles": sorted(roles), "extension": extension, "totp_exempt": exempt}
+    if asked:
+        detail["asked"] = sorted(asked)
+    if ask_exemption:
+        detail["asked_totp_exempt"] = True
+    return detail
 
 
 async def get_account(session: AsyncSession, user_id: int) -> Account:

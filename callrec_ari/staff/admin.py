@@ -1,5 +1,8 @@
 """Administering staff accounts (the admin's): roles, extension, two-factor, password, lock.
 
+Granting admin, dpo or director, or an exemption from two-factor sign-in, only asks for it:
+a second admin approves it (``staff.grants``). Nobody changes their own roles or exemption.
+
 Each change is audited in the caller's transaction, written first so that two admins'
 changes run one after the other. Changing a password, resetting two-factor sign-in or
 disabling an account ends the person's open sessions.
@@ -19,6 +22,7 @@ from callrec_ari.access import Actor, Role, may_administer
 from callrec_ari.audit import trail
 from callrec_ari.db.models import User, UserRole
 from callrec_ari.errors import ForbiddenError, InputError
+from callrec_ari.staff import grants
 from callrec_ari.staff.passwords import Passwords, check_password_policy
 from callrec_ari.staff.store import (
     Account,
@@ -40,20 +44,42 @@ async def set_roles(
     roles: Iterable[Role],
     now: datetime,
     client: str | None = None,
+    bootstrap: bool = False,
 ) -> Account:
-    """Replace the user's roles; refused if no active admin would remain."""
+    """Replace the user's roles; refused if no active admin would remain.
+
+    Lesser roles and removals take effect at once; each privileged role new to the user
+    becomes a pending grant. With ``bootstrap`` (the command line only), every role is given
+    at once while no active admin exists: nobody could approve it, and a fresh installation
+    gets its first admin so.
+    """
     user = await _administered(session, by, user_id)
+    grants.refuse_own(by, user.username, "change the roles of")
     after = valid_roles(roles)
     before = await roles_of(session, user.id)
+    now_roles, asked = grants.split(before, after)
+    first_admin = bool(asked) and bootstrap and await grants.no_active_admin(session)
+    if first_admin:
+        now_roles, asked = after, frozenset()
     await _audit(
-        session, by, user, "user.roles", now=now, client=client, before=before, after=after
+        session,
+        by,
+        user,
+        "user.roles",
+        now=now,
+        client=client,
+        before=before,
+        after=now_roles,
+        asked=asked,
+        **({"bootstrap": True} if first_admin else {}),
     )
-    if Role.ADMIN in before and Role.ADMIN not in after and user.disabled_at is None:
+    if Role.ADMIN in before and Role.ADMIN not in now_roles and user.disabled_at is None:
         await _keep_an_admin(session, user, "taking the admin role from")
     await session.execute(delete(UserRole).where(UserRole.user_id == user.id))
-    session.add_all(UserRole(user_id=user.id, role=role.value) for role in sorted(after))
+    session.add_all(UserRole(user_id=user.id, role=role.value) for role in sorted(now_roles))
     await session.flush()
-    return account_of(user, after)
+    await grants.ask_roles(session, by=by, user=user, roles=asked, now=now, client=client)
+    return account_of(user, now_roles)
 
 
 async def set_extension(
@@ -91,10 +117,18 @@ async def set_totp_exempt(
     now: datetime,
     client: str | None = None,
 ) -> Account:
-    """Exempt the user from two-factor sign-in (recording which admin did), or end that."""
+    """Ask for the user's exemption from two-factor sign-in (a second admin approves it), or
+    end it at once."""
     user = await _administered(session, by, user_id)
-    await _audit(session, by, user, "user.totp_exempt", now=now, client=client, exempt=exempt)
-    user.totp_exempt_by = by.name if exempt else None
+    grants.refuse_own(by, user.username, "change the two-factor sign-in of")
+    if exempt:
+        if user.totp_exempt_by is None:
+            await grants.ask(
+                session, by=by, user=user, kind=grants.Kind.TOTP_EXEMPT, now=now, client=client
+            )
+        return await flushed(session, user)
+    await _audit(session, by, user, "user.totp_exempt", now=now, client=client, exempt=False)
+    user.totp_exempt_by = None
     return await flushed(session, user)
 
 

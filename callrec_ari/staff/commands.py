@@ -1,7 +1,15 @@
 """``callrec users ...``: staff accounts of the web app from the command line.
 
 Parsing and printing only; ``accounts.py`` does the work, in one transaction per command
-(``rights/job.py``). The operator at the server acts as an admin named ``cli:<login name>``.
+(``rights/job.py``). The operator at the server acts as an admin named ``cli:<login name>``
+(the ``sudo`` caller's name when run through ``sudo``).
+
+The four-eyes rule holds here as in the web app: admin, dpo, director and an exemption from
+two-factor sign-in are only asked for (``users grants`` lists them; another admin approves
+with ``users approve ID`` or on the web). The one exception is an installation without any
+active admin, where nobody could approve: there the command line's grants take effect at
+once (audited with ``"bootstrap": true``) until the first admin exists, e.g. from
+``callrec users create NAME --role admin``.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.cli import CommandLine
+from callrec_ari.cli_audit import record_read
 from callrec_ari.errors import InputError
 from callrec_ari.rights.job import Job, config_option, handler, out
-from callrec_ari.staff import accounts
+from callrec_ari.staff import accounts, grants
 from callrec_ari.staff.accounts import Account
 from callrec_ari.staff.lockout import Lockout
 from callrec_ari.staff.passwords import Passwords
@@ -29,8 +38,9 @@ Change = Callable[[AsyncSession, int], Awaitable[Account]]  # (session, user id)
 
 def add_commands(cli: CommandLine) -> None:
     """Add ``users`` and its actions."""
-    admin = Actor.of(f"cli:{cli.default_actor}", Role.ADMIN)
-    top = cli.add("users", handler(cli, _list), "Staff accounts of the web app.")
+    admin = Actor.of(f"cli:{cli.operator.person}", Role.ADMIN)
+    listed = handler(cli, functools.partial(_list, admin=admin))
+    top = cli.add("users", listed, "Staff accounts of the web app.")
     sub = top.add_subparsers(dest="users_action", metavar="ACTION")
 
     create = sub.add_parser("create", help="add a user (asks for the password twice)")
@@ -44,7 +54,7 @@ def add_commands(cli: CommandLine) -> None:
     create.set_defaults(handler=handler(cli, functools.partial(_create, admin=admin)))
 
     listing = sub.add_parser("list", help="every user, their roles and sign-in state")
-    listing.set_defaults(handler=handler(cli, _list))
+    listing.set_defaults(handler=listed)
 
     roles = sub.add_parser("roles", help="replace a user's roles")
     roles.add_argument("username")
@@ -56,7 +66,18 @@ def add_commands(cli: CommandLine) -> None:
     _password_option(password)
     password.set_defaults(handler=handler(cli, functools.partial(_password, admin=admin)))
 
-    parsers = [create, listing, roles, password]
+    pending = sub.add_parser("grants", help="grants waiting for a second admin")
+    pending.add_argument("--all", action="store_true", help="decided ones too")
+    pending.set_defaults(handler=handler(cli, _grants))
+    parsers = [create, listing, roles, password, pending]
+    for name, text in (
+        ("approve", "approve another admin's pending grant (it takes effect now)"),
+        ("refuse", "refuse a pending grant (your own: withdraw it)"),
+    ):
+        parser = sub.add_parser(name, help=text)
+        parser.add_argument("grant_id", type=int, metavar="ID")
+        parser.set_defaults(handler=handler(cli, functools.partial(_decide, admin=admin)))
+        parsers.append(parser)
     for name, text, body in (
         (
             "reset-totp",
@@ -120,6 +141,8 @@ def _create(job: Job, admin: Actor) -> int:
             language=args.language,
             totp_exempt=args.no_totp,
             now=job.now,
+            four_eyes=admin,
+            bootstrap=True,
         )
     )
     second = (
@@ -128,11 +151,61 @@ def _create(job: Job, admin: Actor) -> int:
         else "sets up two-factor sign-in (TOTP) at the first sign-in"
     )
     out([f"user {account.username} created ({_roles_text(account)}); {second}"])
+    _waiting(job, account)
     return 0
 
 
-def _list(job: Job) -> int:
-    found = job.run(accounts.list_accounts)
+def _waiting(job: Job, account: Account) -> None:
+    """Say which grants to the account wait for a second admin."""
+    for grant in job.run(lambda session: grants.list_grants(session, user_id=account.id)):
+        out([f"grant {grant.id}: {grant.what} for {grant.username} waits for a second admin"])
+
+
+def _grants(job: Job) -> int:
+    found = job.run(lambda session: grants.list_grants(session, decided=job.args.all))
+    if not found:
+        out(["no grants are waiting"])
+    for grant in found:
+        decided = (
+            f"  {grant.outcome} by {grant.decided_by} {grant.decided_at:%Y-%m-%d %H:%M} UTC"
+            if grant.outcome and grant.decided_at
+            else ""
+        )
+        out(
+            [
+                f"{grant.id}  {grant.username}  {grant.what}  asked by {grant.requested_by} "
+                f"{grant.requested_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC{decided}"
+            ]
+        )
+    return 0
+
+
+def _decide(job: Job, admin: Actor) -> int:
+    approve = job.args.users_action == "approve"
+    grant = job.run(
+        lambda session: grants.decide(
+            session, by=admin, grant_id=job.args.grant_id, approve=approve, now=job.now
+        )
+    )
+    out([f"grant {grant.id} ({grant.what} for {grant.username}) {grant.outcome}"])
+    return 0
+
+
+def _list(job: Job, admin: Actor) -> int:
+    async def read(session: AsyncSession) -> list[Account]:
+        listed = await accounts.list_accounts(session)
+        await record_read(
+            session,
+            actor=admin.name,
+            now=job.now,
+            action="users.list",
+            command="users list",
+            asked={},
+            results=len(listed),
+        )
+        return listed
+
+    found = job.run(read)
     if not found:
         out(["no users yet: callrec users create NAME --role admin"])
         return 0
@@ -172,10 +245,11 @@ def _roles(job: Job, admin: Actor) -> int:
     account = _change(
         job,
         lambda session, user_id: accounts.set_roles(
-            session, by=admin, user_id=user_id, roles=roles, now=job.now
+            session, by=admin, user_id=user_id, roles=roles, now=job.now, bootstrap=True
         ),
     )
-    out([f"user {account.username} now has the roles {_roles_text(account)}"])
+    out([f"user {account.username} now has the roles {_roles_text(account) or 'none'}"])
+    _waiting(job, account)
     return 0
 
 

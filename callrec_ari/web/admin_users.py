@@ -2,7 +2,10 @@
 extension, two-factor sign-in, lock, password and whether it may sign in at all.
 
 Every change goes through ``staff.accounts``, which refuses what may not be done (the last
-active admin stays one) and audits the change in the same transaction.
+active admin stays one) and audits the change in the same transaction. Granting admin, dpo or
+director, or an exemption from two-factor sign-in, only asks for it: the pending grants are
+listed on the users page and at ``/api/admin/grants`` for a different admin to approve or
+refuse (``staff.grants``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from aiohttp import web
 from callrec_ari.access import Actor, Role
 from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
-from callrec_ari.staff import accounts
+from callrec_ari.staff import accounts, grants
 from callrec_ari.staff.accounts import Account
+from callrec_ari.staff.grants import Grant
 from callrec_ari.staff.passwords import Passwords
 from callrec_ari.web.admin import administrator, flag
 from callrec_ari.web.keys import CLOCK, PASSWORDS, SESSIONS
@@ -80,6 +84,15 @@ def _json(account: Account, now: datetime) -> dict[str, Any]:
     }
 
 
+async def _with_grants(request: web.Request, account: Account) -> dict[str, Any]:
+    """The account as JSON, with the grants to it still waiting for a second admin."""
+    waiting = await _pending(request, account.id)
+    return {
+        **_json(account, request.app[CLOCK]()),
+        "pending_grants": [grant.to_json() for grant in waiting],
+    }
+
+
 def _password(given: Given) -> str:
     password = given.text.get("password", "")
     # The form asks twice; the API sends it once.
@@ -99,26 +112,38 @@ def roles_of(names: list[str]) -> list[Role]:
 # -- the list and a new account ------------------------------------------------------------
 
 
+async def _pending(request: web.Request, user_id: int | None = None) -> list[Grant]:
+    async with request.app[SESSIONS]() as db:
+        return await grants.list_grants(db, user_id=user_id)
+
+
 async def _accounts(request: web.Request) -> list[Account]:
     async with request.app[SESSIONS]() as db:
         return await accounts.list_accounts(db)
 
 
 async def _list_page(
-    request: web.Request, *, error: str | None = None, entered: dict[str, Any] | None = None
+    request: web.Request,
+    *,
+    error: str | None = None,
+    entered: dict[str, Any] | None = None,
+    grant_error: str | None = None,
 ) -> web.Response:
     return await page(
         request,
         "admin_users.html",
         {
             "users": await _accounts(request),
+            "grants": await _pending(request),
+            "me": administrator(request).username,
             "now": request.app[CLOCK](),
             "roles": ROLES,
             "user_languages": accounts.LANGUAGES,
             "error": error,
+            "grant_error": grant_error,
             "entered": entered or {"roles": []},
         },
-        status=200 if error is None else 400,
+        status=200 if error is None and grant_error is None else 400,
     )
 
 
@@ -144,6 +169,7 @@ async def _create(request: web.Request, given: Given) -> Account:
         return await accounts.create_user(
             db,
             by=admin.username,
+            four_eyes=admin.actor,
             username=text.get("username", ""),
             display_name=text.get("display_name", ""),
             password=_password(given),
@@ -176,7 +202,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     return done(
         request,
         to=f"/admin/users/{created.id}",
-        body=_json(created, request.app[CLOCK]()),
+        body=await _with_grants(request, created),
         status=201,
     )
 
@@ -199,6 +225,7 @@ async def _user_page(request: web.Request, *, error: str | None = None) -> web.R
         "admin_user.html",
         {
             "user": await _one(request),
+            "grants": await _pending(request, _user_id(request)),
             "now": request.app[CLOCK](),
             "roles": ROLES,
             "error": error,
@@ -218,7 +245,7 @@ async def user_page(request: web.Request) -> web.StreamResponse:
 async def user_api(request: web.Request) -> web.StreamResponse:
     """One account as JSON."""
     administrator(request)
-    return web.json_response(_json(await _one(request), request.app[CLOCK]()))
+    return web.json_response(await _with_grants(request, await _one(request)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,7 +338,7 @@ def _add_change(name: str, summary: str, change: Change) -> None:
         return done(
             request,
             to=f"/admin/users/{_user_id(request)}",
-            body=_json(changed, request.app[CLOCK]()),
+            body=await _with_grants(request, changed),
         )
 
     handler.__doc__ = f"{summary}; the API answers with the account afterwards."
@@ -322,3 +349,60 @@ def _add_change(name: str, summary: str, change: Change) -> None:
 
 for _name, (_summary, _change_it) in CHANGES.items():
     _add_change(_name, _summary, _change_it)
+
+
+# -- pending grants (four eyes) ------------------------------------------------------------
+
+_GRANT = r"{grant_id:\d{1,9}}"
+
+
+@routes.get("/api/admin/grants")
+async def grants_api(request: web.Request) -> web.StreamResponse:
+    """Grants of admin, dpo, director or two-factor exemption waiting for a second admin;
+    ``?all=yes`` adds the decided ones."""
+    administrator(request)
+    decided = request.query.get("all", "no").strip().lower() in {"yes", "true", "1"}
+    async with request.app[SESSIONS]() as db:
+        found = await grants.list_grants(db, decided=decided)
+    return web.json_response({"grants": [grant.to_json() for grant in found]})
+
+
+def _add_decision(name: str, approve: bool, summary: str) -> None:
+    """One handler deciding a grant, as a form (back to the users page) and as JSON."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        admin = administrator(request)
+        grant_id = int(request.match_info["grant_id"])
+        try:
+            async with request.app[SESSIONS]() as db, db.begin():
+                grant = await grants.decide(
+                    db,
+                    by=admin.actor,
+                    grant_id=grant_id,
+                    approve=approve,
+                    now=request.app[CLOCK](),
+                    client=client_of(request),
+                )
+        except InputError as exc:
+            if is_api(request):
+                raise
+            return await _list_page(request, grant_error=str(exc))
+        return done(request, to="/admin/users", body=grant.to_json())
+
+    handler.__doc__ = summary
+    handler.__name__ = handler.__qualname__ = f"grant_{name}"
+    routes.post(f"/admin/grants/{_GRANT}/{name}")(handler)
+    routes.post(f"/api/admin/grants/{_GRANT}/{name}")(handler)
+
+
+_add_decision(
+    "approve",
+    True,
+    "Approve another admin's pending grant: it takes effect now (never one's own request, "
+    "never a grant to oneself).",
+)
+_add_decision(
+    "refuse",
+    False,
+    "Refuse a pending grant; refusing one's own request withdraws it.",
+)

@@ -32,6 +32,7 @@ QUERIES: dict[str, list[str]] = {
     "GET /api/requests": ["all"],
     "GET /api/subjects": ["number", "cursor"],
     "GET /api/audit": ["since", "until", "actor", "action", "before"],
+    "GET /api/admin/grants": ["all"],
 }
 # Request bodies: property -> description; all are JSON objects of strings.
 BODIES: dict[str, dict[str, str]] = {
@@ -125,10 +126,15 @@ BODIES: dict[str, dict[str, str]] = {
         "password": "the initial password",
     },
     "POST /api/admin/users/{user_id}/roles": {
-        "roles": "a JSON list of agent, supervisor, dpo, director and admin",
+        "roles": "a JSON list of agent, supervisor, dpo, director and admin; admin, dpo "
+        "and director new to the account wait in /api/admin/grants for a second admin",
     },
     "POST /api/admin/users/{user_id}/extension": {"extension": "the extension; empty for none"},
-    "POST /api/admin/users/{user_id}/two-factor-exempt": {"exempt": "true or false"},
+    "POST /api/admin/users/{user_id}/two-factor-exempt": {
+        "exempt": "true (asks for it: a second admin approves it) or false (ends it at once)"
+    },
+    "POST /api/admin/grants/{grant_id}/approve": {},
+    "POST /api/admin/grants/{grant_id}/refuse": {},
     "POST /api/admin/users/{user_id}/two-factor-reset": {},
     "POST /api/admin/users/{user_id}/unlock": {},
     "POST /api/admin/users/{user_id}/password": {"password": "the new password"},

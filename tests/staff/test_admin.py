@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
-from callrec_ari.staff import accounts
+from callrec_ari.staff import accounts, grants
 from callrec_ari.staff.accounts import SignIn, SignInError, SignInStep
 from tests.staff.conftest import (
     CLI_ADMIN,
@@ -74,7 +74,7 @@ async def test_changing_an_unknown_user_is_not_found(session_factory):
 
 
 async def test_roles_are_replaced_and_audited_before_and_after(session_factory):
-    """The new set replaces the old; the trail names the admin and both sets."""
+    """The new set replaces the old at once for lesser roles; dpo waits for a second admin."""
     made = await make_user(session_factory, "anna", Role.AGENT)
     changed = await administer(
         session_factory,
@@ -84,15 +84,25 @@ async def test_roles_are_replaced_and_audited_before_and_after(session_factory):
         roles=[Role.SUPERVISOR, Role.DPO],
         client=CLIENT,
     )
-    assert changed.roles == frozenset({Role.SUPERVISOR, Role.DPO})
+    assert changed.roles == frozenset({Role.SUPERVISOR})
     async with session_factory() as session:
         assert (await accounts.get_account(session, made.id)).roles == changed.roles
-    assert (await trail(session_factory))[-1] == (
-        "boss",
-        "user.roles",
-        "user:anna",
-        {"before": ["agent"], "after": ["dpo", "supervisor"]},
-    )
+        [waiting] = await grants.list_grants(session)
+    assert (waiting.username, waiting.role, waiting.requested_by) == ("anna", Role.DPO, "boss")
+    assert (await trail(session_factory))[-2:] == [
+        (
+            "boss",
+            "user.roles",
+            "user:anna",
+            {"before": ["agent"], "after": ["supervisor"], "asked": ["dpo"]},
+        ),
+        (
+            "boss",
+            "grant.request",
+            "user:anna",
+            {"grant": waiting.id, "kind": "role", "role": "dpo", "grantee": "anna"},
+        ),
+    ]
     with pytest.raises(InputError, match="at least one role"):
         await administer(session_factory, accounts.set_roles, by=BOSS, user_id=made.id, roles=[])
 
@@ -196,10 +206,17 @@ async def test_the_extension_is_set_and_cleared(session_factory):
 
 
 async def test_an_exemption_names_the_admin_and_skips_the_code(session_factory):
-    """Exempted: signed in by password alone; exemption ended: enrolment is asked for."""
+    """Exempted once a second admin approved: password alone; ended at once: enrolment next."""
     made = await make_user(session_factory, "anna")
     await administer(
         session_factory, accounts.set_totp_exempt, by=BOSS, user_id=made.id, exempt=True
+    )
+    assert (await stored(session_factory, "anna")).totp_exempt_by is None
+    assert step_of(await sign_in(session_factory, "anna")) is SignInStep.NEEDS_ENROLMENT
+    async with session_factory() as session:
+        [waiting] = await grants.list_grants(session)
+    await administer(
+        session_factory, grants.decide, by=CLI_ADMIN, grant_id=waiting.id, approve=True
     )
     assert (await stored(session_factory, "anna")).totp_exempt_by == "boss"
     assert step_of(await sign_in(session_factory, "anna")) is SignInStep.DONE
@@ -208,8 +225,14 @@ async def test_an_exemption_names_the_admin_and_skips_the_code(session_factory):
     )
     assert not ended.totp_exempt
     assert step_of(await sign_in(session_factory, "anna")) is SignInStep.NEEDS_ENROLMENT
-    details = [d for _, a, _, d in await trail(session_factory) if a == "user.totp_exempt"]
-    assert details == [{"exempt": True}, {"exempt": False}]
+    actions = [
+        (who, a) for who, a, _, _ in await trail(session_factory) if "totp" in a or "grant" in a
+    ]
+    assert actions == [
+        ("boss", "grant.request"),
+        ("cli:root", "grant.approve"),
+        ("boss", "user.totp_exempt"),
+    ]
 
 
 async def test_a_reset_authenticator_is_enrolled_again(session_factory):

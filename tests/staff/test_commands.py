@@ -33,6 +33,7 @@ NEW_PASSWORD = "a much better passphrase"
 def config(tmp_path: Path, monkeypatch) -> Path:
     """A migrated SQLite database; the operator is root."""
     monkeypatch.setattr(entry, "_actor", lambda: "root")
+    monkeypatch.delenv("SUDO_USER", raising=False)
     path = write_config(tmp_path, passwords=CHEAP_TABLE)
     assert main(["migrate", "-c", str(path)]) == 0
     return path
@@ -88,7 +89,8 @@ def sign_in(config: Path, username: str, password: str) -> SignIn:
 
 
 def test_an_admin_is_created_from_standard_input(config, capsys, monkeypatch):
-    """The password is read from one line; the output says what happens at first sign-in."""
+    """No admin exists yet, so nobody could approve: the first account's roles are a
+    bootstrap, given at once and audited as such."""
     status, out, err = create(
         config, capsys, monkeypatch, "Anna", "--role", "admin", "--role", "dpo", "--name", "Anna K"
     )
@@ -97,17 +99,22 @@ def test_an_admin_is_created_from_standard_input(config, capsys, monkeypatch):
         "user anna created (admin,dpo); sets up two-factor sign-in (TOTP) at the first sign-in\n"
     )
     assert sign_in(config, "anna", PASSWORD).account.display_name == "Anna K"
-    entries = on_database(config, lambda s: s.scalars(select(AuditEntry)))
-    assert [(e.actor, e.action, e.target) for e in entries] == [
-        ("cli:root", "user.create", "user:anna")
+    entries = list(on_database(config, lambda s: s.scalars(select(AuditEntry))))
+    assert [(e.actor, e.action, e.target, e.client) for e in entries] == [
+        ("cli:root", "user.create", "user:anna", "cli:root"),
     ]
+    assert '"bootstrap":true' in entries[0].detail
 
 
 def test_an_exempt_user_is_told_so(config, capsys, monkeypatch):
-    """``--no-totp``: signed in by the password alone."""
+    """``--no-totp`` once an admin exists: asked for; it waits for an admin's approval."""
+    create(config, capsys, monkeypatch, "zofia", "--role", "admin")
     status, out, _ = create(config, capsys, monkeypatch, "kiosk", "--role", "agent", "--no-totp")
     assert status == 0
-    assert out == "user kiosk created (agent); exempt from two-factor sign-in\n"
+    assert out == (
+        "user kiosk created (agent); sets up two-factor sign-in (TOTP) at the first sign-in\n"
+        "grant 1: exemption from two-factor sign-in for kiosk waits for a second admin\n"
+    )
 
 
 def test_the_list_shows_roles_extension_two_factor_and_state(config, capsys, monkeypatch):
@@ -116,21 +123,25 @@ def test_the_list_shows_roles_extension_two_factor_and_state(config, capsys, mon
         "no users yet: callrec users create NAME --role admin\n"
     )
     create(config, capsys, monkeypatch, "zofia", "--role", "admin")
-    create(config, capsys, monkeypatch, "bob", "--role", "agent", "--extension", "100", "--no-totp")
+    create(config, capsys, monkeypatch, "bob", "--role", "agent", "--extension", "100")
     create(config, capsys, monkeypatch, "ewa", "--role", "supervisor", "--role", "director")
     run(config, capsys, monkeypatch, "users", "disable", "ewa")
     until = NOW + timedelta(minutes=10)
     on_database(
         config,
-        lambda s: s.execute(update(User).where(User.username == "bob").values(locked_until=until)),
+        lambda s: s.execute(
+            update(User)
+            .where(User.username == "bob")
+            .values(locked_until=until, totp_exempt_by="zofia")
+        ),
     )
     status, out, _ = run(config, capsys, monkeypatch, "users", "list")
     assert status == 0
     assert out.splitlines() == [
-        "USERNAME  ROLES                EXTENSION  2FA      STATE",
-        "bob       agent                100        exempt   locked until 2026-12-01 12:10 UTC",
-        "ewa       director,supervisor  -          pending  disabled",
-        "zofia     admin                -          pending  active",
+        "USERNAME  ROLES       EXTENSION  2FA      STATE",
+        "bob       agent       100        exempt   locked until 2026-12-01 12:10 UTC",
+        "ewa       supervisor  -          pending  disabled",  # director waits for approval
+        "zofia     admin       -          pending  active",
     ]
 
 
@@ -162,7 +173,13 @@ def test_errors_are_one_sentence_and_exit_2(config, capsys, monkeypatch):
 
 def test_roles_password_and_the_rest_change_the_account(config, capsys, monkeypatch):
     """Each action prints what it did, and the account behaves accordingly."""
-    create(config, capsys, monkeypatch, "anna", "--role", "agent", "--no-totp")
+    create(config, capsys, monkeypatch, "anna", "--role", "agent")
+    on_database(
+        config,
+        lambda s: s.execute(
+            update(User).where(User.username == "anna").values(totp_exempt_by="someone")
+        ),
+    )
     assert run(config, capsys, monkeypatch, "users", "roles", "anna", "--role", "supervisor")[
         :2
     ] == (0, "user anna now has the roles supervisor\n")
@@ -209,3 +226,42 @@ def test_a_password_typed_twice_must_match(config, capsys, monkeypatch):
     result = run(config, capsys, monkeypatch, "users", "create", "anna", "--role", "admin")
     assert result == (2, "", "callrec: The two passwords typed differ.\n")
     assert run(config, capsys, monkeypatch, "users", "list")[1].startswith("no users yet")
+
+
+def test_a_second_admin_from_the_cli_waits_for_another_person(config, capsys, monkeypatch):
+    """Once an admin exists, --role admin is only asked for; root cannot approve it; olga can."""
+    create(config, capsys, monkeypatch, "zofia", "--role", "admin")
+    status, out, _ = create(config, capsys, monkeypatch, "bob", "--role", "admin")
+    assert status == 0
+    assert out.splitlines()[1] == "grant 1: the role admin for bob waits for a second admin"
+    listed = run(config, capsys, monkeypatch, "users", "grants")[1]
+    assert listed.startswith("1  bob  the role admin  asked by cli:root ")
+    refused = run(config, capsys, monkeypatch, "users", "approve", "1")
+    assert refused == (
+        2,
+        "",
+        "callrec: cli:root asked for grant 1 and may not approve it: another admin must.\n",
+    )
+    monkeypatch.setattr(entry, "_actor", lambda: "olga")
+    approved = run(config, capsys, monkeypatch, "users", "approve", "1")
+    assert approved == (0, "grant 1 (the role admin for bob) approved\n", "")
+    assert sign_in(config, "bob", PASSWORD).account.roles == {Role.ADMIN}
+    entries = on_database(config, lambda s: s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    grants_entries = [(e.actor, e.action) for e in entries if e.action.startswith("grant.")]
+    assert grants_entries == [("cli:root", "grant.request"), ("cli:olga", "grant.approve")]
+
+
+def test_sudo_names_the_person_who_decides(config, capsys, monkeypatch):
+    """Two people using sudo as root are two people: the SUDO_USER is who asks and approves."""
+    create(config, capsys, monkeypatch, "zofia", "--role", "admin")
+    monkeypatch.setenv("SUDO_USER", "olga")
+    create(config, capsys, monkeypatch, "dora", "--role", "dpo")
+    assert run(config, capsys, monkeypatch, "users", "approve", "1")[0] == 2
+    monkeypatch.setenv("SUDO_USER", "piotr")
+    assert run(config, capsys, monkeypatch, "users", "approve", "1")[0] == 0
+    entries = on_database(config, lambda s: s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    decided = [(e.actor, e.action, e.client) for e in entries if e.action.startswith("grant.")]
+    assert decided == [
+        ("cli:olga", "grant.request", "cli:root sudo:olga"),
+        ("cli:piotr", "grant.approve", "cli:root sudo:piotr"),
+    ]

@@ -85,9 +85,20 @@ async def test_a_created_user_signs_in_and_sets_up_two_factor(
     maja_id = await user_id(client, "maja")
     assert created.headers["Location"] == f"/admin/users/{maja_id}"
     shown = await (await client.get(f"/api/admin/users/{maja_id}")).json()
-    assert shown["roles"] == ["dpo", "supervisor"]
+    assert shown["roles"] == ["supervisor"]  # dpo waits for a second admin
+    assert [grant["role"] for grant in shown["pending_grants"]] == ["dpo"]
     assert shown["two_factor"] == "pending"
     assert "Maja Nowak" in await (await client.get("/admin/users")).text()
+    await sign_out(client, clock)
+
+    await sign_in(client, await person("bea", Role.ADMIN), clock)
+    grant_id = shown["pending_grants"][0]["id"]
+    assert (
+        f'action="/admin/grants/{grant_id}/approve"'
+        in await (await client.get("/admin/users")).text()
+    )
+    approved = await post_form(client, f"/admin/grants/{grant_id}/approve", [])
+    assert approved.status == 303
     await sign_out(client, clock)
 
     response = await post_login(client, "maja", NEW_PASSWORD)
@@ -148,6 +159,13 @@ async def test_an_exempted_user_signs_in_without_a_code(client, person, clock, s
     )
     assert exempted.status == 303
     listed = await (await client.get("/api/admin/users")).json()
+    assert {user["username"]: user["two_factor"] for user in listed["users"]}["kiosk"] == "pending"
+    [waiting] = (await (await client.get("/api/admin/grants")).json())["grants"]
+    await sign_out(client, clock)
+    await sign_in(client, await person("bea", Role.ADMIN), clock)
+    approved = await post_api(client, f"/api/admin/grants/{waiting['id']}/approve")
+    assert (await approved.json())["outcome"] == "approved"
+    listed = await (await client.get("/api/admin/users")).json()
     assert {user["username"]: user["two_factor"] for user in listed["users"]}["kiosk"] == "exempt"
     await sign_out(client, clock)
 
@@ -163,8 +181,12 @@ async def test_an_exempted_user_signs_in_without_a_code(client, person, clock, s
     assert (await ended.json())["two_factor"] == "pending"
     await sign_out(client, clock)
     assert (await post_login(client, "kiosk")).headers["Location"] == "/login/enrol"
-    exemptions = [entry for entry in await trail(session_factory) if entry[1] == "user.totp_exempt"]
-    assert exemptions == [("ada", "user.totp_exempt", "user:kiosk")] * 2
+    exemptions = [entry for entry in await trail(session_factory) if entry[0] in {"ada", "bea"}]
+    assert [entry for entry in exemptions if entry[2] == "user:kiosk"] == [
+        ("ada", "grant.request", "user:kiosk"),
+        ("bea", "grant.approve", "user:kiosk"),
+        ("ada", "user.totp_exempt", "user:kiosk"),
+    ]
 
 
 async def test_reset_unlock_and_a_new_password(client, person, clock, session_factory):
@@ -227,13 +249,14 @@ async def test_a_disabled_user_cannot_sign_in_until_enabled(client, person, cloc
 
 
 async def test_the_last_admin_cannot_be_removed(client, person, clock, session_factory):
-    """Taking the role from, or disabling, the only active admin is refused in one sentence."""
+    """Disabling the only active admin is refused in one sentence; changing one's own roles,
+    whoever else is admin, is refused too."""
     ada = await person("ada", Role.ADMIN)
     await sign_in(client, ada, clock)
     ada_id = await user_id(client, "ada")
-    refused = await post_form(client, f"/admin/users/{ada_id}/roles", [("roles", "supervisor")])
-    assert refused.status == 400
-    assert "is the last active admin" in await refused.text()
+    refused = await post_api(client, f"/api/admin/users/{ada_id}/roles", {"roles": ["agent"]})
+    assert refused.status == 403
+    assert "may not change the roles of their own account" in (await refused.json())["error"]
     disabled = await post_api(client, f"/api/admin/users/{ada_id}/disabled", {"disabled": True})
     assert disabled.status == 400
     assert "last active admin" in (await disabled.json())["error"]

@@ -49,6 +49,7 @@ IDS = {
     "hold_id": "999999",
     "request_id": "999999",
     "user_id": "999999",
+    "grant_id": "999999",
 }
 
 
