@@ -73,7 +73,7 @@ class PurgeWatch:
         return int(count)
 
     def _poll(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.5):
             left = self.left()
             now = time.monotonic()
             if self.started is None and left < self.total:
@@ -178,6 +178,7 @@ def _result(
         "calls_per_run": args.call_count,
         "rate": args.rate,
         "cpu_cores": os.cpu_count(),
+        "loadavg_after": os.getloadavg(),
         "purge_seconds": (purge_end - purge_start) if watch.ended else None,
         "purge_started_after_calls_seconds": purge_start - calls_start,
         "call_window_seconds": calls_end - calls_start,
@@ -208,7 +209,8 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"call set-up beside the service's purge of {result['backlog_calls']} expired "
         f"recordings (batches of {result['batch_size']}); {result['calls_per_run']} calls per "
-        f"run at {result['rate']:g}/s; {result['cpu_cores']} CPU cores",
+        f"run at {result['rate']:g}/s; {result['cpu_cores']} CPU cores, load average "
+        f"{result['loadavg_after'][0]:.1f} at the end",
         f"purge took {_seconds(result['purge_seconds'])}, started "
         f"{result['purge_started_after_calls_seconds']:.1f} s after the calls began; it covered "
         f"{result['call_window_covered_by_purge']:.0%} of the "
