@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,30 @@ class _Unwatched:
 
 
 UNWATCHED: Rounds = _Unwatched()
+PURGE_REST_RATIO = 1.0  # after each batch the service's purge rests as long as it worked
+
+
+class Pacer:
+    """Between two purge batches, rest ``ratio`` times as long as the batch took: the calls
+    on the same event loop (and the same CPU) get the rest of the time."""
+
+    def __init__(
+        self,
+        ratio: float = PURGE_REST_RATIO,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._ratio = ratio
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._since = monotonic()
+
+    async def __call__(self) -> None:
+        """Rest after a batch; the next batch's time counts from the end of the rest."""
+        worked = self._monotonic() - self._since
+        await self._sleep(worked * self._ratio)
+        self._since = self._monotonic()
 
 
 async def import_register(
@@ -177,6 +202,7 @@ async def purge_periodically(
                 retention=retention,
                 now=clock(),
                 batch_size=settings.lifecycle.purge_batch_size,
+                between_batches=Pacer(),
             )
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))

@@ -24,6 +24,7 @@ from callrec_ari.db.repository import find_record, upsert_calls
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.housekeeping import (
+    Pacer,
     import_register,
     purge_periodically,
     refresh_do_not_record,
@@ -310,3 +311,25 @@ async def test_a_purge_crash_is_logged_restarted_and_shown_until_fixed(
     delays = [line["restart_in_seconds"] for line in crashes[:4]]
     assert delays == sorted(delays)
     assert delays[0] < delays[-1]  # the delay grows
+
+
+async def test_the_service_s_purge_rests_as_long_as_each_batch_worked():
+    """Between batches the pacer sleeps as long as the batch took (times the ratio), and the
+    next batch's time counts from the end of that rest."""
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(1.0, monotonic=lambda: now[0], sleep=sleep)
+    now[0] += 0.3  # the first batch
+    await pacer()
+    now[0] += 0.1  # the second
+    await pacer()
+    assert slept == pytest.approx([0.3, 0.1])
+    half = Pacer(0.5, monotonic=lambda: now[0], sleep=sleep)
+    now[0] += 0.4
+    await half()
+    assert slept[-1] == pytest.approx(0.2)

@@ -125,3 +125,26 @@ async def test_rows_are_reduced_only_after_the_thread_has_deleted_the_files(
         session_factory, recordings_dir=recordings, retention=POLICIES, now=NOW
     )
     assert (report.reduced, report.files_deleted, report.files_missing) == (3, 2, 1)
+
+
+async def test_the_purge_pauses_after_every_committed_batch(session_factory, recordings):
+    """The service's pacing hook runs once per batch, after the batch is committed (the
+    rows it deleted are already reduced when the purge rests)."""
+    calls = [recorded(f"6.{index}", recordings) for index in range(5)]
+    await store(session_factory, *calls)
+    reduced_at_pause: list[int] = []
+
+    async def pause() -> None:
+        done = [(await row(session_factory, call.uniqueid)).purged_at for call in calls]
+        reduced_at_pause.append(sum(moment is not None for moment in done))
+
+    report = await run_purge(
+        session_factory,
+        recordings_dir=recordings,
+        retention=POLICIES,
+        now=NOW,
+        batch_size=2,
+        between_batches=pause,
+    )
+    assert report.reduced == 5
+    assert reduced_at_pause == [2, 4, 5]
