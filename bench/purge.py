@@ -13,6 +13,9 @@ also run on N/10 calls, to show its memory does not grow with the backlog. Run a
 
     .venv/bin/python -m bench.purge [--calls 100000] [--batch-size 500] [--json [FILE]]
         [--postgres-url postgresql+asyncpg://user@host/spare_db]   # its call tables are emptied
+
+With ``--beside-calls`` (root, the Asterisk sandbox) it measures instead what a purge of N
+files in the running service does to call set-up: ``bench/purge_calls.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import and_, select, update
 
+from bench import purge_calls
 from bench.purge_data import NOW, Backlog, leftovers, prepare
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings, RetentionPolicy
@@ -57,6 +61,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--json", nargs="?", const="-", metavar="FILE", help="print JSON (or write it to FILE)"
     )
     parser.add_argument("--postgres-url", help="also on this PostgreSQL database (emptied!)")
+    parser.add_argument(
+        "--beside-calls",
+        action="store_true",
+        help="call set-up p50/p99 with and without the service purging N files (root)",
+    )
+    parser.add_argument("--call-count", type=int, default=60, help="calls per run (60)")
+    parser.add_argument("--rate", type=float, default=5.0, help="calls per second (5)")
+    parser.add_argument("--talk-ms", type=int, default=1000, help="talk time per call (1000)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
@@ -69,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return _child(args)
+    if args.beside_calls:
+        return _beside_calls(args)
     workdir = Path(tempfile.mkdtemp(prefix="callrec-bench-purge-"))
     results: dict[str, Any] = {"calls": args.calls, "batch_size": args.batch_size, "runs": {}}
     try:
@@ -89,6 +103,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _beside_calls(args: argparse.Namespace) -> int:
+    if os.geteuid() != 0:
+        print("bench.purge --beside-calls needs root (the sandbox uses chroot).", file=sys.stderr)
+        return 2
+    logging_setup.configure(LogSettings(format=LogFormat.CONSOLE, level="warning"))
+    result = purge_calls.run_beside_calls(args)
+    if args.json == "-":
+        print(json.dumps(result, indent=2))
+    else:
+        print(purge_calls.table(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    runs = result["runs"].values()
+    return 0 if all(run["ok"] for run in runs) and not result["rows_left"] else 1
 
 
 def _measure_database(

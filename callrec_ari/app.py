@@ -2,7 +2,10 @@
 
 Each long-lived resource is owned by an aiohttp cleanup context that starts it, and on shutdown
 stops and awaits it, in reverse order: calls are let go first, then pending rows are flushed.
-A small HTTP endpoint, ``GET /healthz``, reports what the service is doing.
+A small HTTP endpoint, ``GET /healthz``, reports what the service is doing. Every background
+task runs under one supervisor (``callrec_ari.supervision``): a crash is logged with its
+traceback, the task restarts after a growing delay, and ``/healthz`` names it (and is not 200)
+while it is failing.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ from callrec_ari.housekeeping import (
     purge_periodically,
     refresh_do_not_record,
     refresh_routes,
-    supervise,
 )
 from callrec_ari.recording.finalise import settle
 from callrec_ari.records import CallRecord, Consent
@@ -44,6 +46,7 @@ from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
+from callrec_ari.supervision import Backoff, Duties, Rounds
 from callrec_ari.web.security import harden
 
 log = structlog.get_logger(__name__)
@@ -54,6 +57,7 @@ WRITER = web.AppKey("writer", CallWriter)
 DO_NOT_RECORD = web.AppKey("do_not_record", DoNotRecordList)
 CONTROLLER = web.AppKey("controller", CallController)
 EVENTS = web.AppKey("events", EventStream)
+DUTIES = web.AppKey("duties", Duties)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
@@ -61,10 +65,12 @@ _UNFINISHED_LOOKUP_SECONDS = 5.0
 _ADOPT_AT_MOST = 1000  # unfinished calls followed again after a restart, newest first
 
 
-def build_app(settings: Settings) -> web.Application:
-    """The service as an aiohttp application; nothing starts until the app does."""
+def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Application:
+    """The service as an aiohttp application; nothing starts until the app does. ``backoff``
+    paces the restarts of a crashed background task."""
     app = web.Application()
     app[SETTINGS] = settings
+    app[DUTIES] = Duties(backoff=backoff or Backoff())
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_calls)
@@ -86,13 +92,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         journal=journal,
     )
     app[WRITER] = writer
-    task = asyncio.create_task(writer.run(), name="call-writer")
+    # The writer retries database failures itself; the supervisor catches its bugs.
+    _supervised(app, "call-writer", lambda _: writer.run())
     yield
     if not await writer.flush(_FLUSH_ON_STOP_SECONDS):
         log.error("database.rows_unsaved_at_stop", pending=writer.pending)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await app[DUTIES].stop("call-writer")
     journal.close()
     await engine.dispose()
 
@@ -117,10 +122,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
         app[SESSIONS],
         interval_seconds=settings.consent.do_not_record_refresh_seconds,
     )
-    tasks = [_supervised("do-not-record", refresh)]
+    tasks = [_supervised(app, "do-not-record", lambda rounds: refresh(rounds=rounds))]
     if settings.lifecycle.purge_interval_seconds > 0:
         purge = partial(purge_periodically, settings, app[SESSIONS], clock=utc_now)
-        tasks.append(_supervised("purge", purge))
+        tasks.append(_supervised(app, "purge", lambda rounds: purge(rounds=rounds)))
     if witnesser is not None:
         witness = partial(
             witness_periodically,
@@ -129,15 +134,18 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
             interval_seconds=settings.audit.witness_interval_seconds,
             clock=utc_now,
         )
-        tasks.append(_supervised("audit-witness", witness))
+        tasks.append(_supervised(app, "audit-witness", lambda rounds: witness(rounds=rounds)))
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _supervised(name: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-    return asyncio.create_task(supervise(name, job), name=name)
+def _supervised(
+    app: web.Application, name: str, job: Callable[[Rounds], Awaitable[None]]
+) -> asyncio.Task[None]:
+    """Run ``job`` under the service's supervisor; it is given its status to report rounds."""
+    return app[DUTIES].start(name, job)
 
 
 def _routes_cache(settings: Settings) -> Path:
@@ -178,33 +186,29 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events
-        task = asyncio.create_task(events.run(), name="ari-events")
-        routes = _supervised(
-            "routes",
-            partial(
-                refresh_routes,
-                controller,
-                settings,
-                app[SESSIONS],
-                cache=_routes_cache(settings),
-                last=changes,
-            ),
+        task = _supervised(app, "ari-events", lambda _: events.run())
+        refresh = partial(
+            refresh_routes,
+            controller,
+            settings,
+            app[SESSIONS],
+            cache=_routes_cache(settings),
+            last=changes,
         )
+        routes = _supervised(app, "routes", lambda rounds: refresh(rounds=rounds))
         importer = RegisterImporter(
             settings.dialplan.register_file,
             submit=app[WRITER].submit,
             flush=app[WRITER].flush,
             settings=lambda: controller.flow.settings,
         )
-        register = _supervised(
-            "register",
-            partial(
-                import_register,
-                importer,
-                interval_seconds=settings.dialplan.register_import_seconds,
-                wake=register_wake,
-            ),
+        register_job = partial(
+            import_register,
+            importer,
+            interval_seconds=settings.dialplan.register_import_seconds,
+            wake=register_wake,
         )
+        register = _supervised(app, "register", lambda rounds: register_job(rounds=rounds))
         yield
         for running in (register, routes, task):
             running.cancel()
@@ -242,5 +246,8 @@ async def _health(request: web.Request) -> web.Response:
         "calls_in_progress": app[CONTROLLER].active,
         "rows_pending": app[WRITER].pending,
         "do_not_record_numbers": len(app[DO_NOT_RECORD]),
+        "tasks": app[DUTIES].view(),
+        "tasks_failing": app[DUTIES].failing,
     }
-    return web.json_response(body, status=200 if events.connected else 503)
+    healthy = events.connected and not app[DUTIES].failing
+    return web.json_response(body, status=200 if healthy else 503)

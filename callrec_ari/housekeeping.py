@@ -2,14 +2,17 @@
 purging expired calls, importing the register of calls connected without the service.
 
 Each tolerates the database being down: a failed round is logged and the next one tries
-again. None is ever on the call path. ``supervise`` runs each of them: a job that raises
-something unexpected is logged with its traceback and started again, never lost silently.
+again. None is ever on the call path. Each reports how its rounds went to ``rounds`` (its
+supervisor's status, see ``callrec_ari.supervision``); anything unexpected it raises is left
+to the supervisor, which logs it with its traceback, restarts the job and shows it on
+``/healthz``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,31 +33,37 @@ from callrec_ari.rights import donotrecord
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
+from callrec_ari.supervision import UNWATCHED, Rounds
 
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-_RESTART_SECONDS = 5.0
 
 
-async def supervise(
-    name: str,
-    job: Callable[[], Awaitable[None]],
-    *,
-    restart_seconds: float = _RESTART_SECONDS,
-    sleep: Sleep = asyncio.sleep,
-) -> None:
-    """Run ``job`` until cancelled; if it raises (or returns), log it and start it again."""
-    while True:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("task.crashed", task=name, restart_in_seconds=restart_seconds)
-        else:
-            log.error("task.ended", task=name, restart_in_seconds=restart_seconds)
-        await sleep(restart_seconds)
+PURGE_REST_RATIO = 1.0  # after each batch the service's purge rests as long as it worked
+
+
+class Pacer:
+    """Between two purge batches, rest ``ratio`` times as long as the batch took: the calls
+    on the same event loop (and the same CPU) get the rest of the time."""
+
+    def __init__(
+        self,
+        ratio: float = PURGE_REST_RATIO,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._ratio = ratio
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._since = monotonic()
+
+    async def __call__(self) -> None:
+        """Rest after a batch; the next batch's time counts from the end of the rest."""
+        worked = self._monotonic() - self._since
+        await self._sleep(worked * self._ratio)
+        self._since = self._monotonic()
 
 
 async def import_register(
@@ -62,6 +71,7 @@ async def import_register(
     *,
     interval_seconds: float,
     wake: asyncio.Event,
+    rounds: Rounds = UNWATCHED,
 ) -> None:
     """Import the register now, then every ``interval_seconds`` or when ``wake`` is set (on
     every ARI connection), until cancelled."""
@@ -74,8 +84,10 @@ async def import_register(
             if not failing:  # e.g. no permission on the folder: once per outage
                 log.error("register.import_failed", file=str(importer.path), error=str(exc))
             failing = True
+            rounds.failed(f"The register {importer.path} could not be imported: {exc}.")
         else:
             failing = False
+            rounds.succeeded()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(interval_seconds):
                 await wake.wait()
@@ -87,6 +99,7 @@ async def refresh_do_not_record(
     *,
     interval_seconds: float,
     sleep: Sleep = asyncio.sleep,
+    rounds: Rounds = UNWATCHED,
 ) -> None:
     """Reload the list from the database every ``interval_seconds``, until cancelled."""
     failing = False
@@ -100,7 +113,9 @@ async def refresh_do_not_record(
                     "do_not_record.refresh_failed", error=describe_error(exc), kept=len(numbers)
                 )
             failing = True
+            rounds.failed(f"The do-not-record list could not be read: {describe_error(exc)}.")
         else:
+            rounds.succeeded()
             if failing:
                 log.info("do_not_record.refresh_resumed")
             failing = False
@@ -121,6 +136,7 @@ async def refresh_routes(
     cache: Path,
     last: Changes,
     sleep: Sleep = asyncio.sleep,
+    rounds: Rounds = UNWATCHED,
 ) -> None:
     """Read the admin's routes and policies every ``settings_refresh_seconds``; when they
     change, route new calls by them and keep a copy in ``cache``. Until cancelled."""
@@ -134,8 +150,10 @@ async def refresh_routes(
             if not failing:
                 log.warning("routes.refresh_failed", error=describe_error(exc))
             failing = True
+            rounds.failed(f"The routes could not be read: {describe_error(exc)}.")
             continue
         failing = False
+        rounds.succeeded()
         if fresh == last:
             continue
         try:
@@ -159,6 +177,7 @@ async def purge_periodically(
     *,
     clock: Callable[[], datetime],
     sleep: Sleep = asyncio.sleep,
+    rounds: Rounds = UNWATCHED,
 ) -> None:
     """Purge expired recordings every ``lifecycle.purge_interval_seconds``, until cancelled."""
     interval = settings.lifecycle.purge_interval_seconds
@@ -172,12 +191,16 @@ async def purge_periodically(
                 retention=retention,
                 now=clock(),
                 batch_size=settings.lifecycle.purge_batch_size,
+                between_batches=Pacer(),
             )
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
+            rounds.failed(f"The purge failed: {exc}")
         except (SQLAlchemyError, OSError) as exc:
             log.warning("purge.failed", error=describe_error(exc))
+            rounds.failed(f"The purge failed: {describe_error(exc)}.")
         else:
+            rounds.succeeded()
             if report.reduced or report.refused:
                 log.info(
                     "purge.done",

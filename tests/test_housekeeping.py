@@ -4,30 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tomllib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from callrec_ari.access import Actor, Role
+from callrec_ari.app import build_app
+from callrec_ari.config import Settings, parse
 from callrec_ari.db.models import DoNotRecord
+from callrec_ari.db.models import RouteChange as RouteRow
 from callrec_ari.db.repository import find_record, upsert_calls
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.housekeeping import (
+    Pacer,
     import_register,
     purge_periodically,
     refresh_do_not_record,
     refresh_routes,
-    supervise,
 )
 from callrec_ari.records import RecordingStatus
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
+from callrec_ari.supervision import Backoff
+from tests.ari.fake_server import FakeAsterisk, Reply
 from tests.db.records import finished, ringing
-from tests.flow.conftest import example_settings
+from tests.flow.conftest import EXAMPLE, example_settings
 from tests.flow.test_states import arrival
 from tests.support.audio import write_wav
 
@@ -164,28 +173,6 @@ async def test_routes_survive_a_database_outage(tmp_path: Path):
     assert [log["event"] for log in logs] == ["routes.refresh_failed"]
 
 
-async def test_a_crashing_job_is_logged_and_started_again():
-    """An unexpected exception is logged with its traceback and the job restarts; a job that
-    returns is restarted too; cancelling the supervisor stops it."""
-    runs: list[int] = []
-
-    async def job() -> None:
-        runs.append(len(runs))
-        if len(runs) == 1:
-            raise KeyError("a bug")
-
-    delays: list[float] = []
-    with capture_logs() as logs, pytest.raises(RoundsDoneError):
-        await supervise("example", job, restart_seconds=3, sleep=rounds(2, delays))
-    assert runs == [0, 1]
-    assert delays == [3, 3]
-    assert [(line["event"], line["task"]) for line in logs] == [
-        ("task.crashed", "example"),
-        ("task.ended", "example"),
-    ]
-    assert logs[0]["exc_info"] is True
-
-
 class CountingImporter:
     """A register importer that counts rounds and fails as told."""
 
@@ -229,3 +216,120 @@ async def test_the_register_is_imported_at_once_and_on_every_wake(tmp_path: Path
     failures = [line for line in logs if line["event"] == "register.import_failed"]
     assert len(failures) == 1
     assert "Permission denied" in failures[0]["error"]
+
+
+@pytest.fixture
+async def fake_ari() -> AsyncIterator[FakeAsterisk]:
+    """A fake Asterisk on loopback that the service connects to, stopped after the test."""
+    server = FakeAsterisk()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def service_settings(tmp_path: Path, database_url: str, ari_url: str) -> Settings:
+    """The example config on this database and fake Asterisk, with quick periodic jobs."""
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["recording"] = {"asterisk_dir": "/srv/rec", "service_dir": str(tmp_path / "rec")}
+    data["database"].update(url=database_url, journal_dir=str(tmp_path / "journal"))
+    data["ari"].update(url=ari_url, reconnect_min_seconds=0.01, reconnect_max_seconds=0.05)
+    data["lifecycle"]["purge_interval_seconds"] = 0.05
+    data["service"]["settings_refresh_seconds"] = 0.05
+    return parse(data, {}, base_dir=tmp_path)
+
+
+async def health(client: TestClient[Any, Any]) -> tuple[int, dict[str, Any]]:
+    """``GET /healthz``: its status and body."""
+    response = await client.get("/healthz")
+    return response.status, await response.json()
+
+
+async def until_health(client: TestClient[Any, Any], wanted: int) -> dict[str, Any]:
+    """Poll ``/healthz`` until it answers ``wanted``; its body then."""
+    async with asyncio.timeout(10):
+        while True:
+            status, body = await health(client)
+            if status == wanted:
+                return body
+            await asyncio.sleep(0.02)
+
+
+async def test_a_purge_crash_is_logged_restarted_and_shown_until_fixed(
+    session_factory: async_sessionmaker[AsyncSession],
+    database_url: str,
+    fake_ari: FakeAsterisk,
+    tmp_path: Path,
+):
+    """The issue's case: a stored route whose on_decline is invalid makes every purge round
+    raise. The traceback is logged, the purge restarts with a growing delay, /healthz answers
+    503 naming it; once the row is fixed the purge runs again, deletes the expired recording,
+    and /healthz is 200."""
+    fake_ari.reply("GET", "/ari/channels", Reply(json=[]))
+    settings = service_settings(tmp_path, database_url, fake_ari.url)
+    old = finished(ringing("1700.1", start=NOW - timedelta(days=4000)))
+    wav = settings.recording.service_dir / str(old.recording_path)
+    write_wav(wav, seconds=0.1)
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [old])
+        session.add(
+            RouteRow(
+                did="5559999",
+                languages="en",
+                prompt="announcement",
+                retention="months-6",
+                on_decline="nonsense",
+                changed_at=NOW,
+                changed_by="ada",
+            )
+        )
+    app = build_app(settings, backoff=Backoff(min_seconds=0.01, max_seconds=0.1))
+    with capture_logs() as logs:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            body = await until_health(client, 503)
+            async with asyncio.timeout(10):
+                while body["tasks"]["purge"]["restarts"] < 3:
+                    body = (await health(client))[1]
+            assert body["ari_connected"]
+            assert "purge" in body["tasks_failing"]
+            assert body["tasks"]["purge"]["state"] == "failing"
+            assert "ValueError" in body["tasks"]["purge"]["last_error"]
+            assert "nonsense" in body["tasks"]["purge"]["last_error"]
+            assert wav.exists()  # not purged while the task is failing
+
+            async with session_factory() as session, session.begin():
+                row = await session.get(RouteRow, "5559999")
+                assert row is not None
+                row.on_decline = "connect"
+            body = await until_health(client, 200)
+            assert body["tasks_failing"] == []
+            assert body["tasks"]["purge"]["state"] == "running"
+            assert body["tasks"]["purge"]["last_success"] is not None
+            assert not wav.exists()
+    crashes = [line for line in logs if line["event"] == "task.crashed" and line["task"] == "purge"]
+    assert len(crashes) >= 3
+    assert isinstance(crashes[0]["exc_info"], ValueError)
+    delays = [line["restart_in_seconds"] for line in crashes[:4]]
+    assert delays == sorted(delays)
+    assert delays[0] < delays[-1]  # the delay grows
+
+
+async def test_the_service_s_purge_rests_as_long_as_each_batch_worked():
+    """Between batches the pacer sleeps as long as the batch took (times the ratio), and the
+    next batch's time counts from the end of that rest."""
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(1.0, monotonic=lambda: now[0], sleep=sleep)
+    now[0] += 0.3  # the first batch
+    await pacer()
+    now[0] += 0.1  # the second
+    await pacer()
+    assert slept == pytest.approx([0.3, 0.1])
+    half = Pacer(0.5, monotonic=lambda: now[0], sleep=sleep)
+    now[0] += 0.4
+    await half()
+    assert slept[-1] == pytest.approx(0.2)

@@ -29,6 +29,7 @@ from callrec_ari.config.settings import AuditSettings
 from callrec_ari.db.models import AuditEntry, AuditHead
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import DatabaseError, InputError
+from callrec_ari.supervision import UNWATCHED, Rounds
 
 log = structlog.get_logger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -129,9 +130,14 @@ class Witnesser:
         self.last = witness
 
     async def witness_if_moved(
-        self, sessions: async_sessionmaker[AsyncSession], now: datetime
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        now: datetime,
+        *,
+        rounds: Rounds = UNWATCHED,
     ) -> Witness | None:
-        """Witness the head if it moved since the last witness; failures are logged."""
+        """Witness the head if it moved since the last witness; failures are logged and
+        reported to ``rounds``."""
         try:
             async with sessions() as session:
                 witness = await self.sign_head(session, now)
@@ -139,17 +145,21 @@ class Witnesser:
                 if witness.seq == 0 or (
                     last and (last.seq, last.hash) == (witness.seq, witness.hash)
                 ):
+                    rounds.succeeded()  # nothing new to witness is a good round
                     return None
                 await self._check_last(session)
         except (SQLAlchemyError, OSError, DatabaseError) as exc:
             log.warning("audit.witness_skipped", error=describe_error(exc))
+            rounds.failed(f"The audit trail's head could not be read: {describe_error(exc)}.")
             return None
         try:
             await self.record(witness)
         except OSError as exc:
             # Not remembered as the last witness: the next round tries again.
             log.error("audit.witness_failed", file=str(self.path), error=describe_error(exc))
+            rounds.failed(f"The witness file {self.path} cannot be written: {describe_error(exc)}.")
             return None
+        rounds.succeeded()
         return witness
 
     async def _check_last(self, session: AsyncSession) -> None:
@@ -176,10 +186,11 @@ async def witness_periodically(
     interval_seconds: float,
     clock: Callable[[], datetime],
     sleep: Sleep = asyncio.sleep,
+    rounds: Rounds = UNWATCHED,
 ) -> None:
     """Witness the head now and every ``interval_seconds`` in which it moved, until cancelled."""
     while True:
-        await witnesser.witness_if_moved(sessions, clock())
+        await witnesser.witness_if_moved(sessions, clock(), rounds=rounds)
         await sleep(interval_seconds)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -31,6 +32,9 @@ from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.due import count_due, iter_due
 from callrec_ari.lifecycle.orphans import Orphan, OrphanReport, sweep_orphans
 from callrec_ari.lifecycle.purge import PurgeReport, run_purge
+from callrec_ari.lifecycle.report import default_grace, report_json
+from callrec_ari.lifecycle.report_query import read_report
+from callrec_ari.lifecycle.report_text import report_lines
 from callrec_ari.routing import store as routing
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -79,6 +83,18 @@ def add_commands(cli: CommandLine) -> None:
     listing = _action(actions, "list", _runner(cli, listed), "List legal holds.")
     listing.add_argument("--all", action="store_true", help="released and ended holds too")
     listing.add_argument("--call", metavar="UNIQUEID", help="only the holds of this call")
+
+    retention = cli.add("retention", _runner(cli, _report), "Report on what is kept and why.")
+    retention_actions = retention.add_subparsers(required=True, metavar="ACTION")
+    report = _action(
+        retention_actions,
+        "report",
+        _runner(cli, _report),
+        "Overdue calls, the oldest kept per policy, holds and restricted calls; exit status 1 "
+        "if anything is overdue.",
+    )
+    report.add_argument("--json", action="store_true", help="the report as one JSON object")
+    report.set_defaults(reader=f"cli:{cli.default_actor}")
 
 
 def _action(
@@ -302,6 +318,26 @@ def _hold_line(hold: holds.Hold) -> str:
         f"hold {hold.id}  case {hold.case_reference}  {scope}  placed {_when(hold.placed_at)} "
         f"by {hold.placed_by}{until}  reason: {hold.reason}  [{state}]"
     )
+
+
+async def _report(
+    settings: Settings, sessions: Sessions, args: argparse.Namespace, now: datetime
+) -> int:
+    report = await read_report(
+        sessions,
+        retention=settings.retention,
+        now=now,
+        grace=default_grace(settings.lifecycle),
+        actor=args.reader,
+    )
+    if args.json:
+        _out(json.dumps(report_json(report)))
+    else:
+        for line in report_lines(report):
+            _out(line)
+    for problem in report.problems:
+        _error(problem)
+    return report.exit_status
 
 
 def _when(value: datetime | None) -> str:

@@ -13,7 +13,7 @@ locked; SQLite takes its write lock before reading the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -114,12 +114,14 @@ async def run_purge(
     dry_run: bool = False,
     only_call_ids: Collection[int] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    between_batches: Callable[[], Awaitable[None]] | None = None,
 ) -> PurgeReport:
     """Reduce every call due at ``now`` (or only those of ``only_call_ids`` that are due).
 
-    ``on_progress`` gets the number of due rows each batch handled. Raises ``DatabaseError``
-    or ``RecordingError`` if a batch cannot finish; batches already done stay done, and
-    running again completes the rest.
+    ``on_progress`` gets the number of due rows each batch handled; ``between_batches`` is
+    awaited after each committed batch (the service paces its purge with it). Raises
+    ``DatabaseError`` or ``RecordingError`` if a batch cannot finish; batches already done
+    stay done, and running again completes the rest.
     """
     try:
         return await _purge(
@@ -131,6 +133,7 @@ async def run_purge(
             dry_run=dry_run,
             only_call_ids=only_call_ids,
             on_progress=on_progress,
+            between_batches=between_batches,
         )
     except SQLAlchemyError as exc:
         raise DatabaseError(
@@ -155,6 +158,7 @@ async def _purge(
     dry_run: bool,
     only_call_ids: Collection[int] | None,
     on_progress: Callable[[int], None] | None,
+    between_batches: Callable[[], Awaitable[None]] | None,
 ) -> PurgeReport:
     async with sessions() as session:
         unknown = await unknown_policies(session, retention, only_call_ids)
@@ -187,6 +191,8 @@ async def _purge(
                     await _reduce(session, recordings_dir, calls, tally, now)
             if on_progress is not None:
                 on_progress(len(calls))
+            if between_batches is not None:
+                await between_batches()
     report = PurgeReport(
         dry_run=dry_run,
         reduced=tally.reduced,

@@ -31,6 +31,7 @@ from callrec_ari.web import (
     holds,
     openapi,
     releases,
+    retention,
     rights,
     subjects,
 )
@@ -95,6 +96,7 @@ def build_web_app(
     app.router.add_routes(subjects.routes)
     app.router.add_routes(audit.routes)
     app.router.add_routes(holds.routes)
+    app.router.add_routes(retention.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_users.routes)
     app.router.add_routes(admin_prompts.routes)

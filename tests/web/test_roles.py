@@ -43,6 +43,7 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("*", r"(/api)?/holds.*", frozenset({SUPERVISOR})),
     ("*", r"(/api)?/(requests|do-not-record|subjects|audit).*", frozenset({DPO})),
     ("*", r"(/api)?/admin/.*", frozenset({ADMIN})),
+    ("GET", r"/retention|/api/retention/report", frozenset({DPO})),
 ]
 IDS = {
     "release_id": "999999",
