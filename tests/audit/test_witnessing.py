@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
-from callrec_ari.app import SESSIONS, SETTINGS, _housekeeping
+from callrec_ari.app import DUTIES, SESSIONS, SETTINGS, _housekeeping
 from callrec_ari.audit.verify import verify_chain
 from callrec_ari.audit.witness import Kind, Report, sign
 from callrec_ari.audit.witness_key import load_or_create_key
@@ -24,6 +24,7 @@ from callrec_ari.audit.witnessing import (
     witness_periodically,
 )
 from callrec_ari.errors import ConfigError
+from callrec_ari.supervision import Backoff, Duties
 from tests.ari.fake_server import eventually
 from tests.audit.conftest import add_entries, head, rewrite_tail
 from tests.flow.conftest import example_settings
@@ -200,6 +201,44 @@ async def test_an_unwritable_witness_file_is_logged_every_round_and_retried(
     assert len(lines(witnesser.path)) == 1
 
 
+class Reported:
+    """The rounds a job reported, as its supervisor would count them."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def succeeded(self) -> None:
+        self.outcomes.append("ok")
+
+    def failed(self, error: str) -> None:
+        self.outcomes.append(error)
+
+
+async def test_the_job_reports_failed_rounds_to_its_supervisor(session_factory, witnesser):
+    """An unwritable witness file is a failed round for /healthz, an unmoved head a good one."""
+    witnesser.path.mkdir()
+
+    def repair(round_done: int) -> None:
+        if round_done == 2:
+            witnesser.path.rmdir()
+
+    await add_entries(session_factory, 1)
+    reported = Reported()
+    with capture_logs(), pytest.raises(RoundsDoneError):
+        await witness_periodically(
+            witnesser,
+            session_factory,
+            interval_seconds=60,
+            clock=clock(),
+            sleep=rounds(4, repair),
+            rounds=reported,
+        )
+    failed, failed_again, *good = reported.outcomes
+    assert failed == failed_again
+    assert failed.startswith(f"The witness file {witnesser.path} cannot be written")
+    assert good == ["ok", "ok"]
+
+
 async def test_a_database_outage_skips_the_round_with_a_warning(witnesser):
     """The database down: a warning per round, no witness, the job still running."""
 
@@ -230,16 +269,20 @@ async def test_a_rewrite_of_a_witnessed_entry_is_logged_at_the_next_round(
 
 
 async def test_the_service_witnesses_the_head_once_started(session_factory, tmp_path):
-    """The service's housekeeping starts the witness job: the head appears in the file."""
+    """The service's housekeeping starts the witness job under its supervisor: the head appears
+    in the file and /healthz's task list shows the job's good round."""
     await add_entries(session_factory, 2)
     app = web.Application()
     app[SETTINGS] = example_settings(tmp_path)
     app[SESSIONS] = session_factory
+    app[DUTIES] = Duties(backoff=Backoff())
     running = _housekeeping(app)
     await anext(running)
     try:
         path = app[SETTINGS].audit.witness_file
         await eventually(lambda: path.exists() and path.read_text(encoding="utf-8").endswith("\n"))
+        await eventually(lambda: app[DUTIES].view()["audit-witness"]["last_success"] is not None)
+        assert app[DUTIES].view()["audit-witness"]["state"] == "running"
     finally:
         with pytest.raises(StopAsyncIteration):
             await anext(running)
@@ -256,5 +299,6 @@ async def test_a_witness_key_open_to_others_stops_the_service_from_starting(
     app = web.Application()
     app[SETTINGS] = settings
     app[SESSIONS] = session_factory
+    app[DUTIES] = Duties(backoff=Backoff())
     with pytest.raises(ConfigError, match=r"is open to other users; chmod 600 it\.$"):
         await anext(_housekeeping(app))
