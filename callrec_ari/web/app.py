@@ -36,6 +36,7 @@ from callrec_ari.web import (
 )
 from callrec_ari.web.errors import error_answers
 from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.limits import FORM_BYTES, limit_bodies
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
 from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
@@ -77,9 +78,10 @@ def build_web_app(
             session_middleware(storage),
             error_answers,
             auth.staff_session,
+            limit_bodies,  # knows who is signed in; before the CSRF check reads the body
             csrf_protection,
         ],
-        client_max_size=20 * 1024 * 1024,  # a prompt upload; forms are far smaller
+        client_max_size=FORM_BYTES,  # limit_bodies raises it for an admin's prompt upload
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
