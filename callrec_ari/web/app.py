@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
+from callrec_ari.staff.lockout import UnknownNames
 from callrec_ari.staff.passwords import Passwords
 from callrec_ari.web import (
     admin,
@@ -40,6 +41,7 @@ from callrec_ari.web.limits import FORM_BYTES, limit_bodies
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
 from callrec_ari.web.security import csrf_protection, is_loopback, security_headers
+from callrec_ari.web.throttle import AttemptBuckets
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +90,12 @@ def build_web_app(
     app[RENDERER] = Renderer()
     app[SEAL] = Fernet(base64.urlsafe_b64encode(key))
     app[PASSWORDS] = Passwords(settings.passwords)
+    app[auth.BUCKETS] = AttemptBuckets(
+        burst=web_settings.signin_burst, per_minute=web_settings.signin_per_minute
+    )
+    app[auth.UNKNOWN_NAMES] = UnknownNames()
     app.cleanup_ctx.append(_database)
+    app.on_cleanup.append(_stop_hashing)
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
     app.router.add_routes(releases.routes)
@@ -111,6 +118,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def _stop_hashing(app: web.Application) -> None:
+    app[PASSWORDS].close()
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
