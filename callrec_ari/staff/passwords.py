@@ -51,20 +51,22 @@ class Passwords:
         # file and audio work use (asyncio's default executor). Started on first use.
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
         self._capacity = threads + waiting
-        self._reserved = 0
+        self._checking: set[str] = set()  # the clients with a check reserved
 
     @contextlib.contextmanager
-    def reserved(self) -> Iterator[None]:
-        """A place for one sign-in check; ``TooManyAttemptsError`` at once if all are taken."""
-        if self._reserved >= self._capacity:
+    def reserved(self, client: str) -> Iterator[None]:
+        """A place for one sign-in check of ``client`` (its address); ``TooManyAttemptsError``
+        at once if all places are taken, or if that client has one already: one address
+        flooding the form holds one place, never all of them."""
+        if client in self._checking or len(self._checking) >= self._capacity:
             raise TooManyAttemptsError(
                 BUSY.format(seconds=BUSY_RETRY_SECONDS), retry_after=BUSY_RETRY_SECONDS
             )
-        self._reserved += 1
+        self._checking.add(client)
         try:
             yield
         finally:
-            self._reserved -= 1
+            self._checking.discard(client)
 
     async def check(self, stored_hash: str, password: str) -> bool:
         """``verify`` on the hashing threads, off the event loop."""

@@ -94,6 +94,7 @@ class PasswordAttempt:
     password_hash: str
     failed_logins: int  # this attempt included
     locked_until: datetime | None  # set when this attempt's claim locked the account
+    disabled: bool
 
 
 def locked_message(until: datetime) -> str:
@@ -128,6 +129,7 @@ async def claim_password(
             password_hash=claimed.password_hash,
             failed_logins=claimed.failed_logins,
             locked_until=claimed.locked_until if claimed.failed_logins >= lockout.after else None,
+            disabled=claimed.disabled_at is not None,
         )
     user = await session.scalar(select(User).where(User.username == name)) if name else None
     if user is None:
@@ -141,6 +143,7 @@ async def claim_password(
             password_hash=passwords.unknown_user_hash,
             failed_logins=0,
             locked_until=None,
+            disabled=False,
         )
     raise await _refuse_locked(session, user, now, client)
 
@@ -166,17 +169,19 @@ async def settle_password(
         # Not audited: a mistyped name is often the password, and the trail is kept forever.
         log.info("staff.sign_in_refused", reason="unknown user", client=client)
         raise SignInError(WRONG_CREDENTIALS)
-    user = await _current(session, attempt.user_id)
-    if user.disabled_at is not None or not matches:
+    # Each branch writes first: on SQLite a transaction that read before writing could find
+    # its snapshot stale once another sign-in committed, and fail instead of waiting.
+    if attempt.disabled or not matches:
         detail: dict[str, Any] = {
-            "reason": "disabled" if user.disabled_at is not None else "password",
+            "reason": "disabled" if attempt.disabled else "password",
             "failed_logins": attempt.failed_logins,
         }
         if attempt.locked_until is not None:
             detail["locked_until"] = attempt.locked_until.astimezone(UTC).isoformat()
-        await _audit_failure(session, user, detail, now, client)
+        await _audit_failure(session, attempt.username, detail, now, client)
         raise SignInError(WRONG_CREDENTIALS)
-    await _give_back(session, user, lifting_lock=attempt.locked_until is not None)
+    await _give_back(session, attempt.user_id, lifting_lock=attempt.locked_until is not None)
+    user = await _current(session, attempt.user_id)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash_async(password)
     # The failure count is kept until the second step succeeds: reset here, it would let a
@@ -239,14 +244,14 @@ async def check_code(
     if claimed.failed_logins >= lockout.after:
         detail["locked_until"] = claimed.locked_until.astimezone(UTC).isoformat()
     if user.disabled_at is not None:
-        await _audit_failure(session, user, {"reason": "disabled", **detail}, now, client)
+        await _audit_failure(session, user.username, {"reason": "disabled", **detail}, now, client)
         raise SignInError(WRONG_CREDENTIALS)
     if user.totp_secret is None or user.totp_enrolled_at is None:
-        await _give_back(session, user, lifting_lock="locked_until" in detail)
+        await _give_back(session, user.id, lifting_lock="locked_until" in detail)
         raise SignInError("Two-factor sign-in is not set up for this account; sign in again.")
     step = matching_step(user.totp_secret, code, now, last_step=user.totp_last_step)
     if step is None:
-        await _audit_failure(session, user, {"reason": "code", **detail}, now, client)
+        await _audit_failure(session, user.username, {"reason": "code", **detail}, now, client)
         raise SignInError(WRONG_CODE)
     user.totp_last_step = step
     await _signed_in(session, user, now, client, second_factor="totp")
@@ -288,25 +293,28 @@ async def confirm_enrolment(
     only the first to confirm enrols, and the other is refused. A wrong code is not counted:
     whoever reached enrolment knows the password.
     """
-    user = await _current(session, user_id)
-    if user.totp_enrolled_at is not None:
-        raise InputError(f"User {user.username} has set up two-factor sign-in already.")
-    if user.disabled_at is not None:
-        raise SignInError(WRONG_CREDENTIALS)
-    chosen = secret if secret is not None else user.totp_secret
+    chosen = secret
     if chosen is None:
-        raise InputError(f"Two-factor enrolment of user {user.username} was not started.")
+        stored = await _current(session, user_id)
+        if stored.totp_enrolled_at is not None:
+            raise InputError(f"User {stored.username} has set up two-factor sign-in already.")
+        if stored.totp_secret is None:
+            raise InputError(f"Two-factor enrolment of user {stored.username} was not started.")
+        chosen = stored.totp_secret
     step = matching_step(chosen, code, now, last_step=None)
     if step is None:
         raise SignInError(WRONG_CODE)
     enrolled = await session.execute(
         update(User)
-        .where(User.id == user_id, User.totp_enrolled_at.is_(None))
+        .where(User.id == user_id, User.totp_enrolled_at.is_(None), User.disabled_at.is_(None))
         .values(totp_secret=chosen, totp_enrolled_at=now, totp_last_step=step)
         .returning(User.id)
         .execution_options(synchronize_session=False)
     )
     if enrolled.one_or_none() is None:
+        user = await _current(session, user_id)
+        if user.disabled_at is not None:
+            raise SignInError(WRONG_CREDENTIALS)
         raise InputError(f"User {user.username} has set up two-factor sign-in already.")
     user = await _current(session, user_id)
     await trail.append(
@@ -335,7 +343,9 @@ def _claim(which: ColumnElement[bool], now: datetime, lockout: Lockout) -> Any:
             failed_logins=count,
             locked_until=case((count >= lockout.after, lock_at), else_=null()),
         )
-        .returning(User.id, User.password_hash, User.failed_logins, User.locked_until)
+        .returning(
+            User.id, User.password_hash, User.failed_logins, User.locked_until, User.disabled_at
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -348,7 +358,7 @@ async def _current(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def _give_back(session: AsyncSession, user: User, *, lifting_lock: bool) -> None:
+async def _give_back(session: AsyncSession, user_id: int, *, lifting_lock: bool) -> None:
     """Undo a claim whose attempt turned out not to be a failure."""
     values: dict[str, Any] = {
         "failed_logins": case((User.failed_logins > 0, User.failed_logins - 1), else_=0)
@@ -357,11 +367,10 @@ async def _give_back(session: AsyncSession, user: User, *, lifting_lock: bool) -
         values["locked_until"] = null()
     await session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(User.id == user_id)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    await session.refresh(user, ["failed_logins", "locked_until"])
 
 
 async def _refuse_locked(
@@ -371,19 +380,19 @@ async def _refuse_locked(
     # Only a lock makes the claim fail; an admin who unlocked the account in between
     # leaves no end to show, so the attempt is refused as of now.
     until = user.locked_until if user.locked_until is not None else now
-    await _audit_failure(session, user, {"reason": "locked"}, now, client)
+    await _audit_failure(session, user.username, {"reason": "locked"}, now, client)
     return SignInError(locked_message(until))
 
 
 async def _audit_failure(
-    session: AsyncSession, user: User, detail: dict[str, Any], now: datetime, client: str | None
+    session: AsyncSession, username: str, detail: dict[str, Any], now: datetime, client: str | None
 ) -> None:
     await trail.append(
         session,
         at=now,
-        actor=user.username,
+        actor=username,
         action="login.failed",
-        target=target_of(user),
+        target=f"user:{username}",  # as store.target_of names an account
         detail=detail,
         client=client,
     )

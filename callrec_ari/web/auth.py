@@ -119,7 +119,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     next_url = _next_url(form.get("next"))
     try:
         _throttle(request)
-        with request.app[PASSWORDS].reserved():
+        with request.app[PASSWORDS].reserved(_address(request)):
             found = await _password_step(request, username, password)
     except TooManyAttemptsError as exc:
         return await _login_page(
