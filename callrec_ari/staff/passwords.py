@@ -78,6 +78,15 @@ class Passwords:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self.hash, password)
 
+    async def unknown_hash(self) -> str:
+        """``unknown_user_hash``, made on the hashing threads the first time: at the
+        production cost a hash takes long enough to stall every request if made on the
+        event loop."""
+        if "unknown_user_hash" not in self.__dict__:
+            made = await self.hash_async(secrets.token_urlsafe(16))
+            self.__dict__.setdefault("unknown_user_hash", made)
+        return self.unknown_user_hash
+
     def close(self) -> None:
         """Stop the hashing threads once the checks under way are done."""
         self._threads.shutdown(wait=True)

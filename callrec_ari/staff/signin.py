@@ -140,7 +140,7 @@ async def claim_password(
         return PasswordAttempt(
             username=name,
             user_id=None,
-            password_hash=passwords.unknown_user_hash,
+            password_hash=await passwords.unknown_hash(),
             failed_logins=0,
             locked_until=None,
             disabled=False,
