@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from callrec_ari.__main__ import main
 from callrec_ari.errors import PromptError
 from callrec_ari.prompts.audio import decode, probe_seconds
 from callrec_ari.prompts.upload import MAX_SECONDS, convert_upload
 from tests.prompts.conftest import make_tone
+from tests.test_main import write_config
 
 
 def silence_ogg(path: Path, *, seconds: int) -> Path:
@@ -72,3 +74,24 @@ def test_a_normal_prompt_still_converts(tmp_path: Path) -> None:
     tone = make_tone(tmp_path / "take.mp3", seconds=2.0)
     converted = convert_upload(io.BytesIO(tone.read_bytes()), label="en/announcement")
     assert converted.seconds == pytest.approx(2.0, abs=0.1)
+
+
+def test_the_command_line_refuses_hours_of_silence_the_same_way(tmp_path: Path, capsys) -> None:
+    """``callrec prompts replace`` shares the checks: one sentence, exit status 2, in moments."""
+    config = write_config(
+        tmp_path,
+        prompts={"source_dir": str(tmp_path / "prompts"), "sounds_dir": str(tmp_path / "s")},
+        log={"level": "warning"},
+    )
+    assert main(["migrate", "-c", str(config)]) == 0
+    upload = silence_ogg(tmp_path / "silence.ogg", seconds=7200)
+    capsys.readouterr()
+    started = time.monotonic()
+    argv = ["prompts", "replace", "-c", str(config), "--lang", "sv", "--prompt", "announcement"]
+    assert main([*argv, "--file", str(upload)]) == 2
+    assert time.monotonic() - started < 5.0
+    assert capsys.readouterr().err == (
+        "callrec: Prompt file sv/announcement is too long (7200.0 s; a prompt may last at most "
+        f"{MAX_SECONDS:.0f} s).\n"
+    )
+    assert not (tmp_path / "s" / "sv").exists()
