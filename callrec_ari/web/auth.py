@@ -280,6 +280,8 @@ async def _enrolment_page(
     secret = session.get(_PENDING_TOTP)
     async with request.app[SESSIONS]() as db, db.begin():
         account = await accounts.get_account(db, user_id)
+    if account.totp_enrolled:  # someone else confirmed first: nothing left to enrol
+        raise InputError(f"User {account.username} has set up two-factor sign-in already.")
     if not isinstance(secret, str):
         secret = new_secret()
         session[_PENDING_TOTP] = secret
