@@ -218,6 +218,7 @@ def main() -> None:
     """Set up, run both floods against a fresh web process each, print JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, help="the source tree to run the web app from")
+    parser.add_argument("--web-log", type=Path, help="append the web process's output here")
     parser.add_argument("--flood", metavar="URL", help=argparse.SUPPRESS)  # (b)'s child
     args = parser.parse_args()
     if args.flood:
@@ -247,12 +248,13 @@ def main() -> None:
         )
         url = f"http://127.0.0.1:{port}"
         for name, flood in (("big_posts", "a"), ("sign_in_flood", "b")):
+            log_file = args.web_log.open("ab") if args.web_log else None
             process = subprocess.Popen(
                 [python, "-m", "callrec_ari", "web", "-c", str(config)],
                 env=env,
                 cwd=folder,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=log_file if log_file is not None else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
             )
             try:
                 asyncio.run(_wait_until_up(url, process))
@@ -263,6 +265,8 @@ def main() -> None:
             finally:
                 process.terminate()
                 process.wait(timeout=30)
+                if log_file is not None:
+                    log_file.close()
     print(json.dumps(results, indent=2))
 
 
