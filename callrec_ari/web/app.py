@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 import warnings
@@ -94,6 +95,7 @@ def build_web_app(
         burst=web_settings.signin_burst, per_minute=web_settings.signin_per_minute
     )
     app[auth.UNKNOWN_NAMES] = UnknownNames()
+    app[auth.SIGN_IN_WRITES] = asyncio.Lock()
     app.cleanup_ctx.append(_database)
     app.on_cleanup.append(_stop_hashing)
     app.router.add_routes(auth.routes)

@@ -7,6 +7,7 @@ without a request, or ``session_max_hours`` after signing in, whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ routes = web.RouteTableDef()
 # Sign-in attempts per client address, and the failures of usernames no account has.
 BUCKETS = web.AppKey("web_signin_buckets", AttemptBuckets)
 UNKNOWN_NAMES = web.AppKey("web_unknown_names", UnknownNames)
+# The sign-in steps' short transactions, one at a time in this process: with SQLite's single
+# write lock, dozens of them at once would wait on its busy timeout and some would fail.
+SIGN_IN_WRITES = web.AppKey("web_sign_in_writes", asyncio.Lock)
 THROTTLED = "Too many sign-in attempts; try again in {seconds} seconds."
 
 _USER = "uid"
@@ -153,7 +157,7 @@ async def _password_step(
     refused: SignInError | None = None
     async with request.app[SESSIONS]() as db:
         # Each block commits even when the step is refused: the count and the trail stay.
-        async with db.begin():
+        async with request.app[SIGN_IN_WRITES], db.begin():
             try:
                 attempt = await signin.claim_password(db, username=username, **options)
             except SignInError as exc:
@@ -161,7 +165,7 @@ async def _password_step(
         if refused is not None:
             return refused
         matches = await passwords.check(attempt.password_hash, password)
-        async with db.begin():
+        async with request.app[SIGN_IN_WRITES], db.begin():
             try:
                 return await signin.settle_password(
                     db, attempt, matches=matches, password=password, **options
@@ -238,7 +242,7 @@ async def code(request: web.Request) -> web.StreamResponse:
         response = await page(request, "code.html", {"error": str(exc)}, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[SESSIONS]() as db, request.app[SIGN_IN_WRITES], db.begin():
         try:
             await signin.check_code(
                 db,
@@ -252,6 +256,7 @@ async def code(request: web.Request) -> web.StreamResponse:
             failure = exc
     if failure is not None:
         return await page(request, "code.html", {"error": str(failure)}, status=401)
+    request.app[BUCKETS].give_back(_address(request))  # a right code is no flood either
     return _signed_in(session, request)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import resource
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -27,34 +26,36 @@ def silence_ogg(path: Path, *, seconds: int) -> Path:
     return path
 
 
-def children_peak_rss_mib() -> float:
-    """The largest resident size any finished child process (ffmpeg) reached, in MiB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+def children_cpu_seconds() -> float:
+    """CPU time used so far by finished child processes (ffmpeg, ffprobe): unlike the time
+    on the clock, it does not grow when other work shares the machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def test_two_hours_of_silence_are_refused_from_the_headers(tmp_path: Path) -> None:
     """The pen test's file: refused in a moment with one sentence, nothing decoded."""
     upload = silence_ogg(tmp_path / "silence.ogg", seconds=7200)
     assert upload.stat().st_size < 2_000_000
-    started = time.monotonic()
+    cpu_before = children_cpu_seconds()
     with pytest.raises(PromptError) as refused:
         convert_upload(io.BytesIO(upload.read_bytes()), label="en/announcement")
-    elapsed = time.monotonic() - started
+    cpu = children_cpu_seconds() - cpu_before
     assert str(refused.value) == (
         "Prompt file en/announcement is too long (7200.0 s; a prompt may last at most "
         f"{MAX_SECONDS:.0f} s)."
     )
-    # Decoding two hours took 37 s and 2.8 GB in the pen test; the headers take a moment.
-    assert elapsed < 3.0
-    assert children_peak_rss_mib() < 500
+    # Decoding these two hours costs ffmpeg about 4.5 s of CPU here (37 s and 2.8 GB for
+    # the pen test's 48 kHz file, with pydub); reading the headers costs a tenth of that.
+    assert cpu < 1.0
 
 
 def test_the_probe_reads_the_length_without_decoding(tmp_path: Path) -> None:
     """ffprobe tells the length of a two-minute file in well under a second."""
     upload = silence_ogg(tmp_path / "two-minutes.ogg", seconds=120)
-    started = time.monotonic()
+    cpu_before = children_cpu_seconds()
     assert probe_seconds(upload, what="probe") == pytest.approx(120.0, abs=0.1)
-    assert time.monotonic() - started < 1.0
+    assert children_cpu_seconds() - cpu_before < 0.5
 
 
 def test_decoding_stops_at_the_cap_whatever_the_file_holds(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_a_normal_prompt_still_converts(tmp_path: Path) -> None:
 
 
 def test_the_command_line_refuses_hours_of_silence_the_same_way(tmp_path: Path, capsys) -> None:
-    """``callrec prompts replace`` shares the checks: one sentence, exit status 2, in moments."""
+    """``callrec prompts replace`` shares the checks: one sentence, exit status 2, no decoding."""
     config = write_config(
         tmp_path,
         prompts={"source_dir": str(tmp_path / "prompts"), "sounds_dir": str(tmp_path / "s")},
@@ -86,10 +87,10 @@ def test_the_command_line_refuses_hours_of_silence_the_same_way(tmp_path: Path, 
     assert main(["migrate", "-c", str(config)]) == 0
     upload = silence_ogg(tmp_path / "silence.ogg", seconds=7200)
     capsys.readouterr()
-    started = time.monotonic()
+    cpu_before = children_cpu_seconds()
     argv = ["prompts", "replace", "-c", str(config), "--lang", "sv", "--prompt", "announcement"]
     assert main([*argv, "--file", str(upload)]) == 2
-    assert time.monotonic() - started < 5.0
+    assert children_cpu_seconds() - cpu_before < 1.0
     assert capsys.readouterr().err == (
         "callrec: Prompt file sv/announcement is too long (7200.0 s; a prompt may last at most "
         f"{MAX_SECONDS:.0f} s).\n"
