@@ -14,7 +14,8 @@
     ├── DatabaseError             the database refused a statement or is unreachable
     ├── InputError                a person or another program handed over something invalid
     │   ├── NumberError           a phone number that cannot be read as one
-    │   └── SignInError           a wrong password or code (``staff.accounts``)
+    │   └── SignInError           a wrong password or code (``staff.signin``)
+    ├── TooManyAttemptsError      too many sign-in attempts from one address, or at once
     ├── NotFoundError             a call, hold, request or file asked for does not exist
     └── ForbiddenError            the person's role does not allow this on this call
         ├── NotSignedInError      nobody is signed in
@@ -32,6 +33,8 @@ a subclass may be more specific) and, for the API, ``{"error": message, "error_i
     ForbiddenError     403  forbidden           CsrfError    csrf_refused
     NotFoundError      404  not_found
     RecordingError     409  recording_problem   (nothing changed; a person must look at it)
+    TooManyAttemptsError 429 too_many_attempts  (the sign-in page says when to try again,
+                                                with a Retry-After header)
     anything else      500  internal            a fault of ours: logged with its traceback,
                                                 the message is never shown
 """
@@ -130,3 +133,14 @@ class CsrfError(ForbiddenError):
     """A state-changing request lacked the session's CSRF token or came from another site."""
 
     error_id = "csrf_refused"
+
+
+class TooManyAttemptsError(CallrecError):
+    """Too many sign-in attempts from one address, or too many being checked at once."""
+
+    http_status = 429
+    error_id = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -354,6 +354,8 @@ def _web(table: Table, base_dir: Path) -> WebSettings:
         ("reason_min_length", 10),
         ("release_valid_hours", 72),
         ("page_size", 50),
+        ("signin_burst", 10),
+        ("signin_per_minute", 10),
     ):
         value = table.get(key, int, default)
         if value < 1:

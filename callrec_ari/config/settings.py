@@ -160,6 +160,8 @@ class WebSettings:
     reason_min_length: int = 10  # characters of the stated reason to listen
     release_valid_hours: int = 72  # an approved release's download link
     page_size: int = 50
+    signin_burst: int = 10  # sign-in attempts one client address may make at once...
+    signin_per_minute: int = 10  # ...and then this many a minute
 
 
 @dataclass(frozen=True, kw_only=True)

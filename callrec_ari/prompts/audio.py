@@ -35,12 +35,50 @@ TARGET_PEAK_DBFS = -3.0
 # normalised to 0 dBFS touches full scale only now and then.
 _CLIPPED_SHARE = 1e-4
 _TOOL_TIMEOUT_SECONDS = 120
+# A prompt of at most a few minutes decodes in well under a second; far more means a file
+# built to be slow to decode.
+_CAPPED_DECODE_SECONDS = 30
+_PROBE_TIMEOUT_SECONDS = 10
 
 _log = structlog.get_logger(__name__)
 
 
-def decode(path: Path) -> AudioSegment:
-    """Read any audio file ffmpeg understands, keeping its sample rate and channels."""
+def probe_seconds(path: Path, *, what: str, timeout: float = _PROBE_TIMEOUT_SECONDS) -> float:
+    """How long the audio in ``path`` lasts by its container and stream headers (ffprobe),
+    without decoding it; ``PromptError`` starting with ``what`` if it cannot tell."""
+    output = run_tool(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "format=duration:stream=duration",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            f"file:{path}",
+        ],
+        what=what,
+        timeout=timeout,
+    )
+    durations = []
+    for line in output.decode(errors="replace").split():
+        try:
+            durations.append(float(line))
+        except ValueError:
+            continue  # "N/A": the container does not say; the stream's value may
+    if not durations:
+        raise PromptError(f"{what} (ffprobe found no audio stream with a duration).")
+    return max(durations)
+
+
+def decode(path: Path, *, max_seconds: float | None = None) -> AudioSegment:
+    """Read any audio file ffmpeg understands, keeping its sample rate and channels.
+
+    With ``max_seconds``, ffmpeg stops after that much audio (``-t``), whatever the file's
+    headers claim, and gets a shorter time limit: an upload cannot make it decode for hours.
+    """
     try:
         if path.stat().st_size == 0:
             raise PromptError(f"Prompt file {path} is empty.")
@@ -59,6 +97,7 @@ def decode(path: Path) -> AudioSegment:
                 "error",
                 "-i",
                 f"file:{path}",
+                *([] if max_seconds is None else ["-t", f"{max_seconds:.3f}"]),
                 "-vn",
                 "-map_metadata",
                 "-1",
@@ -69,6 +108,7 @@ def decode(path: Path) -> AudioSegment:
                 str(decoded),
             ],
             what=f"Prompt file {path} is corrupt or not audio",
+            timeout=_TOOL_TIMEOUT_SECONDS if max_seconds is None else _CAPPED_DECODE_SECONDS,
         )
         with decoded.open("rb") as wav:
             try:
@@ -133,27 +173,33 @@ def write_atomically(target: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def run_tool(command: list[str], *, what: str, stdin: bytes | None = None) -> None:
-    """Run an external tool; a failure raises PromptError starting with ``what``."""
+def run_tool(
+    command: list[str],
+    *,
+    what: str,
+    stdin: bytes | None = None,
+    timeout: float = _TOOL_TIMEOUT_SECONDS,
+) -> bytes:
+    """Run an external tool and return what it wrote to stdout; a failure or running longer
+    than ``timeout`` seconds raises PromptError starting with ``what``."""
     try:
         result = subprocess.run(
             command,
             input=stdin,
             capture_output=True,
-            timeout=_TOOL_TIMEOUT_SECONDS,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError:
         raise PromptError(f"{what}: {command[0]} is not installed.") from None
     except subprocess.TimeoutExpired:
-        raise PromptError(
-            f"{what}: {command[0]} took longer than {_TOOL_TIMEOUT_SECONDS} s."
-        ) from None
+        raise PromptError(f"{what}: {command[0]} took longer than {timeout:g} s.") from None
     if result.returncode != 0:
         lines = result.stderr.decode(errors="replace").strip().splitlines()
         # Tools prefix their last line with context ("file:x.mp3: ..."); the tail says why.
         reason = lines[-1].rpartition(": ")[2] if lines else f"exit status {result.returncode}"
         raise PromptError(f"{what} ({command[0]}: {reason.rstrip('.')}).")
+    return result.stdout
 
 
 def _warn_if_clipped(audio: AudioSegment, origin: Path) -> None:

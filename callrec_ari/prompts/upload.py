@@ -17,7 +17,14 @@ from typing import IO
 
 from callrec_ari.errors import PromptError
 from callrec_ari.names import LANGUAGE
-from callrec_ari.prompts.audio import SAMPLE_RATE, decode, to_telephone, wav_bytes, write_atomically
+from callrec_ari.prompts.audio import (
+    SAMPLE_RATE,
+    decode,
+    probe_seconds,
+    to_telephone,
+    wav_bytes,
+    write_atomically,
+)
 from callrec_ari.prompts.build import STUDIO_SUFFIXES
 from callrec_ari.prompts.layout import STUDIO_FOLDER, check_name, sound_folder
 
@@ -60,22 +67,38 @@ def convert_upload(upload: IO[bytes], *, label: str) -> ConvertedPrompt:
         copy = Path(scratch) / f"upload.{kind}"
         with copy.open("wb") as target:
             shutil.copyfileobj(upload, target)
+        damaged = f"Prompt file {label} is a damaged {kind.upper()} file or holds no audio."
         try:
-            audio = decode(copy)
+            # The length from the headers first: a small file can hold hours of silence,
+            # which would take minutes and gigabytes to decode.
+            claimed = probe_seconds(copy, what=damaged)
         except PromptError:
-            raise PromptError(
-                f"Prompt file {label} is a damaged {kind.upper()} file or holds no audio."
-            ) from None
+            raise PromptError(damaged) from None
+        if claimed > MAX_SECONDS:
+            raise _too_long(label, claimed)
+        try:
+            # Headers can lie: ffmpeg stops just past the limit whatever they say, so a
+            # longer file still decodes to more than MAX_SECONDS and is refused below.
+            audio = decode(copy, max_seconds=MAX_SECONDS + 1)
+        except PromptError:
+            raise PromptError(damaged) from None
+    if len(audio) / 1000 > MAX_SECONDS:
+        raise _too_long(label, len(audio) / 1000, at_least=True)
     phone = to_telephone(audio, Path(label))
     seconds = phone.frame_count() / SAMPLE_RATE
     if seconds > MAX_SECONDS:
-        raise PromptError(
-            f"Prompt file {label} is too long ({seconds:.1f} s; a prompt may last at most "
-            f"{MAX_SECONDS:.0f} s)."
-        )
+        raise _too_long(label, seconds)
     wav = wav_bytes(phone)
     return ConvertedPrompt(
         wav=wav, seconds=seconds, kind=kind, sha256=hashlib.sha256(wav).hexdigest()
+    )
+
+
+def _too_long(label: str, seconds: float, *, at_least: bool = False) -> PromptError:
+    length = f"{'over ' if at_least else ''}{seconds:.1f} s"
+    return PromptError(
+        f"Prompt file {label} is too long ({length}; a prompt may last at most "
+        f"{MAX_SECONDS:.0f} s)."
     )
 
 

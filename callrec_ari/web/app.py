@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 import warnings
@@ -19,6 +20,7 @@ from cryptography.fernet import Fernet
 from callrec_ari.config import Settings
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
+from callrec_ari.staff.lockout import UnknownNames
 from callrec_ari.staff.passwords import Passwords
 from callrec_ari.web import (
     admin,
@@ -37,10 +39,12 @@ from callrec_ari.web import (
 )
 from callrec_ari.web.errors import error_answers
 from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.limits import FORM_BYTES, limit_bodies
 from callrec_ari.web.refusals import audit_refusals
 from callrec_ari.web.render import Renderer
 from callrec_ari.web.secret import load_or_create_key
 from callrec_ari.web.security import csrf_protection, harden, is_loopback, security_headers
+from callrec_ari.web.throttle import AttemptBuckets
 
 log = structlog.get_logger(__name__)
 
@@ -79,16 +83,23 @@ def build_web_app(
             session_middleware(storage),
             error_answers,
             auth.staff_session,
+            limit_bodies,  # knows who is signed in; before the CSRF check reads the body
             csrf_protection,
         ],
-        client_max_size=20 * 1024 * 1024,  # a prompt upload; forms are far smaller
+        client_max_size=FORM_BYTES,  # limit_bodies raises it for an admin's prompt upload
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[RENDERER] = Renderer()
     app[SEAL] = Fernet(base64.urlsafe_b64encode(key))
     app[PASSWORDS] = Passwords(settings.passwords)
+    app[auth.BUCKETS] = AttemptBuckets(
+        burst=web_settings.signin_burst, per_minute=web_settings.signin_per_minute
+    )
+    app[auth.UNKNOWN_NAMES] = UnknownNames()
+    app[auth.SIGN_IN_WRITES] = asyncio.Lock()
     app.cleanup_ctx.append(_database)
+    app.on_cleanup.append(_stop_hashing)
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
     app.router.add_routes(releases.routes)
@@ -114,6 +125,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def _stop_hashing(app: web.Application) -> None:
+    app[PASSWORDS].close()
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:

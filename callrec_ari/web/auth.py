@@ -7,23 +7,34 @@ without a request, or ``session_max_hours`` after signing in, whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 
-from callrec_ari.errors import InputError
-from callrec_ari.staff import accounts
-from callrec_ari.staff.accounts import SignIn, SignInError, SignInStep
-from callrec_ari.staff.lockout import Lockout
+from callrec_ari.errors import InputError, TooManyAttemptsError
+from callrec_ari.staff import accounts, signin
+from callrec_ari.staff.lockout import Lockout, UnknownNames
 from callrec_ari.staff.sessions import session_account, sign_out
-from callrec_ari.staff.totp import provisioning_uri, qr_svg
+from callrec_ari.staff.signin import SignIn, SignInError, SignInStep
+from callrec_ari.staff.totp import new_secret, provisioning_uri, qr_svg
 from callrec_ari.web.i18n import LANGUAGES
 from callrec_ari.web.keys import CLOCK, PASSWORDS, SESSIONS, SETTINGS
 from callrec_ari.web.request import ACCOUNT, LANGUAGE_KEY, client_of, page, signed_in
 from callrec_ari.web.security import Handler
+from callrec_ari.web.throttle import AttemptBuckets
 
 routes = web.RouteTableDef()
+
+# Sign-in attempts per client address, and the failures of usernames no account has.
+BUCKETS = web.AppKey("web_signin_buckets", AttemptBuckets)
+UNKNOWN_NAMES = web.AppKey("web_unknown_names", UnknownNames)
+# The sign-in steps' short transactions, one at a time in this process: with SQLite's single
+# write lock, dozens of them at once would wait on its busy timeout and some would fail.
+SIGN_IN_WRITES = web.AppKey("web_sign_in_writes", asyncio.Lock)
+THROTTLED = "Too many sign-in attempts; try again in {seconds} seconds."
 
 _USER = "uid"
 _STAGE = "stage"
@@ -110,39 +121,89 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     next_url = _next_url(form.get("next"))
-    failure: SignInError | None = None
-    signin: SignIn | None = None
-    async with request.app[SESSIONS]() as db, db.begin():
-        try:
-            signin = await accounts.check_password(
-                db,
-                passwords=request.app[PASSWORDS],
-                username=username,
-                password=password,
-                now=request.app[CLOCK](),
-                lockout=_lockout(request),
-                client=client_of(request),
-            )
-        except SignInError as exc:
-            failure = exc  # the failed attempt is counted and audited when this commits
-    if signin is None:
-        error = str(failure) if failure else "Wrong username or password."
-        return await page(
-            request,
-            "login.html",
-            {"next": next_url, "error": error, "username": username},
-            status=401,
+    try:
+        _throttle(request)
+        with request.app[PASSWORDS].reserved(_address(request)):
+            found = await _password_step(request, username, password)
+    except TooManyAttemptsError as exc:
+        return await _login_page(
+            request, next_url, username, str(exc), status=exc.http_status, wait=exc.retry_after
         )
+    if isinstance(found, SignInError):
+        return await _login_page(request, next_url, username, str(found), status=401)
+    request.app[BUCKETS].give_back(_address(request))
     session = await new_session(request)  # a fresh session id: no fixation
-    session[_USER] = signin.account.id
-    session[_STAGE] = _STAGES[signin.step]
+    session[_USER] = found.account.id
+    session[_STAGE] = _STAGES[found.step]
     session["next"] = next_url
     _stamp(session, request)
-    if signin.step is SignInStep.DONE:
+    if found.step is SignInStep.DONE:
         raise web.HTTPSeeOther(next_url)
-    raise web.HTTPSeeOther(
-        "/login/code" if signin.step is SignInStep.NEEDS_CODE else "/login/enrol"
+    raise web.HTTPSeeOther("/login/code" if found.step is SignInStep.NEEDS_CODE else "/login/enrol")
+
+
+async def _password_step(
+    request: web.Request, username: str, password: str
+) -> SignIn | SignInError:
+    """The password step in three parts: no transaction is open while argon2 works."""
+    passwords = request.app[PASSWORDS]
+    options: dict[str, Any] = {
+        "passwords": passwords,
+        "now": request.app[CLOCK](),
+        "lockout": _lockout(request),
+        "unknown": request.app[UNKNOWN_NAMES],
+        "client": client_of(request),
+    }
+    refused: SignInError | None = None
+    async with request.app[SESSIONS]() as db:
+        # Each block commits even when the step is refused: the count and the trail stay.
+        async with request.app[SIGN_IN_WRITES], db.begin():
+            try:
+                attempt = await signin.claim_password(db, username=username, **options)
+            except SignInError as exc:
+                refused = exc
+        if refused is not None:
+            return refused
+        matches = await passwords.check(attempt.password_hash, password)
+        async with request.app[SIGN_IN_WRITES], db.begin():
+            try:
+                return await signin.settle_password(
+                    db, attempt, matches=matches, password=password, **options
+                )
+            except SignInError as exc:
+                refused = exc
+    return refused
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _throttle(request: web.Request) -> None:
+    """Take one sign-in attempt from the client address's bucket, or refuse it (429)."""
+    wait = request.app[BUCKETS].take(_address(request), request.app[CLOCK]().timestamp())
+    if wait:
+        raise TooManyAttemptsError(THROTTLED.format(seconds=wait), retry_after=wait)
+
+
+async def _login_page(
+    request: web.Request,
+    next_url: str,
+    username: str,
+    error: str,
+    *,
+    status: int,
+    wait: int | None = None,
+) -> web.StreamResponse:
+    response = await page(
+        request,
+        "login.html",
+        {"next": next_url, "error": error, "username": username},
+        status=status,
     )
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _stamp(session: Session, request: web.Request) -> None:
@@ -175,9 +236,15 @@ async def code(request: web.Request) -> web.StreamResponse:
     session, user_id = await _pending(request, "code")
     form = await request.post()
     failure: SignInError | None = None
-    async with request.app[SESSIONS]() as db, db.begin():
+    try:
+        _throttle(request)
+    except TooManyAttemptsError as exc:
+        response = await page(request, "code.html", {"error": str(exc)}, status=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    async with request.app[SESSIONS]() as db, request.app[SIGN_IN_WRITES], db.begin():
         try:
-            await accounts.check_code(
+            await signin.check_code(
                 db,
                 user_id=user_id,
                 code=str(form.get("code", "")).strip()[:16],
@@ -189,6 +256,7 @@ async def code(request: web.Request) -> web.StreamResponse:
             failure = exc
     if failure is not None:
         return await page(request, "code.html", {"error": str(failure)}, status=401)
+    request.app[BUCKETS].give_back(_address(request))  # a right code is no flood either
     return _signed_in(session, request)
 
 
@@ -211,14 +279,17 @@ async def enrol_form(request: web.Request) -> web.StreamResponse:
 async def _enrolment_page(
     request: web.Request, session: Session, user_id: int, *, error: str | None
 ) -> web.StreamResponse:
-    # The secret stays in the (encrypted) session until confirmed, so a mistyped code does not
-    # make the person scan a new one.
+    # The secret lives only in this (encrypted) session until confirmed: it is bound to the
+    # session that proved the password, so someone else who also got past the password
+    # cannot replace it, and a mistyped code does not make the person scan a new one.
     secret = session.get(_PENDING_TOTP)
     async with request.app[SESSIONS]() as db, db.begin():
         account = await accounts.get_account(db, user_id)
-        if not isinstance(secret, str):
-            secret, _ = await accounts.start_enrolment(db, user_id=user_id)
-            session[_PENDING_TOTP] = secret
+    if account.totp_enrolled:  # someone else confirmed first: nothing left to enrol
+        raise InputError(f"User {account.username} has set up two-factor sign-in already.")
+    if not isinstance(secret, str):
+        secret = new_secret()
+        session[_PENDING_TOTP] = secret
     uri = provisioning_uri(secret, account.username)
     return await page(
         request,
@@ -233,14 +304,18 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     """Confirm enrolment with a first code from the app; signed in if it matches."""
     session, user_id = await _pending(request, "enrol")
     form = await request.post()
+    secret = session.get(_PENDING_TOTP)
+    if not isinstance(secret, str):
+        raise web.HTTPSeeOther("/login/enrol")  # the form was not shown in this session
     try:
         async with request.app[SESSIONS]() as db, db.begin():
-            await accounts.confirm_enrolment(
+            await signin.confirm_enrolment(
                 db,
                 user_id=user_id,
                 code=str(form.get("code", "")).strip()[:16],
                 now=request.app[CLOCK](),
                 client=client_of(request),
+                secret=secret,
             )
     except InputError as exc:
         return await _enrolment_page(request, session, user_id, error=str(exc))
