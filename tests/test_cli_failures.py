@@ -33,6 +33,7 @@ COMMANDS: dict[str, list[str]] = {
     "calls": ["calls"],
     "prompts": ["prompts", "install"],
     "purge": ["purge", "--no-progress"],
+    "retention report": ["retention", "report"],
     "orphans": ["orphans"],
     "hold place": [
         "hold", "place", "--case", "C-1", "--reason", "a court order", "--call", "1.1",
