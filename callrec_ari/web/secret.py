@@ -19,6 +19,11 @@ def load_or_create_key(path: Path) -> bytes:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # FileExistsError too: a file where the folder should be
+        raise ConfigError(
+            f"The folder {path.parent} for the session key file cannot be created: {exc.strerror}."
+        ) from None
+    try:
         # O_EXCL: two processes starting at once must not each write their own key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
