@@ -21,9 +21,10 @@ def test_the_key_is_made_once_readable_by_us_only(tmp_path: Path) -> None:
 
 
 def test_a_file_where_the_folder_should_be_is_named(tmp_path: Path) -> None:
-    """A file in the folder's place: the folder is named as what cannot be created."""
+    """A file in the folder's place: the key file is named, and its folder as the cause."""
     (tmp_path / "var").write_text("not a folder", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"^The folder .*var for the session key file cannot be"):
+    refused = r"^The session key file .*web.key cannot be created: its folder cannot be made"
+    with pytest.raises(ConfigError, match=refused):
         load_or_create_key(tmp_path / "var" / "web.key")
 
 
@@ -32,7 +33,7 @@ def test_a_key_readable_by_others_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "web.key"
     load_or_create_key(path)
     path.chmod(0o644)
-    with pytest.raises(ConfigError, match="is readable by others; chmod 600 it"):
+    with pytest.raises(ConfigError, match="is open to other users; chmod 600 it"):
         load_or_create_key(path)
 
 
