@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import os
@@ -14,10 +13,10 @@ import pytest
 import tomli_w
 
 from callrec_ari.__main__ import main
-from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.records import CallRecord
 from tests.lifecycle.conftest import file_of, recorded, row, set_columns, store
 from tests.support.audio import write_wav
+from tests.support.database import on_database as database
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 # The command line's clock, injected: these calls are long expired under any policy...
@@ -50,19 +49,6 @@ def run(config: Path, *argv: str) -> tuple[int, str, str]:
 def errors_of(stderr: str) -> str:
     """callrec's own lines on stderr, without log lines or the progress bar."""
     return "\n".join(line for line in stderr.splitlines() if line.startswith("callrec:"))
-
-
-def database(database_url: str, job):
-    """Run ``job(sessions)`` on the test database from a synchronous test."""
-
-    async def go():
-        engine = create_engine(database_url)
-        try:
-            return await job(create_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def seed(database_url: str, *records: CallRecord) -> None:

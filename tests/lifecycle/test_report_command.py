@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import subprocess
@@ -16,13 +15,13 @@ import tomli_w
 from sqlalchemy import select
 
 from callrec_ari.db.models import AuditEntry
-from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.holds import HoldRequest
 from callrec_ari.recording.paths import relative_path
 from callrec_ari.records import CallRecord
 from tests.db.records import finished, ringing
 from tests.lifecycle.conftest import set_columns, store
+from tests.support.database import on_database
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 NOW = datetime.now(UTC)  # the subprocess reads the real clock
@@ -49,19 +48,6 @@ def call(uniqueid: str, *, days_ago: float, policy: str = "days-7", days: int = 
         retention_policy=policy,
         delete_after=start + timedelta(days=days),
     )
-
-
-def on_database(database_url: str, job):
-    """Run ``job(sessions)`` on the test database."""
-
-    async def go():
-        engine = create_engine(database_url)
-        try:
-            return await job(create_session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def report(config: Path, *options: str) -> subprocess.CompletedProcess[str]:
