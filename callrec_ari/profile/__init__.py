@@ -1,0 +1,1 @@
+"""The organisation's profile: who records, why, for how long, and what callers are told."""
