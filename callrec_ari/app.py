@@ -40,10 +40,10 @@ from callrec_ari.housekeeping import (
     refresh_do_not_record,
     refresh_routes,
 )
+from callrec_ari.profile.changes import NO_CHANGES
 from callrec_ari.recording.finalise import settle
 from callrec_ari.records import CallRecord, Consent
 from callrec_ari.register.importer import RegisterImporter
-from callrec_ari.profile.changes import NO_CHANGES
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes

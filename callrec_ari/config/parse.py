@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.profile import profile as _profile
+from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
     AriSettings,
     AuditSettings,
@@ -32,8 +34,6 @@ from callrec_ari.config.settings import (
     Settings,
     WebSettings,
 )
-from callrec_ari.config.profile import profile as _profile
-from callrec_ari.config.profile import route_processing
 from callrec_ari.config.table import Table
 from callrec_ari.errors import ConfigError
 from callrec_ari.names import LANGUAGE, SOUND_NAME

@@ -4,7 +4,8 @@ The config file gives the starting routes and policies; the admin's stored chang
 a policy's period (days or calendar months), add policies, replace or add the route of a
 dialled number (``*`` is the default route), and change the organisation profile and the
 processing of a number's recordings (``profile/changes.py``). A route the admin replaces
-keeps the config file's processing of that number unless the admin changed that too. Removing a stored change brings the config file's value back. A change
+keeps the config file's processing of that number unless the admin changed that too.
+Removing a stored change brings the config file's value back. A change
 applies to calls from then on: calls already stored keep the deletion date they were given,
 the period their callers were told.
 """
