@@ -30,8 +30,8 @@ from callrec_ari.housekeeping import (
     refresh_do_not_record,
     refresh_routes,
 )
-from callrec_ari.records import RecordingStatus
 from callrec_ari.profile.changes import ProfileChanges
+from callrec_ari.records import RecordingStatus
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
 from callrec_ari.supervision import Backoff

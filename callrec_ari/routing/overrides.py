@@ -5,9 +5,9 @@ a policy's period (days or calendar months), add policies, replace or add the ro
 dialled number (``*`` is the default route), and change the organisation profile and the
 processing of a number's recordings (``profile/changes.py``). A route the admin replaces
 keeps the config file's processing of that number unless the admin changed that too.
-Removing a stored change brings the config file's value back. A change
-applies to calls from then on: calls already stored keep the deletion date they were given,
-the period their callers were told.
+Removing a stored change brings the config file's value back. A change applies to calls
+from then on: calls already stored keep the deletion date they were given, the period their
+callers were told.
 """
 
 from __future__ import annotations
