@@ -89,4 +89,5 @@ def test_an_unknown_language_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["notice", "-c", str(config), "--lang", "de"])
     assert stopped.value.code == 2
-    assert "invalid choice: 'de' (choose from 'en', 'pl', 'sv', 'fi', 'ro')" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid choice: 'de' (choose from 'en', 'pl', 'sv', 'fi', 'ro')" in err
