@@ -311,7 +311,7 @@ def _route(
         retention=policy,
         on_decline=table.choice("on_decline", DeclineAction, consent.on_decline.value),
         # Only a [[route]] has its own processing; the default route's is the profile's.
-        processing=None if processing is None else route_processing(table, processing),
+        processing=route_processing(table, processing),
     )
 
 

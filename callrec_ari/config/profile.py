@@ -68,10 +68,18 @@ def processing(table: Table, default: Processing, *, complete: bool = False) -> 
     return dataclasses.replace(default, **changes)
 
 
-def route_processing(table: Table, default: Processing) -> Processing | None:
-    """A ``[[route]]``'s own processing, or ``None`` if it sets none of the keys."""
-    if all(table.raw(key) is None for key in PROCESSING_KEYS):
+def route_processing(table: Table, default: Processing | None) -> Processing | None:
+    """A ``[[route]]``'s own processing over ``default``, or ``None`` if it sets none of the
+    keys. ``default`` is ``None`` for ``[default_route]``, whose processing is the profile's:
+    a key there is refused rather than silently ignored."""
+    given = [key for key in PROCESSING_KEYS if table.raw(key) is not None]
+    if not given:
         return None
+    if default is None:
+        raise ConfigError(
+            f"Config key {table.key(given[0])} belongs in [profile]: the default route's "
+            "processing is the profile's."
+        )
     return processing(table, default)
 
 

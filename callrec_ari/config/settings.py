@@ -125,13 +125,6 @@ class RetentionPolicy:
         """The most days a recording under this policy can be kept (a month counts as 31)."""
         return self.days if self.days is not None else 31 * (self.months or 0)
 
-    @property
-    def period(self) -> str:
-        """The period in English words, for logs, reports and the CLI: ``7 days``, ``6 months``."""
-        if self.days is not None:
-            return f"{self.days} day{'s' if self.days != 1 else ''}"
-        return f"{self.months} month{'s' if self.months != 1 else ''}"
-
 
 @dataclass(frozen=True, kw_only=True)
 class LifecycleSettings:

@@ -110,3 +110,11 @@ def test_a_bad_policy_is_named(tmp_path, policy, message):
     data["retention"]["policies"]["p"] = policy
     with pytest.raises(ConfigError, match=message):
         load(data, tmp_path)
+
+
+def test_processing_keys_in_the_default_route_are_refused(tmp_path):
+    """The default route's processing is the profile's: a key there is named, not ignored."""
+    data = example()
+    data["default_route"]["legal_basis"] = "contract"
+    with pytest.raises(ConfigError, match=r"default_route.legal_basis belongs in \[profile\]"):
+        load(data, tmp_path)
