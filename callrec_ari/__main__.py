@@ -35,6 +35,7 @@ from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
 from callrec_ari.errors import CallrecError, ConfigError, InputError
 from callrec_ari.lifecycle import commands as lifecycle_commands
+from callrec_ari.profile import commands as profile_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
@@ -153,6 +154,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     rights_commands.add_commands(cli)
     staff_commands.add_commands(cli)
     audit_commands.add_commands(cli)
+    profile_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,

@@ -40,6 +40,7 @@ from callrec_ari.housekeeping import (
     refresh_do_not_record,
     refresh_routes,
 )
+from callrec_ari.profile.changes import NO_CHANGES
 from callrec_ari.recording.finalise import settle
 from callrec_ari.records import CallRecord, Consent
 from callrec_ari.register.importer import RegisterImporter
@@ -159,7 +160,7 @@ async def _last_routes(settings: Settings) -> tuple[Settings, Changes]:
         return apply(settings, *changes), changes
     except CallrecError as exc:
         log.error("routes.cache_unusable", error=str(exc), using="the config file's routes")
-        return settings, ([], [])
+        return settings, ([], [], NO_CHANGES)
 
 
 async def _calls(app: web.Application) -> AsyncIterator[None]:

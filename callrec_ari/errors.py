@@ -4,6 +4,7 @@
 
     CallrecError                  anything callrec raises deliberately
     ├── ConfigError               the configuration file is missing, unreadable or invalid
+    │   └── ProfileNotFilledInError  no [profile]: no privacy notice may be published
     ├── AriError                  the Asterisk REST interface answered with an error
     │   ├── AriUnavailableError   no answer at all: connection refused, reset or timed out
     │   ├── ChannelGoneError      404/409/422 on a channel or playback: it hung up already
@@ -33,6 +34,7 @@ a subclass may be more specific) and, for the API, ``{"error": message, "error_i
     ForbiddenError     403  forbidden           CsrfError    csrf_refused
     NotFoundError      404  not_found
     RecordingError     409  recording_problem   (nothing changed; a person must look at it)
+    ProfileNotFilledInError 503 profile_not_filled_in (the public notice page)
     TooManyAttemptsError 429 too_many_attempts  (the sign-in page says when to try again,
                                                 with a Retry-After header)
     anything else      500  internal            a fault of ours: logged with its traceback,
@@ -53,6 +55,13 @@ class CallrecError(Exception):
 
 class ConfigError(CallrecError):
     """The configuration is missing, unreadable or has a bad key."""
+
+
+class ProfileNotFilledInError(ConfigError):
+    """The organisation profile is the placeholder: nothing may be published from it."""
+
+    http_status = 503
+    error_id = "profile_not_filled_in"
 
 
 class AriError(CallrecError):

@@ -74,6 +74,7 @@ COMMANDS: dict[str, list[str]] = {
     "audit witness": ["audit", "witness"],
     "audit show": ["audit", "show"],
     "audit export": ["audit", "export", "--out", "{out}/audit.jsonl"],
+    "notice": ["notice", "--lang", "pl"],
     "sandbox build": ["sandbox", "build"],
     "sandbox up": ["sandbox", "up"],
     "sandbox call": ["sandbox", "call", "5551000"],

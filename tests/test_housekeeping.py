@@ -30,6 +30,7 @@ from callrec_ari.housekeeping import (
     refresh_do_not_record,
     refresh_routes,
 )
+from callrec_ari.profile.changes import ProfileChanges
 from callrec_ari.records import RecordingStatus
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
@@ -150,7 +151,7 @@ async def test_a_route_changed_by_the_admin_routes_new_calls_and_is_saved(
     [flow] = holder.flows  # changed once, then the same changes are not applied again
     call, _ = flow.start(arrival("5552000"))
     assert call.record.languages == ("ro",)
-    assert routing.load_cache(cache) == ([], [change])
+    assert routing.load_cache(cache) == ([], [change], ProfileChanges())
 
 
 async def test_routes_survive_a_database_outage(tmp_path: Path):

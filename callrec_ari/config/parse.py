@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.profile import profile as _profile
+from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
     AriSettings,
     AuditSettings,
@@ -36,6 +38,7 @@ from callrec_ari.config.table import Table
 from callrec_ari.errors import ConfigError
 from callrec_ari.names import LANGUAGE, SOUND_NAME
 from callrec_ari.numbers import valid_region
+from callrec_ari.profile.model import Processing
 
 _CONTEXT = re.compile(r"[A-Za-z0-9_-]{1,79}")
 _DTMF = frozenset("0123456789*#")
@@ -114,6 +117,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     consent = _consent(root.table("consent", required=False))
     retention = _retention(root.table("retention"))
     default_route = _route(root.table("default_route"), consent, retention)
+    profile = _profile(root.table("profile", required=False), present="profile" in data)
     recording = _recording(root.table("recording"), base_dir)
     return Settings(
         ari=_ari(root.table("ari"), env),
@@ -126,12 +130,13 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         lifecycle=_lifecycle(root.table("lifecycle", required=False)),
         numbers_region=_numbers_region(root.table("numbers", required=False)),
         default_route=default_route,
-        routes=_routes(data.get("route", []), consent, retention),
+        routes=_routes(data.get("route", []), consent, retention, profile.processing),
         service=_service(root.table("service", required=False)),
         web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
         passwords=_passwords(root.table("passwords", required=False)),
         audit=_audit(root.table("audit", required=False), base_dir),
+        profile=profile,
     )
 
 
@@ -268,17 +273,24 @@ def _retention(table: Table) -> dict[str, RetentionPolicy]:
     policies = table.table("policies")
     result: dict[str, RetentionPolicy] = {}
     for name, _ in policies.items():
-        days = policies.table(name).get("days", int)
-        if days < 1:
-            raise ConfigError(f"Config key {policies.key(name)}.days must be at least 1.")
-        result[name] = RetentionPolicy(name=name, days=days)
+        policy = policies.table(name)
+        if (policy.raw("days") is None) == (policy.raw("months") is None):
+            raise ConfigError(f"Config table [{policies.key(name)}] needs days or months (one).")
+        unit = "days" if policy.raw("days") is not None else "months"
+        count = policy.get(unit, int)
+        if count < 1:
+            raise ConfigError(f"Config key {policy.key(unit)} must be at least 1.")
+        result[name] = RetentionPolicy(name=name, **{unit: count})
     if not result:
         raise ConfigError("Config table [retention.policies] must name at least one policy.")
     return result
 
 
 def _route(
-    table: Table, consent: ConsentSettings, retention: Mapping[str, RetentionPolicy]
+    table: Table,
+    consent: ConsentSettings,
+    retention: Mapping[str, RetentionPolicy],
+    processing: Processing | None = None,
 ) -> Route:
     languages = table.raw("languages")
     if not isinstance(languages, list) or not languages:
@@ -298,11 +310,16 @@ def _route(
         prompt=table.matching("prompt", SOUND_NAME, "announcement"),
         retention=policy,
         on_decline=table.choice("on_decline", DeclineAction, consent.on_decline.value),
+        # Only a [[route]] has its own processing; the default route's is the profile's.
+        processing=route_processing(table, processing),
     )
 
 
 def _routes(
-    raw: Any, consent: ConsentSettings, retention: Mapping[str, RetentionPolicy]
+    raw: Any,
+    consent: ConsentSettings,
+    retention: Mapping[str, RetentionPolicy],
+    processing: Processing,
 ) -> dict[str, Route]:
     if not isinstance(raw, list):
         raise ConfigError("Config key route must be an array of tables ([[route]]).")
@@ -314,7 +331,7 @@ def _routes(
         dids = table.raw("dids")
         if not isinstance(dids, list) or not dids or not all(isinstance(d, str) for d in dids):
             raise ConfigError(f"Config key {table.key('dids')} must be a non-empty list of text.")
-        route = _route(table, consent, retention)
+        route = _route(table, consent, retention, processing)
         for did in dids:
             if did in routes:
                 raise ConfigError(f"Config key {table.key('dids')} repeats the number {did!r}.")

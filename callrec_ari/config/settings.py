@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
+
 
 class DeclineAction(enum.StrEnum):
     """What happens when a caller presses the decline key."""
@@ -107,10 +109,21 @@ class DialplanSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class RetentionPolicy:
-    """How long recordings under this policy are kept."""
+    """How long recordings under this policy are kept: a number of days or of calendar months
+    (exactly one of the two)."""
 
     name: str
-    days: int
+    days: int | None = None
+    months: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.days is None) == (self.months is None):
+            raise ValueError(f"Retention policy {self.name!r} needs days or months, not both.")
+
+    @property
+    def longest_days(self) -> int:
+        """The most days a recording under this policy can be kept (a month counts as 31)."""
+        return self.days if self.days is not None else 31 * (self.months or 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +144,7 @@ class Route:
     prompt: str
     retention: str
     on_decline: DeclineAction
+    processing: Processing | None = None  # None: the profile's default processing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,6 +228,7 @@ class Settings:
     log: LogSettings
     passwords: PasswordSettings = PasswordSettings()
     audit: AuditSettings
+    profile: Profile = PLACEHOLDER_PROFILE
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""
@@ -222,4 +237,9 @@ class Settings:
     @property
     def longest_retention_days(self) -> int:
         """The longest policy: files older than this that no row knows about are removed."""
-        return max(policy.days for policy in self.retention.values())
+        return max(policy.longest_days for policy in self.retention.values())
+
+    def processing_for(self, route: Route) -> Processing:
+        """What is done with the recordings of ``route``: its own processing, else the
+        profile's."""
+        return route.processing or self.profile.processing

@@ -259,7 +259,8 @@ class PolicyChange(Base):
     __tablename__ = "policy_changes"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    days: Mapped[int] = mapped_column(Integer())
+    days: Mapped[int | None] = mapped_column(Integer())  # days or months, never both
+    months: Mapped[int | None] = mapped_column(Integer())
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     changed_by: Mapped[str] = mapped_column(String(64))
 
@@ -294,3 +295,32 @@ class PendingGrant(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))  # None while pending; approved...
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ProfileChange(Base):
+    """One field of the organisation profile set by the admin at run time (the controller's
+    name, address, data-protection officer, notice address, supervisory authority)."""
+
+    __tablename__ = "profile_changes"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text())
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class ProcessingChange(Base):
+    """What is done with one dialled number's recordings, set by the admin at run time
+    (``*``: the profile's default processing)."""
+
+    __tablename__ = "processing_changes"
+
+    did: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purposes: Mapped[str] = mapped_column(String(200))  # comma-separated Purpose values
+    purpose_text: Mapped[str] = mapped_column(Text())
+    legal_basis: Mapped[str] = mapped_column(String(32))
+    recipients: Mapped[str] = mapped_column(Text())
+    storage_country: Mapped[str] = mapped_column(String(2))
+    transfers: Mapped[str] = mapped_column(Text())
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    changed_by: Mapped[str] = mapped_column(String(64))

@@ -88,10 +88,11 @@ class PolicyLine:
     """One policy's line: configured days, calls kept, the oldest kept call's age."""
 
     name: str
-    days: int | None  # None: a policy name on rows that the configuration does not know
+    days: int | None  # None: a policy in months, or a name the configuration does not know
     kept: int
     oldest_started_at: datetime | None
     oldest_age_days: int | None
+    months: int | None = None  # a policy in calendar months
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +180,7 @@ def build_report(facts: Facts) -> RetentionReport:
             PolicyLine(
                 name=name,
                 days=configured.days if configured else None,
+                months=configured.months if configured else None,
                 kept=rows.kept if rows else 0,
                 oldest_started_at=oldest,
                 oldest_age_days=_days(oldest, now) if oldest else None,
@@ -227,6 +229,7 @@ def report_json(report: RetentionReport) -> dict[str, Any]:
             {
                 "name": line.name,
                 "days": line.days,
+                "months": line.months,
                 "kept": line.kept,
                 "oldest_started_at": _when(line.oldest_started_at),
                 "oldest_age_days": line.oldest_age_days,

@@ -23,7 +23,13 @@ def report_lines(report: RetentionReport) -> list[str]:
         "policies:",
     ]
     for line in report.policies:
-        days = "not configured" if line.days is None else f"{line.days} days"
+        days = (
+            f"{line.months} months"
+            if line.months is not None
+            else "not configured"
+            if line.days is None
+            else f"{line.days} days"
+        )
         oldest = (
             f"oldest {_when(line.oldest_started_at)} ({line.oldest_age_days} days old)"
             if line.oldest_started_at is not None

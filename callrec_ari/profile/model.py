@@ -54,3 +54,19 @@ class Profile:
     notice_url: str  # where the full notice is published; the announcement names it
     supervisory_authority: str  # name and address of the authority callers may complain to
     processing: Processing  # the default route's; a route without its own uses this one
+    # True only for the stand-in used when the config has no [profile]: nothing may be
+    # published from it (``callrec notice``, the public notice page, ``prompts check``).
+    placeholder: bool = False
+
+
+# The profile of a configuration without a [profile] table: every text says what is missing.
+_MISSING = "(not filled in: set [profile] {} in the configuration)"
+PLACEHOLDER_PROFILE = Profile(
+    controller_name=_MISSING.format("controller_name"),
+    controller_address=_MISSING.format("controller_address"),
+    dpo_contact=_MISSING.format("dpo_contact"),
+    notice_url=_MISSING.format("notice_url"),
+    supervisory_authority=_MISSING.format("supervisory_authority"),
+    processing=Processing(purposes=(Purpose.SERVICE_QUALITY,)),
+    placeholder=True,
+)

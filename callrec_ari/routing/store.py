@@ -22,6 +22,8 @@ from callrec_ari.config import DeclineAction, RetentionPolicy, Route, Settings
 from callrec_ari.db.models import PolicyChange
 from callrec_ari.db.models import RouteChange as RouteRow
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.profile.changes import ProfileChanges
+from callrec_ari.profile.stored import profile_from_json, profile_json, stored_profile
 from callrec_ari.routing.overrides import RouteChange, apply, policy
 
 __all__ = [
@@ -37,13 +39,13 @@ __all__ = [
     "stored",
 ]
 
-Changes = tuple[list[RetentionPolicy], list[RouteChange]]
+Changes = tuple[list[RetentionPolicy], list[RouteChange], ProfileChanges]
 
 
 async def stored(session: AsyncSession) -> Changes:
-    """The admin's policies and routes, as stored."""
+    """The admin's policies, routes and profile changes, as stored."""
     policies = [
-        RetentionPolicy(name=row.name, days=row.days)
+        RetentionPolicy(name=row.name, days=row.days, months=row.months)
         for row in await session.scalars(select(PolicyChange).order_by(PolicyChange.name))
     ]
     routes = [
@@ -58,13 +60,12 @@ async def stored(session: AsyncSession) -> Changes:
         )
         for row in await session.scalars(select(RouteRow).order_by(RouteRow.did))
     ]
-    return policies, routes
+    return policies, routes, await stored_profile(session)
 
 
 async def effective(session: AsyncSession, settings: Settings) -> Settings:
     """``settings`` with the admin's changes applied."""
-    policies, routes = await stored(session)
-    return apply(settings, policies, routes)
+    return apply(settings, *await stored(session))
 
 
 def _admin(by: Actor) -> None:
@@ -78,31 +79,40 @@ async def set_policy(
     by: Actor,
     settings: Settings,
     name: str,
-    days: int,
+    days: int | None = None,
+    months: int | None = None,
     now: datetime,
     client: str | None = None,
 ) -> Settings:
-    """Set (or add) a retention policy; the resulting settings."""
+    """Set (or add) a retention policy of ``days`` or calendar ``months``; the resulting
+    settings. The audit entry keeps the period before and after."""
     _admin(by)
-    new = policy(name.strip(), days)
-    policies, routes = await stored(session)
-    result = apply(settings, [*(p for p in policies if p.name != new.name), new], routes)
+    new = policy(name.strip(), days, months=months)
+    policies, routes, profile = await stored(session)
+    old = apply(settings, policies, routes, profile).retention.get(new.name)
+    result = apply(settings, [*(p for p in policies if p.name != new.name), new], routes, profile)
     before = await session.get(PolicyChange, new.name)
-    configured = settings.retention.get(new.name)
-    old_days = before.days if before is not None else configured.days if configured else None
+    detail: dict[str, Any] = {"days": new.days, "before": old.days if old else None}
+    if new.months is not None or (old is not None and old.months is not None):
+        detail |= {"months": new.months, "months_before": old.months if old else None}
     await trail.append(
         session,
         at=now,
         actor=by.name,
         action="settings.policy",
         target=f"policy:{new.name}",
-        detail={"days": new.days, "before": old_days},
+        detail=detail,
         client=client,
     )
     if before is None:
-        session.add(PolicyChange(name=new.name, days=new.days, changed_at=now, changed_by=by.name))
+        session.add(
+            PolicyChange(
+                name=new.name, days=new.days, months=new.months, changed_at=now, changed_by=by.name
+            )
+        )
     else:
-        before.days, before.changed_at, before.changed_by = new.days, now, by.name
+        before.days, before.months = new.days, new.months
+        before.changed_at, before.changed_by = now, by.name
     await session.flush()
     return result
 
@@ -118,8 +128,10 @@ async def set_route(
 ) -> Settings:
     """Set (or add) the route of a dialled number; the resulting settings."""
     _admin(by)
-    policies, routes = await stored(session)
-    result = apply(settings, policies, [*(r for r in routes if r.did != change.did), change])
+    policies, routes, profile = await stored(session)
+    result = apply(
+        settings, policies, [*(r for r in routes if r.did != change.did), change], profile
+    )
     await trail.append(
         session,
         at=now,
@@ -158,10 +170,10 @@ async def remove_route(
 ) -> Settings:
     """Drop the admin's route of ``did``: the config file's applies again (if it has one)."""
     _admin(by)
-    policies, routes = await stored(session)
+    policies, routes, profile = await stored(session)
     if not any(route.did == did for route in routes):
         raise NotFoundError(f"No route set here for {did[:70]!r}; the config file's applies.")
-    result = apply(settings, policies, [route for route in routes if route.did != did])
+    result = apply(settings, policies, [route for route in routes if route.did != did], profile)
     await trail.append(
         session,
         at=now,
@@ -185,10 +197,11 @@ def _route_json(route: Route) -> dict[str, Any]:
 
 def save_cache(path: Path, changes: Changes) -> None:
     """Write the changes to ``path`` atomically (a temporary file, then a rename)."""
-    policies, routes = changes
+    policies, routes, profile = changes
     data = {
-        "policies": [{"name": p.name, "days": p.days} for p in policies],
+        "policies": [{"name": p.name, "days": p.days, "months": p.months} for p in policies],
         "routes": [{"did": r.did, **_route_json(r.route)} for r in routes],
+        "profile": profile_json(profile),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -201,7 +214,10 @@ def load_cache(path: Path) -> Changes:
     file is damaged (the caller falls back to the config file's routes)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        policies = [policy(str(p["name"]), int(p["days"])) for p in data["policies"]]
+        policies = [
+            policy(str(p["name"]), _count(p.get("days")), months=_count(p.get("months")))
+            for p in data["policies"]
+        ]
         routes = [
             RouteChange(
                 did=str(r["did"]),
@@ -214,8 +230,13 @@ def load_cache(path: Path) -> Changes:
             )
             for r in data["routes"]
         ]
+        profile = profile_from_json(data.get("profile", {}))
     except FileNotFoundError:
-        return [], []
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [], [], ProfileChanges()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"The saved routes in {path} cannot be read: {exc}.") from None
-    return policies, routes
+    return policies, routes, profile
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)

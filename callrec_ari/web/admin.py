@@ -12,8 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from callrec_ari.access import may_administer
-from callrec_ari.config import Route, Settings
+from callrec_ari.config import RetentionPolicy, Route, Settings
 from callrec_ari.errors import InputError
+from callrec_ari.profile.changes import FIELDS
+from callrec_ari.profile.model import LegalBasis, Purpose
+from callrec_ari.profile.stored import processing_json
 from callrec_ari.prompts.catalog import route_languages
 from callrec_ari.routing import store as routing
 from callrec_ari.staff.accounts import Account
@@ -47,18 +50,27 @@ class RouteRow:
 
     did: str | None
     route: Route
-    retention_days: int
+    policy: RetentionPolicy
+    processing: dict[str, Any]  # as JSON: the route's own, else the profile's
+
+    @property
+    def retention_days(self) -> int | None:
+        """The policy's days, ``None`` for a policy in months."""
+        return self.policy.days
 
 
 def route_rows(settings: Settings) -> list[RouteRow]:
     """The DID routes by number, then the default route."""
-    days = {name: policy.days for name, policy in settings.retention.items()}
-    rows = [
-        RouteRow(did=did, route=route, retention_days=days[route.retention])
-        for did, route in sorted(settings.routes.items())
+    numbered: list[tuple[str | None, Route]] = [*sorted(settings.routes.items())]
+    return [
+        RouteRow(
+            did=did,
+            route=route,
+            policy=settings.retention[route.retention],
+            processing=processing_json(settings.processing_for(route)),
+        )
+        for did, route in [*numbered, (None, settings.default_route)]
     ]
-    default = settings.default_route
-    return [*rows, RouteRow(did=None, route=default, retention_days=days[default.retention])]
 
 
 def _route_json(row: RouteRow) -> dict[str, Any]:
@@ -67,9 +79,21 @@ def _route_json(row: RouteRow) -> dict[str, Any]:
         "languages": list(row.route.languages),
         "prompt": row.route.prompt,
         "retention": row.route.retention,
-        "retention_days": row.retention_days,
+        "retention_days": row.policy.days,
+        "retention_months": row.policy.months,
         "on_decline": str(row.route.on_decline),
+        "processing": row.processing,
     }
+
+
+def _policy_json(policy: RetentionPolicy) -> dict[str, Any]:
+    if policy.months is not None:
+        return {"name": policy.name, "months": policy.months}
+    return {"name": policy.name, "days": policy.days}
+
+
+def _by_length(settings: Settings) -> list[RetentionPolicy]:
+    return sorted(settings.retention.values(), key=lambda policy: policy.longest_days)
 
 
 async def current_settings(request: web.Request) -> Settings:
@@ -84,15 +108,21 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
     administrator(request)
     settings = await current_settings(request)
     async with request.app[SESSIONS]() as db:
-        policies, changes = await routing.stored(db)
+        policies, changes, profile = await routing.stored(db)
     return await page(
         request,
         "admin_settings.html",
         {
-            "policies": sorted(settings.retention.values(), key=lambda policy: policy.days),
+            "policies": _by_length(settings),
             "rows": route_rows(settings),
             "changed_policies": {policy.name for policy in policies},
             "changed_routes": {change.did for change in changes},
+            "profile": settings.profile,
+            "profile_fields": FIELDS,
+            "changed_fields": set(profile.fields),
+            "changed_processing": set(profile.processing),
+            "purposes": list(Purpose),
+            "legal_bases": list(LegalBasis),
             "known_languages": route_languages(settings),
             "error": None,
         },
@@ -106,11 +136,13 @@ async def settings_api(request: web.Request) -> web.StreamResponse:
     settings = await current_settings(request)
     return web.json_response(
         {
-            "retention": [
-                {"name": policy.name, "days": policy.days}
-                for policy in sorted(settings.retention.values(), key=lambda p: p.days)
-            ],
+            "retention": [_policy_json(policy) for policy in _by_length(settings)],
             "routes": [_route_json(row) for row in route_rows(settings)],
+            "profile": {
+                **{name: getattr(settings.profile, name) for name in FIELDS},
+                "processing": processing_json(settings.profile.processing),
+                "filled_in": not settings.profile.placeholder,
+            },
             "editable": True,
         }
     )

@@ -31,6 +31,7 @@ from callrec_ari.web import (
     auth,
     calls,
     holds,
+    notice,
     openapi,
     releases,
     retention,
@@ -112,6 +113,7 @@ def build_web_app(
     app.router.add_routes(admin_users.routes)
     app.router.add_routes(admin_prompts.routes)
     app.router.add_routes(admin_routes.routes)
+    app.router.add_routes(notice.routes)  # public: no sign-in
     app.router.add_get("/api/me", auth.current)
     app.router.add_get("/api/openapi.json", openapi.openapi_json)
     app.router.add_static("/static", STATIC_DIR)

@@ -142,6 +142,27 @@ BODIES: dict[str, dict[str, str]] = {
     "POST /api/admin/settings/policies": {
         "name": "the policy's name (letters, digits, . _ -)",
         "days": "how many days recordings under it are kept (1 to 3660)",
+        "months": "instead of days: how many calendar months (1 to 120)",
+    },
+    "POST /api/admin/settings/profile": {
+        "controller_name": "the controller's name",
+        "controller_address": "the controller's postal address",
+        "dpo_contact": "the data-protection officer: name or role, e-mail or telephone",
+        "notice_url": "where the full privacy notice is published (https://...)",
+        "supervisory_authority": "the authority callers may complain to, with its address",
+    },
+    "POST /api/admin/settings/processing": {
+        "did": "the dialled number (it needs a route); * or empty for the default",
+        "purposes": "service_quality, evidence, staff_safety, complaints, training, "
+        "legal_obligation (comma-separated)",
+        "purpose_text": "free text beside the purposes, shown in the notice",
+        "legal_basis": "consent, contract, legal_obligation, public_task or legitimate_interests",
+        "recipients": "who receives recordings besides authorised staff; empty: nobody",
+        "storage_country": "where recordings are stored: a two-letter country code",
+        "transfers": "transfers outside the EU/EEA and their safeguard; empty: none",
+    },
+    "POST /api/admin/settings/processing/remove": {
+        "did": "the dialled number whose own processing ends (* for the default)",
     },
     "POST /api/admin/settings/routes": {
         "did": "the dialled number; * or empty for every other number",

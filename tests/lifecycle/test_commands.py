@@ -237,7 +237,7 @@ def test_orphans_are_reported_then_removed(config, database_url, recordings):
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith(f"orphan {OLD:%Y/%m/%d}/7.2.wav  7.2.wav  ")
-    assert lines[0].endswith("older than 183 days (--remove deletes it)")
+    assert lines[0].endswith("older than 186 days (--remove deletes it)")  # 6 months of 31 days
     assert lines[1].startswith("1 orphan among 2 recordings in 1 day folder; 1 older than")
     assert stray.exists()
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from callrec_ari.access import Actor, Role
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.profile.changes import ProfileChanges
 from callrec_ari.routing import store
 from callrec_ari.routing.overrides import route_change
 from tests.flow.conftest import example_settings
@@ -87,15 +88,15 @@ async def test_only_the_admin_changes_and_bad_changes_store_nothing(session_fact
                     db, by=ADMIN, settings=settings, change=romanian(retention="forever"), now=NOW
                 )
     async with session_factory() as db:
-        assert await store.stored(db) == ([], [])
+        assert await store.stored(db) == ([], [], ProfileChanges())
         assert list(await db.scalars(select(AuditEntry))) == []
 
 
 def test_the_disk_copy_round_trips_and_a_damaged_one_is_named(tmp_path: Path):
     """What the service saved is what it reads at the next start; damage is one sentence."""
     path = tmp_path / "journal" / "routes.json"
-    assert store.load_cache(path) == ([], [])
-    changes = ([store.policy("year", 365)], [romanian()])
+    assert store.load_cache(path) == ([], [], ProfileChanges())
+    changes = ([store.policy("year", 365)], [romanian()], ProfileChanges())
     store.save_cache(path, changes)
     assert store.load_cache(path) == changes
     path.write_text("{not json", encoding="utf-8")

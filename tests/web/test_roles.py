@@ -19,7 +19,7 @@ AGENT, SUPERVISOR, DPO, DIRECTOR, ADMIN = (
 )
 EVERYONE = frozenset(Role)
 PLAYERS = frozenset({AGENT, SUPERVISOR, DPO, DIRECTOR})  # the agent for their own call
-NOT_SIGNED_IN = "public"  # sign-in pages, the API document, static files
+NOT_SIGNED_IN = "public"  # sign-in pages, the API document, static files, the privacy notice
 REASON_FIRST = "reason"  # the audio needs a stated reason in this session: 403 for all here
 
 # (method, route) -> who may: a set of roles, or one of the two markers above.
@@ -30,6 +30,7 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("POST", r"/language", NOT_SIGNED_IN),
     ("GET", r"/api/openapi\.json", NOT_SIGNED_IN),
     ("GET", r"/static", NOT_SIGNED_IN),
+    ("GET", r"/notice(\.txt)?", NOT_SIGNED_IN),
     ("GET", r"/api/me", EVERYONE),
     ("GET", r"(/api)?/calls(/\{uniqueid\})?", EVERYONE),
     ("POST", r"(/api)?/calls/\{uniqueid\}/listen", PLAYERS),
