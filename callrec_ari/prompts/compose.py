@@ -18,6 +18,7 @@ from callrec_ari.profile.announcement import (
     announcement_text,
     decline_hint_text,
 )
+from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
 from callrec_ari.profile.model import Processing, Profile
 
 
@@ -40,8 +41,10 @@ class Plan:
 
 
 def profile_of(settings: Settings) -> Profile | None:
-    """The configured profile, or None when the configuration has none to compose from."""
-    profile = getattr(settings, "profile", None)
+    """The configured profile, or None when the configuration has none to compose from (its
+    stand-in says so with ``placeholder``)."""
+    # Until settings carry the [profile] table, the example organisation's stands in.
+    profile = getattr(settings, "profile", EXAMPLE_PROFILE)
     if not isinstance(profile, Profile) or getattr(profile, "placeholder", False):
         return None
     return profile
