@@ -9,9 +9,9 @@ from callrec_ari.prompts.keys import DTMF_KEYS, spoken_key
 
 __all__ = ["DTMF_KEYS", "check_voice", "spoken_key", "synthesise", "voice"]
 
-# espeak-ng's own default pace, about 150 words a minute as it really speaks English and 4.5
-# to 5 syllables a second in every voice here: a natural rate, not sped up to fit the 12 s
-# ceiling of the announcement (the texts are short enough instead).
+# espeak-ng's own default pace in every voice: about 160 words a minute of English with its
+# pauses, about 4.5 syllables a second in each language here. A natural rate, not sped up to
+# fit the 12 s ceiling of the announcement: the texts are short enough instead.
 DEFAULT_SPEED_WPM = 175
 _VOICES: dict[str, str] = {"en": "en-gb", "fi": "fi", "pl": "pl", "ro": "ro", "sv": "sv"}
 
