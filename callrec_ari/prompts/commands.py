@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from callrec_ari.config import Settings
 from callrec_ari.db.session import run_command
+from callrec_ari.profile.announcement import WORDINGS
 from callrec_ari.prompts.check import CEILING_SECONDS, check_prompts
 from callrec_ari.prompts.compose import plan, profile_of, write_texts
 from callrec_ari.routing import store as routing
@@ -33,7 +34,8 @@ def compose(settings: Settings, *, languages: Sequence[str] | None) -> None:
         _out(f"{path.parent.name}/{path.name}  composed from the profile")
     for language, name in composed.as_written:
         if languages is None or language in languages:
-            _out(f"{language}/{name}.txt  kept as written: callrec has no wording in {language}")
+            reason = "not an announcement" if language in WORDINGS else "no wording in it"
+            _out(f"{language}/{name}.txt  kept as written ({reason})")
 
 
 def check(settings: Settings, *, languages: Sequence[str] | None) -> int:

@@ -34,7 +34,9 @@ class ComposedText:
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
-    """The texts to write, and the prompts no wording exists for (kept as written)."""
+    """The texts to write, and the prompts kept as written: no wording exists for their
+    language, or a route plays a consent prompt (such as the decline hint) as its
+    announcement."""
 
     texts: tuple[ComposedText, ...]
     as_written: tuple[tuple[str, str], ...]  # (language, name)
@@ -70,13 +72,17 @@ def plan(settings: Settings, profile: Profile) -> Plan:
     Two routes that play the same prompt name in the same language but would have it say
     different things (other purposes) are refused: one file cannot say both.
     """
-    decline_key = settings.consent.decline_key
+    consent = settings.consent
+    decline_key = consent.decline_key
+    # A route may play one of the consent prompts as its announcement (a test line does):
+    # that text is not an announcement to compose.
+    not_announcements = {DECLINE_HINT, consent.decline_prompt, consent.not_recorded_prompt}
     found: dict[tuple[str, str], dict[str, list[str]]] = {}
     as_written: set[tuple[str, str]] = set()
     for label, route in played_routes(settings):
         processing = processing_for(profile, route)
         for language in route.languages:
-            if language not in WORDINGS:
+            if language not in WORDINGS or route.prompt in not_announcements:
                 as_written.add((language, route.prompt))
                 continue
             text = announcement_text(profile, processing, language, decline_key)

@@ -100,3 +100,13 @@ def test_only_changed_texts_are_written(settings, tmp_path: Path):
     edited = tmp_path / "pl" / "announcement.txt"
     edited.write_text("Nagrywamy.\n", encoding="utf-8")
     assert write_texts(tmp_path, texts) == [edited]
+
+
+def test_a_route_playing_the_decline_hint_as_announcement_is_not_composed(settings):
+    """A quick test line whose announcement is the decline hint keeps the hint's text."""
+    quick = dataclasses.replace(settings.default_route, prompt="decline-hint")
+    line = dataclasses.replace(settings, routes={**settings.routes, "5550000": quick})
+    composed = plan(line, EXAMPLE_PROFILE)
+    assert ("en", "decline-hint") in composed.as_written
+    [hint] = [t for t in composed.texts if (t.language, t.name) == ("en", "decline-hint")]
+    assert hint.text == "To refuse, press {key}."
