@@ -1,8 +1,9 @@
 """What the profile says a caller must hear that a prompt text or recording may not say.
 
 For each language a route plays: the announcement must name the controller and the notice
-address, the decline key (when one is configured) must be named by the decline hint, and
-the two together must last at most ``CEILING_SECONDS``. A studio recording cannot be read:
+address, the decline key (when one is configured) must be named by the decline hint (and
+without a key the announcement must say to hang up), and the two together must last at
+most ``CEILING_SECONDS``. A studio recording cannot be read:
 its transcript ``studio/<name>.txt`` is checked instead, and without one the recording is
 reported as unverifiable, with what it must say.
 """
@@ -109,6 +110,8 @@ def _check_language(
         findings.append(_unverifiable(language, name, required))
     else:
         findings += _says_who_and_where(language, name, announcement, profile)
+        if decline_key is None:
+            findings += _says_hang_up(language, name, announcement)
     names = [name]
     if decline_key is not None:
         names.append(DECLINE_HINT)
@@ -190,6 +193,23 @@ def _says_who_and_where(
             )
         )
     return findings
+
+
+def _says_hang_up(language: str, name: str, source: _Source) -> list[Finding]:
+    """Without a decline key the announcement is the only place that says how to refuse."""
+    if language not in WORDINGS:
+        return []  # no wording to compare with; the text is the admin's own
+    hang_up = WORDINGS[language].hang_up.strip()
+    if _normalised(hang_up) in _normalised(source.text or ""):
+        return []
+    return [
+        Finding(
+            language=language,
+            name=name,
+            message=f"{source.what} does not say how to refuse, and no decline key is "
+            f'offered: it must say "{hang_up}"',
+        )
+    ]
 
 
 def _addresses(url: str, language: str) -> list[str]:

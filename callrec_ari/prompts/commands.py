@@ -50,8 +50,8 @@ def check(settings: Settings, *, languages: Sequence[str] | None) -> int:
     if findings:
         return 1
     _out(
-        "Every announcement names the controller and the notice address, the decline key "
-        f"where one is offered, and lasts at most {CEILING_SECONDS:.0f} s per language."
+        "Every announcement names the controller, the notice address and how to refuse, "
+        f"and lasts at most {CEILING_SECONDS:.0f} s per language."
     )
     return 0
 

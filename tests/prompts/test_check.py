@@ -11,6 +11,7 @@ import pytest
 from callrec_ari.config import Settings, load
 from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
 from callrec_ari.prompts.check import check_prompts
+from callrec_ari.prompts.compose import plan, write_texts
 from tests.prompts.conftest import LANGUAGES, REPO_PROMPTS, make_tone
 from tests.support.audio import write_speech_like_wav
 
@@ -124,13 +125,15 @@ def test_a_language_over_the_ceiling_is_reported(prompts, settings):
 
 
 def test_without_a_decline_key_the_hint_is_not_required(prompts, settings):
-    """No key: the hint is neither checked nor counted, the announcement alone is."""
+    """No key: the hint is neither checked nor counted, the announcement (composed to say
+    "hang up") alone is."""
     for language in LANGUAGES:
         (prompts / language / "decline-hint.txt").unlink()
         (prompts / language / "decline-hint.wav").unlink()
     keyless = dataclasses.replace(
         settings, consent=dataclasses.replace(settings.consent, decline_key=None)
     )
+    write_texts(prompts, plan(keyless, EXAMPLE_PROFILE).texts)
     assert _messages(prompts, keyless) == []
 
 
@@ -138,3 +141,19 @@ def test_without_a_profile_nothing_can_be_checked(prompts, settings):
     """A configuration with no [profile] is one finding, not a pass."""
     [finding] = check_prompts(prompts, settings, None)
     assert "no [profile]" in finding.message
+
+
+def test_without_a_decline_key_an_announcement_that_never_says_hang_up_is_reported(
+    prompts, settings
+):
+    """Texts composed while a key was configured say nothing about refusing once the key is
+    removed: each language is reported until the texts are composed again."""
+    keyless = dataclasses.replace(
+        settings, consent=dataclasses.replace(settings.consent, decline_key=None)
+    )
+    messages = _messages(prompts, keyless)
+    assert len(messages) == len(LANGUAGES)
+    assert messages[0] == (
+        "en/announcement: The text does not say how to refuse, and no decline key is "
+        'offered: it must say "If you do not agree, please hang up."'
+    )
