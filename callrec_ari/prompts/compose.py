@@ -14,8 +14,10 @@ from callrec_ari.config import Route, Settings
 from callrec_ari.errors import PromptError
 from callrec_ari.profile.announcement import (
     DECLINE_HINT,
+    OUTBOUND_ANNOUNCEMENT,
     WORDINGS,
     announcement_text,
+    compose_outbound,
     decline_hint_text,
 )
 from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
@@ -101,6 +103,35 @@ def plan(settings: Settings, profile: Profile) -> Plan:
         [(text, labels)] = variants.items()
         texts.append(ComposedText(language=language, name=name, text=text, routes=tuple(labels)))
     return Plan(texts=tuple(texts), as_written=tuple(sorted(as_written)))
+
+
+def outbound_texts(
+    profile: Profile,
+    processing: Processing,
+    languages: Iterable[str],
+    *,
+    agree_key: str,
+    ends_without_consent: bool = False,
+    label: str = "the outbound route",
+) -> list[ComposedText]:
+    """The outbound announcement (``outbound-announcement``) in each language an outbound
+    route plays, for ``write_texts``; languages without wording are left to the admin."""
+    return [
+        ComposedText(
+            language=language,
+            name=OUTBOUND_ANNOUNCEMENT,
+            text=compose_outbound(
+                profile,
+                processing,
+                language,
+                agree_key,
+                ends_without_consent=ends_without_consent,
+            ),
+            routes=(label,),
+        )
+        for language in languages
+        if language in WORDINGS
+    ]
 
 
 def write_texts(source_dir: Path, texts: Iterable[ComposedText]) -> list[Path]:

@@ -12,7 +12,7 @@ from callrec_ari.errors import PromptError
 from callrec_ari.profile.announcement import announcement_text
 from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
 from callrec_ari.profile.model import Processing, Purpose
-from callrec_ari.prompts.compose import plan, profile_of, write_texts
+from callrec_ari.prompts.compose import outbound_texts, plan, profile_of, write_texts
 from tests.prompts.conftest import LANGUAGES, REPO_PROMPTS
 
 EXAMPLE_CONFIG = REPO_PROMPTS.parent / "config.example.toml"
@@ -110,3 +110,19 @@ def test_a_route_playing_the_decline_hint_as_announcement_is_not_composed(settin
     assert ("en", "decline-hint") in composed.as_written
     [hint] = [t for t in composed.texts if (t.language, t.name) == ("en", "decline-hint")]
     assert hint.text == "To refuse, press {key}."
+
+
+def test_the_outbound_announcement_is_written_per_language(tmp_path: Path):
+    """An outbound route in Polish and Swedish gets outbound-announcement.txt in both, asking
+    for its agree key; a language without wording is left out."""
+    texts = outbound_texts(
+        EXAMPLE_PROFILE, EXAMPLE_PROFILE.processing, ["pl", "sv", "de"], agree_key="1"
+    )
+    assert [(t.language, t.name) for t in texts] == [
+        ("pl", "outbound-announcement"),
+        ("sv", "outbound-announcement"),
+    ]
+    write_texts(tmp_path, texts)
+    swedish = (tmp_path / "sv" / "outbound-announcement.txt").read_text(encoding="utf-8")
+    assert swedish.startswith("Det här är Aurora Services.")
+    assert "Tryck 1 om du godkänner inspelningen" in swedish
