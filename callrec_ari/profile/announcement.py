@@ -61,8 +61,8 @@ WORDINGS: dict[str, Wording] = {
         hang_up=" If you do not agree, please hang up.",
         decline_hint="To refuse, press {key}.",
         outbound="This is {controller}. This call may be recorded for {purposes}. "
-        "To agree to the recording, press {key}; {otherwise}. Full notice: {url}.",
-        otherwise_unrecorded="otherwise the call continues unrecorded",
+        "To agree, press {key}; {otherwise}. Full notice: {url}.",
+        otherwise_unrecorded="otherwise the call goes on unrecorded",
         otherwise_ends="otherwise the call ends",
         url_words={".": "dot", "/": "slash", "-": "dash"},
     ),
@@ -82,10 +82,9 @@ WORDINGS: dict[str, Wording] = {
         hang_up=" Jeśli nie, rozłącz się.",
         decline_hint="Aby odmówić, wciśnij {key}.",
         outbound="Dzwoni {controller}. Rozmowa może być nagrywana w celach {purposes}. "
-        "Aby zgodzić się na nagrywanie, wciśnij {key}; {otherwise}. "
-        "Więcej: {url}.",
-        otherwise_unrecorded="w przeciwnym razie rozmowa będzie kontynuowana bez nagrania",
-        otherwise_ends="w przeciwnym razie rozmowa zostanie zakończona",
+        "Aby się zgodzić, wciśnij {key}; {otherwise}. Więcej: {url}.",
+        otherwise_unrecorded="inaczej rozmowa nie będzie nagrywana",
+        otherwise_ends="inaczej rozmowa zostanie zakończona",
         url_words={".": "kropka", "/": "ukośnik", "-": "myślnik"},
     ),
     "sv": Wording(
@@ -103,8 +102,8 @@ WORDINGS: dict[str, Wording] = {
         hang_up=" Annars, lägg på.",
         decline_hint="Tryck {key} för att neka.",
         outbound="Det här är {controller}. Samtalet kan spelas in för {purposes}. "
-        "Tryck {key} om du godkänner inspelningen; {otherwise}. Mer information: {url}.",
-        otherwise_unrecorded="annars fortsätter samtalet utan inspelning",
+        "Tryck {key} om du godkänner; {otherwise}. Mer information: {url}.",
+        otherwise_unrecorded="annars spelas samtalet inte in",
         otherwise_ends="annars avslutas samtalet",
         url_words={".": "punkt", "/": "snedstreck", "-": "bindestreck"},
     ),
@@ -123,8 +122,8 @@ WORDINGS: dict[str, Wording] = {
         hang_up=" Jos et hyväksy, katkaise puhelu.",
         decline_hint="Kieltäydy painamalla {key}.",
         outbound="Täällä {controller}. Puhelu voidaan tallentaa {purposes} vuoksi. "
-        "Jos hyväksyt tallennuksen, paina {key}; {otherwise}. Lisätietoja: {url}.",
-        otherwise_unrecorded="muuten puhelu jatkuu ilman tallennusta",
+        "Jos hyväksyt, paina {key}; {otherwise}. Lisätietoja: {url}.",
+        otherwise_unrecorded="muuten puhelua ei tallenneta",
         otherwise_ends="muuten puhelu päättyy",
         url_words={".": "piste", "/": "kauttaviiva", "-": "viiva"},
     ),
@@ -143,9 +142,8 @@ WORDINGS: dict[str, Wording] = {
         hang_up=" Altfel, vă rugăm să închideți.",
         decline_hint="Pentru refuz, apăsați {key}.",
         outbound="Vă sună {controller}. Acest apel poate fi înregistrat pentru {purposes}. "
-        "Pentru a fi de acord cu înregistrarea, apăsați tasta {key}; {otherwise}. "
-        "Detalii: {url}.",
-        otherwise_unrecorded="altfel, apelul continuă fără înregistrare",
+        "Pentru acord, apăsați {key}; {otherwise}. Detalii: {url}.",
+        otherwise_unrecorded="altfel, apelul nu se înregistrează",
         otherwise_ends="altfel, apelul se încheie",
         url_words={".": "punct", "/": "bară", "-": "cratimă"},
     ),

@@ -125,4 +125,4 @@ def test_the_outbound_announcement_is_written_per_language(tmp_path: Path):
     write_texts(tmp_path, texts)
     swedish = (tmp_path / "sv" / "outbound-announcement.txt").read_text(encoding="utf-8")
     assert swedish.startswith("Det här är Aurora Services.")
-    assert "Tryck 1 om du godkänner inspelningen" in swedish
+    assert "Tryck 1 om du godkänner; annars spelas samtalet inte in." in swedish
