@@ -139,7 +139,17 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
         "Build prompt WAVs from text or studio recordings, install them, or replace one "
         "with a recording (as the admin's prompts page does).",
     )
-    prompts.add_argument("action", choices=["build", "install", "replace"])
+    prompts.add_argument("action", choices=["build", "install", "replace", "check"])
+    prompts.add_argument(
+        "--as-written",
+        action="store_true",
+        help="build: speak the texts as they are, without composing them from the profile",
+    )
+    prompts.add_argument(
+        "--live",
+        action="store_true",
+        help="build, check: the routes in force (the admin's run-time changes, from the database)",
+    )
     prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
     prompts.add_argument("--prompt", metavar="NAME", help="replace: the prompt, e.g. announcement")
     prompts.add_argument("--file", type=Path, help="replace: the recording (WAV, MP3 or OGG)")
@@ -328,7 +338,15 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
     source = settings.prompts.source_dir
     if args.action == "replace":
         return _replace_prompt(args, settings, now=clock(), operator=operator)
-    if args.action == "build":
+    if args.action in {"build", "check"}:
+        from callrec_ari.prompts import commands as prompt_commands  # noqa: PLC0415
+
+        if args.live:
+            settings = prompt_commands.live_settings(settings, client=operator.client)
+        if args.action == "check":
+            return prompt_commands.check(settings, languages=args.lang)
+        if not args.as_written:
+            prompt_commands.compose(settings, languages=args.lang)
         for built in build_prompts(
             source, decline_key=settings.consent.decline_key, languages=args.lang
         ):

@@ -95,6 +95,37 @@ def test_prompts_build_then_install_through_the_command(tmp_path: Path, capsys):
     assert installed == ["announcement.wav", "decline-hint.wav", "declined.wav", "not-recorded.wav"]
 
 
+def test_prompts_build_composes_then_check_reports_a_hand_edit(tmp_path: Path, capsys):
+    """`prompts build` writes the profile's texts before speaking them; a hand edit that
+    drops the controller makes `prompts check` print one sentence and exit 1."""
+    source = tmp_path / "prompts"
+    shutil.copytree(EXAMPLE.parent / "prompts" / "en", source / "en")
+    (source / "en" / "announcement.txt").write_text("Our customer service records.\n")
+    default_route = {"languages": ["en"], "prompt": "announcement", "retention": "months-6"}
+    config = write_config(
+        tmp_path,
+        prompts={"source_dir": str(source), "sounds_dir": str(tmp_path / "sounds")},
+        default_route=default_route,
+    )
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    data["route"] = []  # one English line only: the check reads en alone
+    config.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+    assert main(["prompts", "build", "-c", str(config)]) == 0
+    assert "en/announcement.txt  composed from the profile" in capsys.readouterr().out
+    assert (source / "en" / "announcement.txt").read_text().startswith("Aurora Services")
+    assert main(["prompts", "check", "-c", str(config)]) == 0
+    assert "Every announcement names the controller" in capsys.readouterr().out
+
+    (source / "en" / "announcement.txt").write_text("We record. Details: aurora.example.\n")
+    assert main(["prompts", "check", "-c", str(config)]) == 1
+    assert capsys.readouterr().out == (
+        "en/announcement: The text does not name the controller, Aurora Services.\n"
+    )
+    assert main(["prompts", "build", "--as-written", "-c", str(config)]) == 0
+    assert (source / "en" / "announcement.txt").read_text().startswith("We record.")
+
+
 def test_prompts_install_says_where_a_linked_language_really_went(tmp_path: Path, capsys):
     """Through Debian's absolute en link inside Asterisk's root (asterisk_root), the command
     prints the folder the files really went to; a dangling link is one line, no traceback."""

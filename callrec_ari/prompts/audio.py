@@ -23,6 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from pydub import AudioSegment
     from pydub.exceptions import CouldntDecodeError, CouldntEncodeError
+    from pydub.silence import detect_leading_silence
 
 SAMPLE_RATE = 8000
 SAMPLE_WIDTH = 2
@@ -31,6 +32,10 @@ MIN_SECONDS = 0.5
 MIN_PEAK_DBFS = -30.0
 TARGET_PEAK_DBFS = -3.0
 
+# espeak-ng ends every text with about 0.3 s of silence: callers would wait through it twice
+# per language (announcement, then decline hint). A short tail keeps the two apart.
+_KEPT_SILENCE_MS = 150
+_SILENCE_DBFS = -50.0
 # Full-scale samples above this share of the file mean the source clipped; a file merely
 # normalised to 0 dBFS touches full scale only now and then.
 _CLIPPED_SHARE = 1e-4
@@ -147,6 +152,16 @@ def to_telephone(audio: AudioSegment, origin: Path) -> AudioSegment:
             f"{MIN_PEAK_DBFS:.0f} dBFS)."
         )
     return phone.apply_gain(TARGET_PEAK_DBFS - peak)
+
+
+def trim_silence(audio: AudioSegment) -> AudioSegment:
+    """``audio`` without its leading silence and with at most 150 ms of trailing silence."""
+    start = detect_leading_silence(audio, silence_threshold=_SILENCE_DBFS)
+    end = len(audio) - detect_leading_silence(audio.reverse(), silence_threshold=_SILENCE_DBFS)
+    if end <= start:
+        return audio  # all silence: to_telephone refuses it with its own message
+    trimmed: AudioSegment = audio[start : min(len(audio), end + _KEPT_SILENCE_MS)]
+    return trimmed
 
 
 def wav_bytes(audio: AudioSegment) -> bytes:

@@ -19,6 +19,7 @@ from callrec_ari.prompts.audio import (
     SAMPLE_RATE,
     decode,
     to_telephone,
+    trim_silence,
     wav_bytes,
     write_atomically,
 )
@@ -31,6 +32,8 @@ STUDIO_SUFFIXES = frozenset(
     {".aac", ".aif", ".aiff", ".flac", ".m4a", ".mka", ".mp3", ".oga", ".ogg", ".opus", ".wav"}
     | {".webm", ".wma"}
 )
+
+TRANSCRIPT_SUFFIX = ".txt"
 
 _log = structlog.get_logger(__name__)
 
@@ -136,6 +139,8 @@ def _studio_recordings(studio: Path) -> dict[str, Path]:
     for path in sorted(studio.iterdir()):
         if path.name.startswith(".") or not path.is_file():
             continue
+        if path.suffix.lower() == TRANSCRIPT_SUFFIX:
+            continue  # what the recording says, read by `callrec prompts check`
         if path.suffix.lower() not in STUDIO_SUFFIXES:
             _log.warning("ignoring a studio file that is not audio", file=str(path))
             continue
@@ -156,7 +161,7 @@ def _build(job: _Job, decline_key: str | None) -> BuiltPrompt:
         with tempfile.TemporaryDirectory(prefix="callrec-tts-") as scratch:
             spoken = Path(scratch) / "speech.wav"
             synthesise(text, job.language, spoken, origin=job.source_file)
-            audio = decode(spoken)
+            audio = trim_silence(decode(spoken))
     phone = to_telephone(audio, job.source_file)
     target = job.folder / f"{job.name}.wav"
     write_atomically(target, wav_bytes(phone))

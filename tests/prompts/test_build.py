@@ -135,22 +135,22 @@ def test_clipped_studio_file_is_built_with_a_warning(prompt_dir):
 
 
 @pytest.mark.parametrize(
-    ("language", "key", "ending"),
+    ("language", "key", "phrase"),
     [
         ("en", "*", "press star."),
         ("en", "#", "press hash."),
-        ("pl", "*", "nacisnąć gwiazdkę."),
-        ("pl", "9", "nacisnąć 9."),
-        ("sv", "#", "tryck fyrkant."),
-        ("fi", "9", "paina numeroa 9."),
-        ("fi", "*", "paina tähtimerkkiä."),
-        ("ro", "#", "apăsați tasta diez."),
+        ("pl", "*", "wciśnij gwiazdkę."),
+        ("pl", "9", "wciśnij 9."),
+        ("sv", "#", "Tryck fyrkant "),
+        ("fi", "9", "painamalla numeroa 9."),
+        ("fi", "*", "painamalla tähtimerkkiä."),
+        ("ro", "#", "apăsați diez."),
     ],
 )
-def test_decline_hint_names_the_key_in_the_callers_language(language, key, ending):
+def test_decline_hint_names_the_key_in_the_callers_language(language, key, phrase):
     """The decline key is spoken as a word the caller expects: star, gwiazdkę, fyrkant..."""
     text = speech_text(REPO_PROMPTS / language / "decline-hint.txt", decline_key=key)
-    assert text.endswith(ending)
+    assert phrase in text
     assert "{key}" not in text
 
 
