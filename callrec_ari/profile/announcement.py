@@ -119,7 +119,7 @@ WORDINGS: dict[str, Wording] = {
         conjunction="ja",
         announcement="{controller} tallentaa puhelun {purposes} vuoksi. "
         "Jatkamalla hyväksyt.{hang_up} Lisätietoja: {url}.",
-        hang_up=" Jos et hyväksy, katkaise puhelu.",
+        hang_up=" Muuten katkaise puhelu.",
         decline_hint="Kieltäydy painamalla {key}.",
         outbound="Täällä {controller}. Puhelu voidaan tallentaa {purposes} vuoksi. "
         "Jos hyväksyt, paina {key}; {otherwise}. Lisätietoja: {url}.",

@@ -20,7 +20,6 @@ from callrec_ari.profile.announcement import (
     compose_outbound,
     decline_hint_text,
 )
-from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
 from callrec_ari.profile.model import Processing, Profile
 
 
@@ -47,17 +46,13 @@ class Plan:
 def profile_of(settings: Settings) -> Profile | None:
     """The configured profile, or None when the configuration has none to compose from (its
     stand-in says so with ``placeholder``)."""
-    # Until settings carry the [profile] table, the example organisation's stands in.
-    profile = getattr(settings, "profile", EXAMPLE_PROFILE)
-    if not isinstance(profile, Profile) or getattr(profile, "placeholder", False):
-        return None
-    return profile
+    profile = settings.profile
+    return None if profile.placeholder else profile
 
 
 def processing_for(profile: Profile, route: Route) -> Processing:
     """What ``route``'s recordings are for: its own processing, else the profile's."""
-    own = getattr(route, "processing", None)
-    return own if isinstance(own, Processing) else profile.processing
+    return route.processing if route.processing is not None else profile.processing
 
 
 def played_routes(settings: Settings) -> list[tuple[str, Route]]:

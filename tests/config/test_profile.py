@@ -29,8 +29,8 @@ def test_the_example_profile_and_routes_processing(tmp_path):
     """The example names its controller, and each route's own purposes and basis apply."""
     settings = load(example(), tmp_path)
     profile = settings.profile
-    assert profile.controller_name == "Example Housing Services Ltd."
-    assert profile.notice_url == "https://housing.example.org/notice"
+    assert profile.controller_name == "Aurora Services"
+    assert profile.notice_url == "https://aurora.example"
     assert not profile.placeholder
     default = settings.processing_for(settings.route_for("unknown"))
     assert default == profile.processing

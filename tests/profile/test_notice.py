@@ -53,7 +53,7 @@ def test_each_language_renders_every_section_complete(settings, language, form):
     for key in ("right_access", "right_erasure", "right_portability", "right_withdraw"):
         assert words[key] in text
     profile = settings.profile
-    for value in (profile.controller_name, profile.notice_url, "dpo@housing.example.org"):
+    for value in (profile.controller_name, profile.notice_url, "dpo@aurora.example"):
         assert value in text
     assert "Urzędu Ochrony Danych Osobowych" in text
     assert not re.search(r"\{[a-z_]*\}|\{\{|\{%|purpose\.|basis\.|not filled in", text)

@@ -11,18 +11,11 @@ from callrec_ari.config import Route, Settings, load
 from callrec_ari.errors import PromptError
 from callrec_ari.profile.announcement import announcement_text
 from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
-from callrec_ari.profile.model import Processing, Purpose
+from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Purpose
 from callrec_ari.prompts.compose import outbound_texts, plan, profile_of, write_texts
 from tests.prompts.conftest import LANGUAGES, REPO_PROMPTS
 
 EXAMPLE_CONFIG = REPO_PROMPTS.parent / "config.example.toml"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class _RouteWithProcessing(Route):
-    """A route with its own processing, as the [profile] configuration gives one."""
-
-    processing: Processing | None = None
 
 
 @pytest.fixture
@@ -43,30 +36,22 @@ def test_the_example_configuration_composes_every_language(settings):
 
 
 def test_the_committed_texts_are_the_example_profiles(settings):
-    """prompts/ holds what the example profile composes, so the WAVs match the example."""
-    for text in plan(settings, EXAMPLE_PROFILE).texts:
+    """prompts/ holds what config.example.toml's profile composes, so the WAVs match it."""
+    for text in plan(settings, settings.profile).texts:
         path = REPO_PROMPTS / text.language / f"{text.name}.txt"
         assert path.read_text(encoding="utf-8") == text.text + "\n", path
 
 
-def test_the_example_profile_stands_in_until_the_configuration_has_one(settings):
-    """Without a profile field the example organisation is composed; a placeholder one
-    composes nothing."""
-    assert profile_of(settings) == EXAMPLE_PROFILE
-    placeholder = dataclasses.replace(EXAMPLE_PROFILE, controller_name="(not filled in)")
-    object.__setattr__(placeholder, "placeholder", True)  # the [profile]-less stand-in
-    assert profile_of(_Holder(profile=placeholder)) is None
-
-
-@dataclasses.dataclass(frozen=True)
-class _Holder:
-    profile: object
+def test_the_configured_profile_is_composed_and_a_placeholder_one_is_not(settings):
+    """The [profile] table is what announcements say; without one nothing is composed."""
+    assert profile_of(settings) == settings.profile
+    assert profile_of(dataclasses.replace(settings, profile=PLACEHOLDER_PROFILE)) is None
 
 
 def test_routes_that_would_say_different_things_under_one_name_are_refused(settings):
     """Two routes playing "announcement" in Polish for other purposes cannot share one file:
     the error names both."""
-    training = _RouteWithProcessing(
+    training = Route(
         languages=("pl",),
         prompt="announcement",
         retention="days-7",

@@ -18,8 +18,8 @@ async def test_anyone_reads_the_notice_without_signing_in(client):
     assert response.status == 200
     assert response.content_type == "text/html"
     page = await response.text()
-    assert "Example Housing Services Ltd." in page
-    assert "https://housing.example.org/notice" in page
+    assert "Aurora Services" in page
+    assert "https://aurora.example" in page
     assert '<html lang="en">' in page
     assert "Set-Cookie" not in response.headers
 
@@ -113,7 +113,7 @@ async def test_the_admin_s_settings_page_shows_the_profile(client, person, clock
     page = await (await client.get("/admin/settings")).text()
     assert 'id="profile-form"' in page
     assert 'id="processing-form"' in page
-    assert 'value="Example Housing Services Ltd."' in page
+    assert 'value="Aurora Services"' in page
     assert "6 months" in page
 
 
