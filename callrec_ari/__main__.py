@@ -33,7 +33,7 @@ from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import migrate, schema
 from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
-from callrec_ari.errors import CallrecError, ConfigError, InputError
+from callrec_ari.errors import CallrecError, ConfigError, DatabaseError, InputError
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
@@ -339,6 +339,7 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
         )
         for path in installed:
             print(path)
+        _version_installed(settings, now=clock(), operator=operator)
         for folder in language_folders(source, args.lang):
             lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
             real = sound_folder(
@@ -348,6 +349,31 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
                 # The files went where the link leads, which is what Asterisk reads: say so.
                 print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
     return 0
+
+
+def _version_installed(settings: Settings, *, now: datetime, operator: Operator) -> None:
+    """Record the installed prompts' new audio as versions, audited as the operator's."""
+    from callrec_ari.prompts.version_store import sync_versions  # noqa: PLC0415
+
+    try:
+        versions = run_command(
+            settings.database.url,
+            lambda session: sync_versions(
+                session, settings, now=now, actor=f"cli:{operator.person}", source="install"
+            ),
+            client=operator.client,
+        )
+    except DatabaseError as exc:
+        # Installing comes before the database on a new server; the service's prompt watcher
+        # records the versions (as first seen) once it runs, so the install still counts.
+        print(
+            f"callrec: the prompts are installed but not yet recorded as versions ({exc}); "
+            "the service records them when it starts.",
+            file=sys.stderr,
+        )
+        return
+    for (name, language), current in sorted(versions.items()):
+        print(f"{language}/{name}: version {current.version} (sha256 {current.sha256})")
 
 
 def _replace_prompt(

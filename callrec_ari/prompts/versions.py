@@ -16,7 +16,7 @@ from dataclasses import dataclass
 class Current:
     """The version of one prompt file in force, and the SHA-256 of its audio."""
 
-    version: int
+    version: int | None  # None: the database has not numbered this audio yet
     sha256: str
 
 

@@ -1,4 +1,4 @@
-"""Consent evidence is durable: the journal replays it and the writer stores it, on both databases."""
+"""Consent evidence is durable: the journal replays it, the writer stores it, on both databases."""
 
 from __future__ import annotations
 
