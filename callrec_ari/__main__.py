@@ -34,6 +34,7 @@ from callrec_ari.db import migrate, schema
 from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
 from callrec_ari.errors import CallrecError, ConfigError, DatabaseError, InputError
+from callrec_ari.evidence import commands as evidence_commands
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.records import CallRecord
 from callrec_ari.rights import commands as rights_commands
@@ -153,6 +154,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     rights_commands.add_commands(cli)
     staff_commands.add_commands(cli)
     audit_commands.add_commands(cli)
+    evidence_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,
