@@ -45,7 +45,7 @@ async def read_evidence(
         at=now,
         actor=actor.name,
         action="evidence.read",
-        target=f"call:{uniqueid}",
+        target=uniqueid,
         detail={"via": via, "facts": len(record.evidence)},
         client=client,
     )

@@ -82,7 +82,7 @@ def test_the_statement_names_the_audio_heard_and_the_read_is_audited(config, cap
     assert "The announcement ended at 09:30:40 and the caller stayed on." in out
     assert "Recording started 09:30:41." in out
     [entry] = reads(config)
-    assert (entry.actor, entry.target) == ("cli:ola", "call:1795514341.6")
+    assert (entry.actor, entry.target) == ("cli:ola", "1795514341.6")
     assert json.loads(entry.detail)["via"] == "cli"
 
 
