@@ -15,6 +15,7 @@ from callrec_ari.evidence.facts import Fact, Kind, PromptHeard
 from tests.web.conftest import sign_in
 
 SHA_FI = "f1" * 32
+FIRST_CALL = "1796000000.0"  # the ``calls`` fixture's first call, answered by agent100
 
 
 @pytest.fixture
@@ -74,16 +75,17 @@ async def test_languages_heard_are_the_played_ones_not_the_routes(
     assert '<td id="languages-heard">fi</td>' in page
 
 
+@pytest.mark.usefixtures("heard_finnish_only")
 @pytest.mark.parametrize(
-    ("role", "extension"),
-    [(Role.SUPERVISOR, None), (Role.ADMIN, None), (Role.AGENT, "agent100")],
+    "who", [(Role.SUPERVISOR, None), (Role.ADMIN, None), (Role.AGENT, "agent100")]
 )
 async def test_other_roles_get_no_evidence_and_leave_no_read(
-    client, person, clock, heard_finnish_only, session_factory, role, extension
+    client, person, clock, session_factory, who
 ):
     """Supervisor, admin and the call's own agent: no link, and the page is refused."""
+    role, extension = who
     await sign_in(client, await person("olga", role, extension=extension), clock)
-    uniqueid = heard_finnish_only.uniqueid
+    uniqueid = FIRST_CALL
     call_page = await (await client.get(f"/calls/{uniqueid}")).text()
     assert "evidence-link" not in call_page
     response = await client.get(f"/calls/{uniqueid}/evidence")
