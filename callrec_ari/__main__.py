@@ -211,6 +211,8 @@ def _settings(
 def resolved_paths(settings: Settings) -> dict[str, str]:
     """Every file and folder the service uses, relative paths resolved against the config
     file's folder, so a surprising location shows at start-up."""
+    from callrec_ari.prompts.versions import ARCHIVE_FOLDER  # noqa: PLC0415 - the prompts package
+
     return {
         "recordings": str(settings.recording.service_dir),
         "recordings_for_asterisk": str(settings.recording.asterisk_dir),
@@ -223,6 +225,7 @@ def resolved_paths(settings: Settings) -> dict[str, str]:
         "web_secret_key": str(settings.web.secret_key_file),
         "audit_witness_key": str(settings.audit.witness_key_file),
         "audit_witness_file": str(settings.audit.witness_file),
+        "prompt_versions": str(settings.database.journal_dir / ARCHIVE_FOLDER),
     }
 
 

@@ -31,7 +31,7 @@ from callrec_ari.db.session import describe_error
 from callrec_ari.errors import CallrecError, PromptError
 from callrec_ari.prompts.audio import write_atomically
 from callrec_ari.prompts.catalog import installed_path, prompt_names, route_languages
-from callrec_ari.prompts.versions import Current, Key, PromptVersions
+from callrec_ari.prompts.versions import ARCHIVE_FOLDER, Current, Key, PromptVersions
 from callrec_ari.routing import store as routing
 from callrec_ari.supervision import UNWATCHED, Rounds
 
@@ -48,7 +48,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-ARCHIVE_FOLDER = "prompt-versions"
 SERVICE_ACTOR = "callrec"
 OUTSIDE = "outside"  # changed behind callrec's back (or installed before versions were kept)
 

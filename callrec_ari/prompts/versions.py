@@ -21,6 +21,8 @@ class Current:
 
 
 Key = tuple[str, str]  # (prompt name, language)
+# Under the journal folder: each version's audio, out of Asterisk's reach (version_store.py).
+ARCHIVE_FOLDER = "prompt-versions"
 
 
 class PromptVersions:
