@@ -358,8 +358,16 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
 
 def _version_installed(settings: Settings, *, now: datetime, operator: Operator) -> None:
     """Record the installed prompts' new audio as versions, audited as the operator's."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
     from callrec_ari.prompts.version_store import sync_versions  # noqa: PLC0415
 
+    later = "the service records them when it starts"
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # A new server installs prompts before it has a database: nothing to record into yet.
+        print(f"callrec: no database yet at {url.database}; {later}.", file=sys.stderr)
+        return
     try:
         versions = run_command(
             settings.database.url,
@@ -373,7 +381,7 @@ def _version_installed(settings: Settings, *, now: datetime, operator: Operator)
         # records the versions (as first seen) once it runs, so the install still counts.
         print(
             f"callrec: the prompts are installed but not yet recorded as versions ({exc}); "
-            "the service records them when it starts.",
+            f"{later}.",
             file=sys.stderr,
         )
         return

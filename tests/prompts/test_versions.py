@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from callrec_ari.__main__ import main
 from callrec_ari.access import Actor, Role
 from callrec_ari.config import PromptSettings, Settings
 from callrec_ari.db.models import AuditEntry, Call, PromptVersion
@@ -31,6 +32,8 @@ from callrec_ari.prompts.versions import PromptVersions
 from tests.db.records import ringing
 from tests.flow.conftest import example_settings
 from tests.prompts.conftest import REPO_PROMPTS, make_tone
+from tests.support.database import on_database
+from tests.test_main import write_config
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 ADMIN = Actor.of("ada", Role.ADMIN)
@@ -218,3 +221,28 @@ async def test_with_the_database_down_calls_still_get_the_audio_hash(settings):
     assert current is not None
     assert current.version is None
     assert current.sha256 == sha_of(installed_path(settings, "pl", "announcement"))
+
+
+def test_the_install_command_records_the_versions_as_the_operator(tmp_path, monkeypatch, capsys):
+    """``callrec prompts install`` on a migrated database prints and audits each version."""
+    monkeypatch.setattr("callrec_ari.__main__._actor", lambda: "ola")
+    source = tmp_path / "prompts"
+    shutil.copytree(REPO_PROMPTS / "en", source / "en")
+    config = write_config(
+        tmp_path, prompts={"source_dir": str(source), "sounds_dir": str(tmp_path / "sounds")}
+    )
+    assert main(["migrate", "-c", str(config)]) == 0
+    assert main(["prompts", "install", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    sha = sha_of(tmp_path / "sounds" / "en" / "callrec" / "announcement.wav")
+    assert f"en/announcement: version 1 (sha256 {sha})" in out
+
+    async def entries(sessions):
+        async with sessions() as session:
+            query = select(AuditEntry).where(AuditEntry.action == "prompt.version")
+            return list(await session.scalars(query))
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'callrec.sqlite3'}"
+    found = on_database(url, entries)
+    assert {entry.actor for entry in found} == {"cli:ola"}
+    assert {detail(entry)["source"] for entry in found} == {"install"}
