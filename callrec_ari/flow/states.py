@@ -10,6 +10,13 @@ tests drive this module directly. Phases, in the order a call usually passes thr
 Only a fully played announcement followed by an accepted ``continue`` records the call. The
 hand-off is confirmed before the call counts as connected because a caller who hangs up
 mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
+
+Each step also adds to the record's consent evidence (``evidence/facts.py``): the decline key
+offered, every key pressed before the hand-off, each announcement heard to its end (with the
+version and SHA-256 of every file, from the in-memory ``PromptVersions``: no file is read
+here), the announcement's end and the hand-off. For the same reason as above, an announcement
+counts as heard only once a later sign of life follows it (the next one ending, a key, the
+accepted ``continue``).
 """
 
 from __future__ import annotations
@@ -268,10 +275,11 @@ class ConsentFlow:
 
     def _continued(self, call: Call, at: datetime) -> Call:
         """The hand-off took effect: the caller was on the line, so what they heard counts."""
-        ended = call.unconfirmed
         call = _confirmed(call)
-        if ended is not None and call.record.consent in (Consent.GIVEN, Consent.OPTED_OUT):
-            call = _noted(call, Fact(kind=Kind.ENDED, at=ended.at))
+        heard = [fact for fact in call.record.evidence if fact.kind == Kind.HEARD]
+        # Consent (or the opt-out notice) is only reached once the last announcement ended.
+        if heard and call.record.consent in (Consent.GIVEN, Consent.OPTED_OUT):
+            call = _noted(call, Fact(kind=Kind.ENDED, at=heard[-1].at))
         recording = call.record.recording_status == RecordingStatus.RECORDING
         call = _noted(call, Fact(kind=Kind.RECORDING if recording else Kind.UNRECORDED, at=at))
         return replace(call, phase=Phase.CONNECTED)

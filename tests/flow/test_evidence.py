@@ -198,3 +198,14 @@ def test_a_listed_number_gets_no_decline_key_offered(settings: Settings):
     )
     assert call.record.evidence[0] == Fact(kind=Kind.OFFERED, at=at(0))
     assert call.record.evidence[1].kind == Kind.NOTE
+
+
+def test_a_key_between_the_announcement_and_the_hand_off_keeps_the_end(settings: Settings):
+    """A key pressed after the last announcement ended still leaves its end in the evidence."""
+    flow = ConsentFlow(settings, versions())
+    call, _ = flow.start(arrival("5551000"))
+    call, _ = finish_prompt(flow, call, 12)
+    call, _ = flow.handle(call, ev.DigitPressed(at=at(12.1), digit="1"))
+    call, _ = flow.handle(call, ev.Continued(at=at(12.3)))
+    assert kinds(call) == [Kind.OFFERED, Kind.HEARD, Kind.PRESSED, Kind.ENDED, Kind.RECORDING]
+    assert call.record.evidence[3] == Fact(kind=Kind.ENDED, at=at(12))
