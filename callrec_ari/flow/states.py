@@ -29,9 +29,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
-from callrec_ari.evidence.facts import Fact, Kind, PromptHeard
+from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.flow import notes
+from callrec_ari.flow.notes import heard, played
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.prompts.versions import PromptVersions
@@ -40,11 +42,6 @@ from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 SOUND_FOLDER = "callrec"
 DECLINE_HINT = "decline-hint"
-# What the evidence says when no announcement was followed to its end (evidence/statement.py).
-_DO_NOT_RECORD = "the number is on the do-not-record list: no recording was offered"
-_RECOVERED = "callrec restarted during the consent step: the call was let through unrecorded"
-_INTERRUPTED = "callrec lost sight of the call during the announcement: connected unrecorded"
-_FAILED = "the announcement did not play to its end: connected unrecorded"
 
 
 class Phase(enum.StrEnum):
@@ -115,7 +112,7 @@ class ConsentFlow:
             media = [f"sound:{SOUND_FOLDER}/{consent.not_recorded_prompt}"]
             evidence = (
                 Fact(kind=Kind.OFFERED, at=arrival.at),
-                Fact(kind=Kind.NOTE, at=arrival.at, note=_DO_NOT_RECORD),
+                Fact(kind=Kind.NOTE, at=arrival.at, note=notes.DO_NOT_RECORD),
             )
         record = CallRecord(
             uniqueid=arrival.channel_id,
@@ -161,7 +158,7 @@ class ConsentFlow:
             playing.insert(0, call.playback_id)
         stops = [cmd.StopPlayback(playback_id=playback) for playback in playing]
         stops.append(cmd.StopPlayback(playback_id=_playback_id(call, call.playbacks + 1)))
-        note = Fact(kind=Kind.NOTE, at=arrival.at, note=_RECOVERED)
+        note = Fact(kind=Kind.NOTE, at=arrival.at, note=notes.RECOVERED)
         call = replace(
             _with(call, consent=Consent.INTERRUPTED, evidence=(note,)),
             queued=(),
@@ -209,7 +206,7 @@ class ConsentFlow:
                     return call, []
                 return _with(call, agent=event.agent, answered_at=event.at), []
             case ev.Interrupted():
-                return self._interrupted(call, event.at, _INTERRUPTED)
+                return self._interrupted(call, event.at, notes.INTERRUPTED)
             case ev.CommandFailed():
                 return self._command_failed(call, event.command, event.at)
             case ev.RecordingSettled() if call.phase == Phase.FINALISING:
@@ -244,7 +241,7 @@ class ConsentFlow:
             # The caller was not told about the recording, so there is no consent to record.
             failed = _noted(call, _played(call, Kind.FAILED, event.at))
             return self._interrupted(
-                replace(failed, playback_id=None, playing=None), event.at, _FAILED
+                replace(failed, playback_id=None, playing=None), event.at, notes.FAILED
             )
         # Playing this one to its end shows the caller was still there after the previous one.
         call = replace(_confirmed(call), unconfirmed=_played(call, Kind.HEARD, event.at))
@@ -328,7 +325,7 @@ class ConsentFlow:
 
     def _command_failed(self, call: Call, failed: cmd.Command, at: datetime | None) -> Step:
         if call.phase == Phase.ANNOUNCING and isinstance(failed, (cmd.Answer, cmd.Play)):
-            return self._interrupted(call, at, _FAILED)
+            return self._interrupted(call, at, notes.FAILED)
         if call.phase != Phase.HANDING_OFF:
             return call, []
         if call.record.recording_status == RecordingStatus.RECORDING:
@@ -379,22 +376,11 @@ class ConsentFlow:
                     playback_id=_playback_id(call, number),
                     media=tuple(media),
                     language=language,
-                    prompts=tuple(self._heard(medium, language) for medium in media),
+                    prompts=tuple(heard(self._versions, medium, language) for medium in media),
                 )
             )
         call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
         return _next_prompt(call)
-
-    def _heard(self, medium: str, language: str) -> PromptHeard:
-        """Which version of a prompt Asterisk plays for ``sound:callrec/<name>`` now."""
-        name = medium.rpartition("/")[2]
-        current = self._versions.lookup(name, language)
-        return PromptHeard(
-            name=name,
-            language=language,
-            version=current.version if current else None,
-            sha256=current.sha256 if current else None,
-        )
 
     def _ended(self, call: Call, at: datetime) -> Step:
         if call.phase in BEFORE_CONNECTION:
@@ -433,13 +419,7 @@ def _hung_up(call: Call) -> bool:
 
 def _played(call: Call, kind: Kind, at: datetime) -> Fact:
     """The fact that the current playback ended (``kind`` says how)."""
-    play = call.playing
-    return Fact(
-        kind=kind,
-        at=at,
-        language=play.language if play else None,
-        prompts=play.prompts if play else (),
-    )
+    return played(call.playing, kind, at)
 
 
 def _playback_id(call: Call, number: int) -> str:
