@@ -33,7 +33,8 @@ from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import migrate, schema
 from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
-from callrec_ari.errors import CallrecError, ConfigError, InputError
+from callrec_ari.errors import CallrecError, ConfigError, DatabaseError, InputError
+from callrec_ari.evidence import commands as evidence_commands
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.profile import commands as profile_commands
 from callrec_ari.records import CallRecord
@@ -165,6 +166,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     staff_commands.add_commands(cli)
     audit_commands.add_commands(cli)
     profile_commands.add_commands(cli)
+    evidence_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,
@@ -221,6 +223,8 @@ def _settings(
 def resolved_paths(settings: Settings) -> dict[str, str]:
     """Every file and folder the service uses, relative paths resolved against the config
     file's folder, so a surprising location shows at start-up."""
+    from callrec_ari.prompts.versions import ARCHIVE_FOLDER  # noqa: PLC0415 - the prompts package
+
     return {
         "recordings": str(settings.recording.service_dir),
         "recordings_for_asterisk": str(settings.recording.asterisk_dir),
@@ -233,6 +237,7 @@ def resolved_paths(settings: Settings) -> dict[str, str]:
         "web_secret_key": str(settings.web.secret_key_file),
         "audit_witness_key": str(settings.audit.witness_key_file),
         "audit_witness_file": str(settings.audit.witness_file),
+        "prompt_versions": str(settings.database.journal_dir / ARCHIVE_FOLDER),
     }
 
 
@@ -359,6 +364,7 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
         )
         for path in installed:
             print(path)
+        _version_installed(settings, now=clock(), operator=operator)
         for folder in language_folders(source, args.lang):
             lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
             real = sound_folder(
@@ -368,6 +374,39 @@ def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operato
                 # The files went where the link leads, which is what Asterisk reads: say so.
                 print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
     return 0
+
+
+def _version_installed(settings: Settings, *, now: datetime, operator: Operator) -> None:
+    """Record the installed prompts' new audio as versions, audited as the operator's."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from callrec_ari.prompts.version_store import sync_versions  # noqa: PLC0415
+
+    later = "the service records them when it starts"
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # A new server installs prompts before it has a database: nothing to record into yet.
+        print(f"callrec: no database yet at {url.database}; {later}.", file=sys.stderr)
+        return
+    try:
+        versions = run_command(
+            settings.database.url,
+            lambda session: sync_versions(
+                session, settings, now=now, actor=f"cli:{operator.person}", source="install"
+            ),
+            client=operator.client,
+        )
+    except DatabaseError as exc:
+        # Installing comes before the database on a new server; the service's prompt watcher
+        # records the versions (as first seen) once it runs, so the install still counts.
+        print(
+            f"callrec: the prompts are installed but not yet recorded as versions ({exc}); "
+            f"{later}.",
+            file=sys.stderr,
+        )
+        return
+    for (name, language), current in sorted(versions.items()):
+        print(f"{language}/{name}: version {current.version} (sha256 {current.sha256})")
 
 
 def _replace_prompt(

@@ -143,3 +143,10 @@ def may_read_audit(actor: Actor) -> bool:
 def may_administer(actor: Actor) -> bool:
     """Whether ``actor`` may manage users, roles and prompts."""
     return Role.ADMIN in actor.roles
+
+
+def may_read_evidence(actor: Actor) -> bool:
+    """Whether ``actor`` may read calls' consent evidence: the dpo, who proves to an authority
+    what callers were told (agents and admins have no need: the call's consent column
+    already says what they may know)."""
+    return Role.DPO in actor.roles

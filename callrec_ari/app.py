@@ -41,6 +41,8 @@ from callrec_ari.housekeeping import (
     refresh_routes,
 )
 from callrec_ari.profile.changes import NO_CHANGES
+from callrec_ari.prompts.version_store import PromptWatcher
+from callrec_ari.prompts.versions import PromptVersions
 from callrec_ari.recording.finalise import settle
 from callrec_ari.records import CallRecord, Consent
 from callrec_ari.register.importer import RegisterImporter
@@ -166,10 +168,11 @@ async def _last_routes(settings: Settings) -> tuple[Settings, Changes]:
 async def _calls(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     effective, changes = await _last_routes(settings)
+    versions = await _prompt_versions(app, effective)
     async with aiohttp.ClientSession() as session:
         controller = CallController(
             ari=AriClient(session, settings.ari),
-            flow=ConsentFlow(effective),
+            flow=ConsentFlow(effective, versions.versions),
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
             settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
@@ -210,12 +213,34 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             wake=register_wake,
         )
         register = _supervised(app, "register", lambda rounds: register_job(rounds=rounds))
+        watch = partial(
+            versions.run,
+            lambda: controller.flow.settings,
+            interval_seconds=settings.service.settings_refresh_seconds,
+            clock=utc_now,
+        )
+        prompts = _supervised(app, "prompt-versions", lambda rounds: watch(rounds=rounds))
         yield
-        for running in (register, routes, task):
+        for running in (prompts, register, routes, task):
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
         await controller.close()
+
+
+async def _prompt_versions(app: web.Application, effective: Settings) -> PromptWatcher:
+    """The installed prompts' versions, looked at once before the first call is taken.
+
+    Hashing a few small files takes milliseconds; with the database down the map holds the
+    hashes without version numbers, and the watcher's rounds record the versions later.
+    """
+    watcher = PromptWatcher(PromptVersions(), app[SESSIONS])
+    try:
+        await watcher.round(effective, now=utc_now())
+    except (SQLAlchemyError, OSError, CallrecError) as exc:
+        error = str(exc) if isinstance(exc, CallrecError) else describe_error(exc)
+        log.warning("prompt_versions.not_recorded", error=error)
+    return watcher
 
 
 async def _unfinished_calls(app: web.Application) -> list[CallRecord]:

@@ -28,6 +28,7 @@ from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.lifecycle.purge import run_purge
+from callrec_ari.prompts.version_store import purge_prompt_audio
 from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.rights import donotrecord
 from callrec_ari.routing import store as routing
@@ -162,7 +163,7 @@ async def refresh_routes(
             # The config file changed under the stored routes: keep routing as before.
             log.error("routes.not_applied", error=str(exc))
             continue
-        controller.use_flow(ConsentFlow(effective))
+        controller.use_flow(ConsentFlow(effective, controller.flow.versions))
         last = fresh
         log.info("routes.reloaded", routes=len(fresh[1]), policies=len(fresh[0]))
         try:
@@ -193,6 +194,9 @@ async def purge_periodically(
                 batch_size=settings.lifecycle.purge_batch_size,
                 between_batches=Pacer(),
             )
+            # Old prompt audio is kept while a kept call heard it: checked after the calls.
+            async with sessions() as session, session.begin():
+                await purge_prompt_audio(session, settings, now=clock())
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
             rounds.failed(f"The purge failed: {exc}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callrec_ari.evidence.facts import Fact, evidence_from_json, evidence_to_json, languages_heard
+
 
 class Direction(enum.StrEnum):
     """Which way the call went, seen from the organisation."""
@@ -70,12 +72,22 @@ class CallRecord:
     # When retention ends: started_at plus the policy's days. None only on rows stored before
     # callrec kept retention dates; the purge computes theirs from the policy.
     delete_after: datetime | None
+    # What the consent step can prove (evidence/facts.py); empty on rows stored before it.
+    evidence: tuple[Fact, ...] = ()
+
+    @property
+    def languages_played(self) -> tuple[str, ...]:
+        """The languages the caller heard the announcement in to its end (``languages`` is the
+        route's list, which a caller who hangs up early does not hear in full)."""
+        return languages_heard(self.evidence)
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
         result: dict[str, object] = {}
         for key, value in vars(self).items():
-            if isinstance(value, datetime):
+            if key == "evidence":
+                result[key] = evidence_to_json(self.evidence)
+            elif isinstance(value, datetime):
                 result[key] = value.isoformat()
             elif isinstance(value, tuple):
                 result[key] = list(value)
@@ -106,6 +118,7 @@ class CallRecord:
             sha256=_optional_str(data["sha256"]),
             retention_policy=str(data["retention_policy"]),
             delete_after=_optional_time(data["delete_after"]),
+            evidence=evidence_from_json(data.get("evidence")),
         )
 
     @property

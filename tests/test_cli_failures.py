@@ -31,6 +31,7 @@ COMMANDS: dict[str, list[str]] = {
     "web": ["web"],
     "migrate": ["migrate"],
     "calls": ["calls"],
+    "evidence": ["evidence", "1795514341.6"],
     "prompts": ["prompts", "install"],
     "purge": ["purge", "--no-progress"],
     "retention report": ["retention", "report"],
@@ -248,3 +249,22 @@ def test_an_unexpected_error_is_one_sentence_and_a_report(tmp_path, capsys, monk
     report = Path(err.strip().rsplit(" ", 1)[1].rstrip("."))
     assert "ZeroDivisionError" in report.read_text(encoding="utf-8")
     report.unlink()
+
+
+@pytest.mark.parametrize(
+    ("uniqueid", "message"),
+    [
+        ("1795514341.6", "Call '1795514341.6' does not exist."),
+        ("not-a-call", "Call id 'not-a-call' is not an Asterisk uniqueid such as 1795514341.6."),
+    ],
+)
+def test_evidence_of_an_unknown_or_invalid_call_is_one_sentence(
+    uniqueid, message, tmp_path, capsys
+):
+    """``callrec evidence`` names the id at fault, on a migrated database without that call."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'callrec.sqlite3'}"
+    upgrade_to_head(url)
+    status = main(["evidence", uniqueid, "-c", str(config_with(tmp_path, url))])
+    err = capsys.readouterr().err
+    assert_one_sentence(status, err)
+    assert message in err

@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from callrec_ari.housekeeping import (
     refresh_routes,
 )
 from callrec_ari.profile.changes import ProfileChanges
+from callrec_ari.prompts.versions import PromptVersions
 from callrec_ari.records import RecordingStatus
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import route_change
@@ -121,9 +123,15 @@ class FlowHolder:
 
     def __init__(self) -> None:
         self.flows: list[ConsentFlow] = []
+        self.versions = PromptVersions()
 
     def use_flow(self, flow: ConsentFlow) -> None:
         self.flows.append(flow)
+
+    @property
+    def flow(self) -> ConsentFlow | SimpleNamespace:
+        """The flow in use; a new one keeps its prompt versions (only those are read here)."""
+        return self.flows[-1] if self.flows else SimpleNamespace(versions=self.versions)
 
 
 async def test_a_route_changed_by_the_admin_routes_new_calls_and_is_saved(
@@ -149,6 +157,7 @@ async def test_a_route_changed_by_the_admin_routes_new_calls_and_is_saved(
             holder, settings, session_factory, cache=cache, last=([], []), sleep=rounds(3, [])
         )
     [flow] = holder.flows  # changed once, then the same changes are not applied again
+    assert flow.versions is holder.versions  # the prompt versions carry over
     call, _ = flow.start(arrival("5552000"))
     assert call.record.languages == ("ro",)
     assert routing.load_cache(cache) == ([], [change], ProfileChanges())

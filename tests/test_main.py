@@ -171,5 +171,6 @@ def test_migrate_prints_every_path_resolved_against_the_config_folder(tmp_path: 
         line.strip().split(": ", 1) for line in migrated.stdout.splitlines() if ": " in line
     )
     assert printed["journal"] == str(tmp_path / "var" / "journal")
+    assert printed["prompt_versions"] == str(tmp_path / "var" / "journal" / "prompt-versions")
     assert printed["prompts"] == str(tmp_path / "prompts")  # source_dir "prompts": the config's
     assert printed["register"] == "/var/spool/asterisk/callrec/unrecorded-calls.log"

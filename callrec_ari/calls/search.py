@@ -13,6 +13,7 @@ filtered afterwards and never comes back short or reveals that other calls exist
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from callrec_ari.audit import trail
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.evidence.facts import evidence_from_json, languages_heard
 from callrec_ari.ids import fits
 from callrec_ari.lifecycle.held import active_hold, held_call_ids, is_held
 from callrec_ari.log import mask_number
@@ -72,6 +74,8 @@ class CallView:
     held: bool
     restricted: bool
     playable: bool  # this person may play it and a complete recording is kept
+    # The languages heard to the end (evidence/facts.py); None on rows from before evidence.
+    languages_played: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, call: Call, *, actor: Actor, held: bool) -> CallView:
@@ -96,7 +100,14 @@ class CallView:
             playable=may_play(actor, facts(call))
             and status is RecordingStatus.COMPLETE
             and call.purged_at is None,
+            languages_played=_played(call.evidence),
         )
+
+
+def _played(evidence: str | None) -> tuple[str, ...] | None:
+    if not evidence:
+        return None
+    return languages_heard(evidence_from_json(json.loads(evidence)))
 
 
 @dataclass(frozen=True, kw_only=True)

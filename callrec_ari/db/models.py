@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callrec_ari.db.base import Base, UtcDateTime
@@ -52,6 +62,8 @@ class Call(Base):
     retention_policy: Mapped[str] = mapped_column(String(64))
     # Null only on rows stored before retention dates were kept; the purge fills it in.
     delete_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The consent step's evidence as JSON (evidence/facts.py); None on rows from before 0009.
+    evidence: Mapped[str | None] = mapped_column(Text())
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
@@ -324,3 +336,27 @@ class ProcessingChange(Base):
     transfers: Mapped[str] = mapped_column(Text())
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class PromptVersion(Base):
+    """One version of one installed prompt file: its audio's hash, kept with a copy of the
+    audio while it is current or any kept call's evidence names its hash."""
+
+    __tablename__ = "prompt_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "language", "version"),
+        Index("ix_prompt_versions_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer())
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # install | replace | outside
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: current
+    audio_path: Mapped[str | None] = mapped_column(String(256))  # under the archive folder
+    audio_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

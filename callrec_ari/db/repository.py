@@ -6,6 +6,7 @@ Functions take an ``AsyncSession`` and leave the transaction to the caller.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.db.models import Call
 from callrec_ari.errors import DatabaseError
+from callrec_ari.evidence.facts import evidence_from_json, evidence_to_json
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 # The columns a snapshot sets; id and created_at belong to the row, not to the call.
@@ -38,6 +40,7 @@ _RECORD_COLUMNS = (
     "sha256",
     "retention_policy",
     "delete_after",
+    "evidence",
 )
 
 
@@ -63,6 +66,10 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "sha256": record.sha256,
         "retention_policy": record.retention_policy,
         "delete_after": record.delete_after,
+        # Compact JSON: one snapshot per step of every call goes through the writer.
+        "evidence": json.dumps(evidence_to_json(record.evidence), separators=(",", ":"))
+        if record.evidence
+        else None,
     }
 
 
@@ -88,6 +95,7 @@ def call_to_record(call: Call) -> CallRecord:
         sha256=call.sha256,
         retention_policy=call.retention_policy,
         delete_after=call.delete_after,
+        evidence=evidence_from_json(json.loads(call.evidence)) if call.evidence else (),
     )
 
 

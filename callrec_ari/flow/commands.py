@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from callrec_ari.evidence.facts import PromptHeard
+
 
 @dataclass(frozen=True, kw_only=True)
 class Answer:
@@ -19,6 +21,8 @@ class Play:
     playback_id: str
     media: tuple[str, ...]
     language: str
+    # What each medium is, by version and audio hash, for the call's evidence (not sent).
+    prompts: tuple[PromptHeard, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

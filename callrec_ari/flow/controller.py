@@ -317,7 +317,7 @@ class CallController:
             return ev.ChannelGone(at=self._clock())
         except AriError as exc:
             log.error("call.command_failed", command=type(command).__name__, error=str(exc))
-            return ev.CommandFailed(command=command)
+            return ev.CommandFailed(command=command, at=self._clock())
         if isinstance(command, cmd.Continue):
             return ev.Continued(at=self._clock())
         return None

@@ -86,6 +86,7 @@ class CommandFailed:
     """Asterisk refused a command for a reason other than the channel being gone."""
 
     command: Command
+    at: datetime | None = None  # when, for the call's evidence
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,13 @@ tests drive this module directly. Phases, in the order a call usually passes thr
 Only a fully played announcement followed by an accepted ``continue`` records the call. The
 hand-off is confirmed before the call counts as connected because a caller who hangs up
 mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
+
+Each step also adds to the record's consent evidence (``evidence/facts.py``): the decline key
+offered, every key pressed before the hand-off, each announcement heard to its end (with the
+version and SHA-256 of every file, from the in-memory ``PromptVersions``: no file is read
+here), the announcement's end and the hand-off. For the same reason as above, an announcement
+counts as heard only once a later sign of life follows it (the next one ending, a key, the
+accepted ``continue``).
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
+from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.flow import notes
+from callrec_ari.flow.notes import heard, played
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
+from callrec_ari.prompts.versions import PromptVersions
 from callrec_ari.recording.paths import asterisk_path, relative_path
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
@@ -55,6 +66,11 @@ class Call:
     queued: tuple[cmd.Play, ...] = ()  # prompts still to play after the current one
     playback_id: str | None = None  # the playback whose end we wait for
     playbacks: int = 0  # how many we started, to give each a unique id
+    playing: cmd.Play | None = None  # the playback whose end we wait for, for the evidence
+    # An announcement that ended, not yet known to have ended with the caller still there:
+    # hanging up also ends a playback, so only a later sign of life (the next announcement
+    # ending, a key, the accepted continue) makes it evidence of having been heard.
+    unconfirmed: Fact | None = None
 
 
 Step = tuple[Call, list[cmd.Command]]
@@ -65,8 +81,14 @@ BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_
 class ConsentFlow:
     """The transitions, configured once from ``Settings``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, versions: PromptVersions | None = None) -> None:
         self._settings = settings
+        self._versions = versions if versions is not None else PromptVersions()
+
+    @property
+    def versions(self) -> PromptVersions:
+        """The installed prompts' current versions, which the evidence names."""
+        return self._versions
 
     @property
     def settings(self) -> Settings:
@@ -84,8 +106,14 @@ class ConsentFlow:
         media = [f"sound:{SOUND_FOLDER}/{route.prompt}"]
         if consent.decline_key is not None:
             media.append(f"sound:{SOUND_FOLDER}/{DECLINE_HINT}")
+        offered = Fact(kind=Kind.OFFERED, at=arrival.at, digit=consent.decline_key)
+        evidence: tuple[Fact, ...] = (offered,)
         if arrival.do_not_record:
             media = [f"sound:{SOUND_FOLDER}/{consent.not_recorded_prompt}"]
+            evidence = (
+                Fact(kind=Kind.OFFERED, at=arrival.at),
+                Fact(kind=Kind.NOTE, at=arrival.at, note=notes.DO_NOT_RECORD),
+            )
         record = CallRecord(
             uniqueid=arrival.channel_id,
             linkedid=arrival.linkedid,
@@ -106,6 +134,7 @@ class ConsentFlow:
             sha256=None,
             retention_policy=route.retention,
             delete_after=delete_after(arrival.at, self._settings.retention[route.retention]),
+            evidence=evidence,
         )
         call = Call(
             phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route
@@ -114,7 +143,7 @@ class ConsentFlow:
             call = _with(call, consent=Consent.OPTED_OUT)
             if consent.do_not_record == DoNotRecordAction.SILENT:
                 return self._connect_unrecorded(call)
-        call, play = _queue_prompts(call, media)
+        call, play = self._queue_prompts(call, media)
         return call, [cmd.Answer(), *play]
 
     def recover(self, arrival: ev.CallArrived) -> Step:
@@ -129,7 +158,13 @@ class ConsentFlow:
             playing.insert(0, call.playback_id)
         stops = [cmd.StopPlayback(playback_id=playback) for playback in playing]
         stops.append(cmd.StopPlayback(playback_id=_playback_id(call, call.playbacks + 1)))
-        call = replace(_with(call, consent=Consent.INTERRUPTED), queued=(), playback_id=None)
+        note = Fact(kind=Kind.NOTE, at=arrival.at, note=notes.RECOVERED)
+        call = replace(
+            _with(call, consent=Consent.INTERRUPTED, evidence=(note,)),
+            queued=(),
+            playback_id=None,
+            playing=None,
+        )
         return self._connect_unrecorded(call, stops)
 
     def adopt(self, record: CallRecord, *, ended_at: datetime | None) -> Step:
@@ -161,7 +196,7 @@ class ConsentFlow:
             case ev.LeftStasis() if call.phase in BEFORE_CONNECTION:
                 return self._ended_before_consent(call, event.at)
             case ev.Continued() if call.phase == Phase.HANDING_OFF:
-                return replace(call, phase=Phase.CONNECTED), []
+                return self._continued(call, event.at), []
             case ev.ChannelGone():
                 return self._channel_gone(call, event.at)
             case ev.ChannelEnded():
@@ -171,9 +206,9 @@ class ConsentFlow:
                     return call, []
                 return _with(call, agent=event.agent, answered_at=event.at), []
             case ev.Interrupted():
-                return self._interrupted(call)
+                return self._interrupted(call, event.at, notes.INTERRUPTED)
             case ev.CommandFailed():
-                return self._command_failed(call, event.command)
+                return self._command_failed(call, event.command, event.at)
             case ev.RecordingSettled() if call.phase == Phase.FINALISING:
                 status = event.status
                 if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
@@ -195,14 +230,21 @@ class ConsentFlow:
         if event.playback_id != call.playback_id:
             return call, []  # a playback we stopped on purpose
         if call.phase == Phase.DECLINING:
+            if not event.failed:
+                call = _noted(call, _played(call, Kind.PLAYED, event.at))
             if call.queued and not event.failed:
                 return _next_prompt(call)
-            return replace(call, playback_id=None), [cmd.Hangup()]
+            return replace(call, playback_id=None, playing=None), [cmd.Hangup()]
         if call.phase != Phase.ANNOUNCING:
             return call, []
         if event.failed:
             # The caller was not told about the recording, so there is no consent to record.
-            return self._interrupted(replace(call, playback_id=None))
+            failed = _noted(call, _played(call, Kind.FAILED, event.at))
+            return self._interrupted(
+                replace(failed, playback_id=None, playing=None), event.at, notes.FAILED
+            )
+        # Playing this one to its end shows the caller was still there after the previous one.
+        call = replace(_confirmed(call), unconfirmed=_played(call, Kind.HEARD, event.at))
         if call.queued:
             return _next_prompt(call)
         if call.record.consent == Consent.OPTED_OUT:
@@ -228,7 +270,22 @@ class ConsentFlow:
             cmd.Continue(context=self._settings.dialplan.record_context, recorded=True),
         ]
 
+    def _continued(self, call: Call, at: datetime) -> Call:
+        """The hand-off took effect: the caller was on the line, so what they heard counts."""
+        call = _confirmed(call)
+        heard = [fact for fact in call.record.evidence if fact.kind == Kind.HEARD]
+        # Consent (or the opt-out notice) is only reached once the last announcement ended.
+        if heard and call.record.consent in (Consent.GIVEN, Consent.OPTED_OUT):
+            call = _noted(call, Fact(kind=Kind.ENDED, at=heard[-1].at))
+        recording = call.record.recording_status == RecordingStatus.RECORDING
+        call = _noted(call, Fact(kind=Kind.RECORDING if recording else Kind.UNRECORDED, at=at))
+        return replace(call, phase=Phase.CONNECTED)
+
     def _digit(self, call: Call, event: ev.DigitPressed) -> Step:
+        if call.phase in BEFORE_CONNECTION:
+            # Only in the consent step: keys pressed in the conversation (a PIN, a card
+            # number for an agent's system) are not ours to keep.
+            call = _noted(_confirmed(call), Fact(kind=Kind.PRESSED, at=event.at, digit=event.digit))
         key = self._settings.consent.decline_key
         if call.phase != Phase.ANNOUNCING or key is None or event.digit != key:
             return call, []
@@ -237,34 +294,38 @@ class ConsentFlow:
         stop: list[cmd.Command] = []
         if call.playback_id is not None:
             stop.append(cmd.StopPlayback(playback_id=call.playback_id))
-        call = replace(_with(call, consent=Consent.DECLINED), queued=(), playback_id=None)
+        call = replace(
+            _with(call, consent=Consent.DECLINED), queued=(), playback_id=None, playing=None
+        )
         if call.route.on_decline == DeclineAction.HANGUP:
             prompt = f"sound:{SOUND_FOLDER}/{self._settings.consent.decline_prompt}"
-            call, play = _queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
+            call, play = self._queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
             return call, [*stop, *play]
         return self._connect_unrecorded(call, stop)
 
     def _connect_unrecorded(self, call: Call, before: Sequence[cmd.Command] = ()) -> Step:
-        return replace(call, phase=Phase.HANDING_OFF, queued=(), playback_id=None), [
+        return replace(call, phase=Phase.HANDING_OFF, queued=(), playback_id=None, playing=None), [
             *before,
             cmd.Subscribe(),
             cmd.Continue(context=self._settings.dialplan.unrecorded_context, recorded=False),
         ]
 
-    def _interrupted(self, call: Call) -> Step:
+    def _interrupted(self, call: Call, at: datetime | None, why: str) -> Step:
         if call.phase == Phase.ANNOUNCING:
             # A running playback would hold the continue back until it ends.
             stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
             if call.record.consent == Consent.PENDING:
                 call = _with(call, consent=Consent.INTERRUPTED)
+                if at is not None:
+                    call = _noted(call, Fact(kind=Kind.NOTE, at=at, note=why))
             return self._connect_unrecorded(call, stop)
         if call.phase == Phase.DECLINING:
-            return replace(call, queued=(), playback_id=None), [cmd.Hangup()]
+            return replace(call, queued=(), playback_id=None, playing=None), [cmd.Hangup()]
         return call, []
 
-    def _command_failed(self, call: Call, failed: cmd.Command) -> Step:
+    def _command_failed(self, call: Call, failed: cmd.Command, at: datetime | None) -> Step:
         if call.phase == Phase.ANNOUNCING and isinstance(failed, (cmd.Answer, cmd.Play)):
-            return self._interrupted(call)
+            return self._interrupted(call, at, notes.FAILED)
         if call.phase != Phase.HANDING_OFF:
             return call, []
         if call.record.recording_status == RecordingStatus.RECORDING:
@@ -279,16 +340,20 @@ class ConsentFlow:
 
     def _channel_gone(self, call: Call, at: datetime) -> Step:
         if call.phase == Phase.HANDING_OFF:
-            return self._gone_during_hand_off(call), []
+            return self._gone_during_hand_off(call, at), []
         if call.phase == Phase.CONNECTED:
             return self._ended(call, at)  # an adopted call that ended before we subscribed
         return call, []
 
-    def _gone_during_hand_off(self, call: Call) -> Call:
-        """The caller hung up before ``continue`` took effect: nobody was reached, nothing kept."""
+    def _gone_during_hand_off(self, call: Call, at: datetime) -> Call:
+        """The caller hung up before ``continue`` took effect: nobody was reached, nothing kept.
+
+        The announcement that just ended may have ended because of the hang-up: not evidence.
+        """
         consent = call.record.consent
         if consent not in (Consent.DECLINED, Consent.OPTED_OUT):
             consent = Consent.ABANDONED
+        call = _noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=at))
         return _with(
             call, consent=consent, recording_status=RecordingStatus.NONE, recording_path=None
         )
@@ -297,7 +362,25 @@ class ConsentFlow:
         consent = call.record.consent
         if call.phase == Phase.ANNOUNCING and consent == Consent.PENDING:
             consent = Consent.ABANDONED
+        # A playback the hang-up ended looks like one that played to its end: not evidence.
+        call = replace(call, unconfirmed=None)
+        if call.phase != Phase.DECLINING and not _hung_up(call):
+            call = _noted(call, Fact(kind=Kind.HUNG_UP, at=at))
         return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
+
+    def _queue_prompts(self, call: Call, media: Sequence[str]) -> Step:
+        plays = []
+        for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
+            plays.append(
+                cmd.Play(
+                    playback_id=_playback_id(call, number),
+                    media=tuple(media),
+                    language=language,
+                    prompts=tuple(heard(self._versions, medium, language) for medium in media),
+                )
+            )
+        call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
+        return _next_prompt(call)
 
     def _ended(self, call: Call, at: datetime) -> Step:
         if call.phase in BEFORE_CONNECTION:
@@ -318,18 +401,25 @@ def _with(call: Call, **changes: Any) -> Call:
     return replace(call, record=replace(call.record, **changes))
 
 
-def _queue_prompts(call: Call, media: Sequence[str]) -> Step:
-    plays = []
-    for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
-        plays.append(
-            cmd.Play(
-                playback_id=_playback_id(call, number),
-                media=tuple(media),
-                language=language,
-            )
-        )
-    call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
-    return _next_prompt(call)
+def _noted(call: Call, *facts: Fact) -> Call:
+    """The call with ``facts`` added to its record's evidence."""
+    return _with(call, evidence=(*call.record.evidence, *facts))
+
+
+def _confirmed(call: Call) -> Call:
+    """The call once the caller showed they were still there: the last announcement counts."""
+    if call.unconfirmed is None:
+        return call
+    return replace(_noted(call, call.unconfirmed), unconfirmed=None)
+
+
+def _hung_up(call: Call) -> bool:
+    return any(fact.kind == Kind.HUNG_UP for fact in call.record.evidence)
+
+
+def _played(call: Call, kind: Kind, at: datetime) -> Fact:
+    """The fact that the current playback ended (``kind`` says how)."""
+    return played(call.playing, kind, at)
 
 
 def _playback_id(call: Call, number: int) -> str:
@@ -338,4 +428,4 @@ def _playback_id(call: Call, number: int) -> str:
 
 def _next_prompt(call: Call) -> Step:
     first, *rest = call.queued
-    return replace(call, queued=tuple(rest), playback_id=first.playback_id), [first]
+    return replace(call, queued=tuple(rest), playback_id=first.playback_id, playing=first), [first]

@@ -26,6 +26,7 @@ from callrec_ari.errors import ForbiddenError, InputError, PromptError
 from callrec_ari.prompts.catalog import installed_path, prompt_names, route_languages
 from callrec_ari.prompts.install import prompt_duration
 from callrec_ari.prompts.upload import convert_upload, install_upload
+from callrec_ari.prompts.version_store import sync_versions
 from callrec_ari.routing import store as routing
 
 __all__ = ["Replaced", "replace_prompt"]
@@ -115,6 +116,10 @@ async def replace_prompt(
         raise InputError(str(exc)) from None
     if removed:
         log.info("prompt.studio_replaced", prompt=label, removed=removed)
+    # The new audio becomes a version (audited) in this transaction; the old one's audio stays.
+    await sync_versions(
+        session, settings, now=now, actor=actor.name, source="replace", client=client
+    )
     return Replaced(
         language=language,
         name=name,

@@ -21,6 +21,7 @@ from pathlib import Path
 import structlog
 
 from callrec_ari.config import Settings
+from callrec_ari.evidence.facts import UNAVAILABLE, Fact, Kind
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
@@ -137,4 +138,5 @@ def to_record(call: RegisterCall, settings: Settings) -> CallRecord:
         sha256=None,
         retention_policy=route.retention,
         delete_after=delete_after(call.started_at, settings.retention[route.retention]),
+        evidence=(Fact(kind=Kind.NOTE, at=call.started_at, note=UNAVAILABLE),),
     )

@@ -30,12 +30,15 @@ from callrec_ari.access import (
     may_export_any,
     may_hold,
     may_play_any,
+    may_read_evidence,
 )
 from callrec_ari.audit import trail
 from callrec_ari.calls import listen, search
 from callrec_ari.calls.listen import Listening, ReasonCategory
 from callrec_ari.calls.search import CallView, Page
 from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
+from callrec_ari.evidence.read import read_evidence
+from callrec_ari.evidence.statement import statement
 from callrec_ari.recording import waveform
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
 from callrec_ari.web.refusals import STREAMS
@@ -57,6 +60,8 @@ def _call_json(call: CallView) -> dict[str, Any]:
         "dialled_number": call.dialled_number,
         "agent": call.agent,
         "languages": list(call.languages),
+        # Heard to the end (the consent evidence); null for calls stored before it was kept.
+        "languages_played": None if call.languages_played is None else list(call.languages_played),
         "consent": str(call.consent),
         "recording_status": str(call.recording_status),
         "duration_seconds": call.duration_seconds,
@@ -150,8 +155,26 @@ async def call_page(request: web.Request) -> web.StreamResponse:
             and may_ask_release(
                 account.actor, CallFacts(agent=call.agent, restricted=call.restricted)
             ),
+            "may_read_evidence": may_read_evidence(account.actor),
             "error": None,
         },
+    )
+
+
+@routes.get("/calls/{uniqueid}/evidence")
+async def evidence_page(request: web.Request) -> web.StreamResponse:
+    """What the caller heard and did before being connected, for the dpo (an audited read)."""
+    account = signed_in(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        record = await read_evidence(
+            db,
+            actor=account.actor,
+            uniqueid=request.match_info["uniqueid"],
+            now=request.app[CLOCK](),
+            client=client_of(request),
+        )
+    return await page(
+        request, "evidence.html", {"uniqueid": record.uniqueid, "lines": statement(record)}
     )
 
 

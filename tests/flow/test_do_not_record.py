@@ -59,7 +59,10 @@ def test_the_decline_key_changes_nothing_for_a_listed_caller(settings: Settings)
     flow = ConsentFlow(settings)
     call, _ = flow.start(listed("5551000"))
     after, commands = flow.handle(call, ev.DigitPressed(at=at(1), digit="9"))
-    assert (after, commands) == (call, [])
+    assert commands == []
+    assert after.record.consent == Consent.OPTED_OUT
+    assert after.phase == call.phase
+    assert after.record.evidence[-1].digit == "9"  # kept as evidence, nothing more
 
 
 def test_hanging_up_during_the_notice_keeps_the_opt_out(settings: Settings):

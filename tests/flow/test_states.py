@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from callrec_ari.config import Settings
+from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.flow.states import Call, ConsentFlow, Phase
@@ -193,7 +195,10 @@ def test_other_keys_are_ignored(settings: Settings):
     flow = ConsentFlow(settings)
     call, _ = flow.start(arrival())
     after, commands = flow.handle(call, ev.DigitPressed(at=at(2), digit="5"))
-    assert after == call
+    # The key is kept as evidence, and nothing else changes.
+    assert replace(after.record, evidence=call.record.evidence) == call.record
+    assert after.record.evidence[-1] == Fact(kind=Kind.PRESSED, at=at(2), digit="5")
+    assert after.phase == call.phase
     assert commands == []
 
 

@@ -35,6 +35,7 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("GET", r"(/api)?/calls(/\{uniqueid\})?", EVERYONE),
     ("POST", r"(/api)?/calls/\{uniqueid\}/listen", PLAYERS),
     ("GET", r"/calls/\{uniqueid\}/(audio|waveform\.svg)", REASON_FIRST),
+    ("GET", r"/calls/\{uniqueid\}/evidence", frozenset({DPO})),
     ("POST", r"/calls/\{uniqueid\}/download", frozenset({DPO, DIRECTOR})),
     ("POST", r"(/api)?/calls/\{uniqueid\}/releases", frozenset({SUPERVISOR, DPO})),
     ("GET", r"(/api)?/releases", frozenset({SUPERVISOR, DPO, DIRECTOR})),
