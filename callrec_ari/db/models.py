@@ -52,6 +52,8 @@ class Call(Base):
     retention_policy: Mapped[str] = mapped_column(String(64))
     # Null only on rows stored before retention dates were kept; the purge fills it in.
     delete_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When the caller withdrew consent mid-call (consent "withdrawn"); added by migration 0010.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))

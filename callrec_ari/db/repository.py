@@ -14,6 +14,7 @@ from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit.withdrawals import audit_withdrawals
 from callrec_ari.db.models import Call
 from callrec_ari.errors import DatabaseError
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
@@ -38,6 +39,7 @@ _RECORD_COLUMNS = (
     "sha256",
     "retention_policy",
     "delete_after",
+    "withdrawn_at",
 )
 
 
@@ -63,6 +65,7 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "sha256": record.sha256,
         "retention_policy": record.retention_policy,
         "delete_after": record.delete_after,
+        "withdrawn_at": record.withdrawn_at,
     }
 
 
@@ -88,6 +91,7 @@ def call_to_record(call: Call) -> CallRecord:
         sha256=call.sha256,
         retention_policy=call.retention_policy,
         delete_after=call.delete_after,
+        withdrawn_at=call.withdrawn_at,
     )
 
 
@@ -106,6 +110,9 @@ async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> 
     if not records:
         return
     now = datetime.now(UTC)
+    # A recording deleted on withdrawal is audited in this same transaction (nothing to do,
+    # and no query, for every other snapshot).
+    await audit_withdrawals(session, records, now=now)
     rows = [{**record_to_row(record), "created_at": now, "updated_at": now} for record in records]
     await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
 

@@ -49,7 +49,9 @@ class Harness:
             flow=ConsentFlow(settings),
             recordings_dir=settings.recording.service_dir,
             submit=self.records.append,
-            settle=lambda path: settle(path, wait_seconds=2, poll=0.01),
+            settle=lambda path, discard=False: settle(
+                path, wait_seconds=2, poll=0.01, discard=discard
+            ),
             do_not_record=lambda number: number in do_not_record,
             clock=lambda: at(100),
         )
@@ -214,6 +216,7 @@ async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
         "PlaybackFinished",
         "Dial",
         "ChannelDestroyed",
+        "ChannelUserevent",
     }
 
 
