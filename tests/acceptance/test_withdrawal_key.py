@@ -4,6 +4,7 @@ is deleted when the call ends; the agent's same key does nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterator
@@ -14,18 +15,25 @@ import pytest
 from sqlalchemy import select
 
 from callrec_ari.audit.withdrawals import ACTION, SYSTEM_ACTOR
+from callrec_ari.db import lookup
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.recording.paths import service_path
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
+from callrec_ari.sandbox.demo import announcement_seconds
+from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.session import SandboxSession
-from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent
+from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
 from tests.acceptance.conftest import (
     QUICK_DID,
     Service,
+    acceptance_config,
     asterisk_log,
     recordings_of,
+    sandbox_settings,
     sha256_of,
+    until,
 )
 
 pytestmark = pytest.mark.asterisk
@@ -50,9 +58,9 @@ def agent_logged(agent: SippAgent, event: str, caller: str) -> datetime:
     return logged_at(next(line for line in agent.log_lines(event) if f"sip:{caller} " in line))
 
 
-async def audit_entries(service: Service, target: str) -> list[AuditEntry]:
+async def audit_entries(database_url: str, target: str) -> list[AuditEntry]:
     """The audit trail's entries about one call."""
-    engine = create_engine(service.settings.database.url)
+    engine = create_engine(database_url)
     try:
         async with create_session_factory(engine)() as session:
             found = await session.scalars(select(AuditEntry).where(AuditEntry.target == target))
@@ -109,9 +117,14 @@ async def test_the_callers_key_mid_call_stops_and_deletes_the_recording_and_the_
     assert re.search(
         r"Started music on hold, class 'callrec-withdrawn', on channel 'PJSIP/agent100-", log
     )
-    assert "callrec: consent withdrawn at" in log
+    assert "app_verbose.c: callrec: consent withdrawn at" in log
+    assert "app_verbose.c: callrec: withdrawal marker not written" not in log
     # The deletion is on the audit trail, by the system, in the transaction of the row.
-    [entry] = [e for e in await audit_entries(service, row.uniqueid) if e.action == ACTION]
+    [entry] = [
+        e
+        for e in await audit_entries(service.settings.database.url, row.uniqueid)
+        if e.action == ACTION
+    ]
     assert entry.actor == SYSTEM_ACTOR
     detail = json.loads(entry.detail)
     assert datetime.fromisoformat(detail["withdrawn_at"]) == row.withdrawn_at
@@ -157,3 +170,51 @@ async def test_the_agent_pressing_the_same_key_does_not_withdraw(
     assert not wav.with_name(wav.name + ".withdrawn").exists()
     assert "class 'callrec-withdrawn'" not in log
     assert pressing_agent.log_lines("pressed"), "the agent's sipp never pressed the key"
+
+
+async def test_a_withdrawal_while_the_service_is_down_deletes_the_recording_on_restart(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """The key pressed while callrec is killed still stops the recording (the dialplan's marker);
+    the restarted service adopts the ended call and deletes the audio, row withdrawn."""
+    config = acceptance_config(asterisk, tmp_path)
+    process = ServiceProcess(config, tmp_path / "service")
+    await asyncio.to_thread(process.migrate)
+    await asyncio.to_thread(process.start)
+    caller = "48227000003"
+    listen = int(announcement_seconds(sandbox_settings(asterisk, tmp_path), QUICK_DID) * 1000)
+    script = CallerScript(
+        did=QUICK_DID, caller=caller, wait_ms=listen + RING_MS + 3000, press=KEY, talk_ms=5000
+    )
+    call = asyncio.create_task(place_calls(asterisk.settings, script, tmp_path / "caller"))
+    try:
+
+        async def answered() -> bool:
+            rows = await lookup.latest(process.database_url, 1)
+            return bool(rows) and rows[0].agent is not None
+
+        await until(answered, within=listen / 1000 + 15)
+        [recording] = await lookup.latest(process.database_url, 1)
+        process.kill()
+        assert recording.recording_path is not None
+        wav = service_path(asterisk.recordings_service_dir, recording.recording_path)
+        marker = wav.with_name(wav.name + ".withdrawn")
+        await until(marker.exists, within=10)  # Asterisk's own record, callrec being down
+        result = await call  # the conversation goes on and ends without the service
+        assert wav.exists()  # nobody has deleted it yet
+        await asyncio.to_thread(process.start)
+        await asyncio.to_thread(process.wait_idle, 30)
+    finally:
+        call.cancel()
+        process.stop()
+    assert result.ok, result.errors
+    pressed = caller_logged(result, "pressed")
+    [row] = await lookup.latest(process.database_url, 10)
+    assert row.consent == Consent.WITHDRAWN
+    assert row.withdrawn_at is not None
+    assert abs(row.withdrawn_at.timestamp() - pressed.timestamp()) < 1.0
+    assert row.recording_status == RecordingStatus.DELETED
+    assert row.sha256 is None
+    assert recordings_of(asterisk, row.uniqueid) == []
+    [entry] = await audit_entries(process.database_url, row.uniqueid)
+    assert entry.action == ACTION
