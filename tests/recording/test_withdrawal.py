@@ -30,6 +30,11 @@ def withdrawn(wav: Path, content: str = "callrec-withdrawn/1|1795514341.6|179551
     return wav
 
 
+def left_in(folder: Path) -> list[str]:
+    """The names of the files still in ``folder``."""
+    return sorted(path.name for path in folder.iterdir())
+
+
 def test_every_key_has_an_item_name_without_a_hash():
     """DYNAMIC_FEATURES separates names with #, so * and # are spelt out."""
     names = {key: feature_name(key) for key in "0123456789*#"}
@@ -74,7 +79,7 @@ def test_discard_deletes_audio_and_both_markers(tmp_path: Path):
     wav = withdrawn(tmp_path / "call.wav")
     gone = discard(wav, marker_for(wav))
     assert (gone.withdrawn_at, gone.audio_existed) == (PRESSED, True)
-    assert list(tmp_path.iterdir()) == []
+    assert left_in(tmp_path) == []
 
 
 async def test_settling_a_withdrawn_recording_deletes_it_instead_of_measuring(tmp_path: Path):
@@ -84,7 +89,7 @@ async def test_settling_a_withdrawn_recording_deletes_it_instead_of_measuring(tm
     assert settled.status == RecordingStatus.DELETED
     assert settled.facts is None
     assert settled.withdrawn_at == PRESSED
-    assert list(tmp_path.iterdir()) == []
+    assert left_in(tmp_path) == []
 
 
 async def test_discard_waits_for_mixmonitor_to_close_the_file(tmp_path: Path):
@@ -99,7 +104,7 @@ async def test_discard_waits_for_mixmonitor_to_close_the_file(tmp_path: Path):
     settled = await waiting
     assert settled.status == RecordingStatus.DELETED
     assert settled.withdrawn_at is None  # no marker: the flow's own time stands
-    assert list(tmp_path.iterdir()) == []
+    assert left_in(tmp_path) == []
 
 
 async def test_a_withdrawn_recording_never_closed_is_deleted_all_the_same(tmp_path: Path):
@@ -109,7 +114,7 @@ async def test_a_withdrawn_recording_never_closed_is_deleted_all_the_same(tmp_pa
     marker_path(wav).write_text("callrec-withdrawn/1|1.1|1795514353.847", encoding="ascii")
     settled = await settle(wav, wait_seconds=0.05, poll=0.01)
     assert settled.status == RecordingStatus.DELETED
-    assert list(tmp_path.iterdir()) == []
+    assert left_in(tmp_path) == []
 
 
 async def test_audio_an_orphan_sweep_took_settles_at_once_as_deleted(tmp_path: Path):
@@ -119,4 +124,4 @@ async def test_audio_an_orphan_sweep_took_settles_at_once_as_deleted(tmp_path: P
     settled = await asyncio.wait_for(settle(wav, wait_seconds=30, poll=0.01), 5)
     assert settled.status == RecordingStatus.DELETED
     assert settled.withdrawn_at == PRESSED
-    assert list(tmp_path.iterdir()) == []
+    assert left_in(tmp_path) == []
