@@ -72,6 +72,7 @@ class CallView:
     held: bool
     restricted: bool
     playable: bool  # this person may play it and a complete recording is kept
+    withdrawn_at: datetime | None = None  # the caller withdrew consent mid-call (then deleted)
 
     @classmethod
     def of(cls, call: Call, *, actor: Actor, held: bool) -> CallView:
@@ -96,6 +97,7 @@ class CallView:
             playable=may_play(actor, facts(call))
             and status is RecordingStatus.COMPLETE
             and call.purged_at is None,
+            withdrawn_at=call.withdrawn_at,
         )
 
 
