@@ -105,7 +105,9 @@ async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> 
 
     Storing an unchanged snapshot again touches nothing, not even ``updated_at``. A row that
     was purged, erased or rectified is never overwritten: a snapshot replayed from the journal
-    must not bring back a deleted number or undo a correction.
+    must not bring back a deleted number or undo a correction. A snapshot that newly says a
+    recording was deleted because the caller withdrew gets its audit entry in the same
+    transaction (``audit/withdrawals.py``).
     """
     if not records:
         return

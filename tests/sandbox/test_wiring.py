@@ -93,7 +93,9 @@ def test_the_withdrawal_items_go_inside_debians_applicationmap(tmp_path: Path):
         "[general]\n\n[featuremap]\n;automon => *1\n\n[applicationmap]\n; comments only\n\n"
         "; Dynamic Feature Groups\n"
     )
-    (tmp_path / "musiconhold.conf").write_text("[general]\n\n[default]\nmode=files\ndirectory=moh\n")
+    (tmp_path / "musiconhold.conf").write_text(
+        "[general]\n\n[default]\nmode=files\ndirectory=moh\n"
+    )
     wire(tmp_path, DIALPLAN_DIR, {})
     features = (tmp_path / "features.conf").read_text(encoding="utf-8")
     assert features.count("[applicationmap]") == 1
