@@ -285,7 +285,11 @@ class CallController:
         worker.call = call
         if call.phase not in BEFORE_CONNECTION:
             worker.released.set()
-        if before is None or before.phase != call.phase:
+        # A withdrawal changes the consent within one phase: logged like a transition.
+        if before is None or (before.phase, before.record.consent) != (
+            call.phase,
+            call.record.consent,
+        ):
             log.info(
                 "call.transition",
                 from_phase=before.phase if before else None,

@@ -323,8 +323,11 @@ async def test_the_withdrawal_event_marks_the_call_and_its_end_deletes_the_recor
     await harness.feed(
         ari.StasisEnd(timestamp=at(12), channel_id=CHANNEL),
         ari.Dial(timestamp=at(14), channel_id=CHANNEL, peer=peer, dialstatus="ANSWER"),
-        ari.ConsentWithdrawn(timestamp=at(17.01), channel_id=CHANNEL, at=at(17)),
     )
+    with capture_logs() as logs:
+        await harness.feed(ari.ConsentWithdrawn(timestamp=at(17.01), channel_id=CHANNEL, at=at(17)))
+    [logged] = [line for line in logs if line["event"] == "call.transition"]
+    assert (logged["consent"], logged["cause"]) == (Consent.WITHDRAWN, "Withdrawn")
     assert harness.last().consent == Consent.WITHDRAWN
     assert harness.last().withdrawn_at == at(17)
     wav = harness.settings.recording.service_dir / "2026/11/24/1795514341.6.wav"
