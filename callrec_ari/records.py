@@ -34,6 +34,9 @@ class Consent(enum.StrEnum):
     # callrec was not running (or let go of the call): the dialplan connected it unrecorded
     # and wrote it to the register, imported when callrec was back.
     SERVICE_UNAVAILABLE = "service_unavailable"
+    # Consent given, then withdrawn during the conversation with the withdrawal key (seeds 001
+    # and 004): recording stopped at ``withdrawn_at``, and what was recorded is deleted.
+    WITHDRAWN = "withdrawn"
 
 
 class RecordingStatus(enum.StrEnum):
@@ -45,6 +48,7 @@ class RecordingStatus(enum.StrEnum):
     EMPTY = "empty"  # consent was given but the call was never bridged, so no audio exists
     FAILED = "failed"  # recording was asked for but no usable file appeared (the call went on)
     DELETED = "deleted"  # the file was deleted by retention or erasure; the row is anonymised
+    # (or, with consent "withdrawn", deleted when the call ended; the row keeps its metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +84,9 @@ class CallRecord:
         """The languages the caller heard the announcement in to its end (``languages`` is the
         route's list, which a caller who hangs up early does not hear in full)."""
         return languages_heard(self.evidence)
+
+    # When the caller withdrew consent mid-call (consent "withdrawn"); None otherwise.
+    withdrawn_at: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
@@ -119,6 +126,8 @@ class CallRecord:
             retention_policy=str(data["retention_policy"]),
             delete_after=_optional_time(data["delete_after"]),
             evidence=evidence_from_json(data.get("evidence")),
+            # Absent from snapshots written before withdrawal existed.
+            withdrawn_at=_optional_time(data.get("withdrawn_at")),
         )
 
     @property

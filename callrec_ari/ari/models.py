@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callrec_ari.errors import AriEventError
+from callrec_ari.recording.withdrawal import WITHDRAWN_EVENT, parse_unix_time
 
 _TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
 
@@ -95,7 +96,25 @@ class ChannelDestroyed:
     cause: int
 
 
-AriEvent = StasisStart | StasisEnd | DtmfReceived | PlaybackFinished | Dial | ChannelDestroyed
+@dataclass(frozen=True, kw_only=True)
+class ConsentWithdrawn:
+    """The dialplan's ``UserEvent(callrec-withdrawn)``: the caller's withdrawal key stopped
+    MixMonitor (``at``, the dialplan's own clock; the event's time if it sent none)."""
+
+    timestamp: datetime
+    channel_id: str
+    at: datetime
+
+
+AriEvent = (
+    StasisStart
+    | StasisEnd
+    | DtmfReceived
+    | PlaybackFinished
+    | Dial
+    | ChannelDestroyed
+    | ConsentWithdrawn
+)
 
 
 def parse_event(data: Any) -> AriEvent | None:
@@ -207,6 +226,18 @@ def _destroyed(data: Mapping[str, Any], at: datetime) -> ChannelDestroyed:
     )
 
 
+def _user_event(data: Mapping[str, Any], at: datetime) -> ConsentWithdrawn | None:
+    # Other user events (the admin's own dialplan may send some) are none of callrec's.
+    if data.get("eventname") != WITHDRAWN_EVENT or data.get("channel") is None:
+        return None
+    fields = data.get("userevent") or {}
+    if not isinstance(fields, Mapping):
+        raise TypeError("userevent is not an object")
+    stamp = fields.get("at")
+    moment = parse_unix_time(stamp) if isinstance(stamp, str) else None
+    return ConsentWithdrawn(timestamp=at, channel_id=_channel_id(data), at=moment or at)
+
+
 _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = {
     "StasisStart": _stasis_start,
     "StasisEnd": _stasis_end,
@@ -214,6 +245,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = 
     "PlaybackFinished": _playback_finished,
     "Dial": _dial,
     "ChannelDestroyed": _destroyed,
+    "ChannelUserevent": _user_event,
 }
 
 # The only event types callrec acts on; the application's event filter lets nothing else through.

@@ -76,6 +76,7 @@ class CallView:
     playable: bool  # this person may play it and a complete recording is kept
     # The languages heard to the end (evidence/facts.py); None on rows from before evidence.
     languages_played: tuple[str, ...] | None = None
+    withdrawn_at: datetime | None = None  # the caller withdrew consent mid-call (then deleted)
 
     @classmethod
     def of(cls, call: Call, *, actor: Actor, held: bool) -> CallView:
@@ -101,6 +102,7 @@ class CallView:
             and status is RecordingStatus.COMPLETE
             and call.purged_at is None,
             languages_played=_played(call.evidence),
+            withdrawn_at=call.withdrawn_at,
         )
 
 

@@ -64,6 +64,9 @@ class Call(Base):
     delete_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # The consent step's evidence as JSON (evidence/facts.py); None on rows from before 0009.
     evidence: Mapped[str | None] = mapped_column(Text())
+
+    # When the caller withdrew consent mid-call (consent "withdrawn"); added by migration 0010.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))

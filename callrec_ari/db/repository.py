@@ -15,6 +15,7 @@ from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit.withdrawals import audit_withdrawals
 from callrec_ari.db.models import Call
 from callrec_ari.errors import DatabaseError
 from callrec_ari.evidence.facts import evidence_from_json, evidence_to_json
@@ -41,6 +42,7 @@ _RECORD_COLUMNS = (
     "retention_policy",
     "delete_after",
     "evidence",
+    "withdrawn_at",
 )
 
 
@@ -70,6 +72,7 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "evidence": json.dumps(evidence_to_json(record.evidence), separators=(",", ":"))
         if record.evidence
         else None,
+        "withdrawn_at": record.withdrawn_at,
     }
 
 
@@ -96,6 +99,7 @@ def call_to_record(call: Call) -> CallRecord:
         retention_policy=call.retention_policy,
         delete_after=call.delete_after,
         evidence=evidence_from_json(json.loads(call.evidence)) if call.evidence else (),
+        withdrawn_at=call.withdrawn_at,
     )
 
 
@@ -109,11 +113,16 @@ async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> 
 
     Storing an unchanged snapshot again touches nothing, not even ``updated_at``. A row that
     was purged, erased or rectified is never overwritten: a snapshot replayed from the journal
-    must not bring back a deleted number or undo a correction.
+    must not bring back a deleted number or undo a correction. A snapshot that newly says a
+    recording was deleted because the caller withdrew gets its audit entry in the same
+    transaction (``audit/withdrawals.py``).
     """
     if not records:
         return
     now = datetime.now(UTC)
+    # A recording deleted on withdrawal is audited in this same transaction (nothing to do,
+    # and no query, for every other snapshot).
+    await audit_withdrawals(session, records, now=now)
     rows = [{**record_to_row(record), "created_at": now, "updated_at": now} for record in records]
     await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
 

@@ -62,6 +62,7 @@ class AwaitRecording:
     """Wait for MixMonitor to close the file, then report ``RecordingSettled``."""
 
     path: PurePosixPath  # relative to the recordings folder
+    discard: bool = False  # the caller withdrew: delete the file instead of measuring it
 
 
 Command = (

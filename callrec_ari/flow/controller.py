@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
@@ -34,7 +35,12 @@ _UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
 _PEER_NAME = re.compile(r"[^/]+/(?P<agent>.+)-[0-9a-f]+(;[0-9])?")
 _MAX_NUMBER = 64
 
-Settle = Callable[[Path], Awaitable[Settled]]
+
+class Settle(Protocol):
+    """Wait for a recording to close and measure it, or with ``discard`` delete it."""
+
+    def __call__(self, path: Path, *, discard: bool = False) -> Awaitable[Settled]:
+        """Settle the recording at ``path``."""
 
 
 def utc_now() -> datetime:
@@ -279,7 +285,11 @@ class CallController:
         worker.call = call
         if call.phase not in BEFORE_CONNECTION:
             worker.released.set()
-        if before is None or before.phase != call.phase:
+        # A withdrawal changes the consent within one phase: logged like a transition.
+        if before is None or (before.phase, before.record.consent) != (
+            call.phase,
+            call.record.consent,
+        ):
             log.info(
                 "call.transition",
                 from_phase=before.phase if before else None,
@@ -346,7 +356,7 @@ class CallController:
 
     async def _await_recording(self, command: cmd.AwaitRecording) -> ev.RecordingSettled:
         path = service_path(self._recordings_dir, command.path)
-        settled = await self._settle(path)
+        settled = await self._settle(path, discard=command.discard)
         if settled.reason:
             log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
         facts = settled.facts
@@ -360,6 +370,7 @@ class CallController:
             duration_seconds=facts.duration_seconds if facts else None,
             size_bytes=facts.size_bytes if facts else None,
             sha256=facts.sha256 if facts else None,
+            withdrawn_at=settled.withdrawn_at,
         )
 
 
@@ -400,4 +411,6 @@ def _translate(event: ari.AriEvent) -> ev.FlowEvent | None:
             return ev.AgentAnswered(at=event.timestamp, agent=agent_of(event.peer))
         case ari.ChannelDestroyed():
             return ev.ChannelEnded(at=event.timestamp)
+        case ari.ConsentWithdrawn():
+            return ev.Withdrawn(at=event.at)
     return None

@@ -90,13 +90,21 @@ class CommandFailed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Withdrawn:
+    """The caller pressed the withdrawal key mid-call: the dialplan stopped MixMonitor at ``at``."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordingSettled:
-    """MixMonitor is done with the file and it has been checked."""
+    """MixMonitor is done with the file and it has been checked (or, withdrawn, deleted)."""
 
     status: RecordingStatus
     duration_seconds: float | None = None
     size_bytes: int | None = None
     sha256: str | None = None
+    withdrawn_at: datetime | None = None  # the dialplan's withdrawal marker's time, if any
 
 
 FlowEvent = (
@@ -110,4 +118,5 @@ FlowEvent = (
     | ChannelGone
     | CommandFailed
     | RecordingSettled
+    | Withdrawn
 )

@@ -17,6 +17,12 @@ version and SHA-256 of every file, from the in-memory ``PromptVersions``: no fil
 here), the announcement's end and the hand-off. For the same reason as above, an announcement
 counts as heard only once a later sign of life follows it (the next one ending, a key, the
 accepted ``continue``).
+Withdrawal: in the conversation the decline key is the caller's withdrawal key (a features.conf
+item on the caller's channel only, named in ``CALLREC_WITHDRAW_FEATURE``). The dialplan stops
+MixMonitor itself; the flow hears ``Withdrawn``, marks the call ``withdrawn``, and at its end
+asks for the recording to be discarded instead of measured::
+
+    CONNECTED ─withdrawn─▶ CONNECTED (consent = withdrawn) ─hangup─▶ FINALISING ─deleted─▶ DONE
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.prompts.versions import PromptVersions
 from callrec_ari.recording.paths import asterisk_path, relative_path
+from callrec_ari.recording.withdrawal import feature_name
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 SOUND_FOLDER = "callrec"
@@ -209,21 +216,10 @@ class ConsentFlow:
                 return self._interrupted(call, event.at, notes.INTERRUPTED)
             case ev.CommandFailed():
                 return self._command_failed(call, event.command, event.at)
+            case ev.Withdrawn():
+                return _withdrawn(call, event.at), []
             case ev.RecordingSettled() if call.phase == Phase.FINALISING:
-                status = event.status
-                if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
-                    # Bridged with an agent yet no audio: MixMonitor failed, not "nothing said".
-                    status = RecordingStatus.FAILED
-                return replace(
-                    _with(
-                        call,
-                        recording_status=status,
-                        duration_seconds=event.duration_seconds,
-                        size_bytes=event.size_bytes,
-                        sha256=event.sha256,
-                    ),
-                    phase=Phase.DONE,
-                ), []
+                return _settled(call, event), []
         return call, []
 
     def _prompt_finished(self, call: Call, event: ev.PromptFinished) -> Step:
@@ -264,8 +260,12 @@ class ConsentFlow:
             phase=Phase.HANDING_OFF,
             playback_id=None,
         )
+        variables = {"CALLREC_FILE": str(target)}
+        key = self._settings.consent.decline_key
+        if key is not None:
+            variables["CALLREC_WITHDRAW_FEATURE"] = feature_name(key)
         return call, [
-            cmd.SetVariables(variables={"CALLREC_FILE": str(target)}),
+            cmd.SetVariables(variables=variables),
             cmd.Subscribe(),
             cmd.Continue(context=self._settings.dialplan.record_context, recorded=True),
         ]
@@ -390,10 +390,54 @@ class ConsentFlow:
         call = _with(call, ended_at=at)
         path = call.record.recording_path
         if call.record.recording_status == RecordingStatus.RECORDING and path is not None:
+            discard = call.record.consent == Consent.WITHDRAWN
             return replace(call, phase=Phase.FINALISING), [
-                cmd.AwaitRecording(path=PurePosixPath(path))
+                cmd.AwaitRecording(path=PurePosixPath(path), discard=discard)
             ]
         return replace(call, phase=Phase.DONE), []
+
+
+def _settled(call: Call, event: ev.RecordingSettled) -> Call:
+    if event.status == RecordingStatus.DELETED:
+        return _discarded(call, event.withdrawn_at)
+    status = event.status
+    if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
+        # Bridged with an agent yet no audio: MixMonitor failed, not "nothing said".
+        status = RecordingStatus.FAILED
+    return replace(
+        _with(
+            call,
+            recording_status=status,
+            duration_seconds=event.duration_seconds,
+            size_bytes=event.size_bytes,
+            sha256=event.sha256,
+        ),
+        phase=Phase.DONE,
+    )
+
+
+def _withdrawn(call: Call, at: datetime) -> Call:
+    """The caller withdrew consent mid-call; only a call recorded with consent can withdraw."""
+    if call.phase == Phase.DONE or call.record.consent != Consent.GIVEN:
+        return call  # a repeated key, or a call that was never recorded
+    return _with(call, consent=Consent.WITHDRAWN, withdrawn_at=at)
+
+
+def _discarded(call: Call, marker_at: datetime | None) -> Call:
+    """The recording was deleted because the caller withdrew: the row keeps that it existed
+    (consent ``withdrawn``, when, status ``deleted``), nothing of the audio itself."""
+    at = call.record.withdrawn_at or marker_at or call.record.ended_at
+    call = _with(
+        call,
+        consent=Consent.WITHDRAWN,
+        withdrawn_at=at,
+        recording_status=RecordingStatus.DELETED,
+        recording_path=None,
+        duration_seconds=None,
+        size_bytes=None,
+        sha256=None,
+    )
+    return replace(call, phase=Phase.DONE)
 
 
 def _with(call: Call, **changes: Any) -> Call:

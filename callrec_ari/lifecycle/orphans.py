@@ -8,6 +8,10 @@ knows the WAV and goes with it otherwise. Symbolic links are never followed, nor
 
 An orphan is only removed when it is older than the longest retention policy, so a file
 whose row is still on its way (the database was down) is reported but never deleted.
+Except a withdrawn one: beside ``<name>.wav.withdrawn`` (the dialplan's marker that the caller
+withdrew consent mid-call) the audio and its ``.done`` go at once, whatever their age; the
+marker itself, which holds no personal data, stays until it is old, so a call settled later
+(after a restart) still sees that it was withdrawn.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ log = structlog.get_logger(__name__)
 
 WAV = ".wav"
 MARKER = ".done"
+WITHDRAWN = ".withdrawn"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Orphan:
-    """A recording (its WAV, its ``.done`` marker, or both) that no row knows about."""
+    """A recording (its WAV, its ``.done`` and ``.withdrawn`` markers) that no row knows about."""
 
     relative_path: str  # YYYY/MM/DD/<name>.wav, as a row would store it
     files: tuple[str, ...]  # the names present: the WAV and/or its marker
@@ -172,6 +177,8 @@ def _recordings(folder: Path, counts: _Counts) -> dict[str, set[str]]:
                 name, kind = entry.name, WAV
             elif entry.name.endswith(WAV + MARKER):
                 name, kind = entry.name.removesuffix(MARKER), MARKER
+            elif entry.name.endswith(WAV + WITHDRAWN):
+                name, kind = entry.name.removesuffix(WITHDRAWN), WITHDRAWN
             else:
                 continue
             if entry.is_symlink():
@@ -240,13 +247,18 @@ def _orphan(
     files = [wav] if WAV in present else []
     if MARKER in present:
         files.append(wav.with_name(wav.name + MARKER))
+    audio = list(files)
+    if WITHDRAWN in present:
+        files.append(wav.with_name(wav.name + WITHDRAWN))
     stats = [path.lstat() for path in files]
     file_time = orphan_time(day, max(modified_at(stat.st_mtime) for stat in stats))
-    removable = orphan_removable(file_time, now, keep_days)
+    old = orphan_removable(file_time, now, keep_days)
+    withdrawn = WITHDRAWN in present and WAV in present
+    removable = old or withdrawn
     if remove and removable:
-        for path in files:
+        for path in files if old else audio:
             path.unlink(missing_ok=True)
-        log.info("orphans.removed", path=relative)
+        log.info("orphans.removed", path=relative, withdrawn=withdrawn)
     return Orphan(
         relative_path=relative,
         files=tuple(path.name for path in files),

@@ -3,6 +3,10 @@
 The dialplan gives MixMonitor a post-process command that creates ``<file>.done`` once the file
 is closed, so a present marker means the header and data are final. Size, duration and SHA-256
 are the evidence that the file is later unchanged (seed 000 §2).
+
+A recording the caller withdrew from mid-call (``withdrawal.py``: the dialplan's
+``<file>.withdrawn`` marker, or the flow already knowing) is never measured: once MixMonitor
+has closed it, it is deleted for good with its markers and settles as ``deleted``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import hashlib
 import time
 import wave
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from callrec_ari.errors import RecordingError
+from callrec_ari.recording import withdrawal
 from callrec_ari.records import RecordingStatus
 
 MARKER_SUFFIX = ".done"
@@ -38,6 +44,7 @@ class Settled:
     status: RecordingStatus
     facts: WavFacts | None = None
     reason: str = ""
+    withdrawn_at: datetime | None = None  # the dialplan's withdrawal marker's time, if any
 
 
 def marker_for(path: Path) -> Path:
@@ -66,21 +73,47 @@ def inspect_wav(path: Path) -> WavFacts:
     return WavFacts(size_bytes=size, duration_seconds=frames / rate, sha256=digest.hexdigest())
 
 
-async def settle(path: Path, *, wait_seconds: float, poll: float = 0.05) -> Settled:
-    """Wait up to ``wait_seconds`` for the marker, then measure the file and drop the marker."""
+async def settle(
+    path: Path, *, wait_seconds: float, poll: float = 0.05, discard: bool = False
+) -> Settled:
+    """Wait up to ``wait_seconds`` for the marker, then measure the file and drop the marker.
+
+    With ``discard`` (the flow knows the caller withdrew), or when the dialplan's withdrawal
+    marker is there, the file is deleted instead of measured: ``deleted``, even if MixMonitor
+    never closed it in time (unlinking an open file still takes its name and, once closed,
+    its data).
+    """
     marker = marker_for(path)
     deadline = time.monotonic() + wait_seconds
     while not marker.exists():
+        withdrawn, audio = _withdrawal_state(path, discard)
+        if withdrawn and not audio:
+            break  # nothing left to close: an orphan sweep already took the audio
         if time.monotonic() >= deadline:
+            if withdrawn:
+                break
             return Settled(
                 status=RecordingStatus.FAILED,
                 reason=f"MixMonitor did not close {path} within {wait_seconds:.0f} seconds",
             )
         await asyncio.sleep(poll)
-    return await asyncio.to_thread(_measure, path, marker)
+    return await asyncio.to_thread(_measure, path, marker, discard)
 
 
-def _measure(path: Path, marker: Path) -> Settled:
+def _withdrawal_state(path: Path, discard: bool) -> tuple[bool, bool]:
+    """Whether the caller withdrew (as the flow knows or the marker says), and whether the
+    audio file still exists."""
+    return discard or withdrawal.marker_path(path).exists(), path.exists()
+
+
+def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
+    if discard or withdrawal.marker_path(path).exists():
+        gone = withdrawal.discard(path, marker)
+        return Settled(
+            status=RecordingStatus.DELETED,
+            withdrawn_at=gone.withdrawn_at,
+            reason="the caller withdrew consent during the call: deleted",
+        )
     try:
         if not path.exists():
             # Option b records only while bridged: a call never answered has no audio at all.

@@ -37,6 +37,12 @@ _CONFIG_FILES = (
     "extensions.conf",
 )
 
+# Samples of dialplan/ that are whole files in the sandbox (the withdrawal key and its tone).
+_SAMPLES_AS_IS = {
+    "features.conf.sample": "features.conf",
+    "musiconhold.conf.sample": "musiconhold.conf",
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Phone:
@@ -181,6 +187,13 @@ class AsteriskSandbox:
         if not dialplan.is_file():
             raise SandboxError(f"The callrec dialplan {dialplan} does not exist.")
         shutil.copy(dialplan, self.host_instance / "etc" / dialplan.name)
+        # The product's samples as they are: the sandbox has no other features.conf or
+        # musiconhold.conf, so the withdrawal key and its tone are tested exactly as shipped.
+        for sample, target in _SAMPLES_AS_IS.items():
+            source = self.dialplan_dir / sample
+            if not source.is_file():
+                raise SandboxError(f"The callrec sample {source} does not exist.")
+            shutil.copy(source, self.host_instance / "etc" / target)
 
     @property
     def host_sounds_dir(self) -> Path:

@@ -67,9 +67,17 @@ def caller_scenario(script: CallerScript) -> str:
     )
 
 
-def agent_scenario(ring_ms: int = 300) -> str:
-    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up."""
-    return _template("agent.xml").substitute(ring_ms=ring_ms, audio_pcap=AUDIO_PCAP)
+def agent_scenario(ring_ms: int = 300, *, press: str | None = None, press_after_ms: int = 0) -> str:
+    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up;
+    with ``press``, the agent presses that key ``press_after_ms`` after answering, then talks."""
+    before_talk = ""
+    if press is not None:
+        before_talk = f'  <pause milliseconds="{press_after_ms}"/>\n' + _template(
+            "dtmf.part.xml"
+        ).substitute(digit=press, dtmf_pcap=dtmf_pcap(press))
+    return _template("agent.xml").substitute(
+        ring_ms=ring_ms, audio_pcap=AUDIO_PCAP, before_talk=before_talk
+    )
 
 
 def require_sipp() -> str:
@@ -243,10 +251,14 @@ class SippAgent:
         ring_ms: int = 300,
         media_port: int = 16000,
         pid_file: Path | None = None,
+        press: str | None = None,
+        press_after_ms: int = 0,
     ) -> None:
         self.phone = phone
         self.workdir = workdir
         self.ring_ms = ring_ms
+        self.press = press  # a key the agent presses in every call, ``press_after_ms`` in
+        self.press_after_ms = press_after_ms
         self.media_port = media_port
         self.pid_file = pid_file  # lets the next holder of the instance stop a leftover
         self._process: subprocess.Popen[bytes] | None = None
@@ -255,7 +267,8 @@ class SippAgent:
         """Start listening on the phone's own loopback address."""
         if self.pid_file is not None:
             kill_leftover_phone(self.pid_file, self.phone)
-        scenario = _write_scenario(self.workdir, "agent", agent_scenario(self.ring_ms))
+        text = agent_scenario(self.ring_ms, press=self.press, press_after_ms=self.press_after_ms)
+        scenario = _write_scenario(self.workdir, "agent", text)
         command = [
             require_sipp(),
             "-sf", str(scenario),
@@ -290,6 +303,16 @@ class SippAgent:
             for path in self.workdir.glob("agent_*_logs.log")
             for line in path.read_text(errors="replace").splitlines()
             if line.startswith("invite ")
+        ]
+
+    def log_lines(self, event: str) -> list[str]:
+        """The agent's log lines of one kind (``invite``, ``bye``, ``pressed``), oldest first:
+        ``<event> <detail> <sec> <usec>``."""
+        return [
+            line
+            for path in sorted(self.workdir.glob("agent_*_logs.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if line.startswith(f"{event} ")
         ]
 
     def stop(self) -> None:

@@ -100,6 +100,8 @@ SAMPLES = {
     "pjsip.conf.sample": "pjsip.conf",
     "http.conf.sample": "http.conf",
     "ari.conf.sample": "ari.conf",
+    "features.conf.sample": "features.conf",  # the withdrawal key (applicationmap)
+    "musiconhold.conf.sample": "musiconhold.conf",  # the withdrawal tone
 }
 COPIED = ("extensions_callrec.conf",)  # copied as it is, beside extensions.conf
 

@@ -70,6 +70,7 @@ def _call_json(call: CallView) -> dict[str, Any]:
         "held": call.held,
         "restricted": call.restricted,
         "playable": call.playable,
+        "withdrawn_at": call.withdrawn_at.isoformat() if call.withdrawn_at else None,
     }
 
 
@@ -111,6 +112,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
                 "abandoned",
                 "interrupted",
                 "service_unavailable",
+                "withdrawn",
                 "pending",
             ],
         },

@@ -262,8 +262,19 @@ def sample(kind: str) -> dict[str, Any]:
         "ChannelDestroyed": lambda: envelope(
             "ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=channel_json()
         ),
+        "ChannelUserevent": withdrawn_event,
     }
     return samples[kind]()
+
+
+def withdrawn_event(stamp: str = "1795514353.847") -> dict[str, Any]:
+    """The dialplan's UserEvent(callrec-withdrawn,at: <stamp>) on the caller's channel."""
+    return envelope(
+        "ChannelUserevent",
+        eventname="callrec-withdrawn",
+        userevent={"eventname": "callrec-withdrawn", "at": stamp},
+        channel=channel_json(context="callrec-withdraw", app_data="callrec-withdrawn,at: 1"),
+    )
 
 
 KINDS = (
@@ -273,4 +284,5 @@ KINDS = (
     "PlaybackFinished",
     "Dial",
     "ChannelDestroyed",
+    "ChannelUserevent",
 )

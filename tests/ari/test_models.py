@@ -22,6 +22,7 @@ from tests.ari.fake_server import (
     playback_finished,
     sample,
     stasis_start,
+    withdrawn_event,
 )
 
 CREATED = datetime(2026, 11, 24, 9, 59, 1, 112000, tzinfo=UTC)
@@ -91,6 +92,34 @@ def test_stasis_end() -> None:
     event = parse_event(sample("StasisEnd"))
 
     assert event == models.StasisEnd(timestamp=AT, channel_id=CALLER_ID)
+
+
+def test_the_dialplans_withdrawal_event_carries_its_own_time() -> None:
+    """UserEvent callrec-withdrawn gives the caller's channel and the dialplan's clock."""
+    event = parse_event(withdrawn_event("1795514353.847"))
+
+    assert event == models.ConsentWithdrawn(
+        timestamp=AT,
+        channel_id=CALLER_ID,
+        at=datetime.fromtimestamp(1795514353.847, UTC),
+    )
+
+
+@pytest.mark.parametrize("stamp", ["", "soon", "nan", "1e400"])
+def test_a_withdrawal_event_without_a_usable_time_takes_the_events(stamp: str) -> None:
+    """A missing or unreadable ``at`` is no reason to lose the withdrawal: the event's time."""
+    event = parse_event(withdrawn_event(stamp))
+
+    assert isinstance(event, models.ConsentWithdrawn)
+    assert event.at == AT
+
+
+def test_other_user_events_are_none_of_callrecs() -> None:
+    """The admin's own UserEvents are ignored, not mistaken for a withdrawal."""
+    data = withdrawn_event()
+    data["eventname"] = "queue-stats"
+
+    assert parse_event(data) is None
 
 
 def test_dtmf_received() -> None:

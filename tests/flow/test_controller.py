@@ -49,7 +49,9 @@ class Harness:
             flow=ConsentFlow(settings),
             recordings_dir=settings.recording.service_dir,
             submit=self.records.append,
-            settle=lambda path: settle(path, wait_seconds=2, poll=0.01),
+            settle=lambda path, discard=False: settle(
+                path, wait_seconds=2, poll=0.01, discard=discard
+            ),
             do_not_record=lambda number: number in do_not_record,
             clock=lambda: at(100),
         )
@@ -214,6 +216,7 @@ async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
         "PlaybackFinished",
         "Dial",
         "ChannelDestroyed",
+        "ChannelUserevent",
     }
 
 
@@ -307,3 +310,42 @@ async def _connected_snapshot(settings: Settings) -> CallRecord:
     await harness.feed(finished(harness.ari.requests[1].details["playback_id"]))
     await harness.controller.close(0)
     return harness.last()
+
+
+async def test_the_withdrawal_event_marks_the_call_and_its_end_deletes_the_recording(
+    harness: Harness,
+):
+    """The dialplan's UserEvent makes the row withdrawn at once; at the end the WAV, its
+    markers and every trace of the audio are gone, and nothing was measured."""
+    await harness.feed(start())
+    await harness.feed(finished(harness.ari.requests[1].details["playback_id"]))
+    peer = channel("1795514342.7", "PJSIP/agent100-00000007")
+    await harness.feed(
+        ari.StasisEnd(timestamp=at(12), channel_id=CHANNEL),
+        ari.Dial(timestamp=at(14), channel_id=CHANNEL, peer=peer, dialstatus="ANSWER"),
+    )
+    with capture_logs() as logs:
+        await harness.feed(ari.ConsentWithdrawn(timestamp=at(17.01), channel_id=CHANNEL, at=at(17)))
+    [logged] = [line for line in logs if line["event"] == "call.transition"]
+    assert (logged["consent"], logged["cause"]) == (Consent.WITHDRAWN, "Withdrawn")
+    assert harness.last().consent == Consent.WITHDRAWN
+    assert harness.last().withdrawn_at == at(17)
+    wav = harness.settings.recording.service_dir / "2026/11/24/1795514341.6.wav"
+    write_wav(wav, 3.0)
+    marker_for(wav).touch()  # MixMonitor closed the file when the dialplan stopped it
+    wav.with_name(wav.name + ".withdrawn").write_text("callrec-withdrawn/1|x|1795514357")
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(30), channel_id=CHANNEL, cause=16))
+    await asyncio.wait_for(harness.controller.wait_idle(), 2)
+    row = harness.last()
+    assert (row.consent, row.withdrawn_at, row.ended_at) == (Consent.WITHDRAWN, at(17), at(30))
+    assert row.recording_status == RecordingStatus.DELETED
+    assert (row.recording_path, row.sha256, row.size_bytes) == (None, None, None)
+    assert not any(wav.parent.iterdir())
+    # The dialplan stopped MixMonitor; the service sent Asterisk nothing for the withdrawal.
+    assert harness.ari.operations(CHANNEL) == [
+        "answer",
+        "play",
+        "set_variables",
+        "subscribe",
+        "continue",
+    ]

@@ -95,7 +95,13 @@ def test_staying_on_to_the_end_gives_consent_and_records(settings: Settings):
     assert call.record.recording_status == RecordingStatus.RECORDING
     assert call.record.recording_path == "2026/11/24/1795514341.6.wav"
     assert commands == [
-        cmd.SetVariables(variables={"CALLREC_FILE": "/srv/rec/2026/11/24/1795514341.6.wav"}),
+        cmd.SetVariables(
+            variables={
+                "CALLREC_FILE": "/srv/rec/2026/11/24/1795514341.6.wav",
+                # the caller's decline key "9" withdraws during the conversation
+                "CALLREC_WITHDRAW_FEATURE": "callrec-withdraw-9",
+            }
+        ),
         cmd.Subscribe(),
         cmd.Continue(context="callrec-record", recorded=True),
     ]

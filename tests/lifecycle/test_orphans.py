@@ -186,3 +186,34 @@ async def test_a_missing_recordings_folder_is_one_clear_error(session_factory, t
             now=T0,
             keep_days=KEEP_DAYS,
         )
+
+
+async def test_a_withdrawn_orphan_loses_its_audio_at_once_whatever_its_age(
+    session_factory, recordings
+):
+    """A young orphan beside a withdrawal marker: the audio goes now, the marker stays."""
+    lost = stray(recordings, "2026/11/24/5.1.wav", modified=T0)
+    marker = lost.with_name(lost.name + ".withdrawn")
+    marker.write_text("callrec-withdrawn/1|5.1|1795514353.847", encoding="ascii")
+
+    report, found = await sweep(session_factory, recordings, now=T0, remove=True)
+
+    assert found[0].files == ("5.1.wav", "5.1.wav.done", "5.1.wav.withdrawn")
+    assert (found[0].removable, found[0].removed, report.removed) == (True, True, 1)
+    assert not lost.exists()
+    assert not lost.with_name("5.1.wav.done").exists()
+    assert marker.exists()  # no audio in it; a settle after a restart still sees the withdrawal
+
+
+async def test_a_lone_withdrawal_marker_goes_once_it_is_old(session_factory, recordings):
+    """The marker left behind is removed past the longest retention, like any orphan."""
+    marker = recordings / "2026/11/24/5.2.wav.withdrawn"
+    marker.parent.mkdir(parents=True)
+    marker.write_text("callrec-withdrawn/1|5.2|1795514353.847", encoding="ascii")
+    os.utime(marker, (T0.timestamp(), T0.timestamp()))
+
+    _, young = await sweep(session_factory, recordings, now=T0, remove=True)
+    assert (young[0].removable, marker.exists()) == (False, True)
+    _, old = await sweep(session_factory, recordings, remove=True)
+    assert old[0].removed
+    assert not marker.exists()

@@ -70,3 +70,14 @@ def test_prepare_leaves_a_process_named_by_a_stale_pid_file_alone(instance):
     (run / "asterisk.pid").write_text(str(os.getpid()))
     instance.prepare()  # would SIGKILL the test run if it trusted the pid file
     assert (instance.host_instance / "etc" / "asterisk.conf").is_file()
+
+
+def test_prepare_installs_the_products_withdrawal_samples_as_they_are(instance):
+    """The sandbox runs features.conf and musiconhold.conf exactly as dialplan/ ships them."""
+    instance.prepare()
+    etc = instance.host_instance / "etc"
+    for sample, name in (
+        ("features.conf.sample", "features.conf"),
+        ("musiconhold.conf.sample", "musiconhold.conf"),
+    ):
+        assert (etc / name).read_bytes() == (DIALPLAN / sample).read_bytes()

@@ -84,3 +84,24 @@ def test_a_replacement_the_sample_no_longer_has_fails_loudly(tmp_path: Path):
     with pytest.raises(SandboxError, match=r"pjsip\.conf\.sample no longer contains 'match = 10"):
         wire(tmp_path, DIALPLAN_DIR, changes)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_withdrawal_items_go_inside_debians_applicationmap(tmp_path: Path):
+    """Debian's features.conf already has [applicationmap]: the items land in it, once, and the
+    withdrawal tone's class is appended to musiconhold.conf."""
+    (tmp_path / "features.conf").write_text(
+        "[general]\n\n[featuremap]\n;automon => *1\n\n[applicationmap]\n; comments only\n\n"
+        "; Dynamic Feature Groups\n"
+    )
+    (tmp_path / "musiconhold.conf").write_text(
+        "[general]\n\n[default]\nmode=files\ndirectory=moh\n"
+    )
+    wire(tmp_path, DIALPLAN_DIR, {})
+    features = (tmp_path / "features.conf").read_text(encoding="utf-8")
+    assert features.count("[applicationmap]") == 1
+    section = features.split("[applicationmap]", 1)[1]
+    assert "callrec-withdraw-9 => 9,self,Gosub(callrec-withdraw,s,1),callrec-withdrawn" in section
+    assert section.count("callrec-withdraw-") == 12
+    moh = (tmp_path / "musiconhold.conf").read_text(encoding="utf-8")
+    assert moh.count("[callrec-withdrawn]") == 1
+    assert "[default]" in moh

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from callrec_ari.access import Role
 from callrec_ari.db.models import AuditEntry
+from callrec_ari.db.repository import upsert_calls
+from callrec_ari.records import Consent, RecordingStatus
+from tests.db.records import T0, finished, ringing
 from tests.rights.conftest import place_hold
 from tests.web.conftest import csrf, sign_in
 
@@ -144,3 +150,30 @@ async def test_a_call_shows_how_long_it_is_kept_and_why(
     await place_hold(session_factory, "II K 7/26", [call.uniqueid])
     held = await (await client.get(f"/calls/{call.uniqueid}")).text()
     assert "legal hold is in force" in held
+
+
+async def test_a_withdrawn_call_shows_when_the_caller_withdrew_and_cannot_be_played(
+    client, person, clock, session_factory
+):
+    """The dpo finds the call by its consent, sees the withdrawal time, and no player."""
+    pressed = T0 + timedelta(seconds=40)
+    record = dataclasses.replace(
+        finished(ringing("1796000009.0")),
+        consent=Consent.WITHDRAWN,
+        withdrawn_at=pressed,
+        recording_status=RecordingStatus.DELETED,
+        recording_path=None,
+        duration_seconds=None,
+        size_bytes=None,
+        sha256=None,
+    )
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, [record])
+    await sign_in(client, await person("dora", Role.DPO), clock)
+    body = await (await client.get("/api/calls", params={"consent": "withdrawn"})).json()
+    [found] = body["calls"]
+    assert found["withdrawn_at"] == pressed.isoformat()
+    assert (found["recording_status"], found["playable"]) == ("deleted", False)
+    page = await (await client.get(f"/calls/{record.uniqueid}")).text()
+    assert pressed.strftime("%Y-%m-%d %H:%M:%S UTC") in page
+    assert 'id="player"' not in page
