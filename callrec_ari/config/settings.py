@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from callrec_ari.config.outbound import OutboundSettings
+
 
 class DeclineAction(enum.StrEnum):
     """What happens when a caller presses the decline key."""
@@ -214,6 +216,8 @@ class Settings:
     log: LogSettings
     passwords: PasswordSettings = PasswordSettings()
     audit: AuditSettings
+    # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
+from callrec_ari.config.outbound import OutboundRoute
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.lifecycle.retention import delete_after
@@ -38,6 +39,7 @@ class Phase(enum.StrEnum):
 
     ANNOUNCING = "announcing"
     DECLINING = "declining"
+    AWAITING_KEY = "awaiting_key"  # outbound: announcement done, waiting for the agree key
     HANDING_OFF = "handing_off"
     CONNECTED = "connected"
     FINALISING = "finalising"
@@ -55,11 +57,15 @@ class Call:
     queued: tuple[cmd.Play, ...] = ()  # prompts still to play after the current one
     playback_id: str | None = None  # the playback whose end we wait for
     playbacks: int = 0  # how many we started, to give each a unique id
+    outbound: OutboundRoute | None = None  # set on outbound calls (flow/outbound.py)
+    stored: bool = True  # False: a call callrec only lets through, leaving no row
 
 
 Step = tuple[Call, list[cmd.Command]]
 # Phases in which the caller is still in our hands, not yet back in the dialplan.
-BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_OFF})
+BEFORE_CONNECTION = frozenset(
+    {Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY, Phase.HANDING_OFF}
+)
 
 
 class ConsentFlow:

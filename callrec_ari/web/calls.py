@@ -102,6 +102,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
             "consents": [
                 "given",
                 "declined",
+                "no_response",
                 "opted_out",
                 "abandoned",
                 "interrupted",
