@@ -67,9 +67,20 @@ def caller_scenario(script: CallerScript) -> str:
     )
 
 
-def agent_scenario(ring_ms: int = 300) -> str:
-    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up."""
-    return _template("agent.xml").substitute(ring_ms=ring_ms, audio_pcap=AUDIO_PCAP)
+def agent_scenario(ring_ms: int = 300, *, press: str | None = None, press_ms: int = 0) -> str:
+    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up.
+
+    With ``press`` it presses that key ``press_ms`` after answering, while talking: an outside
+    callee answering an outbound call and agreeing (or not) to its recording.
+    """
+    after_answer = ""
+    if press is not None:
+        after_answer = f'  <pause milliseconds="{press_ms}"/>\n' + _template(
+            "dtmf.part.xml"
+        ).substitute(digit=press, dtmf_pcap=dtmf_pcap(press))
+    return _template("agent.xml").substitute(
+        ring_ms=ring_ms, audio_pcap=AUDIO_PCAP, after_answer=after_answer
+    )
 
 
 def require_sipp() -> str:
@@ -243,8 +254,12 @@ class SippAgent:
         ring_ms: int = 300,
         media_port: int = 16000,
         pid_file: Path | None = None,
+        press: str | None = None,
+        press_ms: int = 0,
     ) -> None:
         self.phone = phone
+        self.press = press  # a key to press press_ms after answering (an outbound callee)
+        self.press_ms = press_ms
         self.workdir = workdir
         self.ring_ms = ring_ms
         self.media_port = media_port
@@ -255,7 +270,8 @@ class SippAgent:
         """Start listening on the phone's own loopback address."""
         if self.pid_file is not None:
             kill_leftover_phone(self.pid_file, self.phone)
-        scenario = _write_scenario(self.workdir, "agent", agent_scenario(self.ring_ms))
+        text = agent_scenario(self.ring_ms, press=self.press, press_ms=self.press_ms)
+        scenario = _write_scenario(self.workdir, "agent", text)
         command = [
             require_sipp(),
             "-sf", str(scenario),
