@@ -292,6 +292,9 @@ class CallController:
         worker.call = call
         if call.phase not in BEFORE_CONNECTION:
             worker.released.set()
+        if worker.timer is not None and call.phase != Phase.AWAITING_KEY:
+            worker.timer.cancel()  # the callee decided (or left) before it ran out
+            worker.timer = None
         if before is None or before.phase != call.phase:
             log.info(
                 "call.transition",
