@@ -7,6 +7,7 @@ the trunk's address), who answers, hears the outbound announcement and presses a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,19 @@ from typing import Any
 import pytest
 
 from callrec_ari.config import parse
+from callrec_ari.config.parse import REGISTER_FILE
+from callrec_ari.db import lookup
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
 from callrec_ari.sandbox.session import PROJECT_DIR
 from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
-from tests.acceptance.conftest import Service, acceptance_config, asterisk_log, sha256_of
+from tests.acceptance.conftest import (
+    Service,
+    acceptance_config,
+    asterisk_log,
+    sha256_of,
+    until,
+)
 from tests.acceptance.test_fail_open import all_recordings
 
 pytestmark = pytest.mark.asterisk
@@ -98,6 +107,7 @@ def outbound(asterisk: AsteriskSandbox, callee_phone: Phone, tmp_path: Path) -> 
     return Outbound(asterisk, callee_phone, tmp_path)
 
 
+@contextlib.asynccontextmanager
 async def running(
     asterisk: AsteriskSandbox, tmp_path: Path, data: dict[str, Any]
 ) -> AsyncIterator[Service]:
@@ -113,7 +123,7 @@ async def running(
 @pytest.fixture
 async def agreeing_service(asterisk: AsteriskSandbox, tmp_path: Path) -> AsyncIterator[Service]:
     """Outbound consent on; callees who do not agree are connected unrecorded."""
-    async for service in running(asterisk, tmp_path, outbound_config(asterisk, tmp_path)):
+    async with running(asterisk, tmp_path, outbound_config(asterisk, tmp_path)) as service:
         yield service
 
 
@@ -121,7 +131,7 @@ async def agreeing_service(asterisk: AsteriskSandbox, tmp_path: Path) -> AsyncIt
 async def hangup_service(asterisk: AsteriskSandbox, tmp_path: Path) -> AsyncIterator[Service]:
     """Outbound consent on; a call whose callee does not agree is ended."""
     data = outbound_config(asterisk, tmp_path, on_no_consent="hangup")
-    async for service in running(asterisk, tmp_path, data):
+    async with running(asterisk, tmp_path, data) as service:
         yield service
 
 
@@ -212,12 +222,28 @@ async def test_outbound_through_callrec_with_the_feature_off_is_never_recorded(
 
 
 async def test_outbound_calls_go_through_unrecorded_when_the_service_is_down(
-    asterisk: AsteriskSandbox, outbound: Outbound
+    asterisk: AsteriskSandbox, outbound: Outbound, tmp_path: Path
 ):
-    """Fail-open: with no service Stasis() fails and the call is connected unrecorded."""
+    """Fail-open: with no service Stasis() fails, the call is connected unrecorded and written
+    to the register; the service, once back, stores it as an outbound service_unavailable row."""
+    register = asterisk.recordings_service_dir / REGISTER_FILE
+    for stale in (register, register.with_name(register.name + ".importing")):
+        stale.unlink(missing_ok=True)  # lines of earlier tests' fail-open calls
     before = all_recordings(asterisk)
     result = await outbound.call()
     assert result.ok, result.errors
     assert outbound.callee_was_called()
     assert "outbound Stasis status FAILED, connecting unrecorded" in asterisk_log(asterisk)
+    assert register.exists()
+
+    data = outbound_config(asterisk, tmp_path)
+    data["dialplan"]["register_file"] = str(register)
+    settings = parse(data, {}, base_dir=PROJECT_DIR)
+    async with running(asterisk, tmp_path, data):
+        [row] = await until(lambda: lookup.latest(settings.database.url, 10), within=15)
+    assert row.direction == Direction.OUTBOUND
+    assert row.consent == Consent.SERVICE_UNAVAILABLE
+    assert (row.caller_e164, row.dialled_number, row.agent) == ("+40211234567", CALLEE, STAFF)
+    assert row.ended_at is not None
+    assert row.recording_status == RecordingStatus.NONE
     assert all_recordings(asterisk) == before
