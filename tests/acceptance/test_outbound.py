@@ -34,7 +34,10 @@ pytestmark = pytest.mark.asterisk
 
 CALLEE = "0040211234567"  # a Romanian number, as seed 004's call centre calls
 STAFF = "agent100"
-ANNOUNCEMENT_MS = 5200  # prompts/en/outbound-announcement.wav
+# The composed outbound announcement is issue 11 §1's (prompts/<lang>/outbound-announcement);
+# these tests play the short decline hint in its place, so each call takes seconds.
+PROMPT = "decline-hint"
+ANNOUNCEMENT_MS = 2800  # prompts/en/decline-hint.wav: 2.75 s
 
 
 def outbound_config(asterisk: AsteriskSandbox, tmp_path: Path, **route: Any) -> dict[str, Any]:
@@ -47,6 +50,7 @@ def outbound_config(asterisk: AsteriskSandbox, tmp_path: Path, **route: Any) -> 
             "languages": ["en"],
             "retention": "months-6",
             "timeout_seconds": 3,
+            "prompt": PROMPT,
             **route,
         }
     ]
