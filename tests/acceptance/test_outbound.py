@@ -99,6 +99,18 @@ class Outbound:
         finally:
             self.callee.stop()
 
+    def seconds_from_callee_invite_to_staff_answer(self, result: CallResult) -> float:
+        """How long after the callee's phone rang the staff phone was connected (sipp clocks)."""
+        assert self.callee is not None
+        invited = next(line for line in self.callee.invites() if f"sip:{STAFF} " in line)
+        answered = next(line for line in result.log.splitlines() if line.startswith("answered "))
+
+        def seconds(line: str) -> float:
+            sec, usec = line.split()[2:4]
+            return float(sec) + float(usec) / 1e6
+
+        return seconds(answered) - seconds(invited)
+
     def callee_was_called(self) -> bool:
         """Whether the outside phone got the staff member's call."""
         assert self.callee is not None
@@ -153,6 +165,8 @@ async def test_a_callee_who_presses_the_agree_key_is_recorded(
     result = await outbound.call(press="1", press_ms=ANNOUNCEMENT_MS + 1200)
     assert result.ok, result.errors
     assert outbound.callee_was_called()
+    # The staff member is connected only once the callee heard the announcement and agreed.
+    assert outbound.seconds_from_callee_invite_to_staff_answer(result) > ANNOUNCEMENT_MS / 1000
     row = only_row(await agreeing_service.settled())
     assert row.direction == Direction.OUTBOUND
     assert row.consent == Consent.GIVEN
