@@ -7,6 +7,9 @@ tests drive this module directly. Phases, in the order a call usually passes thr
         │  └─decline key─▶ DECLINING (hang-up mode) ──prompt done──▶ hangup ──▶ DONE
         └─caller hangs up──▶ DONE (consent = abandoned, nothing recorded)
 
+Outbound calls (the callee agrees with a key, seed 004) add the phase AWAITING_KEY; their
+transitions are in ``flow/outbound.py``, which hands every other event back to this flow.
+
 Only a fully played announcement followed by an accepted ``continue`` records the call. The
 hand-off is confirmed before the call counts as connected because a caller who hangs up
 mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
