@@ -267,11 +267,15 @@ class CallController:
             if item.arrival.outbound:
                 flow = OutboundFlow(self._flow)
             step = flow.recover(item.arrival) if item.recovered else flow.start(item.arrival)
+            arrival = item.arrival
+            # An outbound call's "dialled number" is the callee's: masked like a caller's.
+            number_key = "number" if arrival.outbound else "dialled_number"
             log.info(
                 "call.arrived",
-                caller=item.arrival.caller_number or "",
-                dialled_number=item.arrival.dialled_number,
+                caller=arrival.caller_number or "",
                 recovered=item.recovered,
+                outbound=arrival.outbound,
+                **{number_key: arrival.dialled_number},
             )
         elif worker.call is None:
             return

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from callrec_ari.ari import models as ari
 from callrec_ari.flow.controller import arrival_from
 from callrec_ari.flow.states import Phase
+from callrec_ari.log import mask_numbers
 from callrec_ari.records import Consent, Direction
 from tests.flow.conftest import example_settings
 from tests.flow.test_controller import Harness, at, channel, finished
@@ -40,6 +43,17 @@ def test_hostile_outbound_arguments_are_dropped():
     assert arrival.dialled_number == ""
     assert arrival.linkedid == CALLEE_CHANNEL
     assert arrival.agent is None
+
+
+async def test_the_callees_number_is_masked_in_the_logs(tmp_path: Path):
+    """The callee is a data subject: their number never reaches the logs in full."""
+    harness = Harness(outbound_settings(tmp_path))
+    with capture_logs(processors=[mask_numbers]) as logs:
+        await harness.feed(answered())
+    [arrived] = [line for line in logs if line["event"] == "call.arrived"]
+    assert arrived["outbound"] is True
+    assert "0040211234567" not in repr(logs)
+    assert arrived["number"].endswith("567")
 
 
 async def test_no_key_in_time_connects_the_callee_unrecorded(tmp_path: Path):
