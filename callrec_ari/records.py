@@ -26,11 +26,15 @@ class Consent(enum.StrEnum):
     """The outcome of the consent step."""
 
     PENDING = "pending"  # the announcement is still playing
-    GIVEN = "given"  # the caller stayed on past the announcement (seed 000 §4.2)
+    # The caller stayed on past the announcement (seed 000 §4.2); outbound: the callee
+    # pressed the agree key after the whole announcement (seed 004).
+    GIVEN = "given"
     ABANDONED = "abandoned"  # the caller hung up during the announcement
-    DECLINED = "declined"  # the caller pressed the decline key
+    DECLINED = "declined"  # the caller pressed the decline key (outbound: any key but agree)
     INTERRUPTED = "interrupted"  # the service stopped mid-announcement; connected unrecorded
     OPTED_OUT = "opted_out"  # the number is on the do-not-record list; connected unrecorded
+    # Outbound only: the callee did not press the agree key within the route's timeout.
+    NO_RESPONSE = "no_response"
     # callrec was not running (or let go of the call): the dialplan connected it unrecorded
     # and wrote it to the register, imported when callrec was back.
     SERVICE_UNAVAILABLE = "service_unavailable"

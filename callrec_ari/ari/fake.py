@@ -5,6 +5,7 @@ Shipped with the package (as structlog ships ``capture_logs``) so tests of any l
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ class FakeAri:
         self.app_channels: list[str] = []
         self.failures: dict[str, AriError] = {}  # operation name -> error to raise
         self.unavailable = False
+        self._requested = asyncio.Event()  # set at every request, for tests awaiting one
 
     def add_channel(
         self,
@@ -67,10 +69,21 @@ class FakeAri:
         """The names of the requests made so far (for one channel or playback, if given)."""
         return [r.operation for r in self.requests if target is None or r.target == target]
 
+    async def requested(self, operation: str, target: str) -> Request:
+        """The first ``operation`` request on ``target``, waiting until one is made (a request
+        a timer of the controller's causes, which no event fed in can be awaited for)."""
+        while True:
+            for request in self.requests:
+                if request.operation == operation and request.target == target:
+                    return request
+            self._requested.clear()
+            await self._requested.wait()
+
     def _record(self, operation: str, target: str, **details: Any) -> None:
         if self.unavailable:
             raise AriUnavailableError("fake Asterisk is down")
         self.requests.append(Request(operation, target, details))
+        self._requested.set()
         failure = self.failures.get(operation)
         if failure is not None:
             raise failure

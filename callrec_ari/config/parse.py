@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.outbound import parse_outbound
 from callrec_ari.config.profile import profile as _profile
 from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
@@ -137,6 +138,9 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         passwords=_passwords(root.table("passwords", required=False)),
         audit=_audit(root.table("audit", required=False), base_dir),
         profile=profile,
+        outbound=parse_outbound(
+            root.table("outbound", required=False), data.get("outbound_route"), retention
+        ),
     )
 
 

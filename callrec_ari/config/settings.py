@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from callrec_ari.config.outbound import OutboundSettings
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -229,6 +230,8 @@ class Settings:
     passwords: PasswordSettings = PasswordSettings()
     audit: AuditSettings
     profile: Profile = PLACEHOLDER_PROFILE
+    # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

@@ -31,6 +31,9 @@ class Kind(enum.StrEnum):
     UNRECORDED = "connected_unrecorded"  # handed to the dialplan without recording
     HUNG_UP = "hung_up"  # the caller hung up before being connected
     NOTE = "note"  # what is known when no announcement was followed (service down, restart)
+    AGREE_OFFERED = "agree_offered"  # outbound: the key the callee was asked to press to agree
+    NO_KEY = "no_key"  # outbound: no key came within the route's timeout
+    WITHDRAWN = "withdrawn"  # the caller pressed the withdrawal key in the conversation
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from callrec_ari.evidence.facts import Fact, Kind, PromptHeard
-from callrec_ari.records import CallRecord, Consent, RecordingStatus
+from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 _OUTCOMES = {
     Consent.PENDING: "the consent step had not ended when this was stored",
@@ -17,7 +17,12 @@ _OUTCOMES = {
     Consent.INTERRUPTED: "callrec could not complete the consent step; nothing was recorded",
     Consent.OPTED_OUT: "the number is on the do-not-record list; nothing was recorded",
     Consent.SERVICE_UNAVAILABLE: "callrec was unavailable; nothing was recorded",
+    Consent.WITHDRAWN: "consent given, then withdrawn by the caller during the call; what had "
+    "been recorded was deleted when the call ended",
+    Consent.NO_RESPONSE: "the callee pressed no key in the time allowed; nothing was recorded",
 }
+# An outbound callee agrees with a key (seed 004) instead of by staying on the line.
+_OUTBOUND_GIVEN = "consent given by pressing the agree key"
 
 
 def statement(record: CallRecord) -> list[str]:
@@ -35,6 +40,8 @@ def statement(record: CallRecord) -> list[str]:
     played = record.languages_played
     lines.append("Languages heard to the end: " + (", ".join(played) if played else "none") + ".")
     outcome = _OUTCOMES[record.consent]
+    if record.consent == Consent.GIVEN and record.direction == Direction.OUTBOUND:
+        outcome = _OUTBOUND_GIVEN
     if record.consent == Consent.GIVEN and record.recording_status in (
         RecordingStatus.FAILED,
         RecordingStatus.NONE,
@@ -44,32 +51,34 @@ def statement(record: CallRecord) -> list[str]:
     return lines
 
 
+# One sentence per kind of fact: {when} the time, {prompts} the audio, {digit} the key.
+_SENTENCES = {
+    Kind.HEARD: "The caller heard {prompts} to its end at {when}.",
+    Kind.PLAYED: "The decline prompt {prompts} was played until {when}.",
+    # Asterisk reports a playback cut by a hang-up as failed, too.
+    Kind.FAILED: "At {when} {prompts} stopped before its end (Asterisk: failed).",
+    Kind.PRESSED: "At {when} the caller pressed {digit}.",
+    Kind.ENDED: "The announcement ended at {when} and the caller stayed on.",
+    Kind.RECORDING: "Recording started {when}.",
+    Kind.UNRECORDED: "At {when} the call was connected without recording.",
+    Kind.HUNG_UP: "At {when} the caller hung up before being connected.",
+    Kind.NOTE: "At {when}: {note}.",
+    Kind.AGREE_OFFERED: "At {when} the callee was asked to press {digit} to agree to recording.",
+    Kind.NO_KEY: "At {when} no key had been pressed in the time allowed.",
+    Kind.WITHDRAWN: "At {when} the caller pressed the withdrawal key during the conversation: "
+    "recording stopped and was deleted when the call ended.",
+}
+
+
 def _sentence(fact: Fact, day: datetime) -> str:
     when = _time(fact.at, day)
-    match fact.kind:
-        case Kind.OFFERED:
-            if fact.digit is None:
-                return f"At {when} no decline key was offered."
-            return f"At {when} the announcement offered decline key {fact.digit}."
-        case Kind.HEARD:
-            return f"The caller heard {_prompts(fact)} to its end at {when}."
-        case Kind.PLAYED:
-            return f"The decline prompt {_prompts(fact)} was played until {when}."
-        case Kind.FAILED:
-            # Asterisk reports a playback cut by a hang-up as failed, too.
-            return f"At {when} {_prompts(fact)} stopped before its end (Asterisk: failed)."
-        case Kind.PRESSED:
-            return f"At {when} the caller pressed {fact.digit}."
-        case Kind.ENDED:
-            return f"The announcement ended at {when} and the caller stayed on."
-        case Kind.RECORDING:
-            return f"Recording started {when}."
-        case Kind.UNRECORDED:
-            return f"At {when} the call was connected without recording."
-        case Kind.HUNG_UP:
-            return f"At {when} the caller hung up before being connected."
-        case Kind.NOTE:
-            return f"At {when}: {fact.note}."
+    if fact.kind == Kind.OFFERED:
+        if fact.digit is None:
+            return f"At {when} no decline key was offered."
+        return f"At {when} the announcement offered decline key {fact.digit}."
+    return _SENTENCES[fact.kind].format(
+        when=when, prompts=_prompts(fact), digit=fact.digit, note=fact.note
+    )
 
 
 def _prompts(fact: Fact) -> str:

@@ -58,6 +58,14 @@ class Hangup:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StartTimer:
+    """Report ``KeyTimeout`` after ``seconds`` unless the call is over by then (the flow
+    cannot sleep; it ignores a timeout that comes after it moved on)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class AwaitRecording:
     """Wait for MixMonitor to close the file, then report ``RecordingSettled``."""
 
@@ -66,5 +74,13 @@ class AwaitRecording:
 
 
 Command = (
-    Answer | Play | StopPlayback | Subscribe | SetVariables | Continue | Hangup | AwaitRecording
+    Answer
+    | Play
+    | StopPlayback
+    | Subscribe
+    | SetVariables
+    | Continue
+    | Hangup
+    | AwaitRecording
+    | StartTimer
 )

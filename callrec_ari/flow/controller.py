@@ -23,6 +23,7 @@ from callrec_ari.ari.port import AriPort
 from callrec_ari.errors import AriError, ChannelGoneError, RecordingError
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.states import BEFORE_CONNECTION, Call, ConsentFlow, Phase
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
@@ -34,6 +35,10 @@ _DID = re.compile(r"\+?[0-9]{1,32}|s")
 _UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
 _PEER_NAME = re.compile(r"[^/]+/(?P<agent>.+)-[0-9a-f]+(;[0-9])?")
 _MAX_NUMBER = 64
+_STAFF = re.compile(
+    r"[A-Za-z0-9_.@+-]{1,64}"
+)  # the staff phone's endpoint, as the dialplan sent it
+OUTBOUND_ARG = "outbound"  # Stasis(app,outbound,<callee>,<linkedid>,<staff endpoint>)
 
 
 class Settle(Protocol):
@@ -72,6 +77,7 @@ class _Worker:
         self.task: asyncio.Task[None] | None = None
         self.released = asyncio.Event()  # set once the call is past the consent step
         self.busy = False  # handling an event (not waiting for one, nor for a file to close)
+        self.timer: asyncio.TimerHandle | None = None  # a StartTimer's pending KeyTimeout
 
 
 class CallController:
@@ -155,7 +161,7 @@ class CallController:
         now = self._clock()
         for worker in list(self._calls.values()):
             phase = worker.call.phase if worker.call else None
-            if phase in (Phase.ANNOUNCING, Phase.DECLINING):
+            if phase in (Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY):
                 worker.queue.put_nowait(ev.Interrupted(at=now))
             elif phase == Phase.CONNECTED:
                 try:
@@ -252,6 +258,8 @@ class CallController:
             # Asterisk, which is what fail-open asks for.
             log.exception("call.crashed")
         finally:
+            if worker.timer is not None:
+                worker.timer.cancel()
             worker.released.set()
             del self._calls[worker.channel_id]
             if not self._calls:
@@ -261,21 +269,30 @@ class CallController:
         if isinstance(item, _Adopt):
             step = self._flow.adopt(item.record, ended_at=item.ended_at)
         elif isinstance(item, _Start):
-            if item.recovered:
-                step = self._flow.recover(item.arrival)
-            else:
-                step = self._flow.start(item.arrival)
+            flow: ConsentFlow | OutboundFlow = self._flow
+            if item.arrival.outbound:
+                flow = OutboundFlow(self._flow)
+            step = flow.recover(item.arrival) if item.recovered else flow.start(item.arrival)
+            arrival = item.arrival
+            # An outbound call's "dialled number" is the callee's: masked like a caller's.
+            number_key = "number" if arrival.outbound else "dialled_number"
             log.info(
                 "call.arrived",
-                caller=item.arrival.caller_number or "",
-                dialled_number=item.arrival.dialled_number,
+                caller=arrival.caller_number or "",
                 recovered=item.recovered,
+                outbound=arrival.outbound,
+                **{number_key: arrival.dialled_number},
             )
         elif worker.call is None:
             return
         else:
-            step = self._flow.handle(worker.call, item)
+            step = self._handle(worker.call, item)
         await self._take(worker, step, item)
+
+    def _handle(self, call: Call, event: ev.FlowEvent) -> tuple[Call, list[cmd.Command]]:
+        if call.outbound is not None:
+            return OutboundFlow(self._flow).handle(call, event)
+        return self._flow.handle(call, event)
 
     async def _take(
         self, worker: _Worker, step: tuple[Call, list[cmd.Command]], cause: object
@@ -285,6 +302,9 @@ class CallController:
         worker.call = call
         if call.phase not in BEFORE_CONNECTION:
             worker.released.set()
+        if worker.timer is not None and call.phase != Phase.AWAITING_KEY:
+            worker.timer.cancel()  # the callee decided (or left) before it ran out
+            worker.timer = None
         # A withdrawal changes the consent within one phase: logged like a transition.
         if before is None or (before.phase, before.record.consent) != (
             call.phase,
@@ -297,14 +317,14 @@ class CallController:
                 cause=type(cause).__name__,
                 consent=call.record.consent,
             )
-        if before is None or before.record != call.record:
+        if call.stored and (before is None or before.record != call.record):
             self._submit(call.record)
         for command in commands:
             follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:
                 # A reaction ends the batch: after a refusal the rest would be wrong, and a
                 # confirmed continue is always a batch's last command.
-                await self._take(worker, self._flow.handle(call, follow_up), follow_up)
+                await self._take(worker, self._handle(call, follow_up), follow_up)
                 return
 
     async def _execute(self, channel_id: str, command: cmd.Command) -> ev.FlowEvent | None:
@@ -318,6 +338,9 @@ class CallController:
             finally:
                 if worker is not None:
                     worker.busy = True
+        if isinstance(command, cmd.StartTimer):
+            self._start_timer(channel_id, command.seconds)
+            return None
         try:
             await self._send(channel_id, command)
         except ChannelGoneError as exc:
@@ -331,6 +354,19 @@ class CallController:
         if isinstance(command, cmd.Continue):
             return ev.Continued(at=self._clock())
         return None
+
+    def _start_timer(self, channel_id: str, seconds: float) -> None:
+        worker = self._calls.get(channel_id)
+        if worker is None:
+            return
+        if worker.timer is not None:
+            worker.timer.cancel()
+
+        def expire() -> None:
+            worker.timer = None
+            worker.queue.put_nowait(ev.KeyTimeout(at=self._clock()))
+
+        worker.timer = asyncio.get_running_loop().call_later(seconds, expire)
 
     async def _send(self, channel_id: str, command: cmd.Command) -> None:
         match command:
@@ -375,7 +411,10 @@ class CallController:
 
 
 def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:
-    """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid)."""
+    """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid),
+    or (outbound, callee's number, linkedid, staff phone) for a callee who answered."""
+    if args and args[0] == OUTBOUND_ARG:
+        return _outbound_arrival(channel, args[1:], at)
     did = args[0] if args else ""
     if not _DID.fullmatch(did):
         log.warning("call.bad_dialled_number", call_id=channel.id, length=len(did))
@@ -388,6 +427,24 @@ def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> e
         linkedid=linkedid,
         caller_number=number or None,
         dialled_number=did,
+    )
+
+
+def _outbound_arrival(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:
+    number = args[0] if args else ""
+    if not _DID.fullmatch(number) or number == "s":
+        log.warning("call.bad_callee_number", call_id=channel.id, length=len(number))
+        number = ""
+    linkedid = args[1] if len(args) > 1 and _UNIQUEID.fullmatch(args[1]) else channel.id
+    staff = args[2] if len(args) > 2 and _STAFF.fullmatch(args[2]) else None
+    return ev.CallArrived(
+        at=at,
+        channel_id=channel.id,
+        linkedid=linkedid,
+        caller_number=number or None,
+        dialled_number=number,
+        outbound=True,
+        agent=staff,
     )
 
 

@@ -19,6 +19,10 @@ class CallArrived:
     caller_number: str | None
     dialled_number: str
     do_not_record: bool = False  # the caller's number is on the do-not-record list
+    # Outbound (seed 004): the callee answered a staff call; dialled_number is the callee's
+    # number and agent the staff phone that placed the call.
+    outbound: bool = False
+    agent: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +40,13 @@ class DigitPressed:
 
     at: datetime
     digit: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyTimeout:
+    """The timer a ``StartTimer`` command set has run out (outbound: no agree key in time)."""
+
+    at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +121,7 @@ class RecordingSettled:
 FlowEvent = (
     PromptFinished
     | DigitPressed
+    | KeyTimeout
     | LeftStasis
     | AgentAnswered
     | ChannelEnded

@@ -7,6 +7,9 @@ tests drive this module directly. Phases, in the order a call usually passes thr
         │  └─decline key─▶ DECLINING (hang-up mode) ──prompt done──▶ hangup ──▶ DONE
         └─caller hangs up──▶ DONE (consent = abandoned, nothing recorded)
 
+Outbound calls (the callee agrees with a key, seed 004) add the phase AWAITING_KEY; their
+transitions are in ``flow/outbound.py``, which hands every other event back to this flow.
+
 Only a fully played announcement followed by an accepted ``continue`` records the call. The
 hand-off is confirmed before the call counts as connected because a caller who hangs up
 mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
@@ -35,6 +38,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
+from callrec_ari.config.outbound import OutboundRoute
 from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
@@ -56,6 +60,7 @@ class Phase(enum.StrEnum):
 
     ANNOUNCING = "announcing"
     DECLINING = "declining"
+    AWAITING_KEY = "awaiting_key"  # outbound: announcement done, waiting for the agree key
     HANDING_OFF = "handing_off"
     CONNECTED = "connected"
     FINALISING = "finalising"
@@ -78,11 +83,15 @@ class Call:
     # hanging up also ends a playback, so only a later sign of life (the next announcement
     # ending, a key, the accepted continue) makes it evidence of having been heard.
     unconfirmed: Fact | None = None
+    outbound: OutboundRoute | None = None  # set on outbound calls (flow/outbound.py)
+    stored: bool = True  # False: a call callrec only lets through, leaving no row
 
 
 Step = tuple[Call, list[cmd.Command]]
 # Phases in which the caller is still in our hands, not yet back in the dialplan.
-BEFORE_CONNECTION = frozenset({Phase.ANNOUNCING, Phase.DECLINING, Phase.HANDING_OFF})
+BEFORE_CONNECTION = frozenset(
+    {Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY, Phase.HANDING_OFF}
+)
 
 
 class ConsentFlow:
@@ -150,7 +159,7 @@ class ConsentFlow:
             call = _with(call, consent=Consent.OPTED_OUT)
             if consent.do_not_record == DoNotRecordAction.SILENT:
                 return self._connect_unrecorded(call)
-        call, play = self._queue_prompts(call, media)
+        call, play = self.queue_prompts(call, media)
         return call, [cmd.Answer(), *play]
 
     def recover(self, arrival: ev.CallArrived) -> Step:
@@ -299,7 +308,7 @@ class ConsentFlow:
         )
         if call.route.on_decline == DeclineAction.HANGUP:
             prompt = f"sound:{SOUND_FOLDER}/{self._settings.consent.decline_prompt}"
-            call, play = self._queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
+            call, play = self.queue_prompts(replace(call, phase=Phase.DECLINING), [prompt])
             return call, [*stop, *play]
         return self._connect_unrecorded(call, stop)
 
@@ -368,7 +377,8 @@ class ConsentFlow:
             call = _noted(call, Fact(kind=Kind.HUNG_UP, at=at))
         return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
 
-    def _queue_prompts(self, call: Call, media: Sequence[str]) -> Step:
+    def queue_prompts(self, call: Call, media: Sequence[str]) -> Step:
+        """Queue ``media`` once per language of the call's route and start the first."""
         plays = []
         for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
             plays.append(
@@ -420,13 +430,16 @@ def _withdrawn(call: Call, at: datetime) -> Call:
     """The caller withdrew consent mid-call; only a call recorded with consent can withdraw."""
     if call.phase == Phase.DONE or call.record.consent != Consent.GIVEN:
         return call  # a repeated key, or a call that was never recorded
-    return _with(call, consent=Consent.WITHDRAWN, withdrawn_at=at)
+    withdrawn = _with(call, consent=Consent.WITHDRAWN, withdrawn_at=at)
+    return _noted(withdrawn, Fact(kind=Kind.WITHDRAWN, at=at))
 
 
 def _discarded(call: Call, marker_at: datetime | None) -> Call:
     """The recording was deleted because the caller withdrew: the row keeps that it existed
     (consent ``withdrawn``, when, status ``deleted``), nothing of the audio itself."""
     at = call.record.withdrawn_at or marker_at or call.record.ended_at
+    if at is not None and not any(f.kind == Kind.WITHDRAWN for f in call.record.evidence):
+        call = _noted(call, Fact(kind=Kind.WITHDRAWN, at=at))  # seen only in the marker
     call = _with(
         call,
         consent=Consent.WITHDRAWN,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -77,7 +78,11 @@ class RegisterImporter:
             calls = await asyncio.to_thread(self._read)
             settings = self._settings()
             for call in calls:
-                self._submit(to_record(call, settings))
+                record = (
+                    outbound_record(call, settings) if call.outbound else to_record(call, settings)
+                )
+                if record is not None:
+                    self._submit(record)
             if not await self._flush(self._flush_seconds):
                 log.warning("register.not_stored_yet", calls=len(calls), file=str(self.importing))
                 break
@@ -139,4 +144,20 @@ def to_record(call: RegisterCall, settings: Settings) -> CallRecord:
         retention_policy=route.retention,
         delete_after=delete_after(call.started_at, settings.retention[route.retention]),
         evidence=(Fact(kind=Kind.NOTE, at=call.started_at, note=UNAVAILABLE),),
+    )
+
+
+def outbound_record(call: RegisterCall, settings: Settings) -> CallRecord | None:
+    """The row of a staff call whose callee was connected without the service, under its
+    outbound route's retention; ``None`` when outbound consent is off or no route covers the
+    number, since such calls leave no row when the service is up either."""
+    route = settings.outbound.route_for(call.did)
+    if route is None:
+        return None
+    record = to_record(call, settings)
+    return replace(
+        record,
+        direction=Direction.OUTBOUND,
+        retention_policy=route.retention,
+        delete_after=delete_after(call.started_at, settings.retention[route.retention]),
     )

@@ -6,6 +6,11 @@ Format 1, fields separated by ``|`` (``dialplan/extensions_callrec.conf``, [call
     callrec-register/1|end|<uniqueid>|<linkedid>|<start>|<caller>|<did>|<end>|<answered ms>
                       |<peer>|<dialstatus>                     (one line, broken here to fit)
 
+``outbound-start`` and ``outbound-end`` lines have the same fields for the callee of a staff
+call (``callrec-outbound-consent``): ``<caller>`` and ``<did>`` are both the callee's number,
+``<answered ms>`` and ``<dialstatus>`` are empty (the callee had answered already) and
+``<peer>`` is the staff phone's endpoint.
+
 Times are Unix seconds with up to six decimals; ``<answered ms>`` is Dial()'s
 ANSWEREDTIME_MS (talk time), ``<peer>`` its DIALEDPEERNAME (``PJSIP/reception-0000001f``).
 The dialplan already cuts caller data to safe characters; anything that still does not fit
@@ -50,6 +55,7 @@ class RegisterCall:
     ended_at: datetime | None  # None on a start line: the call was still going on
     answered_at: datetime | None
     agent: str | None
+    outbound: bool = False  # the callee of a staff call, not an inbound caller
 
 
 def parse_line(text: str) -> RegisterCall:
@@ -60,7 +66,8 @@ def parse_line(text: str) -> RegisterCall:
     if fields[0] != FORMAT:
         raise BadLineError(f"the line does not start with {FORMAT}")
     event = fields[1] if len(fields) > 1 else ""
-    expected = {"start": 7, "end": 11}.get(event)
+    outbound = event.startswith("outbound-")
+    expected = {"start": 7, "end": 11}.get(event.removeprefix("outbound-"))
     if expected is None:
         raise BadLineError("the event is neither start nor end")
     if len(fields) != expected:
@@ -71,7 +78,9 @@ def parse_line(text: str) -> RegisterCall:
     caller = _field(fields, 5, _CALLER, "caller") or None
     did = _field(fields, 6, _DID, "DID")
     ended_at = answered_at = agent = None
-    if event == "end":
+    if outbound:
+        answered_at = started_at  # the callee answered before the consent step began
+    if event.endswith("end"):
         ended_at = _time(_field(fields, 7, _TIME, "end"), "end")
         if ended_at < started_at:
             raise BadLineError("the end is before the start")
@@ -92,6 +101,7 @@ def parse_line(text: str) -> RegisterCall:
         ended_at=ended_at,
         answered_at=answered_at,
         agent=agent,
+        outbound=outbound,
     )
 
 

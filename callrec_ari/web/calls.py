@@ -108,6 +108,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
             "consents": [
                 "given",
                 "declined",
+                "no_response",
                 "opted_out",
                 "abandoned",
                 "interrupted",

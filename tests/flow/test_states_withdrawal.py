@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from callrec_ari.config import Settings
+from callrec_ari.evidence.facts import Kind
+from callrec_ari.evidence.statement import statement
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.flow.states import Call, ConsentFlow, Phase
@@ -131,3 +133,21 @@ def test_the_decline_key_during_the_announcement_still_declines(settings: Settin
     assert call.record.consent == Consent.DECLINED
     assert call.record.withdrawn_at is None
     assert cmd.Continue(context="callrec-unrecorded", recorded=False) in commands
+
+
+def test_the_withdrawal_is_part_of_the_calls_consent_evidence(settings: Settings):
+    """The statement an auditor reads says when the caller withdrew and that the recording
+    was deleted, once, whether the service saw the key or only the marker."""
+    flow = ConsentFlow(settings)
+    seen, _ = flow.handle(talking(flow), ev.Withdrawn(at=at(16)))
+    seen, _ = flow.handle(seen, ev.Withdrawn(at=at(17)))
+    missed = talking(flow)
+    for talked in (seen, missed):
+        ended, _ = flow.handle(talked, ev.ChannelEnded(at=at(40)))
+        call, _ = flow.handle(
+            ended, ev.RecordingSettled(status=RecordingStatus.DELETED, withdrawn_at=at(16))
+        )
+        assert [f.at for f in call.record.evidence if f.kind == Kind.WITHDRAWN] == [at(16)]
+        text = "\n".join(statement(call.record))
+        assert "the caller pressed the withdrawal key during the conversation" in text
+        assert "Outcome: consent given, then withdrawn by the caller during the call" in text

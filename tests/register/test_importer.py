@@ -12,10 +12,12 @@ from structlog.testing import capture_logs
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.writer import CallWriter
 from callrec_ari.lifecycle.retention import add_months
-from callrec_ari.records import Consent, RecordingStatus
+from callrec_ari.records import Consent, Direction, RecordingStatus
 from callrec_ari.register.importer import RegisterImporter
 from tests.db.test_writer import running, stored
 from tests.flow.conftest import example_settings
+from tests.flow.test_outbound import outbound_settings
+from tests.register.test_lines import CALLEE, OUT_END, OUT_START
 
 T0 = datetime(2026, 12, 2, 2, 21, 52, 38000, tzinfo=UTC)
 HEAD = "callrec-register/1"
@@ -211,3 +213,31 @@ async def test_the_routes_in_force_at_import_time_decide_the_retention(
 async def test_no_register_file_is_nothing_to_do(register, writer, settings):
     """Without a file (no call connected without the service) a round imports nothing."""
     assert await importer_for(register, writer, settings).import_once() == 0
+
+
+async def test_an_outbound_call_connected_without_the_service_gets_an_outbound_row(
+    register, writer, session_factory, tmp_path: Path
+):
+    """Fail-open leaves no gap for outbound calls either: direction outbound, the route's
+    retention, service_unavailable, nothing recorded."""
+    write(register, OUT_START, OUT_END)
+    settings = outbound_settings(tmp_path)
+    assert await importer_for(register, writer, settings).import_once() == 1
+    [row] = await stored(session_factory)
+    assert row.direction == Direction.OUTBOUND
+    assert row.consent == Consent.SERVICE_UNAVAILABLE
+    assert row.recording_status == RecordingStatus.NONE
+    assert (row.caller_e164, row.dialled_number, row.agent) == ("+40211234567", CALLEE, "agent100")
+    assert row.linkedid == "1796178112.7"
+    assert row.retention_policy == "months-3"
+    assert row.delete_after == add_months(T0, 3)
+
+
+async def test_outbound_lines_leave_no_row_while_outbound_consent_is_off(
+    register, writer, settings, session_factory
+):
+    """With outbound off (seed 000) a staff call keeps no row, whether callrec was up or not."""
+    write(register, OUT_START, OUT_END)
+    await importer_for(register, writer, settings).import_once()
+    assert await stored(session_factory) == []
+    assert list(register.parent.iterdir()) == []

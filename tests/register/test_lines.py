@@ -103,3 +103,30 @@ def test_the_end_line_wins_over_the_start_line_in_either_order():
     other = parse_line(START.replace("1796178112.7|1796178112.7", "1796178113.8|1796178113.8"))
     assert list(latest_per_call([start, other, end]).values()) == [end, other]
     assert list(latest_per_call([end, start]).values()) == [end]
+
+
+CALLEE = "0040211234567"
+OUT_START = (
+    "callrec-register/1|outbound-start|1796178112.8|1796178112.7|1796178112.038"
+    f"|{CALLEE}|{CALLEE}\n"
+)
+OUT_END = (
+    "callrec-register/1|outbound-end|1796178112.8|1796178112.7|1796178112.038"
+    f"|{CALLEE}|{CALLEE}|1796178140.541||agent100|\n"
+)
+
+
+def test_an_outbound_end_line_names_the_callee_and_the_staff_phone():
+    """The callee answered when the line was started; the staff phone is the agent."""
+    call = parse_line(OUT_END)
+    assert call.outbound is True
+    assert call.caller == call.did == CALLEE
+    assert call.answered_at == T0
+    assert call.agent == "agent100"
+    assert call.ended_at == datetime(2026, 12, 2, 2, 22, 20, 541000, tzinfo=UTC)
+
+
+def test_an_unknown_event_is_refused():
+    """Only start and end, with or without outbound-, are register events."""
+    with pytest.raises(BadLineError, match="neither start nor end"):
+        parse_line(OUT_START.replace("outbound-start", "outbound-middle"))
