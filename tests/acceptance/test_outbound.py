@@ -84,9 +84,12 @@ class Outbound:
         press_ms: int = 0,
         then: Sequence[tuple[str, int]] = (),
         talk_ms: int = 2500,
+        staff_press: str | None = None,
+        staff_press_ms: int = 0,
     ) -> CallResult:
-        """The staff phone dials 9 + CALLEE and talks ``talk_ms`` once connected; the callee
-        presses ``press`` ``press_ms`` after answering, then each (key, delay) of ``then``."""
+        """The staff phone dials 9 + CALLEE and talks ``talk_ms`` once connected (after
+        pressing ``staff_press`` ``staff_press_ms`` in, if given); the callee presses ``press``
+        ``press_ms`` after answering, then each (key, delay) of ``then``."""
         self.callee = SippAgent(
             self.callee_phone,
             self.tmp_path / "callee",
@@ -97,7 +100,13 @@ class Outbound:
         )
         self.callee.start()
         try:
-            script = CallerScript(did=f"9{CALLEE}", caller=STAFF, talk_ms=talk_ms)
+            script = CallerScript(
+                did=f"9{CALLEE}",
+                caller=STAFF,
+                talk_ms=talk_ms,
+                press=staff_press,
+                wait_ms=staff_press_ms,
+            )
             phone = self.asterisk.settings.phones[0]
             return await place_calls(
                 self.asterisk.settings,
@@ -240,6 +249,33 @@ async def test_the_callee_who_agreed_withdraws_with_the_decline_key_and_the_call
         r"Started music on hold, class 'callrec-withdrawn', on channel 'PJSIP/agent100-", log
     )
     assert [f.at for f in row.evidence if f.kind == Kind.WITHDRAWN] == [row.withdrawn_at]
+
+
+async def test_the_staff_phone_pressing_the_decline_key_does_not_withdraw(
+    agreeing_service: Service, asterisk: AsteriskSandbox, outbound: Outbound
+):
+    """The consent is the callee's to take back: the staff member's 9, 3 s into the talk,
+    reaches Asterisk, yet the call stays recorded and its file is kept."""
+    before = len(asterisk_log(asterisk))
+    result = await outbound.call(
+        press="1",
+        press_ms=ANNOUNCEMENT_MS + 1200,
+        talk_ms=3000,
+        staff_press="9",
+        staff_press_ms=3000,
+    )
+    assert result.ok, result.errors
+    assert caller_logged(result, "pressed")  # the staff phone did press it
+    row = only_row(await agreeing_service.settled())
+    log = asterisk_log(asterisk)[before:]
+    assert re.search(r"DTMF end '9' received on PJSIP/agent100-", log), "the key never came"
+    assert row.consent == Consent.GIVEN
+    assert row.withdrawn_at is None
+    assert row.recording_status == RecordingStatus.COMPLETE
+    wav = agreeing_service.wav(row)
+    assert row.sha256 == sha256_of(wav)
+    assert not wav.with_name(wav.name + ".withdrawn").exists()
+    assert "class 'callrec-withdrawn'" not in log
 
 
 async def test_a_callee_who_presses_no_key_is_connected_unrecorded(
