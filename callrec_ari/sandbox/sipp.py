@@ -77,8 +77,8 @@ def agent_presses(
 ) -> tuple[tuple[str, int], ...]:
     """The keys a phone presses after answering, in order: ``press`` (the single key of the
     older callers) first, then ``presses``; ``SandboxError`` for a key sipp cannot send."""
-    steps = ((press, press_after_ms),) if press is not None else ()
-    steps += tuple(presses)
+    first = ((press, press_after_ms),) if press is not None else ()
+    steps = (*first, *presses)
     for key, delay in steps:
         if key not in _DTMF_KEYS:
             raise SandboxError(f"The phone cannot press {key!r}: one DTMF key 0-9, * or # is.")
