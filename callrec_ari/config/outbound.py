@@ -4,7 +4,8 @@ Seed 000 never records a call placed by staff, so that stays the default. When e
 staff phone's call that the dialplan sends through ``callrec-outbound`` is matched here by
 the callee's number (longest prefix first): the callee hears the route's announcement and
 is recorded only after pressing ``agree_key``. A number no route matches, or any call while
-outbound is disabled, is connected unrecorded and leaves no row.
+outbound is disabled, is connected unrecorded and leaves no row. In the conversation the
+callee withdraws with ``[consent] decline_key``, so no route's agree key may be that key.
 """
 
 from __future__ import annotations
@@ -68,10 +69,17 @@ class OutboundSettings:
         return best[1] if best else None
 
 
-def parse_outbound(table: Table, raw_routes: Any, retention: Collection[str]) -> OutboundSettings:
-    """``[outbound]`` and ``[[outbound_route]]`` checked against the retention policy names."""
+def parse_outbound(
+    table: Table,
+    raw_routes: Any,
+    retention: Collection[str],
+    *,
+    decline_key: str | None = None,
+) -> OutboundSettings:
+    """``[outbound]`` and ``[[outbound_route]]`` checked against the retention policy names
+    and ``[consent] decline_key``, which an agree key may not be."""
     enabled = table.get("enabled", bool, False)
-    routes = _routes(raw_routes, retention)
+    routes = _routes(raw_routes, retention, decline_key)
     if enabled and not routes:
         raise ConfigError(
             "Config key outbound.enabled is true but no [[outbound_route]] is configured."
@@ -87,7 +95,9 @@ def parse_outbound(table: Table, raw_routes: Any, retention: Collection[str]) ->
     )
 
 
-def _routes(raw: Any, retention: Collection[str]) -> tuple[OutboundRoute, ...]:
+def _routes(
+    raw: Any, retention: Collection[str], decline_key: str | None
+) -> tuple[OutboundRoute, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -97,7 +107,7 @@ def _routes(raw: Any, retention: Collection[str]) -> tuple[OutboundRoute, ...]:
     for index, item in enumerate(raw):
         if not isinstance(item, Mapping):
             raise ConfigError(f"Config key outbound_route[{index}] must be a table.")
-        route = _route(Table(item, f"outbound_route[{index}]"), retention)
+        route = _route(Table(item, f"outbound_route[{index}]"), retention, decline_key)
         for prefix in route.prefixes:
             if prefix in seen:
                 raise ConfigError(
@@ -108,7 +118,7 @@ def _routes(raw: Any, retention: Collection[str]) -> tuple[OutboundRoute, ...]:
     return tuple(routes)
 
 
-def _route(table: Table, retention: Collection[str]) -> OutboundRoute:
+def _route(table: Table, retention: Collection[str], decline_key: str | None) -> OutboundRoute:
     prefixes = table.raw("prefixes")
     if not isinstance(prefixes, list) or not prefixes:
         raise ConfigError(f"Config key {table.key('prefixes')} must be a non-empty list.")
@@ -135,6 +145,13 @@ def _route(table: Table, retention: Collection[str]) -> OutboundRoute:
     if key not in _DTMF:
         raise ConfigError(
             f"Config key {table.key('agree_key')} must be one DTMF key 0-9, * or # (got {key!r})."
+        )
+    if key == decline_key:
+        # In the conversation the decline key withdraws: a callee pressing the agree key twice
+        # (or a phone repeating it) would take back at once the consent just given.
+        raise ConfigError(
+            f"Config key {table.key('agree_key')} must differ from consent.decline_key "
+            f"({key!r}), which withdraws consent during the call."
         )
     return OutboundRoute(
         prefixes=tuple(prefixes),

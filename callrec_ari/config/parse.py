@@ -139,7 +139,10 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         audit=_audit(root.table("audit", required=False), base_dir),
         profile=profile,
         outbound=parse_outbound(
-            root.table("outbound", required=False), data.get("outbound_route"), retention
+            root.table("outbound", required=False),
+            data.get("outbound_route"),
+            retention,
+            decline_key=consent.decline_key,
         ),
     )
 

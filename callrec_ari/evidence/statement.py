@@ -21,8 +21,13 @@ _OUTCOMES = {
     "been recorded was deleted when the call ended",
     Consent.NO_RESPONSE: "the callee pressed no key in the time allowed; nothing was recorded",
 }
-# An outbound callee agrees with a key (seed 004) instead of by staying on the line.
-_OUTBOUND_GIVEN = "consent given by pressing the agree key"
+# An outbound callee agrees with a key (seed 004) instead of by staying on the line, and it is
+# the callee (never the staff phone) whose key withdraws.
+_OUTBOUND = {
+    Consent.GIVEN: "consent given by pressing the agree key",
+    Consent.WITHDRAWN: "consent given by pressing the agree key, then withdrawn by the callee "
+    "during the call; what had been recorded was deleted when the call ended",
+}
 
 
 def statement(record: CallRecord) -> list[str]:
@@ -40,8 +45,8 @@ def statement(record: CallRecord) -> list[str]:
     played = record.languages_played
     lines.append("Languages heard to the end: " + (", ".join(played) if played else "none") + ".")
     outcome = _OUTCOMES[record.consent]
-    if record.consent == Consent.GIVEN and record.direction == Direction.OUTBOUND:
-        outcome = _OUTBOUND_GIVEN
+    if record.direction == Direction.OUTBOUND:
+        outcome = _OUTBOUND.get(record.consent, outcome)
     if record.consent == Consent.GIVEN and record.recording_status in (
         RecordingStatus.FAILED,
         RecordingStatus.NONE,

@@ -14,7 +14,11 @@ The agree key counts only once the whole announcement was played: a callee who p
 earlier has not yet heard what they would agree to, so it is ignored (they may press it again
 once the announcement has ended). Any other key refuses at once, even mid-announcement. From
 ``HANDING_OFF`` on, the call runs through ``ConsentFlow`` like an inbound one (end of call,
-recording settled).
+recording settled, and withdrawal: an agreed call names the ``[consent] decline_key``'s
+features.conf item, so the callee's key in the conversation withdraws as an inbound caller's
+does; ``Withdrawn`` then goes to ``ConsentFlow``)::
+
+    CONNECTED ─withdrawn─▶ CONNECTED (consent = withdrawn) ─hangup─▶ FINALISING ─deleted─▶ DONE
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ from callrec_ari.flow.states import (
 )
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
-from callrec_ari.recording.paths import asterisk_path, relative_path
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 _WAITING = frozenset({Phase.ANNOUNCING, Phase.AWAITING_KEY})
@@ -194,8 +197,8 @@ class OutboundFlow:
         return self._refused(call, route, Consent.DECLINED)
 
     def _agreed(self, call: Call) -> Step:
-        rel = relative_path(call.record.uniqueid, call.record.started_at)
-        target = asterisk_path(self._all.recording.asterisk_dir, rel)
+        # The same variables as an inbound call's: the file, and the callee's withdrawal key.
+        rel, variables = self._flow.recording_variables(call)
         call = _with(
             call,
             consent=Consent.GIVEN,
@@ -205,7 +208,7 @@ class OutboundFlow:
         return self._connect(
             call,
             self._settings.record_context,
-            [cmd.SetVariables(variables={"CALLREC_FILE": str(target)})],
+            [cmd.SetVariables(variables=variables)],
             recorded=True,
         )
 

@@ -21,7 +21,8 @@ here), the announcement's end and the hand-off. For the same reason as above, an
 counts as heard only once a later sign of life follows it (the next one ending, a key, the
 accepted ``continue``).
 Withdrawal: in the conversation the decline key is the caller's withdrawal key (a features.conf
-item on the caller's channel only, named in ``CALLREC_WITHDRAW_FEATURE``). The dialplan stops
+item on the caller's channel only, named in ``CALLREC_WITHDRAW_FEATURE``; on an outbound call
+the callee's, the data subject's, likewise). The dialplan stops
 MixMonitor itself; the flow hears ``Withdrawn``, marks the call ``withdrawn``, and at its end
 asks for the recording to be discarded instead of measured::
 
@@ -256,9 +257,21 @@ class ConsentFlow:
             return self._connect_unrecorded(call)
         return self._consent_given(call)
 
-    def _consent_given(self, call: Call) -> Step:
+    def recording_variables(self, call: Call) -> tuple[PurePosixPath, dict[str, str]]:
+        """Where a call recorded with consent is kept (relative to the recordings' root) and
+        the channel variables its record context needs: ``CALLREC_FILE`` for MixMonitor and,
+        when a decline key is configured, ``CALLREC_WITHDRAW_FEATURE``, the features.conf item
+        that lets the data subject (inbound caller or outbound callee) withdraw mid-call."""
         rel = relative_path(call.record.uniqueid, call.record.started_at)
         target = asterisk_path(self._settings.recording.asterisk_dir, rel)
+        variables = {"CALLREC_FILE": str(target)}
+        key = self._settings.consent.decline_key
+        if key is not None:
+            variables["CALLREC_WITHDRAW_FEATURE"] = feature_name(key)
+        return rel, variables
+
+    def _consent_given(self, call: Call) -> Step:
+        rel, variables = self.recording_variables(call)
         call = replace(
             _with(
                 call,
@@ -269,10 +282,6 @@ class ConsentFlow:
             phase=Phase.HANDING_OFF,
             playback_id=None,
         )
-        variables = {"CALLREC_FILE": str(target)}
-        key = self._settings.consent.decline_key
-        if key is not None:
-            variables["CALLREC_WITHDRAW_FEATURE"] = feature_name(key)
         return call, [
             cmd.SetVariables(variables=variables),
             cmd.Subscribe(),

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +26,7 @@ from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
 SIPP_SHARE = Path("/usr/share/sip-tester")
 AUDIO_PCAP = SIPP_SHARE / "g711a.pcap"  # 7 s of speech, G.711 a-law
 _DTMF_NAMES = {"*": "star", "#": "pound"}
+_DTMF_KEYS = frozenset("0123456789*#")
 
 
 def _template(name: str) -> Template:
@@ -67,16 +69,45 @@ def caller_scenario(script: CallerScript) -> str:
     )
 
 
-def agent_scenario(ring_ms: int = 300, *, press: str | None = None, press_after_ms: int = 0) -> str:
-    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up;
-    with ``press``, the agent presses that key ``press_after_ms`` after answering, then talks."""
-    before_talk = ""
-    if press is not None:
-        before_talk = f'  <pause milliseconds="{press_after_ms}"/>\n' + _template(
-            "dtmf.part.xml"
-        ).substitute(digit=press, dtmf_pcap=dtmf_pcap(press))
+Presses = Sequence[tuple[str, int]]  # (key, milliseconds after the previous step)
+
+
+def agent_presses(
+    press: str | None, press_after_ms: int, presses: Presses
+) -> tuple[tuple[str, int], ...]:
+    """The keys a phone presses after answering, in order: ``press`` (the single key of the
+    older callers) first, then ``presses``; ``SandboxError`` for a key sipp cannot send."""
+    first = ((press, press_after_ms),) if press is not None else ()
+    steps = (*first, *presses)
+    for key, delay in steps:
+        if key not in _DTMF_KEYS:
+            raise SandboxError(f"The phone cannot press {key!r}: one DTMF key 0-9, * or # is.")
+        if delay < 0:
+            raise SandboxError(f"The delay before pressing {key!r} is negative ({delay} ms).")
+    return steps
+
+
+def agent_scenario(
+    ring_ms: int = 300,
+    *,
+    press: str | None = None,
+    press_after_ms: int = 0,
+    presses: Presses = (),
+) -> str:
+    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up.
+
+    With ``press``, the phone presses that key ``press_after_ms`` after answering; with
+    ``presses``, each (key, delay) presses the key ``delay`` ms after the previous step (the
+    answer, or the previous press and the 400 ms it lasts); then it talks. Each press is
+    logged (``pressed <key> <sec> <usec>``).
+    """
+    parts = [
+        f'  <pause milliseconds="{delay}"/>\n'
+        + _template("dtmf.part.xml").substitute(digit=key, dtmf_pcap=dtmf_pcap(key))
+        for key, delay in agent_presses(press, press_after_ms, presses)
+    ]
     return _template("agent.xml").substitute(
-        ring_ms=ring_ms, audio_pcap=AUDIO_PCAP, before_talk=before_talk
+        ring_ms=ring_ms, audio_pcap=AUDIO_PCAP, before_talk="".join(parts)
     )
 
 
@@ -253,12 +284,15 @@ class SippAgent:
         pid_file: Path | None = None,
         press: str | None = None,
         press_after_ms: int = 0,
+        presses: Presses = (),
     ) -> None:
         self.phone = phone
         self.workdir = workdir
         self.ring_ms = ring_ms
         self.press = press  # a key the agent presses in every call, ``press_after_ms`` in
         self.press_after_ms = press_after_ms
+        # then these keys, each (key, ms after the previous press ended)
+        self.presses = agent_presses(None, 0, presses)
         self.media_port = media_port
         self.pid_file = pid_file  # lets the next holder of the instance stop a leftover
         self._process: subprocess.Popen[bytes] | None = None
@@ -267,7 +301,12 @@ class SippAgent:
         """Start listening on the phone's own loopback address."""
         if self.pid_file is not None:
             kill_leftover_phone(self.pid_file, self.phone)
-        text = agent_scenario(self.ring_ms, press=self.press, press_after_ms=self.press_after_ms)
+        text = agent_scenario(
+            self.ring_ms,
+            press=self.press,
+            press_after_ms=self.press_after_ms,
+            presses=self.presses,
+        )
         scenario = _write_scenario(self.workdir, "agent", text)
         command = [
             require_sipp(),

@@ -8,7 +8,8 @@ the trunk's address), who answers, hears the outbound announcement and presses a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from callrec_ari.config import parse
 from callrec_ari.config.parse import REGISTER_FILE
 from callrec_ari.db import lookup
+from callrec_ari.evidence.facts import Kind
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
 from callrec_ari.sandbox.session import PROJECT_DIR
@@ -25,10 +27,12 @@ from tests.acceptance.conftest import (
     Service,
     acceptance_config,
     asterisk_log,
+    recordings_of,
     sha256_of,
     until,
 )
 from tests.acceptance.test_fail_open import all_recordings
+from tests.acceptance.test_withdrawal_key import caller_logged, logged_at
 
 pytestmark = pytest.mark.asterisk
 
@@ -74,19 +78,35 @@ class Outbound:
         self.callee: SippAgent | None = None
 
     async def call(
-        self, *, press: str | None = None, press_ms: int = 0, talk_ms: int = 2500
+        self,
+        *,
+        press: str | None = None,
+        press_ms: int = 0,
+        then: Sequence[tuple[str, int]] = (),
+        talk_ms: int = 2500,
+        staff_press: str | None = None,
+        staff_press_ms: int = 0,
     ) -> CallResult:
-        """The staff phone dials 9 + CALLEE and talks ``talk_ms`` once connected."""
+        """The staff phone dials 9 + CALLEE and talks ``talk_ms`` once connected (after
+        pressing ``staff_press`` ``staff_press_ms`` in, if given); the callee presses ``press``
+        ``press_ms`` after answering, then each (key, delay) of ``then``."""
         self.callee = SippAgent(
             self.callee_phone,
             self.tmp_path / "callee",
             media_port=16500,
             press=press,
             press_after_ms=press_ms,
+            presses=then,
         )
         self.callee.start()
         try:
-            script = CallerScript(did=f"9{CALLEE}", caller=STAFF, talk_ms=talk_ms)
+            script = CallerScript(
+                did=f"9{CALLEE}",
+                caller=STAFF,
+                talk_ms=talk_ms,
+                press=staff_press,
+                wait_ms=staff_press_ms,
+            )
             phone = self.asterisk.settings.phones[0]
             return await place_calls(
                 self.asterisk.settings,
@@ -180,6 +200,82 @@ async def test_a_callee_who_presses_the_agree_key_is_recorded(
     assert row.sha256 == sha256_of(wav)
     assert row.duration_seconds is not None
     assert row.duration_seconds > 1
+
+
+async def test_the_callee_who_agreed_withdraws_with_the_decline_key_and_the_call_goes_on(
+    agreeing_service: Service, asterisk: AsteriskSandbox, outbound: Outbound
+):
+    """The callee agrees with 1, then presses 9 about 3 s into the conversation: MixMonitor
+    stops (the feature works on Dial()'s callee channel, set inside U() before the bridge),
+    the staff phone hears the tone and talks on to its scripted hang-up, the row is outbound
+    withdrawn at the key's time and no file of the call is left."""
+    before = len(asterisk_log(asterisk))
+    result = await outbound.call(
+        press="1", press_ms=ANNOUNCEMENT_MS + 1200, then=[("9", 3000)], talk_ms=7000
+    )
+    assert result.ok, result.errors  # the staff phone talked its 7 s and hung up itself
+    assert outbound.callee is not None
+    [agreed, withdrew] = [logged_at(line) for line in outbound.callee.log_lines("pressed")]
+    answered = caller_logged(result, "answered")
+    hung_up = caller_logged(result, "hangup")
+    row = only_row(await agreeing_service.settled())
+
+    assert row.direction == Direction.OUTBOUND
+    assert row.consent == Consent.WITHDRAWN
+    assert row.withdrawn_at is not None
+    assert row.ended_at is not None
+    assert withdrew.timestamp() - 0.2 < row.withdrawn_at.timestamp() < withdrew.timestamp() + 1.0
+    assert agreed < answered < withdrew  # bridged between the two keys...
+    assert 2.0 < (withdrew - answered).total_seconds() < 4.5  # ...and the 9 about 3 s in
+    # Nothing of the audio is kept, not even its fingerprint.
+    assert row.recording_status == RecordingStatus.DELETED
+    assert (row.recording_path, row.size_bytes, row.sha256, row.duration_seconds) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert recordings_of(asterisk, row.uniqueid) == []
+    # The call went on: the callee got the BYE only when the staff phone hung up, as scripted.
+    [bye] = [logged_at(line) for line in outbound.callee.log_lines("bye")]
+    assert abs((bye - hung_up).total_seconds()) < 1.0
+    assert (bye - withdrew).total_seconds() > 3.0
+    assert (row.ended_at - row.withdrawn_at).total_seconds() > 3.0
+    # Asterisk ran the withdrawal on the callee's channel; the staff phone heard the tone.
+    log = asterisk_log(asterisk)[before:]
+    assert "app_verbose.c: callrec: consent withdrawn at" in log
+    assert "app_verbose.c: callrec: withdrawal marker not written" not in log
+    assert re.search(
+        r"Started music on hold, class 'callrec-withdrawn', on channel 'PJSIP/agent100-", log
+    )
+    assert [f.at for f in row.evidence if f.kind == Kind.WITHDRAWN] == [row.withdrawn_at]
+
+
+async def test_the_staff_phone_pressing_the_decline_key_does_not_withdraw(
+    agreeing_service: Service, asterisk: AsteriskSandbox, outbound: Outbound
+):
+    """The consent is the callee's to take back: the staff member's 9, 3 s into the talk,
+    reaches Asterisk, yet the call stays recorded and its file is kept."""
+    before = len(asterisk_log(asterisk))
+    result = await outbound.call(
+        press="1",
+        press_ms=ANNOUNCEMENT_MS + 1200,
+        talk_ms=3000,
+        staff_press="9",
+        staff_press_ms=3000,
+    )
+    assert result.ok, result.errors
+    assert caller_logged(result, "pressed")  # the staff phone did press it
+    row = only_row(await agreeing_service.settled())
+    log = asterisk_log(asterisk)[before:]
+    assert re.search(r"DTMF end '9' received on PJSIP/agent100-", log), "the key never came"
+    assert row.consent == Consent.GIVEN
+    assert row.withdrawn_at is None
+    assert row.recording_status == RecordingStatus.COMPLETE
+    wav = agreeing_service.wav(row)
+    assert row.sha256 == sha256_of(wav)
+    assert not wav.with_name(wav.name + ".withdrawn").exists()
+    assert "class 'callrec-withdrawn'" not in log
 
 
 async def test_a_callee_who_presses_no_key_is_connected_unrecorded(

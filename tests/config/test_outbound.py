@@ -88,3 +88,21 @@ def test_enabled_without_a_route_is_refused(tmp_path: Path):
     del data["outbound_route"]
     with pytest.raises(ConfigError, match="no \\[\\[outbound_route\\]\\]"):
         parse(data, {}, base_dir=tmp_path)
+
+
+def test_an_agree_key_that_is_also_the_withdrawal_key_is_refused(tmp_path: Path):
+    """Agree with 9 where 9 withdraws in the conversation: a second press would undo consent."""
+    with pytest.raises(
+        ConfigError,
+        match=r"outbound_route\[0\]\.agree_key must differ from consent\.decline_key \('9'\)",
+    ):
+        parse(example(agree_key="9"), {}, base_dir=tmp_path)
+
+
+def test_without_a_decline_key_any_agree_key_is_allowed(tmp_path: Path):
+    """With no withdrawal key configured nothing can clash, so 9 may agree."""
+    data = example(agree_key="9")
+    data["consent"]["decline_key"] = ""
+    route = parse(data, {}, base_dir=tmp_path).outbound.route_for("0040211234567")
+    assert route is not None
+    assert route.agree_key == "9"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -133,7 +134,12 @@ def test_the_agree_key_starts_the_recording(flow: OutboundFlow):
     assert call.record.recording_status == RecordingStatus.RECORDING
     assert call.record.recording_path == "2026/12/02/1795600000.12.wav"
     assert commands == [
-        cmd.SetVariables(variables={"CALLREC_FILE": "/srv/rec/2026/12/02/1795600000.12.wav"}),
+        cmd.SetVariables(
+            variables={
+                "CALLREC_FILE": "/srv/rec/2026/12/02/1795600000.12.wav",
+                "CALLREC_WITHDRAW_FEATURE": "callrec-withdraw-9",
+            }
+        ),
         cmd.Subscribe(),
         cmd.Continue(context=RECORD, recorded=True),
     ]
@@ -334,3 +340,68 @@ def test_a_callee_who_hangs_up_as_the_announcement_ends_heard_nothing_provable(
     call, _ = flow.handle(call, ev.LeftStasis(at=at(12.01)))
     assert call.record.languages_played == ("ro",)
     assert call.record.evidence[-1].kind == Kind.HUNG_UP
+
+
+def talking(flow: OutboundFlow) -> Call:
+    """An agreed call, bridged with the staff phone since 14.1 s."""
+    call, _ = announced(flow)
+    call, _ = flow.handle(call, ev.DigitPressed(at=at(14), digit="1"))
+    call, _ = flow.handle(call, ev.Continued(at=at(14.1)))
+    assert call.phase == Phase.CONNECTED
+    return call
+
+
+def test_the_agreed_call_hands_the_callee_the_withdrawal_key_of_the_decline_key(tmp_path: Path):
+    """The hand-off names the features.conf item of [consent] decline_key, as an inbound
+    call's does; with no decline key configured no key withdraws."""
+    for key, item in (("9", "callrec-withdraw-9"), ("#", "callrec-withdraw-pound"), ("", None)):
+        settings = outbound_settings(tmp_path)
+        consent = replace(settings.consent, decline_key=key or None)
+        flow = OutboundFlow(ConsentFlow(replace(settings, consent=consent)))
+        call, _ = announced(flow)
+        _, commands = flow.handle(call, ev.DigitPressed(at=at(14), digit="1"))
+        [variables] = [c for c in commands if isinstance(c, cmd.SetVariables)]
+        assert variables.variables.get("CALLREC_WITHDRAW_FEATURE") == item
+
+
+def test_a_callee_who_withdraws_mid_call_is_withdrawn_and_the_recording_discarded(
+    flow: OutboundFlow,
+):
+    """The callee's key 3 s into the talk: the row says withdrawn at once, the end of the call
+    discards the file, and the statement says the callee took back the consent they gave."""
+    call, _ = flow.handle(talking(flow), ev.Withdrawn(at=at(17.1)))
+    assert call.record.consent == Consent.WITHDRAWN
+    assert call.record.withdrawn_at == at(17.1)
+    assert call.phase == Phase.CONNECTED  # the call goes on
+    call, commands = flow.handle(call, ev.ChannelEnded(at=at(40)))
+    assert call.phase == Phase.FINALISING
+    assert commands == [
+        cmd.AwaitRecording(path=PurePosixPath("2026/12/02/1795600000.12.wav"), discard=True)
+    ]
+    call, _ = flow.handle(
+        call, ev.RecordingSettled(status=RecordingStatus.DELETED, withdrawn_at=at(17.1))
+    )
+    record = call.record
+    assert call.phase == Phase.DONE
+    assert record.direction == Direction.OUTBOUND
+    assert (record.consent, record.withdrawn_at, record.ended_at) == (
+        Consent.WITHDRAWN,
+        at(17.1),
+        at(40),
+    )
+    assert record.recording_status == RecordingStatus.DELETED
+    assert (record.recording_path, record.sha256, record.size_bytes) == (None, None, None)
+    assert [f.at for f in record.evidence if f.kind == Kind.WITHDRAWN] == [at(17.1)]
+    text = "\n".join(statement(record))
+    assert "At 10:00:17 the caller pressed the withdrawal key during the conversation" in text
+    assert "Outcome: consent given by pressing the agree key, then withdrawn by the callee" in text
+
+
+def test_a_callee_who_refused_has_nothing_to_withdraw(flow: OutboundFlow):
+    """A withdrawal event on a call connected unrecorded changes nothing: it stays declined."""
+    call, _ = announced(flow)
+    call, _ = flow.handle(call, ev.DigitPressed(at=at(14), digit="5"))
+    call, _ = flow.handle(call, ev.Continued(at=at(14.1)))
+    after, commands = flow.handle(call, ev.Withdrawn(at=at(18)))
+    assert (after, commands) == (call, [])
+    assert after.record.consent == Consent.DECLINED

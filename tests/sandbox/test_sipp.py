@@ -1,13 +1,23 @@
-"""The sandbox's staff phone: a leftover from a killed run is recognised and stopped."""
+"""The sandbox's phones: the keys a phone presses, and a leftover from a killed run is
+recognised and stopped."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from callrec_ari.errors import SandboxError
 from callrec_ari.sandbox.asterisk import Phone
-from callrec_ari.sandbox.sipp import is_phone_process, kill_leftover_phone
+from callrec_ari.sandbox.sipp import (
+    agent_scenario,
+    dtmf_pcap,
+    is_phone_process,
+    kill_leftover_phone,
+)
 
 PHONE = Phone(endpoint="agent100", host="127.0.7.3")
 
@@ -45,3 +55,40 @@ def test_a_leftover_phone_is_killed_and_anything_else_named_by_the_pid_file_is_n
         for process in (phone, other):
             process.kill()
             process.wait()
+
+
+def pressed_keys(scenario: str) -> list[tuple[str, int]]:
+    """Each key the scenario presses, with the pause just before it, in order."""
+    found = re.findall(r'<pause milliseconds="(\d+)"/>\s*<!-- The caller presses (\S+) ', scenario)
+    return [(key, int(pause)) for pause, key in found]
+
+
+def test_a_phone_presses_a_sequence_of_keys_in_order_each_after_its_delay():
+    """Agree with 1 four seconds after answering, withdraw with 9 three seconds later; both
+    are sent from sipp's own captures and logged, before the phone starts talking."""
+    scenario = agent_scenario(presses=[("1", 4000), ("9", 3000)])
+    assert pressed_keys(scenario) == [("1", 4000), ("9", 3000)]
+    assert scenario.count('<log message="pressed ') == 2
+    assert str(dtmf_pcap("1")) in scenario
+    assert str(dtmf_pcap("9")) in scenario
+    assert scenario.index(str(dtmf_pcap("9"))) < scenario.index("g711a.pcap")
+
+
+def test_the_single_key_of_older_callers_still_works_and_comes_first():
+    """press/press_after_ms keep their meaning; with presses too, the single key comes first;
+    no key at all leaves the phone just talking."""
+    assert pressed_keys(agent_scenario(press="9", press_after_ms=1500)) == [("9", 1500)]
+    both = agent_scenario(press="1", press_after_ms=4000, presses=[("#", 2000)])
+    assert pressed_keys(both) == [("1", 4000), ("#", 2000)]
+    assert "pressed" not in agent_scenario()
+
+
+@pytest.mark.parametrize(
+    ("presses", "message"), [([("12", 0)], "cannot press '12'"), ([("9", -1)], "negative")]
+)
+def test_a_key_sipp_cannot_send_is_refused_before_the_phone_starts(
+    presses: list[tuple[str, int]], message: str
+):
+    """A typo in a test's script fails at once, naming the key, instead of a silent call."""
+    with pytest.raises(SandboxError, match=message):
+        agent_scenario(presses=presses)
