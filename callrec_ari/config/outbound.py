@@ -18,7 +18,7 @@ from typing import Any
 
 from callrec_ari.config.table import Table
 from callrec_ari.errors import ConfigError
-from callrec_ari.names import LANGUAGE, SOUND_NAME
+from callrec_ari.names import SOUND_NAME
 
 _PREFIX = re.compile(r"\+?[0-9]{0,32}")
 _CONTEXT = re.compile(r"[A-Za-z0-9_-]{1,79}")
@@ -128,19 +128,8 @@ def _route(table: Table, retention: Collection[str], decline_key: str | None) ->
                 f"Config key {table.key('prefixes')} has an invalid prefix {prefix!r} "
                 '(digits, optionally after +; "" matches every number).'
             )
-    languages = table.raw("languages")
-    if not isinstance(languages, list) or not languages:
-        raise ConfigError(f"Config key {table.key('languages')} must be a non-empty list.")
-    for language in languages:
-        if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
-            raise ConfigError(
-                f"Config key {table.key('languages')} has an invalid language {language!r}."
-            )
-    policy = table.get("retention", str)
-    if policy not in retention:
-        raise ConfigError(
-            f"Config key {table.key('retention')} names an unknown retention policy {policy!r}."
-        )
+    languages = table.languages()
+    policy = table.policy(retention)
     key = table.get("agree_key", str, "1")
     if key not in _DTMF:
         raise ConfigError(
@@ -155,7 +144,7 @@ def _route(table: Table, retention: Collection[str], decline_key: str | None) ->
         )
     return OutboundRoute(
         prefixes=tuple(prefixes),
-        languages=tuple(languages),
+        languages=languages,
         retention=policy,
         prompt=table.matching("prompt", SOUND_NAME, OUTBOUND_PROMPT),
         agree_key=key,

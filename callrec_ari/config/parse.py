@@ -299,21 +299,10 @@ def _route(
     retention: Mapping[str, RetentionPolicy],
     processing: Processing | None = None,
 ) -> Route:
-    languages = table.raw("languages")
-    if not isinstance(languages, list) or not languages:
-        raise ConfigError(f"Config key {table.key('languages')} must be a non-empty list.")
-    for language in languages:
-        if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
-            raise ConfigError(
-                f"Config key {table.key('languages')} has an invalid language {language!r}."
-            )
-    policy = table.get("retention", str)
-    if policy not in retention:
-        raise ConfigError(
-            f"Config key {table.key('retention')} names an unknown retention policy {policy!r}."
-        )
+    languages = table.languages()
+    policy = table.policy(retention)
     return Route(
-        languages=tuple(languages),
+        languages=languages,
         prompt=table.matching("prompt", SOUND_NAME, "announcement"),
         retention=policy,
         on_decline=table.choice("on_decline", DeclineAction, consent.on_decline.value),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
 from callrec_ari.errors import ConfigError
+from callrec_ari.names import LANGUAGE
 
 _T = TypeVar("_T")
 
@@ -62,6 +63,27 @@ class Table:
             raise ConfigError(
                 f"Config key {self.key(key)} must be one of {allowed} (got {value!r})."
             ) from None
+
+    def languages(self, key: str = "languages") -> tuple[str, ...]:
+        """A non-empty list of language codes, in the order given."""
+        languages = self._data.get(key)
+        if not isinstance(languages, list) or not languages:
+            raise ConfigError(f"Config key {self.key(key)} must be a non-empty list.")
+        for language in languages:
+            if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
+                raise ConfigError(
+                    f"Config key {self.key(key)} has an invalid language {language!r}."
+                )
+        return tuple(languages)
+
+    def policy(self, retention: Collection[str], key: str = "retention") -> str:
+        """The name of a configured retention policy."""
+        policy = self.get(key, str)
+        if policy not in retention:
+            raise ConfigError(
+                f"Config key {self.key(key)} names an unknown retention policy {policy!r}."
+            )
+        return policy
 
     def items(self) -> list[tuple[str, Any]]:
         return list(self._data.items())
