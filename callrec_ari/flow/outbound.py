@@ -33,19 +33,18 @@ from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.flow import notes
-from callrec_ari.flow.states import (
-    SOUND_FOLDER,
+from callrec_ari.flow.call import (
     Call,
-    ConsentFlow,
     Phase,
     Step,
-    _confirmed,
-    _next_prompt,
-    _noted,
-    _playback_id,
-    _played,
-    _with,
+    confirmed,
+    ended_playback,
+    next_prompt,
+    noted,
+    playback_id_of,
+    with_record,
 )
+from callrec_ari.flow.states import SOUND_FOLDER, ConsentFlow
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
@@ -82,9 +81,9 @@ class OutboundFlow:
         if route is None:
             return self._pass_through(call)
         count = len(route.languages) + 1
-        stops = [cmd.StopPlayback(playback_id=_playback_id(call, n)) for n in range(1, count + 1)]
+        stops = [cmd.StopPlayback(playback_id=playback_id_of(call, n)) for n in range(1, count + 1)]
         note = Fact(kind=Kind.NOTE, at=arrival.at, note=notes.RECOVERED)
-        call = _with(call, consent=Consent.INTERRUPTED, evidence=(note,))
+        call = with_record(call, consent=Consent.INTERRUPTED, evidence=(note,))
         return self._connect(call, self._settings.unrecorded_context, stops)
 
     def handle(self, call: Call, event: ev.FlowEvent) -> Step:
@@ -97,10 +96,10 @@ class OutboundFlow:
                 return self._prompt_finished(call, route, event)
             case ev.DigitPressed() if call.phase in _WAITING:
                 pressed = Fact(kind=Kind.PRESSED, at=event.at, digit=event.digit)
-                return self._digit(_noted(_confirmed(call), pressed), route, event.digit)
+                return self._digit(noted(confirmed(call), pressed), route, event.digit)
             case ev.KeyTimeout() if call.phase == Phase.AWAITING_KEY:
                 # The channel was still up when the timer ran out: the announcement was heard.
-                silent = _noted(_confirmed(call), Fact(kind=Kind.NO_KEY, at=event.at))
+                silent = noted(confirmed(call), Fact(kind=Kind.NO_KEY, at=event.at))
                 return self._refused(silent, route, Consent.NO_RESPONSE)
             case ev.Interrupted() if call.phase in _WAITING:
                 return self._interrupted(call, event.at)
@@ -109,16 +108,16 @@ class OutboundFlow:
                 if consent == Consent.PENDING:
                     consent = Consent.ABANDONED
                 # A playback the hang-up ended looks like one that played to its end.
-                gone = _noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=event.at))
+                gone = noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=event.at))
                 return replace(
-                    _with(gone, consent=consent, ended_at=event.at), phase=Phase.DONE
+                    with_record(gone, consent=consent, ended_at=event.at), phase=Phase.DONE
                 ), []
             case ev.ChannelGone() if call.phase == Phase.HANDING_OFF:
                 consent = call.record.consent
                 if consent not in _REFUSED:
                     consent = Consent.ABANDONED
-                gone = _noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=event.at))
-                return _with(
+                gone = noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=event.at))
+                return with_record(
                     gone,
                     consent=consent,
                     recording_status=RecordingStatus.NONE,
@@ -180,12 +179,12 @@ class OutboundFlow:
             return call, []  # a playback we stopped on purpose
         if event.failed:
             # The callee was not told about the recording, so nothing they press is consent.
-            failed = _noted(call, _played(call, Kind.FAILED, event.at))
+            failed = noted(call, ended_playback(call, Kind.FAILED, event.at))
             return self._interrupted(replace(failed, playback_id=None, playing=None), event.at)
         # Heard only once a sign of life follows (a key, the timer running out on a live line).
-        call = replace(_confirmed(call), unconfirmed=_played(call, Kind.HEARD, event.at))
+        call = replace(confirmed(call), unconfirmed=ended_playback(call, Kind.HEARD, event.at))
         if call.queued:
-            return _next_prompt(call)
+            return next_prompt(call)
         waiting = replace(call, phase=Phase.AWAITING_KEY, playback_id=None, playing=None)
         return waiting, [cmd.StartTimer(seconds=route.timeout_seconds)]
 
@@ -199,7 +198,7 @@ class OutboundFlow:
     def _agreed(self, call: Call) -> Step:
         # The same variables as an inbound call's: the file, and the callee's withdrawal key.
         rel, variables = self._flow.recording_variables(call)
-        call = _with(
+        call = with_record(
             call,
             consent=Consent.GIVEN,
             recording_status=RecordingStatus.RECORDING,
@@ -214,7 +213,7 @@ class OutboundFlow:
 
     def _refused(self, call: Call, route: OutboundRoute, consent: Consent) -> Step:
         stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
-        call = _with(call, consent=consent)
+        call = with_record(call, consent=consent)
         return self._connect(call, self._no_consent_context(route), stop)
 
     def _no_consent_context(self, route: OutboundRoute) -> str:
@@ -226,9 +225,9 @@ class OutboundFlow:
         # Fail open: whatever the route says about refusals, a failure on our side connects.
         stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
         if call.record.consent == Consent.PENDING:
-            call = _with(call, consent=Consent.INTERRUPTED)
+            call = with_record(call, consent=Consent.INTERRUPTED)
             if at is not None:
-                call = _noted(call, Fact(kind=Kind.NOTE, at=at, note=notes.INTERRUPTED))
+                call = noted(call, Fact(kind=Kind.NOTE, at=at, note=notes.INTERRUPTED))
         return self._connect(call, self._settings.unrecorded_context, stop)
 
     def _command_failed(
@@ -239,7 +238,7 @@ class OutboundFlow:
         if call.phase != Phase.HANDING_OFF or isinstance(failed, cmd.Continue):
             return call, []  # nothing left to try; Stasis() returns when the service stops
         if call.record.recording_status == RecordingStatus.RECORDING:
-            call = _with(call, recording_status=RecordingStatus.FAILED, recording_path=None)
+            call = with_record(call, recording_status=RecordingStatus.FAILED, recording_path=None)
             return self._connect(call, self._settings.unrecorded_context)
         context = self._settings.unrecorded_context
         if call.record.consent in _REFUSED:

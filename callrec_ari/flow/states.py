@@ -31,20 +31,31 @@ asks for the recording to be discarded instead of measured::
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
 
-from callrec_ari.config import DeclineAction, DoNotRecordAction, Route, Settings
-from callrec_ari.config.outbound import OutboundRoute
+from callrec_ari.config import DeclineAction, DoNotRecordAction, Settings
 from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.flow import notes
-from callrec_ari.flow.notes import heard, played
+from callrec_ari.flow.call import (
+    BEFORE_CONNECTION,
+    Call,
+    Phase,
+    Step,
+    confirmed,
+    ended_playback,
+    hung_up,
+    next_prompt,
+    noted,
+    playback_id_of,
+    with_record,
+)
+from callrec_ari.flow.ending import settled, withdrawn
+from callrec_ari.flow.notes import heard
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.prompts.versions import PromptVersions
@@ -54,45 +65,6 @@ from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 SOUND_FOLDER = "callrec"
 DECLINE_HINT = "decline-hint"
-
-
-class Phase(enum.StrEnum):
-    """Where a call is in the consent flow."""
-
-    ANNOUNCING = "announcing"
-    DECLINING = "declining"
-    AWAITING_KEY = "awaiting_key"  # outbound: announcement done, waiting for the agree key
-    HANDING_OFF = "handing_off"
-    CONNECTED = "connected"
-    FINALISING = "finalising"
-    DONE = "done"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Call:
-    """One call's state: its record plus what the flow is waiting for."""
-
-    phase: Phase
-    channel_id: str
-    record: CallRecord
-    route: Route
-    queued: tuple[cmd.Play, ...] = ()  # prompts still to play after the current one
-    playback_id: str | None = None  # the playback whose end we wait for
-    playbacks: int = 0  # how many we started, to give each a unique id
-    playing: cmd.Play | None = None  # the playback whose end we wait for, for the evidence
-    # An announcement that ended, not yet known to have ended with the caller still there:
-    # hanging up also ends a playback, so only a later sign of life (the next announcement
-    # ending, a key, the accepted continue) makes it evidence of having been heard.
-    unconfirmed: Fact | None = None
-    outbound: OutboundRoute | None = None  # set on outbound calls (flow/outbound.py)
-    stored: bool = True  # False: a call callrec only lets through, leaving no row
-
-
-Step = tuple[Call, list[cmd.Command]]
-# Phases in which the caller is still in our hands, not yet back in the dialplan.
-BEFORE_CONNECTION = frozenset(
-    {Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY, Phase.HANDING_OFF}
-)
 
 
 class ConsentFlow:
@@ -157,7 +129,7 @@ class ConsentFlow:
             phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route
         )
         if arrival.do_not_record:
-            call = _with(call, consent=Consent.OPTED_OUT)
+            call = with_record(call, consent=Consent.OPTED_OUT)
             if consent.do_not_record == DoNotRecordAction.SILENT:
                 return self._connect_unrecorded(call)
         call, play = self.queue_prompts(call, media)
@@ -174,10 +146,10 @@ class ConsentFlow:
         if call.playback_id is not None:
             playing.insert(0, call.playback_id)
         stops = [cmd.StopPlayback(playback_id=playback) for playback in playing]
-        stops.append(cmd.StopPlayback(playback_id=_playback_id(call, call.playbacks + 1)))
+        stops.append(cmd.StopPlayback(playback_id=playback_id_of(call, call.playbacks + 1)))
         note = Fact(kind=Kind.NOTE, at=arrival.at, note=notes.RECOVERED)
         call = replace(
-            _with(call, consent=Consent.INTERRUPTED, evidence=(note,)),
+            with_record(call, consent=Consent.INTERRUPTED, evidence=(note,)),
             queued=(),
             playback_id=None,
             playing=None,
@@ -196,11 +168,11 @@ class ConsentFlow:
         call = Call(phase=Phase.CONNECTED, channel_id=record.uniqueid, record=record, route=route)
         if record.consent == Consent.PENDING:
             consent = Consent.INTERRUPTED if ended_at is None else Consent.ABANDONED
-            call = _with(call, consent=consent)
+            call = with_record(call, consent=consent)
         if ended_at is None:
             return call, [cmd.Subscribe()]
         if record.consent == Consent.PENDING:
-            return replace(_with(call, ended_at=ended_at), phase=Phase.DONE), []
+            return replace(with_record(call, ended_at=ended_at), phase=Phase.DONE), []
         return self._ended(call, ended_at)
 
     def handle(self, call: Call, event: ev.FlowEvent) -> Step:
@@ -221,15 +193,15 @@ class ConsentFlow:
             case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
                 if call.record.agent is not None:
                     return call, []
-                return _with(call, agent=event.agent, answered_at=event.at), []
+                return with_record(call, agent=event.agent, answered_at=event.at), []
             case ev.Interrupted():
                 return self._interrupted(call, event.at, notes.INTERRUPTED)
             case ev.CommandFailed():
                 return self._command_failed(call, event.command, event.at)
             case ev.Withdrawn():
-                return _withdrawn(call, event.at), []
+                return withdrawn(call, event.at), []
             case ev.RecordingSettled() if call.phase == Phase.FINALISING:
-                return _settled(call, event), []
+                return settled(call, event), []
         return call, []
 
     def _prompt_finished(self, call: Call, event: ev.PromptFinished) -> Step:
@@ -237,22 +209,22 @@ class ConsentFlow:
             return call, []  # a playback we stopped on purpose
         if call.phase == Phase.DECLINING:
             if not event.failed:
-                call = _noted(call, _played(call, Kind.PLAYED, event.at))
+                call = noted(call, ended_playback(call, Kind.PLAYED, event.at))
             if call.queued and not event.failed:
-                return _next_prompt(call)
+                return next_prompt(call)
             return replace(call, playback_id=None, playing=None), [cmd.Hangup()]
         if call.phase != Phase.ANNOUNCING:
             return call, []
         if event.failed:
             # The caller was not told about the recording, so there is no consent to record.
-            failed = _noted(call, _played(call, Kind.FAILED, event.at))
+            failed = noted(call, ended_playback(call, Kind.FAILED, event.at))
             return self._interrupted(
                 replace(failed, playback_id=None, playing=None), event.at, notes.FAILED
             )
         # Playing this one to its end shows the caller was still there after the previous one.
-        call = replace(_confirmed(call), unconfirmed=_played(call, Kind.HEARD, event.at))
+        call = replace(confirmed(call), unconfirmed=ended_playback(call, Kind.HEARD, event.at))
         if call.queued:
-            return _next_prompt(call)
+            return next_prompt(call)
         if call.record.consent == Consent.OPTED_OUT:
             return self._connect_unrecorded(call)
         return self._consent_given(call)
@@ -273,7 +245,7 @@ class ConsentFlow:
     def _consent_given(self, call: Call) -> Step:
         rel, variables = self.recording_variables(call)
         call = replace(
-            _with(
+            with_record(
                 call,
                 consent=Consent.GIVEN,
                 recording_status=RecordingStatus.RECORDING,
@@ -290,20 +262,20 @@ class ConsentFlow:
 
     def _continued(self, call: Call, at: datetime) -> Call:
         """The hand-off took effect: the caller was on the line, so what they heard counts."""
-        call = _confirmed(call)
+        call = confirmed(call)
         heard = [fact for fact in call.record.evidence if fact.kind == Kind.HEARD]
         # Consent (or the opt-out notice) is only reached once the last announcement ended.
         if heard and call.record.consent in (Consent.GIVEN, Consent.OPTED_OUT):
-            call = _noted(call, Fact(kind=Kind.ENDED, at=heard[-1].at))
+            call = noted(call, Fact(kind=Kind.ENDED, at=heard[-1].at))
         recording = call.record.recording_status == RecordingStatus.RECORDING
-        call = _noted(call, Fact(kind=Kind.RECORDING if recording else Kind.UNRECORDED, at=at))
+        call = noted(call, Fact(kind=Kind.RECORDING if recording else Kind.UNRECORDED, at=at))
         return replace(call, phase=Phase.CONNECTED)
 
     def _digit(self, call: Call, event: ev.DigitPressed) -> Step:
         if call.phase in BEFORE_CONNECTION:
             # Only in the consent step: keys pressed in the conversation (a PIN, a card
             # number for an agent's system) are not ours to keep.
-            call = _noted(_confirmed(call), Fact(kind=Kind.PRESSED, at=event.at, digit=event.digit))
+            call = noted(confirmed(call), Fact(kind=Kind.PRESSED, at=event.at, digit=event.digit))
         key = self._settings.consent.decline_key
         if call.phase != Phase.ANNOUNCING or key is None or event.digit != key:
             return call, []
@@ -313,7 +285,7 @@ class ConsentFlow:
         if call.playback_id is not None:
             stop.append(cmd.StopPlayback(playback_id=call.playback_id))
         call = replace(
-            _with(call, consent=Consent.DECLINED), queued=(), playback_id=None, playing=None
+            with_record(call, consent=Consent.DECLINED), queued=(), playback_id=None, playing=None
         )
         if call.route.on_decline == DeclineAction.HANGUP:
             prompt = f"sound:{SOUND_FOLDER}/{self._settings.consent.decline_prompt}"
@@ -333,9 +305,9 @@ class ConsentFlow:
             # A running playback would hold the continue back until it ends.
             stop = [cmd.StopPlayback(playback_id=call.playback_id)] if call.playback_id else []
             if call.record.consent == Consent.PENDING:
-                call = _with(call, consent=Consent.INTERRUPTED)
+                call = with_record(call, consent=Consent.INTERRUPTED)
                 if at is not None:
-                    call = _noted(call, Fact(kind=Kind.NOTE, at=at, note=why))
+                    call = noted(call, Fact(kind=Kind.NOTE, at=at, note=why))
             return self._connect_unrecorded(call, stop)
         if call.phase == Phase.DECLINING:
             return replace(call, queued=(), playback_id=None, playing=None), [cmd.Hangup()]
@@ -348,7 +320,7 @@ class ConsentFlow:
             return call, []
         if call.record.recording_status == RecordingStatus.RECORDING:
             # Fail open: the call must go on even if it cannot be recorded.
-            call = _with(call, recording_status=RecordingStatus.FAILED, recording_path=None)
+            call = with_record(call, recording_status=RecordingStatus.FAILED, recording_path=None)
             return self._connect_unrecorded(call)
         if isinstance(failed, cmd.Continue):
             return call, []  # nothing left to try; Stasis() returns when the service stops
@@ -371,8 +343,8 @@ class ConsentFlow:
         consent = call.record.consent
         if consent not in (Consent.DECLINED, Consent.OPTED_OUT):
             consent = Consent.ABANDONED
-        call = _noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=at))
-        return _with(
+        call = noted(replace(call, unconfirmed=None), Fact(kind=Kind.HUNG_UP, at=at))
+        return with_record(
             call, consent=consent, recording_status=RecordingStatus.NONE, recording_path=None
         )
 
@@ -382,9 +354,9 @@ class ConsentFlow:
             consent = Consent.ABANDONED
         # A playback the hang-up ended looks like one that played to its end: not evidence.
         call = replace(call, unconfirmed=None)
-        if call.phase != Phase.DECLINING and not _hung_up(call):
-            call = _noted(call, Fact(kind=Kind.HUNG_UP, at=at))
-        return replace(_with(call, consent=consent, ended_at=at), phase=Phase.DONE), []
+        if call.phase != Phase.DECLINING and not hung_up(call):
+            call = noted(call, Fact(kind=Kind.HUNG_UP, at=at))
+        return replace(with_record(call, consent=consent, ended_at=at), phase=Phase.DONE), []
 
     def queue_prompts(self, call: Call, media: Sequence[str]) -> Step:
         """Queue ``media`` once per language of the call's route and start the first."""
@@ -392,21 +364,21 @@ class ConsentFlow:
         for number, language in enumerate(call.route.languages, start=call.playbacks + 1):
             plays.append(
                 cmd.Play(
-                    playback_id=_playback_id(call, number),
+                    playback_id=playback_id_of(call, number),
                     media=tuple(media),
                     language=language,
                     prompts=tuple(heard(self._versions, medium, language) for medium in media),
                 )
             )
         call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
-        return _next_prompt(call)
+        return next_prompt(call)
 
     def _ended(self, call: Call, at: datetime) -> Step:
         if call.phase in BEFORE_CONNECTION:
             return self._ended_before_consent(call, at)
         if call.phase != Phase.CONNECTED:
             return call, []
-        call = _with(call, ended_at=at)
+        call = with_record(call, ended_at=at)
         path = call.record.recording_path
         if call.record.recording_status == RecordingStatus.RECORDING and path is not None:
             discard = call.record.consent == Consent.WITHDRAWN
@@ -414,84 +386,3 @@ class ConsentFlow:
                 cmd.AwaitRecording(path=PurePosixPath(path), discard=discard)
             ]
         return replace(call, phase=Phase.DONE), []
-
-
-def _settled(call: Call, event: ev.RecordingSettled) -> Call:
-    if event.status == RecordingStatus.DELETED:
-        return _discarded(call, event.withdrawn_at)
-    status = event.status
-    if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
-        # Bridged with an agent yet no audio: MixMonitor failed, not "nothing said".
-        status = RecordingStatus.FAILED
-    return replace(
-        _with(
-            call,
-            recording_status=status,
-            duration_seconds=event.duration_seconds,
-            size_bytes=event.size_bytes,
-            sha256=event.sha256,
-        ),
-        phase=Phase.DONE,
-    )
-
-
-def _withdrawn(call: Call, at: datetime) -> Call:
-    """The caller withdrew consent mid-call; only a call recorded with consent can withdraw."""
-    if call.phase == Phase.DONE or call.record.consent != Consent.GIVEN:
-        return call  # a repeated key, or a call that was never recorded
-    withdrawn = _with(call, consent=Consent.WITHDRAWN, withdrawn_at=at)
-    return _noted(withdrawn, Fact(kind=Kind.WITHDRAWN, at=at))
-
-
-def _discarded(call: Call, marker_at: datetime | None) -> Call:
-    """The recording was deleted because the caller withdrew: the row keeps that it existed
-    (consent ``withdrawn``, when, status ``deleted``), nothing of the audio itself."""
-    at = call.record.withdrawn_at or marker_at or call.record.ended_at
-    if at is not None and not any(f.kind == Kind.WITHDRAWN for f in call.record.evidence):
-        call = _noted(call, Fact(kind=Kind.WITHDRAWN, at=at))  # seen only in the marker
-    call = _with(
-        call,
-        consent=Consent.WITHDRAWN,
-        withdrawn_at=at,
-        recording_status=RecordingStatus.DELETED,
-        recording_path=None,
-        duration_seconds=None,
-        size_bytes=None,
-        sha256=None,
-    )
-    return replace(call, phase=Phase.DONE)
-
-
-def _with(call: Call, **changes: Any) -> Call:
-    """The call with some fields of its record changed."""
-    return replace(call, record=replace(call.record, **changes))
-
-
-def _noted(call: Call, *facts: Fact) -> Call:
-    """The call with ``facts`` added to its record's evidence."""
-    return _with(call, evidence=(*call.record.evidence, *facts))
-
-
-def _confirmed(call: Call) -> Call:
-    """The call once the caller showed they were still there: the last announcement counts."""
-    if call.unconfirmed is None:
-        return call
-    return replace(_noted(call, call.unconfirmed), unconfirmed=None)
-
-
-def _hung_up(call: Call) -> bool:
-    return any(fact.kind == Kind.HUNG_UP for fact in call.record.evidence)
-
-
-def _played(call: Call, kind: Kind, at: datetime) -> Fact:
-    """The fact that the current playback ended (``kind`` says how)."""
-    return played(call.playing, kind, at)
-
-
-def _playback_id(call: Call, number: int) -> str:
-    return f"{call.channel_id}-p{number}"
-
-
-def _next_prompt(call: Call) -> Step:
-    first, *rest = call.queued
-    return replace(call, queued=tuple(rest), playback_id=first.playback_id, playing=first), [first]

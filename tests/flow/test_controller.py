@@ -13,8 +13,10 @@ from structlog.testing import capture_logs
 from callrec_ari.ari import models as ari
 from callrec_ari.ari.fake import FakeAri
 from callrec_ari.config import Settings
-from callrec_ari.flow.controller import CallController, agent_of, arrival_from
-from callrec_ari.flow.states import ConsentFlow, Phase
+from callrec_ari.flow.arrival import agent_of, arrival_from
+from callrec_ari.flow.call import Phase
+from callrec_ari.flow.controller import CallController
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.recording.finalise import marker_for, settle
 from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from tests.support.audio import write_wav

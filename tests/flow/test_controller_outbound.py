@@ -8,8 +8,8 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from callrec_ari.ari import models as ari
-from callrec_ari.flow.controller import arrival_from
-from callrec_ari.flow.states import Phase
+from callrec_ari.flow.arrival import arrival_from
+from callrec_ari.flow.call import Phase
 from callrec_ari.log import mask_numbers
 from callrec_ari.records import Consent, Direction
 from tests.flow.conftest import example_settings

@@ -10,8 +10,9 @@ from structlog.testing import capture_logs
 from callrec_ari.config import Settings
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.flow.call import Phase
 from callrec_ari.flow.do_not_record import DoNotRecordList
-from callrec_ari.flow.states import ConsentFlow, Phase
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.records import Consent, RecordingStatus
 from tests.flow.conftest import example_settings
 from tests.flow.test_states import arrival, at, finish_prompt

@@ -8,7 +8,8 @@ from callrec_ari.config import Settings
 from callrec_ari.evidence.facts import Fact, Kind, PromptHeard
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.states import Call, ConsentFlow
+from callrec_ari.flow.call import Call
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.prompts.versions import Current, PromptVersions
 from callrec_ari.records import Consent
 from tests.flow.conftest import example_settings

@@ -15,8 +15,9 @@ from callrec_ari.evidence.facts import Kind
 from callrec_ari.evidence.statement import statement
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
+from callrec_ari.flow.call import Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
-from callrec_ari.flow.states import Call, ConsentFlow, Phase
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.lifecycle.retention import add_months
 from callrec_ari.records import Consent, Direction, RecordingStatus
 from tests.flow.conftest import EXAMPLE

@@ -10,7 +10,8 @@ from callrec_ari.config import Settings
 from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.states import Call, ConsentFlow, Phase
+from callrec_ari.flow.call import Call, Phase
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.records import Consent, RecordingStatus
 from tests.flow.conftest import example_settings
 

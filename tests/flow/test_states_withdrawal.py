@@ -9,7 +9,8 @@ from callrec_ari.evidence.facts import Kind
 from callrec_ari.evidence.statement import statement
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.states import Call, ConsentFlow, Phase
+from callrec_ari.flow.call import Call, Phase
+from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.records import Consent, RecordingStatus
 from tests.flow.conftest import example_settings
 from tests.flow.test_states import arrival, at, finish_prompt
