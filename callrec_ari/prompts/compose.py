@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callrec_ari.config import Route, Settings
+from callrec_ari.config.outbound import NoConsentAction, OutboundRoute
 from callrec_ari.errors import PromptError
 from callrec_ari.profile.announcement import (
     DECLINE_HINT,
-    OUTBOUND_ANNOUNCEMENT,
     WORDINGS,
     announcement_text,
     compose_outbound,
@@ -63,8 +63,17 @@ def played_routes(settings: Settings) -> list[tuple[str, Route]]:
     ]
 
 
+def _outbound_routes(settings: Settings) -> list[tuple[str, OutboundRoute]]:
+    """The outbound routes in force, labelled for messages; none while outbound is off."""
+    outbound = settings.outbound
+    if not outbound.enabled:
+        return []
+    return [(f"outbound route {index}", route) for index, route in enumerate(outbound.routes)]
+
+
 def plan(settings: Settings, profile: Profile) -> Plan:
-    """The announcement (and decline hint) texts ``settings`` play, composed from ``profile``.
+    """The announcement (and decline hint) texts ``settings`` play, composed from ``profile``,
+    and the outbound announcement of each outbound route in force.
 
     Two routes that play the same prompt name in the same language but would have it say
     different things (other purposes) are refused: one file cannot say both.
@@ -87,6 +96,16 @@ def plan(settings: Settings, profile: Profile) -> Plan:
             if decline_key is not None:
                 hint = decline_hint_text(language)
                 found.setdefault((language, DECLINE_HINT), {}).setdefault(hint, []).append(label)
+    for label, outbound in _outbound_routes(settings):
+        ends = outbound.on_no_consent == NoConsentAction.HANGUP
+        for language in outbound.languages:
+            if language not in WORDINGS or outbound.prompt in not_announcements:
+                as_written.add((language, outbound.prompt))
+                continue
+            text = compose_outbound(
+                profile, profile.processing, language, outbound.agree_key, ends_without_consent=ends
+            )
+            found.setdefault((language, outbound.prompt), {}).setdefault(text, []).append(label)
     texts = []
     for (language, name), variants in sorted(found.items()):
         if len(variants) > 1:
@@ -98,35 +117,6 @@ def plan(settings: Settings, profile: Profile) -> Plan:
         [(text, labels)] = variants.items()
         texts.append(ComposedText(language=language, name=name, text=text, routes=tuple(labels)))
     return Plan(texts=tuple(texts), as_written=tuple(sorted(as_written)))
-
-
-def outbound_texts(
-    profile: Profile,
-    processing: Processing,
-    languages: Iterable[str],
-    *,
-    agree_key: str,
-    ends_without_consent: bool = False,
-    label: str = "the outbound route",
-) -> list[ComposedText]:
-    """The outbound announcement (``outbound-announcement``) in each language an outbound
-    route plays, for ``write_texts``; languages without wording are left to the admin."""
-    return [
-        ComposedText(
-            language=language,
-            name=OUTBOUND_ANNOUNCEMENT,
-            text=compose_outbound(
-                profile,
-                processing,
-                language,
-                agree_key,
-                ends_without_consent=ends_without_consent,
-            ),
-            routes=(label,),
-        )
-        for language in languages
-        if language in WORDINGS
-    ]
 
 
 def write_texts(source_dir: Path, texts: Iterable[ComposedText]) -> list[Path]:

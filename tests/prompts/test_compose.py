@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from callrec_ari.config import Route, Settings, load
+from callrec_ari.config.outbound import NoConsentAction, OutboundRoute
 from callrec_ari.errors import PromptError
 from callrec_ari.profile.announcement import announcement_text
 from callrec_ari.profile.announcement_example import EXAMPLE_PROFILE
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Purpose
-from callrec_ari.prompts.compose import outbound_texts, plan, profile_of, write_texts
+from callrec_ari.prompts.compose import plan, profile_of, write_texts
 from tests.prompts.conftest import LANGUAGES, REPO_PROMPTS
 
 EXAMPLE_CONFIG = REPO_PROMPTS.parent / "config.example.toml"
@@ -97,17 +98,30 @@ def test_a_route_playing_the_decline_hint_as_announcement_is_not_composed(settin
     assert hint.text == "To refuse, press {key}."
 
 
-def test_the_outbound_announcement_is_written_per_language(tmp_path: Path):
-    """An outbound route in Polish and Swedish gets outbound-announcement.txt in both, asking
-    for its agree key; a language without wording is left out."""
-    texts = outbound_texts(
-        EXAMPLE_PROFILE, EXAMPLE_PROFILE.processing, ["pl", "sv", "de"], agree_key="1"
+def test_the_outbound_announcement_is_written_per_language(settings, tmp_path: Path):
+    """An enabled outbound route in Polish and Swedish gets outbound-announcement.txt in
+    both, asking for its agree key (a route that hangs up says so); a language without
+    wording is left as written; while outbound is off nothing is composed for it."""
+    assert not any(
+        t.name == "outbound-announcement" for t in plan(settings, settings.profile).texts
     )
-    assert [(t.language, t.name) for t in texts] == [
-        ("pl", "outbound-announcement"),
-        ("sv", "outbound-announcement"),
+    route = OutboundRoute(prefixes=("0046",), languages=("pl", "sv", "de"), retention="months-6")
+    outbound = dataclasses.replace(settings.outbound, enabled=True, routes=(route,))
+    composed = plan(dataclasses.replace(settings, outbound=outbound), settings.profile)
+    texts = [t for t in composed.texts if t.name == "outbound-announcement"]
+    assert [(t.language, t.routes) for t in texts] == [
+        ("pl", ("outbound route 0",)),
+        ("sv", ("outbound route 0",)),
     ]
+    assert ("de", "outbound-announcement") in composed.as_written
     write_texts(tmp_path, texts)
     swedish = (tmp_path / "sv" / "outbound-announcement.txt").read_text(encoding="utf-8")
     assert swedish.startswith("Det här är Aurora Services.")
     assert "Tryck 1 om du godkänner; annars spelas samtalet inte in." in swedish
+    ending = dataclasses.replace(route, on_no_consent=NoConsentAction.HANGUP)
+    outbound = dataclasses.replace(outbound, routes=(ending,))
+    composed = plan(dataclasses.replace(settings, outbound=outbound), settings.profile)
+    [swedish_text] = [
+        t.text for t in composed.texts if (t.language, t.name) == ("sv", "outbound-announcement")
+    ]
+    assert "annars avslutas samtalet" in swedish_text
