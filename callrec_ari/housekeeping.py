@@ -212,5 +212,6 @@ async def purge_periodically(
                     files_deleted=report.files_deleted,
                     refused=report.refused,
                     unknown_policy=report.unknown_policy,
+                    kept_restricted=report.kept_restricted,
                 )
         await sleep(interval)

@@ -171,6 +171,12 @@ def _print_purge(report: PurgeReport) -> int:
     if report.dates_filled:
         filled = _n(report.dates_filled, "call")
         _out(f"gave {filled} without a deletion date the one of their policy")
+    if report.kept_restricted:
+        kept = _n(report.kept_restricted, "call")
+        _out(
+            f"kept {kept} past their deletion date: their processing is restricted (GDPR "
+            "Art. 18); lifting the restriction lets the purge take them"
+        )
     for refused in report.refused_calls:
         _error(
             f"call {refused.uniqueid!r} left untouched: its recording path "

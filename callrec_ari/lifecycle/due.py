@@ -2,7 +2,9 @@
 
 A call is due when it is not yet purged, no active legal hold covers it, and either its
 retention has run out (its stored ``delete_after``, or for old rows without one, its start
-plus its policy's days) or an erasure is pending on it and its recording has finished.
+plus its policy's period) and its processing is not restricted (GDPR Art. 18: storage is
+the one thing a restricted call may still undergo, so the restriction keeps it), or an
+erasure is pending on it and its recording has finished (the data subject asked for it).
 Rows are read in keyset batches (``id > last``), so a backlog of any size is never loaded
 at once.
 """
@@ -62,7 +64,18 @@ def is_due(now: datetime, retention: Mapping[str, RetentionPolicy]) -> ColumnEle
     return and_(
         Call.purged_at.is_(None),
         not_(is_held(now)),
-        or_(expired(now, retention), pending_erasure()),
+        or_(and_(expired(now, retention), Call.restricted_at.is_(None)), pending_erasure()),
+    )
+
+
+def kept_restricted(now: datetime, retention: Mapping[str, RetentionPolicy]) -> ColumnElement[bool]:
+    """A condition on ``Call``: past its date, yet kept because its processing is restricted
+    (and no erasure is pending on it); the purge takes it once the restriction is lifted."""
+    return and_(
+        Call.purged_at.is_(None),
+        Call.restricted_at.is_not(None),
+        expired(now, retention),
+        not_(pending_erasure()),
     )
 
 

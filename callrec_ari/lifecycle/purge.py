@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +27,14 @@ from callrec_ari.config import RetentionPolicy
 from callrec_ari.db.models import Call
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import DatabaseError, RecordingError
-from callrec_ari.lifecycle.due import DueCall, due_batch, due_call, scopes, unknown_policies
+from callrec_ari.lifecycle.due import (
+    DueCall,
+    due_batch,
+    due_call,
+    kept_restricted,
+    scopes,
+    unknown_policies,
+)
 from callrec_ari.lifecycle.held import held_call_ids
 from callrec_ari.lifecycle.locks import take_write_lock
 from callrec_ari.lifecycle.reduce import ERASURE, RETENTION, Reduced, reduce_calls
@@ -37,6 +44,8 @@ from callrec_ari.recording.paths import service_path
 log = structlog.get_logger(__name__)
 
 MAX_LISTED = 100  # refused calls named in a report; the count covers all of them
+
+_COUNT_CHUNK = 500  # ids per IN (...) list, well below both databases' parameter limits
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +71,7 @@ class PurgeReport:
     unknown_policy: int  # rows without a date whose policy name is not configured
     unknown_policies: Mapping[str, int]  # policy name -> rows
     dates_filled: int  # rows without a delete_after that got one from their policy
+    kept_restricted: int = 0  # rows past their date kept because processing is restricted
 
 
 @dataclass(kw_only=True)
@@ -162,6 +172,7 @@ async def _purge(
 ) -> PurgeReport:
     async with sessions() as session:
         unknown = await unknown_policies(session, retention, only_call_ids)
+        restricted = await _kept_restricted(session, retention, now, only_call_ids)
     for name, count in unknown.items():
         log.error("purge.unknown_policy", policy=name, rows=count)
     filled = 0
@@ -205,6 +216,7 @@ async def _purge(
         unknown_policy=sum(unknown.values()),
         unknown_policies=unknown,
         dates_filled=filled,
+        kept_restricted=restricted,
     )
     log.info(
         "purge.done",
@@ -214,8 +226,24 @@ async def _purge(
         files_missing=report.files_missing,
         refused=report.refused,
         unknown_policy=report.unknown_policy,
+        kept_restricted=report.kept_restricted,
     )
     return report
+
+
+async def _kept_restricted(
+    session: AsyncSession,
+    retention: Mapping[str, RetentionPolicy],
+    now: datetime,
+    only_call_ids: Collection[int] | None,
+) -> int:
+    total = 0
+    for within in scopes(only_call_ids, _COUNT_CHUNK):
+        query = select(func.count()).where(kept_restricted(now, retention))
+        if within is not None:
+            query = query.where(Call.id.in_(within))
+        total += await session.scalar(query) or 0
+    return total
 
 
 async def _reduce(

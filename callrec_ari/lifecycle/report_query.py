@@ -73,7 +73,10 @@ async def _facts(
     overdue_calls, oldest_overdue = (
         await session.execute(
             select(func.count(), func.min(Call.delete_after)).where(
-                kept, expired(now - grace, retention)
+                # A restricted call past its date is kept on purpose (Art. 18), not overdue.
+                kept,
+                expired(now - grace, retention),
+                Call.restricted_at.is_(None),
             )
         )
     ).one()

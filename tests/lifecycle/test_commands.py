@@ -258,3 +258,22 @@ def test_an_unmigrated_database_says_what_to_run(tmp_path, recordings, argv):
     status, out, err = run(config, *argv)
     assert (status, out) == (2, "")
     assert errors_of(err).endswith("run `callrec migrate` first.")
+
+
+def test_purge_says_which_calls_it_kept_because_they_are_restricted(
+    config, database_url, recordings
+):
+    """A restricted call past its date is kept and counted in one line, status 0 (GDPR Art.
+    18 asks for it to be kept, so nothing is wrong)."""
+    expired = recorded("9.1", recordings, start=OLD)
+    seed(database_url, expired)
+    database(database_url, lambda sessions: set_columns(sessions, "9.1", restricted_at=OLD))
+
+    status, out, err = run(config, "purge", "--no-progress")
+
+    assert (status, errors_of(err)) == (0, "")
+    assert out.splitlines()[-1] == (
+        "kept 1 call past their deletion date: their processing is restricted (GDPR Art. 18); "
+        "lifting the restriction lets the purge take them"
+    )
+    assert file_of(recordings, expired).exists()
