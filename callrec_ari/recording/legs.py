@@ -56,7 +56,7 @@ def mix_of(name: str) -> str | None:
     """The mix a leg's name or path belongs to, or None if ``name`` is not a leg's."""
     for leg in LEGS:
         suffix = f".{leg}{_WAV}"
-        if name.endswith(suffix) and len(name) > len(suffix):
+        if name.endswith(suffix) and len(name.rpartition("/")[2]) > len(suffix):
             return name.removesuffix(suffix) + _WAV
     return None
 
