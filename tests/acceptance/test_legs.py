@@ -1,6 +1,6 @@
 """The two legs beside the mix on the real Asterisk (issue 12 §1, seed 004): the caller's leg
-holds the caller's voice and not the agent's, checked by frequency; the row holds each leg's
-SHA-256; the retention purge leaves no leg."""
+holds the caller's voice and not the agent's, checked by frequency (on an outbound call, the
+callee's); the row holds each leg's SHA-256; the retention purge leaves no leg."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ import pytest
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.recording.legs import agent_leg, caller_audio, caller_leg
-from callrec_ari.records import Consent, RecordingStatus
-from callrec_ari.sandbox.asterisk import AsteriskSandbox
+from callrec_ari.records import Consent, Direction, RecordingStatus
+from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
 from callrec_ari.sandbox.session import SandboxSession
-from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, SippAgent
+from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, SippAgent, place_calls
 from callrec_ari.sandbox.tones import tone_pcap
 from tests.acceptance.conftest import QUICK_DID, Service, recordings_of, sha256_of
+from tests.acceptance.test_outbound import (
+    ANNOUNCEMENT_MS,
+    CALLEE,
+    STAFF,
+    outbound_config,
+    running,
+)
 from tests.support.audio import read_samples, tone_power
 
 pytestmark = pytest.mark.asterisk
@@ -110,3 +117,61 @@ async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_
         await engine.dispose()
     assert report.reduced == 1
     assert recordings_of(asterisk, row.uniqueid) == []
+
+
+async def test_on_an_outbound_call_the_caller_leg_holds_the_callees_voice(
+    asterisk: AsteriskSandbox, tmp_path: Path
+):
+    """A staff call: MixMonitor runs on the callee's channel, so the ``caller`` leg holds the
+    callee (the data subject, playing CALLER_HZ) and the ``agent`` leg the staff phone."""
+    callee_phone = Phone(
+        endpoint="trunk", host=asterisk.settings.trunk_host, port=asterisk.settings.trunk_port
+    )
+    callee = SippAgent(
+        callee_phone,
+        tmp_path / "callee",
+        media_port=16500,
+        press="1",
+        press_after_ms=ANNOUNCEMENT_MS + 1200,
+        audio_pcap=tone_pcap(AUDIO_PCAP, tmp_path / "callee-tone.pcap", CALLER_HZ),
+    )
+    script = CallerScript(
+        did=f"9{CALLEE}",
+        caller=STAFF,
+        talk_ms=4000,
+        audio_pcap=tone_pcap(AUDIO_PCAP, tmp_path / "staff-tone.pcap", AGENT_HZ),
+    )
+    async with running(asterisk, tmp_path, outbound_config(asterisk, tmp_path)) as service:
+        callee.start()
+        try:
+            result = await place_calls(
+                asterisk.settings,
+                script,
+                tmp_path / "staff",
+                local_host=asterisk.settings.phones[0].host,
+                local_port=5062,
+                timeout_seconds=40,
+            )
+        finally:
+            callee.stop()
+        assert result.ok, result.errors
+        [row] = await service.settled()
+        assert row.direction == Direction.OUTBOUND
+        assert row.recording_status == RecordingStatus.COMPLETE
+        assert row.recording_path is not None
+        recordings = service.settings.recording.service_dir
+        caller = read_samples(caller_audio(recordings, row.recording_path))
+        agent = read_samples(recordings / agent_leg(row.recording_path))
+
+    heard = {
+        "caller": (tone_power(caller, CALLER_HZ), tone_power(caller, AGENT_HZ)),
+        "agent": (tone_power(agent, CALLER_HZ), tone_power(agent, AGENT_HZ)),
+    }
+    callee_tone, staff_tone = heard["caller"]
+    assert callee_tone > 1e5, heard
+    assert staff_tone < callee_tone / 1000, heard
+    callee_tone, staff_tone = heard["agent"]
+    assert staff_tone > 1e5, heard
+    assert callee_tone < staff_tone / 1000, heard
+    assert row.caller_leg_sha256 is not None
+    assert row.agent_leg_sha256 is not None
