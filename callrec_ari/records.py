@@ -91,6 +91,12 @@ class CallRecord:
 
     # When the caller withdrew consent mid-call (consent "withdrawn"); None otherwise.
     withdrawn_at: datetime | None = None
+    # The two legs MixMonitor writes beside the mix (recording/legs.py): the data subject's
+    # voice alone and the staff member's alone. None when unknown (no leg, or not settled).
+    caller_leg_size_bytes: int | None = None
+    caller_leg_sha256: str | None = None
+    agent_leg_size_bytes: int | None = None
+    agent_leg_sha256: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
@@ -132,6 +138,11 @@ class CallRecord:
             evidence=evidence_from_json(data.get("evidence")),
             # Absent from snapshots written before withdrawal existed.
             withdrawn_at=_optional_time(data.get("withdrawn_at")),
+            # Absent from snapshots written before legs were recorded.
+            caller_leg_size_bytes=_optional_int(data.get("caller_leg_size_bytes")),
+            caller_leg_sha256=_optional_str(data.get("caller_leg_sha256")),
+            agent_leg_size_bytes=_optional_int(data.get("agent_leg_size_bytes")),
+            agent_leg_sha256=_optional_str(data.get("agent_leg_sha256")),
         )
 
     @property
@@ -142,6 +153,10 @@ class CallRecord:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _optional_float(value: Any) -> float | None:

@@ -67,6 +67,12 @@ class Call(Base):
 
     # When the caller withdrew consent mid-call (consent "withdrawn"); added by migration 0010.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The legs beside the mix (recording/legs.py): the data subject's voice alone and the staff
+    # member's alone, measured like the mix; added by migration 0012.
+    caller_leg_size_bytes: Mapped[int | None] = mapped_column(BigInteger())
+    caller_leg_sha256: Mapped[str | None] = mapped_column(String(64))
+    agent_leg_size_bytes: Mapped[int | None] = mapped_column(BigInteger())
+    agent_leg_sha256: Mapped[str | None] = mapped_column(String(64))
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))

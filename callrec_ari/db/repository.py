@@ -43,6 +43,10 @@ _RECORD_COLUMNS = (
     "delete_after",
     "evidence",
     "withdrawn_at",
+    "caller_leg_size_bytes",
+    "caller_leg_sha256",
+    "agent_leg_size_bytes",
+    "agent_leg_sha256",
 )
 
 
@@ -73,6 +77,10 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         if record.evidence
         else None,
         "withdrawn_at": record.withdrawn_at,
+        "caller_leg_size_bytes": record.caller_leg_size_bytes,
+        "caller_leg_sha256": record.caller_leg_sha256,
+        "agent_leg_size_bytes": record.agent_leg_size_bytes,
+        "agent_leg_sha256": record.agent_leg_sha256,
     }
 
 
@@ -100,6 +108,10 @@ def call_to_record(call: Call) -> CallRecord:
         delete_after=call.delete_after,
         evidence=evidence_from_json(json.loads(call.evidence)) if call.evidence else (),
         withdrawn_at=call.withdrawn_at,
+        caller_leg_size_bytes=call.caller_leg_size_bytes,
+        caller_leg_sha256=call.caller_leg_sha256,
+        agent_leg_size_bytes=call.agent_leg_size_bytes,
+        agent_leg_sha256=call.agent_leg_sha256,
     )
 
 

@@ -387,7 +387,7 @@ class CallController:
         settled = await self._settle(path, discard=command.discard)
         if settled.reason:
             log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
-        facts = settled.facts
+        facts, caller, agent = settled.facts, settled.caller_leg, settled.agent_leg
         log.info(
             "recording.settled",
             status=settled.status,
@@ -399,4 +399,8 @@ class CallController:
             size_bytes=facts.size_bytes if facts else None,
             sha256=facts.sha256 if facts else None,
             withdrawn_at=settled.withdrawn_at,
+            caller_leg_size_bytes=caller.size_bytes if caller else None,
+            caller_leg_sha256=caller.sha256 if caller else None,
+            agent_leg_size_bytes=agent.size_bytes if agent else None,
+            agent_leg_sha256=agent.sha256 if agent else None,
         )

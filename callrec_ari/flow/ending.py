@@ -27,6 +27,10 @@ def settled(call: Call, event: ev.RecordingSettled) -> Call:
             duration_seconds=event.duration_seconds,
             size_bytes=event.size_bytes,
             sha256=event.sha256,
+            caller_leg_size_bytes=event.caller_leg_size_bytes,
+            caller_leg_sha256=event.caller_leg_sha256,
+            agent_leg_size_bytes=event.agent_leg_size_bytes,
+            agent_leg_sha256=event.agent_leg_sha256,
         ),
         phase=Phase.DONE,
     )
@@ -55,5 +59,9 @@ def discarded(call: Call, marker_at: datetime | None) -> Call:
         duration_seconds=None,
         size_bytes=None,
         sha256=None,
+        caller_leg_size_bytes=None,
+        caller_leg_sha256=None,
+        agent_leg_size_bytes=None,
+        agent_leg_sha256=None,
     )
     return replace(call, phase=Phase.DONE)

@@ -116,6 +116,10 @@ class RecordingSettled:
     size_bytes: int | None = None
     sha256: str | None = None
     withdrawn_at: datetime | None = None  # the dialplan's withdrawal marker's time, if any
+    caller_leg_size_bytes: int | None = None  # the legs beside the mix (recording/legs.py)
+    caller_leg_sha256: str | None = None
+    agent_leg_size_bytes: int | None = None
+    agent_leg_sha256: str | None = None
 
 
 FlowEvent = (

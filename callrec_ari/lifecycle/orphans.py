@@ -12,6 +12,11 @@ Except a withdrawn one: beside ``<name>.wav.withdrawn`` (the dialplan's marker t
 withdrew consent mid-call) the audio and its ``.done`` go at once, whatever their age; the
 marker itself, which holds no personal data, stays until it is old, so a call settled later
 (after a restart) still sees that it was withdrawn.
+
+A call's two legs (``<name>.caller.wav`` and ``<name>.agent.wav``, ``recording/legs.py``)
+belong to the mix ``<name>.wav``: a row that knows the mix knows its legs, and legs whose mix
+no row knows are part of that orphan, under the mix's rules (removed when old, or at once
+when withdrawn), even when the mix itself is already gone.
 """
 
 from __future__ import annotations
@@ -32,20 +37,23 @@ from callrec_ari.db.models import Call
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import DatabaseError, RecordingError
 from callrec_ari.lifecycle.retention import modified_at, orphan_removable, orphan_time
+from callrec_ari.recording.legs import AGENT, CALLER, leg_files, mix_of
 
 log = structlog.get_logger(__name__)
 
 WAV = ".wav"
 MARKER = ".done"
 WITHDRAWN = ".withdrawn"
+_LEG_KINDS = frozenset({f".{CALLER}{WAV}", f".{AGENT}{WAV}"})  # how a leg is named after its mix
 
 
 @dataclass(frozen=True, kw_only=True)
 class Orphan:
-    """A recording (its WAV, its ``.done`` and ``.withdrawn`` markers) that no row knows about."""
+    """A recording (its WAV, its legs, its ``.done`` and ``.withdrawn`` markers) that no row
+    knows about."""
 
     relative_path: str  # YYYY/MM/DD/<name>.wav, as a row would store it
-    files: tuple[str, ...]  # the names present: the WAV and/or its marker
+    files: tuple[str, ...]  # the names present: the WAV, its legs and/or its markers
     size_bytes: int
     file_time: datetime  # the later of its folder's day and its last change
     removable: bool  # older than the longest retention
@@ -169,11 +177,14 @@ def _numbered_dirs(parent: Path, digits: int, counts: _Counts) -> list[Path]:
 
 
 def _recordings(folder: Path, counts: _Counts) -> dict[str, set[str]]:
-    """WAV name -> which of ``.wav`` and ``.wav.done`` exist, for one day folder."""
+    """Mix name -> which of its ``.wav``, legs, ``.wav.done`` and ``.wav.withdrawn`` exist,
+    for one day folder."""
     recordings: dict[str, set[str]] = {}
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.endswith(WAV):
+            if (mix := mix_of(entry.name)) is not None:
+                name, kind = mix, entry.name.removeprefix(mix.removesuffix(WAV))
+            elif entry.name.endswith(WAV):
                 name, kind = entry.name, WAV
             elif entry.name.endswith(WAV + MARKER):
                 name, kind = entry.name.removesuffix(MARKER), MARKER
@@ -245,6 +256,7 @@ def _orphan(
     remove: bool,
 ) -> Orphan:
     files = [wav] if WAV in present else []
+    files += [leg for leg in leg_files(wav) if leg.name.removeprefix(wav.stem) in present]
     if MARKER in present:
         files.append(wav.with_name(wav.name + MARKER))
     audio = list(files)
@@ -253,7 +265,7 @@ def _orphan(
     stats = [path.lstat() for path in files]
     file_time = orphan_time(day, max(modified_at(stat.st_mtime) for stat in stats))
     old = orphan_removable(file_time, now, keep_days)
-    withdrawn = WITHDRAWN in present and WAV in present
+    withdrawn = WITHDRAWN in present and bool(present & {WAV, *_LEG_KINDS})
     removable = old or withdrawn
     if remove and removable:
         for path in files if old else audio:

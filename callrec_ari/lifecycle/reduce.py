@@ -8,7 +8,8 @@ behind by a reduced row.
 What a reduced row keeps: its id and Asterisk ``uniqueid`` (technical, no personal data),
 direction, the organisation's own dialled number, languages, consent outcome, start, answer
 and end times, talk duration, policy and ``delete_after``: enough for call statistics. What
-goes: the caller's number (both forms), the agent, the file path, size and SHA-256, any
+goes: the caller's number (both forms), the agent, the file path, size and SHA-256 (of the
+mix and of both legs, whose files go with the mix), any
 restriction note, and every correction (which holds old values).
 
 The unlinks run in a worker thread, ``FILES_PER_THREAD_CALL`` at a time, so that a purge of
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.db.models import Call, CallCorrection
 from callrec_ari.errors import RecordingError
+from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 
@@ -59,7 +61,8 @@ class Reduced:
 
 
 def delete_recording(recordings_dir: Path, relative: str) -> bool:
-    """Delete one recording and its completion marker; False if the file was already gone.
+    """Delete one recording, its two legs and its completion marker; False if the mix was
+    already gone.
 
     Raises ``RecordingError`` if ``relative`` points outside ``recordings_dir``: such a path
     is never followed.
@@ -67,6 +70,8 @@ def delete_recording(recordings_dir: Path, relative: str) -> bool:
     path = service_path(recordings_dir, PurePosixPath(relative))
     existed = path.exists()
     path.unlink(missing_ok=True)
+    for leg in leg_files(path):
+        leg.unlink(missing_ok=True)
     path.with_name(path.name + ".done").unlink(missing_ok=True)
     return existed
 
@@ -129,6 +134,10 @@ async def reduce_calls(
                 recording_path=None,
                 size_bytes=None,
                 sha256=None,
+                caller_leg_size_bytes=None,
+                caller_leg_sha256=None,
+                agent_leg_size_bytes=None,
+                agent_leg_sha256=None,
                 restricted_at=None,
                 restricted_by=None,
                 restriction_reason=None,

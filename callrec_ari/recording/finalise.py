@@ -7,6 +7,12 @@ are the evidence that the file is later unchanged (seed 000 §2).
 A recording the caller withdrew from mid-call (``withdrawal.py``: the dialplan's
 ``<file>.withdrawn`` marker, or the flow already knowing) is never measured: once MixMonitor
 has closed it, it is deleted for good with its markers and settles as ``deleted``.
+
+The same MixMonitor writes the call's two legs beside the mix (``legs.py``) and closes all
+three files before it runs the post-process command, so the one marker means all three are
+final. Each leg is measured like the mix (size, SHA-256), so any copy of a leg can be checked
+against the row; a leg that is missing or unreadable is logged and stored as unknown, and
+never turns a good mix into a failed recording.
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording import withdrawal
+from callrec_ari.recording.legs import leg_files
 from callrec_ari.records import RecordingStatus
+
+log = structlog.get_logger(__name__)
 
 MARKER_SUFFIX = ".done"
 _WAV_HEADER = 44
@@ -45,6 +56,8 @@ class Settled:
     facts: WavFacts | None = None
     reason: str = ""
     withdrawn_at: datetime | None = None  # the dialplan's withdrawal marker's time, if any
+    caller_leg: WavFacts | None = None  # the data subject's voice alone (legs.py)
+    agent_leg: WavFacts | None = None  # the staff member's voice alone
 
 
 def marker_for(path: Path) -> Path:
@@ -102,8 +115,9 @@ async def settle(
 
 def _withdrawal_state(path: Path, discard: bool) -> tuple[bool, bool]:
     """Whether the caller withdrew (as the flow knows or the marker says), and whether the
-    audio file still exists."""
-    return discard or withdrawal.marker_path(path).exists(), path.exists()
+    audio (the mix or a leg) still exists."""
+    audio = any(file.exists() for file in (path, *leg_files(path)))
+    return discard or withdrawal.marker_path(path).exists(), audio
 
 
 def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
@@ -124,6 +138,18 @@ def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
             return Settled(status=RecordingStatus.FAILED, reason=str(exc))
         if facts.duration_seconds == 0:
             return Settled(status=RecordingStatus.EMPTY, facts=facts, reason="no audio frames")
-        return Settled(status=RecordingStatus.COMPLETE, facts=facts)
+        caller, agent = (_leg_facts(leg) for leg in leg_files(path))
+        return Settled(
+            status=RecordingStatus.COMPLETE, facts=facts, caller_leg=caller, agent_leg=agent
+        )
     finally:
         marker.unlink(missing_ok=True)
+
+
+def _leg_facts(path: Path) -> WavFacts | None:
+    """A leg's facts, or None (logged) if it is missing or unreadable: the mix still stands."""
+    try:
+        return inspect_wav(path)
+    except RecordingError as exc:
+        log.warning("recording.leg_unreadable", leg=path.name, error=str(exc))
+        return None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from callrec_ari.recording.legs import leg_files
+
 MARKER_SUFFIX = ".withdrawn"
 WITHDRAWN_EVENT = "callrec-withdrawn"
 _FORMAT = "callrec-withdrawn/1"
@@ -68,17 +70,20 @@ class Discarded:
     """What deleting a withdrawn recording found."""
 
     withdrawn_at: datetime | None  # from the marker, if there was one
-    audio_existed: bool  # whether there was a WAV to delete
+    audio_existed: bool  # whether there was a WAV (the mix or a leg) to delete
 
 
 def discard(recording: Path, done_marker: Path) -> Discarded:
-    """Delete the recording, MixMonitor's ``.done`` marker and the withdrawal marker, for good.
+    """Delete the recording, its two legs, MixMonitor's ``.done`` marker and the withdrawal
+    marker, for good: a withdrawn call leaves no audio of either party.
 
     The withdrawal marker goes last, so a crash half-way leaves it to say why the rest must go.
     """
     moment = withdrawn_at(recording)
-    existed = recording.exists()
+    existed = any(path.exists() for path in (recording, *leg_files(recording)))
     recording.unlink(missing_ok=True)
+    for leg in leg_files(recording):
+        leg.unlink(missing_ok=True)
     done_marker.unlink(missing_ok=True)
     marker_path(recording).unlink(missing_ok=True)
     return Discarded(withdrawn_at=moment, audio_existed=existed)

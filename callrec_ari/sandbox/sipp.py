@@ -49,6 +49,7 @@ class CallerScript:
     press: str | None = None  # a DTMF key to press after ``wait_ms``
     talk_ms: int = 3000  # talking before hanging up
     far_end_hangs_up: bool = False  # wait for the PBX to hang up instead of hanging up
+    audio_pcap: Path = AUDIO_PCAP  # what the caller says (e.g. a tone, tones.py)
 
 
 def caller_scenario(script: CallerScript) -> str:
@@ -62,7 +63,7 @@ def caller_scenario(script: CallerScript) -> str:
         ending = _template("far-hangup.part.xml").substitute()
     else:
         ending = _template("hangup.part.xml").substitute(
-            audio_pcap=AUDIO_PCAP, talk_ms=script.talk_ms, caller=script.caller
+            audio_pcap=script.audio_pcap, talk_ms=script.talk_ms, caller=script.caller
         )
     return _template("caller.xml").substitute(
         caller=script.caller, before_dtmf_ms=script.wait_ms, dtmf=dtmf, ending=ending
@@ -93,6 +94,7 @@ def agent_scenario(
     press: str | None = None,
     press_after_ms: int = 0,
     presses: Presses = (),
+    audio_pcap: Path = AUDIO_PCAP,
 ) -> str:
     """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up.
 
@@ -107,7 +109,7 @@ def agent_scenario(
         for key, delay in agent_presses(press, press_after_ms, presses)
     ]
     return _template("agent.xml").substitute(
-        ring_ms=ring_ms, audio_pcap=AUDIO_PCAP, before_talk="".join(parts)
+        ring_ms=ring_ms, audio_pcap=audio_pcap, before_talk="".join(parts)
     )
 
 
@@ -285,8 +287,10 @@ class SippAgent:
         press: str | None = None,
         press_after_ms: int = 0,
         presses: Presses = (),
+        audio_pcap: Path = AUDIO_PCAP,
     ) -> None:
         self.phone = phone
+        self.audio_pcap = audio_pcap  # what the agent says once it has answered
         self.workdir = workdir
         self.ring_ms = ring_ms
         self.press = press  # a key the agent presses in every call, ``press_after_ms`` in
@@ -306,6 +310,7 @@ class SippAgent:
             press=self.press,
             press_after_ms=self.press_after_ms,
             presses=self.presses,
+            audio_pcap=self.audio_pcap,
         )
         scenario = _write_scenario(self.workdir, "agent", text)
         command = [

@@ -37,3 +37,24 @@ def write_speech_like_wav(path: Path, seconds: float) -> None:
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(frames.tobytes())
+
+
+def read_samples(path: Path) -> array.array[int]:
+    """The samples of a 16-bit mono WAV."""
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getsampwidth(), wav.getnchannels()) == (2, 1), path
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return samples
+
+
+def tone_power(samples: array.array[int], hz: float, rate: int = 8000) -> float:
+    """The mean power of ``samples`` at ``hz`` (Goertzel), normalised per sample: a sine of
+    amplitude A gives about A²/4, anything else near 0."""
+    coefficient = 2 * math.cos(2 * math.pi * hz / rate)
+    previous = before = 0.0
+    for sample in samples:
+        previous, before = sample + coefficient * previous - before, previous
+    power = previous * previous + before * before - coefficient * previous * before
+    return power / max(len(samples), 1) ** 2

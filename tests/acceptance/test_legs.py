@@ -1,0 +1,177 @@
+"""The two legs beside the mix on the real Asterisk (issue 12 §1, seed 004): the caller's leg
+holds the caller's voice and not the agent's, checked by frequency (on an outbound call, the
+callee's); the row holds each leg's SHA-256; the retention purge leaves no leg."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.lifecycle.purge import run_purge
+from callrec_ari.recording.legs import agent_leg, caller_audio, caller_leg
+from callrec_ari.records import Consent, Direction, RecordingStatus
+from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
+from callrec_ari.sandbox.session import SandboxSession
+from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, SippAgent, place_calls
+from callrec_ari.sandbox.tones import tone_pcap
+from tests.acceptance.conftest import QUICK_DID, Service, recordings_of, sha256_of
+from tests.acceptance.test_outbound import (
+    ANNOUNCEMENT_MS,
+    CALLEE,
+    STAFF,
+    outbound_config,
+    running,
+)
+from tests.support.audio import read_samples, tone_power
+
+pytestmark = pytest.mark.asterisk
+
+CALLER_HZ = 440.0  # what the caller's phone plays
+AGENT_HZ = 1150.0  # what the staff phone plays: no harmonic of the caller's tone
+
+
+@pytest.fixture
+def tone_agent(sandbox_session: SandboxSession, tmp_path: Path) -> Iterator[SippAgent]:
+    """In place of the session's staff phone, one that plays a steady AGENT_HZ tone once it
+    has answered; the session's phone is back afterwards."""
+    session_agent = sandbox_session.agent
+    assert session_agent is not None
+    session_agent.stop()
+    pcap = tone_pcap(AUDIO_PCAP, tmp_path / "agent-tone.pcap", AGENT_HZ)
+    toner = SippAgent(session_agent.phone, tmp_path / "agent", audio_pcap=pcap)
+    toner.start()
+    try:
+        yield toner
+    finally:
+        toner.stop()
+        session_agent.start()
+
+
+async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_both_legs(
+    tone_agent: SippAgent, service: Service, asterisk: AsteriskSandbox, tmp_path: Path
+):
+    """Caller and agent play different tones: the caller leg holds the caller's and not the
+    agent's, the agent leg the reverse, the mix both; the row's leg hashes match the files;
+    once the call is due the purge deletes the mix and both legs."""
+    pcap = tone_pcap(AUDIO_PCAP, tmp_path / "caller-tone.pcap", CALLER_HZ)
+    script = CallerScript(
+        did=QUICK_DID,
+        caller="48227100001",
+        wait_ms=service.listen_ms(QUICK_DID),
+        talk_ms=5000,
+        audio_pcap=pcap,
+    )
+    result = await service.call(script)
+    assert result.ok, result.errors
+    [row] = await service.settled()
+    assert row.consent == Consent.GIVEN
+    assert row.recording_status == RecordingStatus.COMPLETE
+    assert row.recording_path is not None
+    mix = service.wav(row)
+    recordings = service.settings.recording.service_dir
+    caller = caller_audio(recordings, row.recording_path)
+    agent = mix.with_name(Path(agent_leg(row.recording_path)).name)
+    assert caller.name == Path(caller_leg(row.recording_path)).name
+
+    heard = {
+        name: (tone_power(samples, CALLER_HZ), tone_power(samples, AGENT_HZ))
+        for name, samples in (
+            ("mix", read_samples(mix)),
+            ("caller", read_samples(caller)),
+            ("agent", read_samples(agent)),
+        )
+    }
+    caller_tone, agent_tone = heard["caller"]
+    assert caller_tone > 1e5, heard  # the caller's tone is there, loud
+    assert agent_tone < caller_tone / 1000, heard  # the agent's is not (less than -30 dB)
+    caller_tone, agent_tone = heard["agent"]
+    assert agent_tone > 1e5, heard
+    assert caller_tone < agent_tone / 1000, heard
+    assert min(heard["mix"]) > 1e5, heard  # listening keeps both voices
+
+    # Each leg is fingerprinted on the row like the mix, so any copy of it can be checked.
+    assert row.sha256 == sha256_of(mix)
+    assert row.caller_leg_sha256 == sha256_of(caller)
+    assert row.agent_leg_sha256 == sha256_of(agent)
+    assert row.caller_leg_size_bytes == caller.stat().st_size
+    assert row.agent_leg_size_bytes == agent.stat().st_size
+    # Same format as the mix: each leg costs about as much disk as the mix itself.
+    assert row.size_bytes is not None
+    for size in (row.caller_leg_size_bytes, row.agent_leg_size_bytes):
+        assert abs(size - row.size_bytes) < row.size_bytes * 0.1
+
+    assert row.delete_after is not None
+    engine = create_engine(service.settings.database.url)
+    try:
+        report = await run_purge(
+            create_session_factory(engine),
+            recordings_dir=recordings,
+            retention=service.settings.retention,
+            now=row.delete_after + timedelta(seconds=1),
+        )
+    finally:
+        await engine.dispose()
+    assert report.reduced == 1
+    assert recordings_of(asterisk, row.uniqueid) == []
+
+
+async def test_on_an_outbound_call_the_caller_leg_holds_the_callees_voice(
+    asterisk: AsteriskSandbox, tmp_path: Path
+):
+    """A staff call: MixMonitor runs on the callee's channel, so the ``caller`` leg holds the
+    callee (the data subject, playing CALLER_HZ) and the ``agent`` leg the staff phone."""
+    callee_phone = Phone(
+        endpoint="trunk", host=asterisk.settings.trunk_host, port=asterisk.settings.trunk_port
+    )
+    callee = SippAgent(
+        callee_phone,
+        tmp_path / "callee",
+        media_port=16500,
+        press="1",
+        press_after_ms=ANNOUNCEMENT_MS + 1200,
+        audio_pcap=tone_pcap(AUDIO_PCAP, tmp_path / "callee-tone.pcap", CALLER_HZ),
+    )
+    script = CallerScript(
+        did=f"9{CALLEE}",
+        caller=STAFF,
+        talk_ms=4000,
+        audio_pcap=tone_pcap(AUDIO_PCAP, tmp_path / "staff-tone.pcap", AGENT_HZ),
+    )
+    async with running(asterisk, tmp_path, outbound_config(asterisk, tmp_path)) as service:
+        callee.start()
+        try:
+            result = await place_calls(
+                asterisk.settings,
+                script,
+                tmp_path / "staff",
+                local_host=asterisk.settings.phones[0].host,
+                local_port=5062,
+                timeout_seconds=40,
+            )
+        finally:
+            callee.stop()
+        assert result.ok, result.errors
+        [row] = await service.settled()
+        assert row.direction == Direction.OUTBOUND
+        assert row.recording_status == RecordingStatus.COMPLETE
+        assert row.recording_path is not None
+        recordings = service.settings.recording.service_dir
+        caller = read_samples(caller_audio(recordings, row.recording_path))
+        agent = read_samples(recordings / agent_leg(row.recording_path))
+
+    heard = {
+        "caller": (tone_power(caller, CALLER_HZ), tone_power(caller, AGENT_HZ)),
+        "agent": (tone_power(agent, CALLER_HZ), tone_power(agent, AGENT_HZ)),
+    }
+    callee_tone, staff_tone = heard["caller"]
+    assert callee_tone > 1e5, heard
+    assert staff_tone < callee_tone / 1000, heard
+    callee_tone, staff_tone = heard["agent"]
+    assert staff_tone > 1e5, heard
+    assert callee_tone < staff_tone / 1000, heard
+    assert row.caller_leg_sha256 is not None
+    assert row.agent_leg_sha256 is not None
