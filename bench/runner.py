@@ -171,7 +171,12 @@ class Bench:
 
     def _baseline_wavs(self) -> set[str]:
         folder = self.asterisk.baseline_recordings_dir
-        return {wav.name for wav in folder.glob("*.wav") if wav.stat().st_size > _WAV_HEADER_BYTES}
+        # One call's mix; its legs (<uniqueid>.caller.wav, .agent.wav) are not calls.
+        return {
+            wav.name
+            for wav in folder.glob("*.wav")
+            if wav.name.count(".") == 2 and wav.stat().st_size > _WAV_HEADER_BYTES
+        }
 
     def _cpu(self) -> dict[str, float]:
         pid_file = self.asterisk.host_instance / "run" / "asterisk.pid"
