@@ -47,7 +47,9 @@ class AgentConsent:
     how: str
 
     @classmethod
-    def stated(cls, agent: str | None, given_on: str | None, how: str | None) -> AgentConsent | None:
+    def stated(
+        cls, agent: str | None, given_on: str | None, how: str | None
+    ) -> AgentConsent | None:
         """The consent from three typed fields; ``None`` if all are blank, ``InputError``
         naming the missing one if only some are given."""
         values = {"agent": agent, "date the agent consented": given_on, "how": how}

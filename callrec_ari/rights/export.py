@@ -133,15 +133,14 @@ async def export_number(
     included = [call for call in calls if may_export(actor, facts(call))]
     holds = await hold_cases(session, [call.id for call in included], now)
     corrections = await _corrections(session, [call.id for call in included])
-    recorded = [
-        call
-        for call in included
-        if call.recording_path is not None and call.recording_status == RecordingStatus.COMPLETE
-    ]
     wanted: dict[int, _Wanted] = {}
     without_consent: list[str] = []
-    for call in recorded:
-        want = await asyncio.to_thread(_choose, recordings_dir, call, agent_consent)
+    for call in included:
+        if call.recording_path is None or call.recording_status != RecordingStatus.COMPLETE:
+            continue
+        want = await asyncio.to_thread(
+            _choose, recordings_dir, call, call.recording_path, agent_consent
+        )
         if want is None:
             without_consent.append(call.uniqueid)
         else:
@@ -230,7 +229,9 @@ async def answered_request(
     if request is None:
         raise NotFoundError(f"Request {request_id} does not exist.")
     if request.status != RequestStatus.OPEN:
-        raise ForbiddenError(f"Request {request_id} is {request.status}; an export needs an open one.")
+        raise ForbiddenError(
+            f"Request {request_id} is {request.status}; an export needs an open one."
+        )
     if request.kind not in EXPORT_KINDS:
         raise ForbiddenError(
             f"Request {request_id} is a {request.kind} request; only an access or portability "
@@ -241,7 +242,9 @@ async def answered_request(
     return request
 
 
-def _choose(recordings_dir: Path, call: Call, consent: AgentConsent | None) -> _Wanted | None:
+def _choose(
+    recordings_dir: Path, call: Call, recording_path: str, consent: AgentConsent | None
+) -> _Wanted | None:
     """What of ``call`` may go out: the mix with its agent's consent, else the caller's leg;
     ``None`` if it has no caller leg (recorded before legs were kept)."""
     mix = relative_path(call.uniqueid, call.started_at).name
@@ -249,14 +252,13 @@ def _choose(recordings_dir: Path, call: Call, consent: AgentConsent | None) -> _
         return _Wanted(
             call_id=call.id,
             uniqueid=call.uniqueid,
-            recording_path=call.recording_path,
+            recording_path=recording_path,
             sha256=call.sha256,
             name=mix,
             kind=CopyKind.MIX,
             consent=consent,
         )
-    assert call.recording_path is not None  # only recorded calls are chosen from
-    leg = caller_leg(call.recording_path)
+    leg = caller_leg(recording_path)
     try:
         if not service_path(recordings_dir, leg).is_file():
             return None
