@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit import trail
 from callrec_ari.cli import CommandLine
 from callrec_ari.cli_audit import record_read
 from callrec_ari.copies.register import AgentConsent
-from callrec_ari.errors import InputError
+from callrec_ari.errors import ForbiddenError, InputError
 from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, list_commands, lookup, rectify, restrict
 from callrec_ari.rights import text as show
@@ -118,8 +119,36 @@ def _find(job: Job) -> int:
 
 
 def _export(job: Job) -> int:
+    try:
+        result = _export_package(job)
+    except ForbiddenError as exc:
+        _record_refusal(job, exc)
+        raise
+    out(show.package(result))
+    for problem in result.problems:
+        sys.stderr.write(f"callrec: {problem.message}\n")
+    return 1 if result.problems else 0
+
+
+def _record_refusal(job: Job, refusal: ForbiddenError) -> None:
+    """The refused export in the trail, in a transaction of its own (the export's is gone):
+    a decision the dpo must be able to find later, as the web app's refusals are."""
+    detail = {"error_id": refusal.error_id, "message": str(refusal)}
+    job.run(
+        lambda session: trail.append(
+            session,
+            at=job.now,
+            actor=job.actor.name,
+            action="access.refused",
+            target="cli export",
+            detail=detail,
+        )
+    )
+
+
+def _export_package(job: Job) -> export.Package:
     args = job.args
-    result = job.run(
+    return job.run(
         lambda session: export.export_number(
             session,
             job.recordings,
@@ -134,10 +163,6 @@ def _export(job: Job) -> int:
             ),
         )
     )
-    out(show.package(result))
-    for problem in result.problems:
-        sys.stderr.write(f"callrec: {problem.message}\n")
-    return 1 if result.problems else 0
 
 
 def _erase(job: Job) -> int:

@@ -23,7 +23,7 @@ ADMIN = Actor.of("admin-kim", Role.ADMIN)
 OTHER_DIRECTOR = Actor.of("director-adam", Role.DIRECTOR)
 CLIENT = "192.0.2.10"
 
-_TABLES = (Call, LegalHold, LegalHoldCall, Release, AuditEntry, AuditHead)
+_TABLES = (Call, LegalHold, LegalHoldCall, Release, Copy, AuditEntry, AuditHead)
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ async def test_asked_approved_and_downloaded_once(session_factory, store, record
         ("release.request", "super-jan", "c1", CLIENT),
         ("release.approve", "director-ewa", "c1", CLIENT),
         ("release.download", "super-jan", "c1", CLIENT),
+        ("copy.out", "super-jan", "c1", CLIENT),
     ]
     assert json.loads(entries[0].detail) == {
         "release": asked.id,
@@ -166,7 +167,10 @@ async def test_the_director_may_not_decide_their_own_request(session_factory, st
     await store(recorded(recordings, "c1"))
     asked = await ask(session_factory, both)
     await _refused(
-        session_factory, InputError, lambda: decide(session_factory, asked.id, both), "own request"
+        session_factory,
+        ForbiddenError,
+        lambda: decide(session_factory, asked.id, both),
+        "own request",
     )
     _, token = await decide(session_factory, asked.id, OTHER_DIRECTOR)
     assert token is not None

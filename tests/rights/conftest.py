@@ -25,6 +25,8 @@ from callrec_ari.db.models import (
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.records import CallRecord, RecordingStatus
+from callrec_ari.rights.deadlines import Deadlines
+from callrec_ari.rights.requests import open_request
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_wav
 
@@ -149,3 +151,24 @@ def files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+async def open_export_request(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    number: str = NUMBER,
+    kind: str = "access",
+) -> int:
+    """An open data-subject request of ``number`` (access unless ``kind`` says otherwise)."""
+    async with session_factory() as session, session.begin():
+        opened = await open_request(
+            session,
+            kind=kind,
+            number=number,
+            requester="the caller, by letter",
+            actor=DPO,
+            now=NOW,
+            region=REGION,
+            deadlines=Deadlines(),
+        )
+    return opened.id
