@@ -10,7 +10,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Actor, Role
-from callrec_ari.db.models import AuditEntry, AuditHead, Call, LegalHold, LegalHoldCall, Release
+from callrec_ari.db.models import (
+    AuditEntry,
+    AuditHead,
+    Call,
+    Copy,
+    LegalHold,
+    LegalHoldCall,
+    Release,
+)
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.records import CallRecord
 from tests.rights.conftest import Store

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Actor, Role
+from callrec_ari.copies.legs import caller_leg
 from callrec_ari.db.models import (
     Call,
     CallCorrection,
@@ -172,3 +173,12 @@ async def open_export_request(
             deadlines=Deadlines(),
         )
     return opened.id
+
+
+def with_caller_leg(recordings: Path, record: CallRecord, *, seconds: float = 0.2) -> Path:
+    """Write the caller's own leg beside ``record``'s mix, as MixMonitor does: silence with
+    one distinct sample value, so the leg is told from the mix by its bytes; its path."""
+    assert record.recording_path is not None
+    path = recordings / caller_leg(record.recording_path)
+    write_wav(path, seconds, sample=b"\x07\x00")
+    return path
