@@ -30,7 +30,6 @@ from tests.rights.conftest import (
     unrecorded,
 )
 
-
 # The calls of tests/db/records.py are answered by this agent; with the agent's consent the
 # package holds the mix, as these tests check (test_export_copies.py: the caller's leg).
 CONSENT = AgentConsent(agent="agent100", given_on="2026-11-30", how="signed form")
