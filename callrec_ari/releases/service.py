@@ -220,8 +220,8 @@ async def redeem_release(
     """The recording of an approved release, for the person who asked for it, once.
 
     ``NotFoundError`` for an unknown release or a recording gone from disk; ``ForbiddenError``
-    for anyone but the asker, a wrong token, or an asker who may no longer play the call;
-    ``InputError`` if it is not approved, already used or expired. An expired release is
+    for anyone but the asker, a wrong token, an asker who may no longer play the call, or a
+    release not approved, already used or expired. An expired release is
     marked so in the caller's transaction before the error is raised: it stays marked if the
     caller commits despite the error, and shows as expired either way.
     """
@@ -231,11 +231,13 @@ async def redeem_release(
     if not may_ask_release(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may no longer release call {call.uniqueid!r}.")
     stored = ReleaseStatus(release.status)
+    # Refusals, not input mistakes: each is an attempt to take a copy without a live approval,
+    # so it answers 403 and the web app audits it (``web/refusals.py``).
     if stored is ReleaseStatus.USED:
         when = release.downloaded_at.isoformat() if release.downloaded_at else "earlier"
-        raise InputError(f"Release {release_id} was already downloaded ({when}).")
+        raise ForbiddenError(f"Release {release_id} was already downloaded ({when}).")
     if stored is not ReleaseStatus.APPROVED and stored is not ReleaseStatus.EXPIRED:
-        raise InputError(f"Release {release_id} is {stored}, not approved.")
+        raise ForbiddenError(f"Release {release_id} is {stored}, not approved.")
     if release.token_sha256 is None or not hmac.compare_digest(
         _digest(token), release.token_sha256
     ):
@@ -244,7 +246,7 @@ async def redeem_release(
         if stored is ReleaseStatus.APPROVED:
             await _move(session, release, stored, {"status": ReleaseStatus.EXPIRED.value})
         expired = release.expires_at.isoformat() if release.expires_at else "approval"
-        raise InputError(f"This release expired at {expired}.")
+        raise ForbiddenError(f"This release expired at {expired}.")
     listening = recording_of(call, recordings_dir)
     digest = await asyncio.to_thread(_file_sha256, listening.path)
     await _move(
