@@ -290,3 +290,17 @@ def test_an_unmigrated_database_is_one_clear_error(tmp_path, capsys, monkeypatch
     (tmp_path / "db").mkdir()
     assert main(["requests", "list", "-c", str(path)]) == 2
     assert "callrec migrate" in capsys.readouterr().err
+
+
+def test_an_export_without_a_request_is_refused_and_the_refusal_audited(config, capsys, tmp_path):
+    """`callrec export` with no --request: one sentence, no folder, an access.refused entry."""
+    store(config, recorded(tmp_path / "recordings", "a1"))
+    status, _, err = run(config, capsys, "export", NUMBER, "--out", str(tmp_path / "pkg"))
+    assert status == 2
+    assert err.startswith("callrec: Recordings are exported only to answer an open access")
+    assert not (tmp_path / "pkg").exists()
+    status, out, _ = run(config, capsys, "audit", "show", "--action", "access.refused", "--json")
+    refusals = json.loads(out)
+    assert [(r["target"], r["detail"]["error_id"]) for r in refusals] == [
+        ("cli export", "forbidden")
+    ]

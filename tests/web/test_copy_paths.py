@@ -152,3 +152,37 @@ async def test_the_two_ways_out_work_and_are_registered(
         (uniqueid, "caller", access, None),
         (uniqueid, "mix", None, release_id),
     ]
+
+
+async def _exported(client, person, clock, calls):
+    """Anna signed in, the caller's leg of calls[0] exported for an access request."""
+    with_caller_leg(client.app[SETTINGS].recording.service_dir, calls[0])
+    await sign_in(client, await person("anna", Role.DPO), clock)
+    caller = str(calls[0].caller_e164)
+    access = await open_request(client, "access", caller)
+    exported = await api(client, "/api/subjects/export", {"number": caller, "request": str(access)})
+    assert exported.status == 200
+    return caller, access
+
+
+async def test_the_erasure_page_names_the_copies_outside(client, person, clock, calls):
+    """After an export, erasing the number says a copy left earlier and names it."""
+    caller, access = await _exported(client, person, clock, calls)
+    token = await csrf(client, "/calls")
+    erased = await client.post(
+        "/subjects/erase", data={"csrf": token, "number": caller}, allow_redirects=False
+    )
+    page = await (await client.get(erased.headers["Location"])).text()
+    assert "1 copy(ies) of these recordings left callrec earlier" in page
+    assert f"{calls[0].uniqueid}: caller, request {access}, Jan" in page
+
+
+async def test_the_erasure_api_lists_the_copies_outside_in_full(
+    client, person, clock, calls, session_factory
+):
+    """The JSON answer of an erasure carries each registered copy: id, kind, SHA-256."""
+    caller, _ = await _exported(client, person, clock, calls)
+    [row] = await register(session_factory)
+    erased = await api(client, "/api/subjects/erase", {"number": caller})
+    listed = (await erased.json())["copies_outside"]
+    assert [(c["id"], c["kind"], c["sha256"]) for c in listed] == [(row.id, "caller", row.sha256)]
