@@ -199,7 +199,6 @@ async def _open(request: web.Request, reason: str, category: str) -> Listening:
             uniqueid=request.match_info["uniqueid"],
             reason=reason,
             category=category,
-            download=False,
             recordings_dir=settings.recording.service_dir,
             min_reason=settings.web.reason_min_length,
             now=request.app[CLOCK](),
