@@ -258,12 +258,12 @@ def _choose(
             kind=CopyKind.MIX,
             consent=consent,
         )
-    leg = caller_leg(recording_path)
     try:
+        leg = caller_leg(recording_path)
         if not service_path(recordings_dir, leg).is_file():
             return None
     except RecordingError:
-        return None  # a leg path outside the folder is no leg: never followed
+        return None  # no mix path, or a leg outside the folder: no leg, never followed
     return _Wanted(
         call_id=call.id,
         uniqueid=call.uniqueid,
