@@ -7,13 +7,17 @@ agent       own calls (extension)   -
 supervisor  all calls               places and releases legal holds; asks for a release
 director    all calls               approves or refuses releases to third parties
 dpo         all calls, restricted   data-subject requests, do-not-record list, audit trail,
-            ones too                export packages; asks for a release
+            ones too                exports answering a request; asks for a release
 admin       metadata, never audio   users and roles, prompts
 =========== ====================== ========================================================
 
 A person may hold several roles and may do what any of them allows. A restricted call
-(GDPR Art. 18, seed 004) is played or exported by the dpo only. A copy leaving the system
-needs the director's consent (seed 000 §7.2); agents listen only to their own calls (seed 003).
+(GDPR Art. 18, seed 004) is played or exported by the dpo only; agents listen only to their
+own calls (seed 003). Audio leaves callrec in exactly two ways, and nobody downloads a call
+directly: a release asked for by a supervisor or the dpo and approved by a director who is
+not the asker (seed 000 §7.2), or the dpo's export answering the data subject's own open
+access or portability request (``rights/export.py``, which also enforces seed 004's consent
+of all parties). Every copy either way is written to the copy register (``copies/``).
 """
 
 from __future__ import annotations
@@ -66,7 +70,9 @@ class CallFacts:
 
 _SEE_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR, Role.ADMIN})
 _PLAY_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR})
-_EXPORTERS = frozenset({Role.DPO, Role.DIRECTOR})
+# Exports answer data subjects' requests, which only the dpo handles: a director approves
+# releases and takes no copies himself.
+_EXPORTERS = frozenset({Role.DPO})
 _RELEASE_ASKERS = frozenset({Role.SUPERVISOR, Role.DPO})
 
 
@@ -104,7 +110,8 @@ def may_search_all(actor: Actor) -> bool:
 
 
 def may_export_any(actor: Actor) -> bool:
-    """Whether ``actor``'s roles may take copies of recordings out of the system at all."""
+    """Whether ``actor``'s roles may write data-subject exports at all (each needs an open
+    access or portability request of the number as well)."""
     return actor.holds(_EXPORTERS)
 
 

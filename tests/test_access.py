@@ -86,12 +86,13 @@ def test_lifting_a_restriction_gives_the_call_back():
         (Role.AGENT, False),
         (Role.SUPERVISOR, False),
         (Role.ADMIN, False),
-        (Role.DIRECTOR, True),
+        (Role.DIRECTOR, False),
         (Role.DPO, True),
     ],
 )
-def test_copies_leave_the_system_through_the_director_or_the_dpo(role, allowed):
-    """An export is a release: the director's or the data-protection officer's (seed 000)."""
+def test_only_the_dpo_writes_data_subject_exports(role, allowed):
+    """Exports answer data subjects' requests, the dpo's work; the director approves releases
+    and takes no copy himself (seed 000 §7.2)."""
     assert may_export_any(actor(role, "agent100")) is allowed
     assert may_export(actor(role, "agent100"), OWN) is allowed
 

@@ -1,4 +1,6 @@
-"""Playing or downloading a call's recording: a stated reason first, the file checked, audited.
+"""Playing a call's recording: a stated reason first, the file checked, audited.
+
+Playing is no copy: a copy leaves only as a release or a data-subject export (``access.py``).
 
 The file is served only from inside the recordings folder: a stored path that would lead
 out of it (``..``, an absolute path, a symbolic link pointing elsewhere) is treated as no
@@ -57,13 +59,12 @@ async def open_recording(
     uniqueid: str,
     reason: str,
     category: str,
-    download: bool,
     recordings_dir: Path,
     min_reason: int,
     now: datetime,
     client: str | None,
 ) -> Listening:
-    """The recording of one call for ``actor`` to play (or download), audited with the reason.
+    """The recording of one call for ``actor`` to play, audited with the reason.
 
     ``InputError`` for a reason with fewer than ``min_reason`` visible characters or an unknown
     category; ``NotFoundError`` if the call does not exist, is not theirs to see, or has no
@@ -82,7 +83,7 @@ async def open_recording(
         session,
         at=now,
         actor=actor.name,
-        action="download" if download else "play",
+        action="play",
         target=call.uniqueid,
         detail={"reason": why, "category": kind.value},
         client=client,

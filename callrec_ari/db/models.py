@@ -369,3 +369,28 @@ class PromptVersion(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: current
     audio_path: Mapped[str | None] = mapped_column(String(256))  # under the archive folder
     audio_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Copy(Base):
+    """A copy of a recording that left callrec: a redeemed release or a data-subject export.
+
+    The register the dpo reads when a number is erased (seed 001): which copies exist outside.
+    Rows are only added; ``call_id`` stays after the call is reduced, the uniqueid with it.
+    """
+
+    __tablename__ = "copies"
+    __table_args__ = (Index("ix_copies_call_id", "call_id"),)
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "mix" or "caller" (the caller's leg alone)
+    sha256: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(256))  # to whom the copy went
+    purpose: Mapped[str] = mapped_column(Text())  # why: the legal ground or the request kind
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))
+    # The agent's consent to a copy of the mix (seed 004), as the dpo stated it; JSON or null.
+    consent: Mapped[str | None] = mapped_column(Text())
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    made_by: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,8 @@
 A request names the recipient and the legal ground. The director may not decide a request
 of their own (four eyes). Approval makes a one-time download token that is shown once: only
 its SHA-256 is stored. The download is for the person who asked, before ``expires_at``,
-once. Each step is added to the audit trail in the caller's transaction.
+once. Each step is added to the audit trail in the caller's transaction; the download is
+also written to the copy register (``copies/register.py``) with the file's SHA-256.
 
 An approved release past its ``expires_at`` is shown as expired whether or not its row
 was updated yet: the row only changes when someone tries to use it.
@@ -17,6 +18,7 @@ was updated yet: the row only changes when someone tries to use it.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import hmac
@@ -40,6 +42,7 @@ from callrec_ari.access import (
 from callrec_ari.audit import trail
 from callrec_ari.calls.listen import Listening, recording_of
 from callrec_ari.calls.search import visible_call
+from callrec_ari.copies.register import CopyKind, Made, register
 from callrec_ari.db.models import Call, Release
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.reasons import is_blank, require_reason
@@ -177,7 +180,8 @@ async def decide_release(
     if release.status != ReleaseStatus.PENDING:
         raise InputError(f"Release {release_id} was already decided ({_status(release, now)}).")
     if release.requested_by == actor.name:
-        raise InputError(f"Release {release_id} is your own request; another director decides.")
+        # Forbidden, not a mistake of input: four eyes, and the refusal is audited.
+        raise ForbiddenError(f"Release {release_id} is your own request; another director decides.")
     token: str | None = None
     values: dict[str, object] = {"decided_by": actor.name, "decided_at": now, "decision_note": why}
     if approve:
@@ -216,8 +220,8 @@ async def redeem_release(
     """The recording of an approved release, for the person who asked for it, once.
 
     ``NotFoundError`` for an unknown release or a recording gone from disk; ``ForbiddenError``
-    for anyone but the asker, a wrong token, or an asker who may no longer play the call;
-    ``InputError`` if it is not approved, already used or expired. An expired release is
+    for anyone but the asker, a wrong token, an asker who may no longer play the call, or a
+    release not approved, already used or expired. An expired release is
     marked so in the caller's transaction before the error is raised: it stays marked if the
     caller commits despite the error, and shows as expired either way.
     """
@@ -227,11 +231,13 @@ async def redeem_release(
     if not may_ask_release(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may no longer release call {call.uniqueid!r}.")
     stored = ReleaseStatus(release.status)
+    # Refusals, not input mistakes: each is an attempt to take a copy without a live approval,
+    # so it answers 403 and the web app audits it (``web/refusals.py``).
     if stored is ReleaseStatus.USED:
         when = release.downloaded_at.isoformat() if release.downloaded_at else "earlier"
-        raise InputError(f"Release {release_id} was already downloaded ({when}).")
+        raise ForbiddenError(f"Release {release_id} was already downloaded ({when}).")
     if stored is not ReleaseStatus.APPROVED and stored is not ReleaseStatus.EXPIRED:
-        raise InputError(f"Release {release_id} is {stored}, not approved.")
+        raise ForbiddenError(f"Release {release_id} is {stored}, not approved.")
     if release.token_sha256 is None or not hmac.compare_digest(
         _digest(token), release.token_sha256
     ):
@@ -240,8 +246,9 @@ async def redeem_release(
         if stored is ReleaseStatus.APPROVED:
             await _move(session, release, stored, {"status": ReleaseStatus.EXPIRED.value})
         expired = release.expires_at.isoformat() if release.expires_at else "approval"
-        raise InputError(f"This release expired at {expired}.")
+        raise ForbiddenError(f"This release expired at {expired}.")
     listening = recording_of(call, recordings_dir)
+    digest = await asyncio.to_thread(_file_sha256, listening.path)
     await _move(
         session,
         release,
@@ -255,6 +262,21 @@ async def redeem_release(
         action="release.download",
         target=call.uniqueid,
         detail={"release": release.id, "recipient": release.recipient},
+        client=client,
+    )
+    await register(
+        session,
+        Made(
+            call_id=call.id,
+            uniqueid=call.uniqueid,
+            kind=CopyKind.MIX,
+            sha256=digest,
+            recipient=release.recipient,
+            purpose=release.legal_ground,
+            release_id=release.id,
+        ),
+        actor=actor.name,
+        now=now,
         client=client,
     )
     return listening
@@ -352,6 +374,11 @@ def _text(value: str, what: str, *, limit: int) -> str:
     if len(text) > limit:
         raise InputError(f"The {what} is longer than {limit} characters.")
     return text
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _digest(token: str) -> str:

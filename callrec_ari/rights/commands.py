@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit import trail
 from callrec_ari.cli import CommandLine
 from callrec_ari.cli_audit import record_read
-from callrec_ari.errors import InputError
+from callrec_ari.copies.register import AgentConsent
+from callrec_ari.errors import ForbiddenError, InputError
 from callrec_ari.log import mask_number
 from callrec_ari.rights import erasure, export, list_commands, lookup, rectify, restrict
 from callrec_ari.rights import text as show
@@ -32,10 +34,18 @@ def add_commands(cli: CommandLine) -> None:
     find.add_argument("--json", action="store_true", help="one JSON document")
     find.add_argument("--limit", type=int, help="at most this many calls")
 
-    package = cli.add("export", handler(cli, _export), "Export a number's recordings (Art. 15).")
+    package = cli.add(
+        "export", handler(cli, _export), "Export a number's recordings (Art. 15, 20)."
+    )
     package.add_argument("number")
     package.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new folder")
+    # Not required by argparse: the service refuses without it, in one sentence, audited.
     request_option(package)
+    package.add_argument(
+        "--agent-consent", metavar="AGENT", help="this agent consented to a copy of the mix"
+    )
+    package.add_argument("--consent-on", metavar="DATE", help="when the agent consented")
+    package.add_argument("--consent-how", metavar="TEXT", help="how the agent consented")
     actor_option(package)
 
     erase = cli.add("erase", handler(cli, _erase), "Erase a number's calls (Art. 17, 7(3)).")
@@ -109,8 +119,36 @@ def _find(job: Job) -> int:
 
 
 def _export(job: Job) -> int:
+    try:
+        result = _export_package(job)
+    except ForbiddenError as exc:
+        _record_refusal(job, exc)
+        raise
+    out(show.package(result))
+    for problem in result.problems:
+        sys.stderr.write(f"callrec: {problem.message}\n")
+    return 1 if result.problems else 0
+
+
+def _record_refusal(job: Job, refusal: ForbiddenError) -> None:
+    """The refused export in the trail, in a transaction of its own (the export's is gone):
+    a decision the dpo must be able to find later, as the web app's refusals are."""
+    detail = {"error_id": refusal.error_id, "message": str(refusal)}
+    job.run(
+        lambda session: trail.append(
+            session,
+            at=job.now,
+            actor=job.actor.name,
+            action="access.refused",
+            target="cli export",
+            detail=detail,
+        )
+    )
+
+
+def _export_package(job: Job) -> export.Package:
     args = job.args
-    result = job.run(
+    return job.run(
         lambda session: export.export_number(
             session,
             job.recordings,
@@ -120,12 +158,11 @@ def _export(job: Job) -> int:
             now=job.now,
             region=job.region,
             request_id=args.request,
+            agent_consent=AgentConsent.stated(
+                args.agent_consent, args.consent_on, args.consent_how
+            ),
         )
     )
-    out(show.package(result))
-    for problem in result.problems:
-        sys.stderr.write(f"callrec: {problem.message}\n")
-    return 1 if result.problems else 0
 
 
 def _erase(job: Job) -> int:

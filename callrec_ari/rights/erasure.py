@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor
+from callrec_ari.copies.register import CopyView, copies_of
 from callrec_ari.db.models import Call, DoNotRecord
 from callrec_ari.errors import RecordingError
 from callrec_ari.lifecycle.reduce import ERASURE, Doomed, reduce_calls
@@ -52,6 +53,7 @@ class Erasure:
     files_missing: int  # recordings already gone (deleted by hand, or never written)
     pending: tuple[Pending, ...]
     do_not_record: bool  # the number is on the do-not-record list afterwards
+    copies: tuple[CopyView, ...] = ()  # copies of these recordings that left callrec earlier
 
 
 async def erase_number(
@@ -82,6 +84,7 @@ async def erase_number(
     for call in going:
         _check_path(recordings_dir, call)
     pending = tuple(_pending(call, holds) for call in kept)
+    outside = await copies_of(session, [call.id for call in calls])
     erased = tuple(call.uniqueid for call in going)
     if calls:
         # Marks every call, kept ones included, so that the purge finishes the job later.
@@ -120,6 +123,7 @@ async def erase_number(
             ],
             "do_not_record": listed,
             "reason": why,
+            "copies_outside": [copy.to_json() for copy in outside],
         },
     )
     await session.flush()
@@ -130,6 +134,7 @@ async def erase_number(
         files_missing=reduced.files_missing,
         pending=pending,
         do_not_record=listed,
+        copies=outside,
     )
 
 

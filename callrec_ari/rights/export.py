@@ -1,8 +1,17 @@
 """Right of access (GDPR Art. 15, seed 003 §14): a package of one number's recordings.
 
+An export is one of the two ways audio leaves callrec (the other is a release): it answers an
+open access or portability request of that very number, and is refused otherwise. A copy
+needs the consent of every party (seed 004), so each call goes out as the caller's own leg
+(``<uniqueid>.caller.wav``: the caller's voice only) unless the dpo states that the call's
+agent consented (who, when, how), in which case the mix goes out. A call recorded before
+legs were written has no caller leg: it is listed as not exportable without the agent's
+consent, not copied. Every file copied is written to the copy register with its SHA-256.
+
 The package is a folder::
 
-    recordings/<uniqueid>.wav   copies of the recordings, each checked against its row
+    recordings/<uniqueid>.caller.wav  the caller's leg (or <uniqueid>.wav, the mix, with the
+                                      agent's consent), each checked before copying
     calls.json                  what is kept about each call, for computers
     summary.txt, summary.html   the same for people
     SHA256SUMS                  the SHA-256 of every file above (``sha256sum -c``)
@@ -23,24 +32,32 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_export, may_export_any
-from callrec_ari.db.models import CallCorrection
-from callrec_ari.errors import ForbiddenError, InputError, RecordingError
+from callrec_ari.copies.legs import caller_leg
+from callrec_ari.copies.register import AgentConsent, CopyKind, Made, register
+from callrec_ari.db.models import Call, CallCorrection, DsrRequest
+from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.numbers import parse_e164
 from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.recording.paths import relative_path, service_path
 from callrec_ari.records import RecordingStatus
-from callrec_ari.rights.audit import linked_request, record_action
+from callrec_ari.rights.audit import RequestStatus, record_action
 from callrec_ari.rights.subject import CallSummary, calls_of_number, facts, hold_cases
 from callrec_ari.rights.summary import Contents, Item, calls_json, summary_html, summary_text
 
 RECORDINGS = "recordings"
 CHECKSUMS = "SHA256SUMS"
+# The requests an export answers: access (Art. 15) and portability (Art. 20).
+EXPORT_KINDS = frozenset({"access", "portability"})
+NEEDS_CONSENT = (
+    "not exportable without the agent's consent: it was recorded before the caller's own "
+    "leg was kept, so its only recording holds the agent's voice too"
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,16 +78,20 @@ class Package:
     files: dict[str, str]  # path inside the package -> SHA-256 (SHA256SUMS lists them)
     problems: tuple[Problem, ...]
     withheld: int  # restricted calls left out
+    without_consent: tuple[str, ...] = ()  # calls with no caller leg and no agent's consent
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Wanted:
     """A recording to copy into the package."""
 
+    call_id: int
     uniqueid: str
-    recording_path: str
-    sha256: str | None
+    recording_path: str  # the mix's or the caller leg's, relative to the recordings folder
+    sha256: str | None  # stored when it was recorded (the mix's); None: not stored
     name: str  # file name inside recordings/
+    kind: CopyKind
+    consent: AgentConsent | None  # the agent's, when the mix goes out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +101,7 @@ class _Entry:
     summary: CallSummary
     want: _Wanted | None
     corrections: tuple[dict[str, str | None], ...]
+    problem: str | None = None  # why the call's recording is left out, decided before writing
 
 
 async def export_number(
@@ -91,33 +113,38 @@ async def export_number(
     actor: Actor,
     now: datetime,
     region: str,
-    request_id: int | None = None,
+    request_id: int | None,
+    agent_consent: AgentConsent | None = None,
     delivery: str | None = None,
 ) -> Package:
     """Write the access package of ``number`` to ``out_dir`` (which must not hold anything).
 
-    ``delivery`` says, for the record, where the package goes when ``out_dir`` is only a
-    temporary step (the web app's download); the record names ``out_dir`` otherwise.
+    ``ForbiddenError`` unless ``request_id`` names an open access or portability request of
+    ``number``. ``agent_consent`` lets the mix of that agent's calls go out instead of the
+    caller's leg. ``delivery`` says, for the record, where the package goes when ``out_dir``
+    is only a temporary step (the web app's download); the record names ``out_dir`` otherwise.
     """
     if not may_export_any(actor):
         raise ForbiddenError(f"{actor.described} may not export recordings.")
     e164 = parse_e164(number, region)
-    await linked_request(session, request_id, number=e164)
+    answered = await answered_request(session, request_id, number=e164)
     _check_target(out_dir)
     calls = await calls_of_number(session, e164, region)
     included = [call for call in calls if may_export(actor, facts(call))]
     holds = await hold_cases(session, [call.id for call in included], now)
     corrections = await _corrections(session, [call.id for call in included])
-    wanted = {
-        call.id: _Wanted(
-            uniqueid=call.uniqueid,
-            recording_path=call.recording_path,
-            sha256=call.sha256,
-            name=relative_path(call.uniqueid, call.started_at).name,
+    wanted: dict[int, _Wanted] = {}
+    without_consent: list[str] = []
+    for call in included:
+        if call.recording_path is None or call.recording_status != RecordingStatus.COMPLETE:
+            continue
+        want = await asyncio.to_thread(
+            _choose, recordings_dir, call, call.recording_path, agent_consent
         )
-        for call in included
-        if call.recording_path is not None and call.recording_status == RecordingStatus.COMPLETE
-    }
+        if want is None:
+            without_consent.append(call.uniqueid)
+        else:
+            wanted[call.id] = want
     draft = Contents(
         number=e164,
         generated_at=now,
@@ -131,12 +158,31 @@ async def export_number(
             summary=CallSummary.of(call, holds.get(call.id, ())),
             want=wanted.get(call.id),
             corrections=corrections.get(call.id, ()),
+            problem=NEEDS_CONSENT if call.uniqueid in without_consent else None,
         )
         for call in included
     ]
-    files, problems = await asyncio.to_thread(
+    files, problems, copied = await asyncio.to_thread(
         _write_package, recordings_dir, out_dir, draft, entries
     )
+    registered = [
+        await register(
+            session,
+            Made(
+                call_id=want.call_id,
+                uniqueid=want.uniqueid,
+                kind=want.kind,
+                sha256=digest,
+                recipient=answered.requester,
+                purpose=f"{answered.kind} request of the data subject",
+                request_id=answered.id,
+                consent=want.consent,
+            ),
+            actor=actor.name,
+            now=now,
+        )
+        for want, digest in copied
+    ]
     await record_action(
         session,
         request_id=request_id,
@@ -150,6 +196,9 @@ async def export_number(
             "recordings": sum(name.startswith(f"{RECORDINGS}/") for name in files),
             "problems": [problem.uniqueid for problem in problems],
             "withheld": draft.withheld,
+            "copies": [copy.id for copy in registered],
+            "without_agent_consent": without_consent,
+            "agent_consent": None if agent_consent is None else agent_consent.to_json(),
         },
     )
     return Package(
@@ -159,6 +208,70 @@ async def export_number(
         files=files,
         problems=problems,
         withheld=draft.withheld,
+        without_consent=tuple(without_consent),
+    )
+
+
+async def answered_request(
+    session: AsyncSession, request_id: int | None, *, number: str
+) -> DsrRequest:
+    """The open access or portability request of ``number`` an export answers.
+
+    ``ForbiddenError`` (the refusal is audited) for no request, a closed one, another kind or
+    another number's; ``NotFoundError`` for an id that does not exist.
+    """
+    if request_id is None:
+        raise ForbiddenError(
+            "Recordings are exported only to answer an open access or portability request "
+            "of that number; open one first and name it."
+        )
+    request = await session.get(DsrRequest, request_id)
+    if request is None:
+        raise NotFoundError(f"Request {request_id} does not exist.")
+    if request.status != RequestStatus.OPEN:
+        raise ForbiddenError(
+            f"Request {request_id} is {request.status}; an export needs an open one."
+        )
+    if request.kind not in EXPORT_KINDS:
+        raise ForbiddenError(
+            f"Request {request_id} is a {request.kind} request; only an access or portability "
+            "request lets recordings leave."
+        )
+    if request.number_e164 != number:
+        raise ForbiddenError(f"Request {request_id} is about {request.number_e164}, not {number}.")
+    return request
+
+
+def _choose(
+    recordings_dir: Path, call: Call, recording_path: str, consent: AgentConsent | None
+) -> _Wanted | None:
+    """What of ``call`` may go out: the mix with its agent's consent, else the caller's leg;
+    ``None`` if it has no caller leg (recorded before legs were kept)."""
+    mix = relative_path(call.uniqueid, call.started_at).name
+    if consent is not None and call.agent is not None and call.agent == consent.agent:
+        return _Wanted(
+            call_id=call.id,
+            uniqueid=call.uniqueid,
+            recording_path=recording_path,
+            sha256=call.sha256,
+            name=mix,
+            kind=CopyKind.MIX,
+            consent=consent,
+        )
+    try:
+        leg = caller_leg(recording_path)
+        if not service_path(recordings_dir, leg).is_file():
+            return None
+    except RecordingError:
+        return None  # no mix path, or a leg outside the folder: no leg, never followed
+    return _Wanted(
+        call_id=call.id,
+        uniqueid=call.uniqueid,
+        recording_path=leg,
+        sha256=None,
+        name=PurePosixPath(caller_leg(mix)).name,
+        kind=CopyKind.CALLER,
+        consent=None,
     )
 
 
@@ -194,7 +307,7 @@ async def _corrections(
 
 def _write_package(
     recordings_dir: Path, out_dir: Path, draft: Contents, calls: list[_Entry]
-) -> tuple[dict[str, str], tuple[Problem, ...]]:
+) -> tuple[dict[str, str], tuple[Problem, ...], list[tuple[_Wanted, str]]]:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -202,12 +315,14 @@ def _write_package(
         files: dict[str, str] = {}
         items: list[Item] = []
         problems: list[Problem] = []
+        copied: list[tuple[_Wanted, str]] = []
         for entry in calls:
-            file = problem = None
+            file, problem = None, entry.problem
             if entry.want is not None:
                 name = f"{RECORDINGS}/{entry.want.name}"
                 try:
                     files[name] = _copy(recordings_dir, entry.want, work / name)
+                    copied.append((entry.want, files[name]))
                     file = name
                 except RecordingError as exc:
                     problem = str(exc)
@@ -230,7 +345,7 @@ def _write_package(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return files, tuple(problems)
+    return files, tuple(problems), copied
 
 
 def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from callrec_ari.copies.register import CopyView
 from callrec_ari.rights.donotrecord import Entry
 from callrec_ari.rights.erasure import Erasure
 from callrec_ari.rights.export import Package
@@ -119,7 +120,21 @@ def erasure(result: Erasure) -> list[str]:
         lines.append(f"kept for now: call {pending.uniqueid} ({because}); erased when it ends")
     if result.do_not_record:
         lines.append(f"{result.number} is on the do-not-record list")
+    if result.copies:
+        lines.append(f"{len(result.copies)} copy(ies) of these recordings left callrec earlier:")
+    for copy in result.copies:
+        lines.append(f"  {copy_line(copy)}")
     return lines
+
+
+def copy_line(copy: CopyView) -> str:
+    """One registered copy, for people: when, which call, what, to whom, under what."""
+    under = f"release {copy.release_id}" if copy.release_id is not None else ""
+    under = under or (f"request {copy.request_id}" if copy.request_id is not None else "")
+    return (
+        f"{when(copy.made_at)}  call {copy.uniqueid}: {copy.kind} (SHA-256 {copy.sha256}) "
+        f"to {copy.recipient}, {under}, by {copy.made_by}"
+    )
 
 
 def package(result: Package) -> list[str]:
@@ -128,6 +143,10 @@ def package(result: Package) -> list[str]:
     lines += [f"{digest}  {name}" for name, digest in sorted(result.files.items())]
     if result.withheld:
         lines.append(f"{result.withheld} restricted call(s) left out")
+    lines += [
+        f"call {uniqueid}: not exportable without the agent's consent (no caller leg)"
+        for uniqueid in result.without_consent
+    ]
     return lines
 
 

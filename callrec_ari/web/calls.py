@@ -1,5 +1,8 @@
 """Searching calls and listening to them, as pages and as the JSON API.
 
+No copy leaves here: ``POST /calls/{id}/download`` is refused for everyone (and audited as
+refused); copies leave only as releases (``web/releases.py``) or data-subject exports.
+
 Listening is two steps: the person states a reason (audited with the play), which grants
 this browser session the recording for a short while; the audio element then streams it
 with HTTP Range from ``/calls/{id}/audio``, never from a public or guessable path.
@@ -27,7 +30,6 @@ from aiohttp_session import get_session
 from callrec_ari.access import (
     CallFacts,
     may_ask_release,
-    may_export_any,
     may_hold,
     may_play_any,
     may_read_evidence,
@@ -152,7 +154,6 @@ async def call_page(request: web.Request) -> web.StreamResponse:
             "granted": granted,
             "categories": [category.value for category in ReasonCategory],
             "min_reason": request.app[SETTINGS].web.reason_min_length,
-            "may_download": may_export_any(account.actor),
             "may_hold": may_hold(account.actor) and call.recording_status.value != "deleted",
             "may_ask_release": call.playable
             and may_ask_release(
@@ -187,7 +188,7 @@ async def call_api(request: web.Request) -> web.StreamResponse:
     return web.json_response(_call_json(await _one(request)))
 
 
-async def _open(request: web.Request, reason: str, category: str, *, download: bool) -> Listening:
+async def _open(request: web.Request, reason: str, category: str) -> Listening:
     # The role first: someone who may never listen learns nothing from checking their reason.
     account = allowed(request, may_play_any)
     settings = request.app[SETTINGS]
@@ -198,7 +199,6 @@ async def _open(request: web.Request, reason: str, category: str, *, download: b
             uniqueid=request.match_info["uniqueid"],
             reason=reason,
             category=category,
-            download=download,
             recordings_dir=settings.recording.service_dir,
             min_reason=settings.web.reason_min_length,
             now=request.app[CLOCK](),
@@ -292,9 +292,7 @@ async def listen_to(request: web.Request) -> web.StreamResponse:
     """State a reason; the recording then plays on the call's page (the API answers where
     the audio streams from)."""
     given = await fields(request)
-    listening = await _open(
-        request, given.get("reason", ""), given.get("category", ""), download=False
-    )
+    listening = await _open(request, given.get("reason", ""), given.get("category", ""))
     await _grant(request, listening, given.get("category", "").strip().lower())
     return done(
         request,
@@ -328,14 +326,11 @@ async def waveform_svg(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/calls/{uniqueid}/download")
 async def download(request: web.Request) -> web.StreamResponse:
-    """A copy of the recording as a file, for those who may take copies, with a reason."""
-    account = signed_in(request)
-    if not may_export_any(account.actor):
-        raise ForbiddenError("Your roles do not allow taking copies of recordings.")
-    form = await request.post()
-    listening = await _open(
-        request, str(form.get("reason", "")), str(form.get("category", "")), download=True
+    """No copy of a call is handed out here (seed 000 §7.2): refused for everyone, and the
+    refusal is audited; a copy leaves only as a release a director approved or as the
+    export answering the data subject's own request."""
+    signed_in(request)
+    raise ForbiddenError(
+        "A copy of a recording leaves callrec only as a release approved by a director "
+        "(ask for one on the call's page) or as a data-subject export answering an open request."
     )
-    response = web.FileResponse(listening.path, headers={"Content-Type": "audio/wav"})
-    response.headers["Content-Disposition"] = f'attachment; filename="{listening.uniqueid}.wav"'
-    return response

@@ -85,7 +85,11 @@ BODIES: dict[str, dict[str, str]] = {
     },
     "POST /api/subjects/export": {
         "number": "the person's phone number; the answer is the zip",
-        "request": "optional: the number of the open request this answers",
+        "request": "required: the open access or portability request of that number it answers",
+        "agent_consent_agent": "optional: the agent (as calls store it) who consented to a copy"
+        " of the mix; without it each call goes out as the caller's own leg",
+        "agent_consent_on": "with agent_consent_agent: when the agent consented",
+        "agent_consent_how": "with agent_consent_agent: how the consent was given",
     },
     "POST /api/subjects/erase": {
         "number": "the person's phone number, any format",

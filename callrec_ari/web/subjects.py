@@ -1,5 +1,7 @@
 """Everything kept about one phone number, and what the dpo does with it: export the access
-package, erase, restrict or lift, correct a call's field.
+package (only to answer an open access or portability request of that number; the caller's
+own leg unless the agent's consent is stated), erase (listing the copies that left earlier),
+restrict or lift, correct a call's field.
 
 Pages and their JSON twins call the same service functions as ``callrec find``, ``export``,
 ``erase``, ``restrict``, ``unrestrict``, ``rectify`` and ``history``, as the signed-in dpo;
@@ -20,6 +22,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from callrec_ari.audit import trail
+from callrec_ari.copies.register import AgentConsent, CopyView
 from callrec_ari.db.session import DbSession
 from callrec_ari.errors import InputError
 from callrec_ari.ids import parse_id
@@ -36,6 +39,7 @@ from callrec_ari.web.rights import dpo, is_yes, now_of, optional_id, run
 routes = web.RouteTableDef()
 
 _OUTCOME = "erasure_outcome"  # the last erasure's counts, shown once on the subject page
+_COPIES_SHOWN = 8  # copies outside named on the page after an erasure; the record has all
 
 
 def _region(request: web.Request) -> str:
@@ -67,7 +71,14 @@ def erasure_json(result: Erasure) -> dict[str, Any]:
             {"uniqueid": p.uniqueid, "why": p.why, "cases": list(p.cases)} for p in result.pending
         ],
         "do_not_record": result.do_not_record,
+        "copies_outside": [copy.to_json() for copy in result.copies],
     }
+
+
+def _copy_note(copy: CopyView) -> str:
+    under = f"release {copy.release_id}" if copy.release_id is not None else ""
+    under = under or f"request {copy.request_id}"
+    return f"{copy.made_at:%Y-%m-%d} {copy.uniqueid}: {copy.kind}, {under}, {copy.recipient[:60]}"
 
 
 def _back(number: str, request_id: str | None) -> str:
@@ -166,6 +177,11 @@ async def export_package(request: web.Request) -> web.StreamResponse:
     given = await fields(request)
     settings = request.app[SETTINGS]
     now = now_of(request)
+    consent = AgentConsent.stated(
+        given.get("agent_consent_agent"),
+        given.get("agent_consent_on"),
+        given.get("agent_consent_how"),
+    )
     # Never a path from the request: a fresh private folder (mode 0700) for each export.
     work_dir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="callrec-export-"))
     try:
@@ -180,6 +196,7 @@ async def export_package(request: web.Request) -> web.StreamResponse:
                 now=now,
                 region=settings.numbers_region,
                 request_id=optional_id(given.get("request")),
+                agent_consent=consent,
                 delivery=f"web download by {account.actor.name}",
             ),
         )
@@ -201,6 +218,7 @@ async def export_package(request: web.Request) -> web.StreamResponse:
             "X-Export-Calls": str(package.calls),
             "X-Export-Withheld": str(package.withheld),
             "X-Export-Problems": str(len(package.problems)),
+            "X-Export-Without-Consent": str(len(package.without_consent)),
         },
     )
 
@@ -239,6 +257,9 @@ async def erase(request: web.Request) -> web.StreamResponse:
             "files_missing": result.files_missing,
             "pending": len(result.pending),
             "do_not_record": result.do_not_record,
+            # The first few, short, so the cookie stays small; the request's record has all.
+            "copies": len(result.copies),
+            "copies_shown": [_copy_note(copy) for copy in result.copies[:_COPIES_SHOWN]],
         }
     return done(request, to=_back(result.number, given.get("request")), body=erasure_json(result))
 

@@ -10,7 +10,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Actor, Role
-from callrec_ari.db.models import AuditEntry, AuditHead, Call, LegalHold, LegalHoldCall, Release
+from callrec_ari.db.models import (
+    AuditEntry,
+    AuditHead,
+    Call,
+    Copy,
+    LegalHold,
+    LegalHoldCall,
+    Release,
+)
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.records import CallRecord
 from tests.rights.conftest import Store
@@ -23,7 +31,7 @@ ADMIN = Actor.of("admin-kim", Role.ADMIN)
 OTHER_DIRECTOR = Actor.of("director-adam", Role.DIRECTOR)
 CLIENT = "192.0.2.10"
 
-_TABLES = (Call, LegalHold, LegalHoldCall, Release, AuditEntry, AuditHead)
+_TABLES = (Call, LegalHold, LegalHoldCall, Release, Copy, AuditEntry, AuditHead)
 
 
 @pytest.fixture

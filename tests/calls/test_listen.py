@@ -29,7 +29,6 @@ async def _open(session_factory, recordings, actor=SUPERVISOR, uniqueid="c1", **
     arguments = {
         "reason": REASON,
         "category": "complaint",
-        "download": False,
         "min_reason": 10,
         **changes,
     }
@@ -74,18 +73,17 @@ async def test_playing_returns_the_file_and_audits_reason_and_category(
     assert json.loads(entry.detail) == {"reason": REASON, "category": "complaint"}
 
 
-async def test_downloading_is_audited_as_a_download(session_factory, store, recordings):
-    """Same file, action "download"; the reason is stored stripped."""
+async def test_the_reason_is_audited_stripped(session_factory, store, recordings):
+    """One "play" entry; the reason is stored without its surrounding blanks."""
     await store(recorded(recordings, "c1"))
     await _open(
         session_factory,
         recordings,
-        download=True,
         reason=f"  {REASON}  ",
         category=ReasonCategory.DATA_SUBJECT,
     )
     (entry,) = await audit(session_factory)
-    assert entry.action == "download"
+    assert entry.action == "play"
     assert json.loads(entry.detail) == {"reason": REASON, "category": "data_subject"}
 
 

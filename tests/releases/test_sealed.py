@@ -8,7 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from callrec_ari.db.models import Release
-from callrec_ari.errors import ForbiddenError, InputError
+from callrec_ari.errors import ForbiddenError
 from callrec_ari.releases.sealed import decide_and_seal, redeem_sealed
 from callrec_ari.releases.service import ReleaseStatus
 from tests.calls.conftest import CLIENT, SUPERVISOR
@@ -67,7 +67,7 @@ async def test_an_approval_is_sealed_then_downloaded_once_and_cleared(
     listening = await _redeem(session_factory, asked.id, recordings)
     assert listening.uniqueid == "c1"
     assert await _sealed(session_factory, asked.id) is None
-    with pytest.raises(InputError, match="already downloaded"):
+    with pytest.raises(ForbiddenError, match="already downloaded"):
         await _redeem(session_factory, asked.id, recordings)
 
 
@@ -78,7 +78,7 @@ async def test_a_refusal_seals_nothing(session_factory, store, recordings):
     refused = await _decide(session_factory, asked.id, approve=False)
     assert refused.status is ReleaseStatus.REFUSED
     assert await _sealed(session_factory, asked.id) is None
-    with pytest.raises(InputError, match="refused, not approved"):
+    with pytest.raises(ForbiddenError, match="refused, not approved"):
         await _redeem(session_factory, asked.id, recordings)
 
 

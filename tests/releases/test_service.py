@@ -83,6 +83,7 @@ async def test_asked_approved_and_downloaded_once(session_factory, store, record
         ("release.request", "super-jan", "c1", CLIENT),
         ("release.approve", "director-ewa", "c1", CLIENT),
         ("release.download", "super-jan", "c1", CLIENT),
+        ("copy.out", "super-jan", "c1", CLIENT),
     ]
     assert json.loads(entries[0].detail) == {
         "release": asked.id,
@@ -98,7 +99,7 @@ async def test_the_token_works_once(session_factory, store, recordings):
     await redeem(session_factory, view.id, token, recordings)
     await _refused(
         session_factory,
-        InputError,
+        ForbiddenError,
         lambda: redeem(session_factory, view.id, token, recordings),
         "already downloaded",
     )
@@ -133,7 +134,7 @@ async def test_an_expired_release_is_refused_and_shown_expired(session_factory, 
     expiry = NOW + timedelta(hours=VALID_HOURS)
     await _refused(
         session_factory,
-        InputError,
+        ForbiddenError,
         lambda: redeem(session_factory, view.id, token, recordings, now=expiry),
         f"^This release expired at {re.escape(expiry.isoformat())}",
     )
@@ -141,7 +142,7 @@ async def test_an_expired_release_is_refused_and_shown_expired(session_factory, 
         (shown,) = await list_releases(session, actor=DIRECTOR, status=None, now=expiry)
     assert shown.status is ReleaseStatus.EXPIRED
     async with session_factory() as session, session.begin():
-        with pytest.raises(InputError, match="expired"):
+        with pytest.raises(ForbiddenError, match="expired"):
             await redeem_release(
                 session,
                 actor=SUPERVISOR,
@@ -152,7 +153,7 @@ async def test_an_expired_release_is_refused_and_shown_expired(session_factory, 
                 client=CLIENT,
             )
     assert (await _row(session_factory, view.id)).status == "expired"
-    with pytest.raises(InputError, match="expired"):
+    with pytest.raises(ForbiddenError, match="expired"):
         await redeem(session_factory, view.id, token, recordings, now=NOW)
     assert [e.action for e in await audit(session_factory)] == [
         "release.request",
@@ -166,7 +167,10 @@ async def test_the_director_may_not_decide_their_own_request(session_factory, st
     await store(recorded(recordings, "c1"))
     asked = await ask(session_factory, both)
     await _refused(
-        session_factory, InputError, lambda: decide(session_factory, asked.id, both), "own request"
+        session_factory,
+        ForbiddenError,
+        lambda: decide(session_factory, asked.id, both),
+        "own request",
     )
     _, token = await decide(session_factory, asked.id, OTHER_DIRECTOR)
     assert token is not None
@@ -193,7 +197,7 @@ async def test_a_refusal_needs_a_note_and_makes_no_token(session_factory, store,
     assert (await _row(session_factory, asked.id)).token_sha256 is None
     await _refused(
         session_factory,
-        InputError,
+        ForbiddenError,
         lambda: redeem(session_factory, asked.id, "anything", recordings),
         "refused",
     )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Actor, Role
+from callrec_ari.copies.legs import caller_leg
 from callrec_ari.db.models import (
     Call,
     CallCorrection,
@@ -25,6 +26,8 @@ from callrec_ari.db.models import (
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.records import CallRecord, RecordingStatus
+from callrec_ari.rights.deadlines import Deadlines
+from callrec_ari.rights.requests import open_request
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_wav
 
@@ -149,3 +152,33 @@ def files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+async def open_export_request(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    number: str = NUMBER,
+    kind: str = "access",
+) -> int:
+    """An open data-subject request of ``number`` (access unless ``kind`` says otherwise)."""
+    async with session_factory() as session, session.begin():
+        opened = await open_request(
+            session,
+            kind=kind,
+            number=number,
+            requester="the caller, by letter",
+            actor=DPO,
+            now=NOW,
+            region=REGION,
+            deadlines=Deadlines(),
+        )
+    return opened.id
+
+
+def with_caller_leg(recordings: Path, record: CallRecord, *, seconds: float = 0.2) -> Path:
+    """Write the caller's own leg beside ``record``'s mix, as MixMonitor does: silence with
+    one distinct sample value, so the leg is told from the mix by its bytes; its path."""
+    assert record.recording_path is not None
+    path = recordings / caller_leg(record.recording_path)
+    write_wav(path, seconds, sample=b"\x07\x00")
+    return path

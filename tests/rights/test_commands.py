@@ -69,12 +69,12 @@ def test_an_erasure_request_from_receipt_to_answer(config, capsys, tmp_path):
     assert [c["uniqueid"] for c in found["calls"]] == ["a2", "a1"]
     assert [r["id"] for r in found["requests"]] == [1]
 
-    status, out, _ = run(
+    status, _, err = run(
         config, capsys, "export", NUMBER, "--out", str(tmp_path / "pkg"), "--request", "1"
     )
-    assert status == 0
-    assert "recordings/a1.wav" in out
-    assert (tmp_path / "pkg" / "SHA256SUMS").exists()
+    assert status == 2  # refused: the exit status of every CallrecError
+    assert "only an access or portability request lets recordings leave" in err
+    assert not (tmp_path / "pkg").exists()
 
     status, out, _ = run(
         config,
@@ -104,7 +104,6 @@ def test_an_erasure_request_from_receipt_to_answer(config, capsys, tmp_path):
     shown = json.loads(out)
     assert [a["action"] for a in shown["actions"]] == [
         "opened",
-        "exported",
         "do_not_record_added",
         "erased",
         "done",
@@ -182,7 +181,34 @@ def test_an_export_with_a_damaged_recording_exits_1_and_says_why(config, capsys,
     record = recorded(tmp_path / "recordings", "a1")
     store(config, record)
     (tmp_path / "recordings" / record.recording_path).unlink()
-    status, _, err = run(config, capsys, "export", NUMBER, "--out", str(tmp_path / "pkg"))
+    run(
+        config,
+        capsys,
+        "requests",
+        "new",
+        "--kind",
+        "access",
+        "--number",
+        NUMBER,
+        "--requester",
+        "Jan",
+    )
+    status, _, err = run(
+        config,
+        capsys,
+        "export",
+        NUMBER,
+        "--out",
+        str(tmp_path / "pkg"),
+        "--request",
+        "1",
+        "--agent-consent",
+        "agent100",
+        "--consent-on",
+        "2026-11-30",
+        "--consent-how",
+        "signed form",
+    )
     assert status == 1
     assert err.startswith("callrec: The recording of call a1 was not copied")
     assert "does not exist" in err
@@ -264,3 +290,17 @@ def test_an_unmigrated_database_is_one_clear_error(tmp_path, capsys, monkeypatch
     (tmp_path / "db").mkdir()
     assert main(["requests", "list", "-c", str(path)]) == 2
     assert "callrec migrate" in capsys.readouterr().err
+
+
+def test_an_export_without_a_request_is_refused_and_the_refusal_audited(config, capsys, tmp_path):
+    """`callrec export` with no --request: one sentence, no folder, an access.refused entry."""
+    store(config, recorded(tmp_path / "recordings", "a1"))
+    status, _, err = run(config, capsys, "export", NUMBER, "--out", str(tmp_path / "pkg"))
+    assert status == 2
+    assert err.startswith("callrec: Recordings are exported only to answer an open access")
+    assert not (tmp_path / "pkg").exists()
+    status, out, _ = run(config, capsys, "audit", "show", "--action", "access.refused", "--json")
+    refusals = json.loads(out)
+    assert [(r["target"], r["detail"]["error_id"]) for r in refusals] == [
+        ("cli export", "forbidden")
+    ]

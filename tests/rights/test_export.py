@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from callrec_ari.copies.register import AgentConsent
 from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NumberError
 from callrec_ari.rights import export as export_module
@@ -23,13 +24,22 @@ from tests.rights.conftest import (
     OTHER,
     REGION,
     files,
+    open_export_request,
     recorded,
     snapshot,
     unrecorded,
 )
 
+# The calls of tests/db/records.py are answered by this agent; with the agent's consent the
+# package holds the mix, as these tests check (test_export_copies.py: the caller's leg).
+CONSENT = AgentConsent(agent="agent100", given_on="2026-11-30", how="signed form")
+
 
 async def export(session_factory, recordings, out, *, actor=DPO, number=NUMBER, **more):
+    """Export as the dpo answering a fresh access request, with the agent's consent."""
+    if "request_id" not in more:
+        more["request_id"] = await open_export_request(session_factory)
+    more.setdefault("agent_consent", CONSENT)
     async with session_factory() as session, session.begin():
         return await export_number(
             session, recordings, number, out, actor=actor, now=NOW, region=REGION, **more
@@ -99,34 +109,33 @@ async def test_nothing_stored_changes_but_the_action_row(
 ):
     """Export reads: rows and files stay; one 'exported' action is the trace it leaves."""
     await store(recorded(recordings, "a1"))
+    request_id = await open_export_request(session_factory)
     before, kept = await snapshot(session_factory), files(recordings)
-    await export(session_factory, recordings, tmp_path / "out")
+    await export(session_factory, recordings, tmp_path / "out", request_id=request_id)
     after = await snapshot(session_factory)
     assert files(recordings) == kept
     assert {k: v for k, v in after.items() if k != "dsr_actions"} == {
         k: v for k, v in before.items() if k != "dsr_actions"
     }
-    assert len(after["dsr_actions"]) == 1
-    assert "'exported'" in after["dsr_actions"][0]
-    assert f"folder {tmp_path / 'out'}" in after["dsr_actions"][0]
+    (action,) = set(after["dsr_actions"]) - set(before["dsr_actions"])
+    assert "'exported'" in action
+    assert f"folder {tmp_path / 'out'}" in action
 
 
-async def test_a_restricted_call_is_left_out_unless_the_dpo_exports(
+async def test_a_restricted_call_is_exported_by_the_dpo_only(
     session_factory, store, recordings, tmp_path
 ):
-    """The director's package says a call was withheld; the dpo's has it, marked restricted."""
+    """The director exports nothing (he approves releases); the dpo's package has the
+    restricted call, marked restricted."""
     await store(recorded(recordings, "open"), recorded(recordings, "locked", minutes=1))
     async with session_factory() as session, session.begin():
         await restrict_call(session, "locked", reason="objection", actor=DPO, now=NOW)
 
-    directors = await export(session_factory, recordings, tmp_path / "d", actor=DIRECTOR)
+    with pytest.raises(ForbiddenError, match="may not export"):
+        await export(session_factory, recordings, tmp_path / "d", actor=DIRECTOR)
     dpos = await export(session_factory, recordings, tmp_path / "p", actor=DPO)
 
-    assert (directors.calls, directors.withheld) == (1, 1)
-    assert [c["uniqueid"] for c in calls_json(tmp_path / "d")["calls"]] == ["open"]
-    assert not (tmp_path / "d" / "recordings" / "locked.wav").exists()
-    for name in ("summary.txt", "summary.html"):
-        assert "1 restricted call(s) are not in this package" in (tmp_path / "d" / name).read_text()
+    assert not (tmp_path / "d").exists()
     assert (dpos.calls, dpos.withheld) == (2, 0)
     locked = [c for c in calls_json(tmp_path / "p")["calls"] if c["uniqueid"] == "locked"]
     assert locked[0]["restricted"] is True
@@ -200,9 +209,10 @@ async def test_an_existing_folder_with_files_is_never_overwritten(
     out = tmp_path / "exports" / "out"
     out.mkdir(parents=True)
     (out / "mine.txt").write_text("keep me")
+    request_id = await open_export_request(session_factory)
     before = await snapshot(session_factory)
     with pytest.raises(InputError, match="is not empty"):
-        await export(session_factory, recordings, out)
+        await export(session_factory, recordings, out, request_id=request_id)
     assert files(out) == {"mine.txt": b"keep me"}
     assert await snapshot(session_factory) == before
     assert [p.name for p in out.parent.iterdir()] == ["out"]
@@ -260,8 +270,11 @@ async def test_bad_exports_write_nothing(session_factory, store, recordings, tmp
     """Refused before any file is written or any row added."""
     changes, error, message = case
     await store(recorded(recordings, "a1"))
+    request_id = await open_export_request(session_factory)
     before = await snapshot(session_factory)
     with pytest.raises(error, match=message):
-        await export(session_factory, recordings, tmp_path / "out", **changes)
+        await export(
+            session_factory, recordings, tmp_path / "out", **{"request_id": request_id, **changes}
+        )
     assert not (tmp_path / "out").exists()
     assert await snapshot(session_factory) == before

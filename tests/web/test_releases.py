@@ -40,7 +40,7 @@ async def test_an_approved_release_downloads_once_for_the_asker(
     assert asked.status == 201
     release_id = (await asked.json())["id"]
     early = await client.get(f"/releases/{release_id}/download")
-    assert early.status == 400  # not approved yet
+    assert early.status == 403  # not approved yet: refused, and audited as such
     await sign_out(client, clock)
 
     await sign_in(client, eva, clock)
@@ -58,7 +58,7 @@ async def test_an_approved_release_downloads_once_for_the_asker(
     assert await first.read() == wav.read_bytes()
     assert "attachment" in first.headers["Content-Disposition"]
     second = await client.get(f"/releases/{release_id}/download")
-    assert second.status == 400
+    assert second.status == 403
     listed = await (await client.get("/api/releases")).json()
     assert listed["releases"][0]["status"] == "used"
 
@@ -92,7 +92,7 @@ async def test_a_link_expires(client, person, clock, calls):
     clock.advance(hours=73)
     await sign_in(client, sue, clock)
     expired = await client.get(f"/releases/{release_id}/download")
-    assert expired.status == 400
+    assert expired.status == 403
     assert "expired" in await expired.text()
     listed = await (await client.get("/api/releases")).json()
     assert listed["releases"][0]["status"] == "expired"

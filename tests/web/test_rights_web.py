@@ -235,7 +235,15 @@ async def test_the_access_package_downloads_as_a_zip(
     files are gone afterwards and the export is in the trail, linked to its request."""
     request_id = await open_request(client)
     response = await post(
-        client, "/subjects/export", {"number": NUMBER, "request": str(request_id)}
+        client,
+        "/subjects/export",
+        {
+            "number": NUMBER,
+            "request": str(request_id),
+            "agent_consent_agent": "agent100",
+            "agent_consent_on": "2026-11-30",
+            "agent_consent_how": "signed form",
+        },
     )
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/zip"
@@ -244,7 +252,7 @@ async def test_the_access_package_downloads_as_a_zip(
     archive = zipfile.ZipFile(io.BytesIO(await response.read()))
     names = set(archive.namelist())
     assert {"calls.json", "summary.txt", "summary.html", "SHA256SUMS"} <= names
-    for call in subject[:3]:
+    for call in subject[:3]:  # the agent consented: the mix
         wav = f"recordings/{call.uniqueid}.wav"
         source = recordings(client) / str(call.recording_path)
         assert archive.read(wav) == source.read_bytes()

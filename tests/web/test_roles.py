@@ -20,6 +20,7 @@ AGENT, SUPERVISOR, DPO, DIRECTOR, ADMIN = (
 EVERYONE = frozenset(Role)
 PLAYERS = frozenset({AGENT, SUPERVISOR, DPO, DIRECTOR})  # the agent for their own call
 NOT_SIGNED_IN = "public"  # sign-in pages, the API document, static files, the privacy notice
+NOBODY: frozenset[Role] = frozenset()
 REASON_FIRST = "reason"  # the audio needs a stated reason in this session: 403 for all here
 
 # (method, route) -> who may: a set of roles, or one of the two markers above.
@@ -36,7 +37,8 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("POST", r"(/api)?/calls/\{uniqueid\}/listen", PLAYERS),
     ("GET", r"/calls/\{uniqueid\}/(audio|waveform\.svg)", REASON_FIRST),
     ("GET", r"/calls/\{uniqueid\}/evidence", frozenset({DPO})),
-    ("POST", r"/calls/\{uniqueid\}/download", frozenset({DPO, DIRECTOR})),
+    # No copy is handed out from a call's page: a release or a data-subject export only.
+    ("POST", r"/calls/\{uniqueid\}/download", NOBODY),
     ("POST", r"(/api)?/calls/\{uniqueid\}/releases", frozenset({SUPERVISOR, DPO})),
     ("GET", r"(/api)?/releases", frozenset({SUPERVISOR, DPO, DIRECTOR})),
     ("POST", r"(/api)?/releases/\{release_id\}/decision", frozenset({DIRECTOR})),

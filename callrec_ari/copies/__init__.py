@@ -1,0 +1,1 @@
+"""Copies of recordings that leave callrec: the two ways out, and the register of each copy."""
