@@ -38,12 +38,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_export, may_export_any
-from callrec_ari.copies.legs import caller_leg
 from callrec_ari.copies.register import AgentConsent, CopyKind, Made, register
 from callrec_ari.db.models import Call, CallCorrection, DsrRequest
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.numbers import parse_e164
 from callrec_ari.recording.finalise import inspect_wav
+from callrec_ari.recording.legs import caller_leg
 from callrec_ari.recording.paths import relative_path, service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.audit import RequestStatus, record_action
@@ -88,7 +88,7 @@ class _Wanted:
     call_id: int
     uniqueid: str
     recording_path: str  # the mix's or the caller leg's, relative to the recordings folder
-    sha256: str | None  # stored when it was recorded (the mix's); None: not stored
+    sha256: str | None  # stored when it was recorded (the mix's or the leg's); None: not stored
     name: str  # file name inside recordings/
     kind: CopyKind
     consent: AgentConsent | None  # the agent's, when the mix goes out
@@ -268,7 +268,7 @@ def _choose(
         call_id=call.id,
         uniqueid=call.uniqueid,
         recording_path=leg,
-        sha256=None,
+        sha256=call.caller_leg_sha256,  # stored when it settled; None on older rows
         name=PurePosixPath(caller_leg(mix)).name,
         kind=CopyKind.CALLER,
         consent=None,

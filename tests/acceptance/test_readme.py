@@ -55,7 +55,13 @@ def test_the_sandbox_examples_do_what_their_comments_say(folder: Folder):
         ".venv/bin/callrec sandbox call 5551000": check_call,
         ".venv/bin/callrec calls -c var/sandbox.toml": check_calls,
         f".venv/bin/callrec find {NUMBER} -c var/sandbox.toml": check_find,
-        f".venv/bin/callrec export {NUMBER} --out var/export-1 -c var/sandbox.toml": check_export,
+        (
+            f".venv/bin/callrec requests new --kind access --number {NUMBER} "
+            '--requester "the caller, by letter" -c var/sandbox.toml'
+        ): check_request,
+        (
+            f".venv/bin/callrec export {NUMBER} --out var/export-1 --request 1 -c var/sandbox.toml"
+        ): check_export,
         ".venv/bin/callrec purge --dry-run -c var/sandbox.toml": check_purge,
         f'.venv/bin/callrec erase {NUMBER} --reason "asked by phone" -c var/sandbox.toml': (
             check_erase
@@ -117,12 +123,21 @@ def recordings_dir(folder: Folder) -> Path:
     return Path(data["recording"]["service_dir"])
 
 
+def check_request(folder: Folder, example: Example) -> None:
+    """The access request the export answers is opened as request 1."""
+    printed = folder.run(example.command).stdout
+    assert printed.startswith("request 1 opened: access for +48221234567")
+
+
 def check_export(folder: Folder, example: Example) -> None:
-    """The export holds the recorded call's WAV, byte for byte what the row's SHA-256 says."""
+    """The export holds the caller's own leg, byte for byte what the row's SHA-256 says, and
+    not the mix (the agent's voice stays in)."""
     folder.run(example.command)
     newest = sandbox_rows(folder)[0]
-    exported = folder.root / "var" / "export-1" / "recordings" / f"{newest['uniqueid']}.wav"
-    assert sha256_of(exported) == newest["sha256"]
+    recordings = folder.root / "var" / "export-1" / "recordings"
+    exported = recordings / f"{newest['uniqueid']}.caller.wav"
+    assert sha256_of(exported) == newest["caller_leg_sha256"]
+    assert not (recordings / f"{newest['uniqueid']}.wav").exists()
 
 
 def check_purge(folder: Folder, example: Example) -> None:

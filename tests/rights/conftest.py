@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.access import Actor, Role
-from callrec_ari.copies.legs import caller_leg
 from callrec_ari.db.models import (
     Call,
     CallCorrection,
@@ -25,6 +24,7 @@ from callrec_ari.db.models import (
 )
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.recording.finalise import inspect_wav
+from callrec_ari.recording.legs import caller_leg
 from callrec_ari.records import CallRecord, RecordingStatus
 from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.requests import open_request

@@ -3,6 +3,7 @@ caller's own leg unless the agent consented; every copy in the register and the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -221,3 +222,24 @@ def test_a_half_stated_consent_is_refused(agent, given_on, how):
 def test_no_consent_stated_is_none():
     """Three blank fields state no consent."""
     assert AgentConsent.stated("", None, "  ") is None
+
+
+async def test_a_caller_leg_changed_since_it_was_recorded_is_not_exported(
+    session_factory, store, recordings, tmp_path
+):
+    """The leg's SHA-256 stored when the call settled is checked like the mix's: a leg
+    altered on disk since does not leave (the package names the problem), nothing is
+    registered."""
+    record = recorded(recordings, "a9")
+    leg = with_caller_leg(recordings, record)
+    await store(dataclasses.replace(record, caller_leg_sha256=sha256(leg.read_bytes())))
+    leg.write_bytes(leg.read_bytes()[:-2] + b"\x01\x00")  # one sample changed
+    request_id = await open_export_request(session_factory)
+
+    package = await export(session_factory, recordings, tmp_path / "out", request_id=request_id)
+
+    [problem] = package.problems
+    assert problem.uniqueid == "a9"
+    assert "SHA-256 differs" in problem.message
+    assert "recordings/a9.caller.wav" not in files(tmp_path / "out")
+    assert await register(session_factory) == []
