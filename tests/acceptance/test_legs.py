@@ -14,6 +14,9 @@ from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.recording.legs import agent_leg, caller_audio, caller_leg
 from callrec_ari.records import Consent, Direction, RecordingStatus
+from callrec_ari.rights.deadlines import Deadlines
+from callrec_ari.rights.export import export_number
+from callrec_ari.rights.requests import open_request
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
 from callrec_ari.sandbox.session import SandboxSession
 from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, SippAgent, place_calls
@@ -26,6 +29,7 @@ from tests.acceptance.test_outbound import (
     outbound_config,
     running,
 )
+from tests.rights.conftest import DPO
 from tests.support.audio import read_samples, tone_power
 
 pytestmark = pytest.mark.asterisk
@@ -56,7 +60,8 @@ async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_
 ):
     """Caller and agent play different tones: the caller leg holds the caller's and not the
     agent's, the agent leg the reverse, the mix both; the row's leg hashes match the files;
-    once the call is due the purge deletes the mix and both legs."""
+    the caller's export holds their leg alone; once the call is due the purge deletes the mix
+    and both legs."""
     pcap = tone_pcap(AUDIO_PCAP, tmp_path / "caller-tone.pcap", CALLER_HZ)
     script = CallerScript(
         did=QUICK_DID,
@@ -103,6 +108,41 @@ async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_
     assert row.size_bytes is not None
     for size in (row.caller_leg_size_bytes, row.agent_leg_size_bytes):
         assert abs(size - row.size_bytes) < row.size_bytes * 0.1
+
+    # The data subject's copy: an export answering their access request holds their own
+    # voice and not the agent's, by signal, and never the mix.
+    engine = create_engine(service.settings.database.url)
+    try:
+        sessions = create_session_factory(engine)
+        async with sessions() as session, session.begin():
+            request = await open_request(
+                session,
+                kind="access",
+                number="48227100001",
+                requester="the caller, by letter",
+                actor=DPO,
+                now=row.started_at,
+                region=service.settings.numbers_region,
+                deadlines=Deadlines(),
+            )
+        async with sessions() as session, session.begin():
+            await export_number(
+                session,
+                recordings,
+                "48227100001",
+                tmp_path / "export",
+                actor=DPO,
+                now=row.started_at,
+                region=service.settings.numbers_region,
+                request_id=request.id,
+            )
+    finally:
+        await engine.dispose()
+    exported = sorted((tmp_path / "export" / "recordings").iterdir())
+    assert [path.name for path in exported] == [caller.name]
+    samples = read_samples(exported[0])
+    assert tone_power(samples, CALLER_HZ) > 1e5
+    assert tone_power(samples, AGENT_HZ) < tone_power(samples, CALLER_HZ) / 1000
 
     assert row.delete_after is not None
     engine = create_engine(service.settings.database.url)
