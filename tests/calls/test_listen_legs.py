@@ -25,7 +25,6 @@ async def test_a_call_with_legs_plays_its_mix(session_factory, store, recordings
             uniqueid="c1",
             reason="customer complained about the tone",
             category="complaint",
-            download=False,
             recordings_dir=recordings,
             min_reason=10,
             now=NOW,
