@@ -16,6 +16,7 @@ from callrec_ari.access import Actor, may_administer
 from callrec_ari.audit import trail
 from callrec_ari.config import Settings
 from callrec_ari.db.models import ProcessingChange, ProfileChange
+from callrec_ari.db.put import put_row
 from callrec_ari.errors import ForbiddenError, NotFoundError
 from callrec_ari.profile.changes import DEFAULT_DID, ProfileChanges, field_value
 from callrec_ari.profile.model import Processing
@@ -55,12 +56,7 @@ async def set_field(
         detail={"value": value, "before": before},
         client=client,
     )
-    row = await session.get(ProfileChange, name)
-    if row is None:
-        session.add(ProfileChange(name=name, value=value, changed_at=now, changed_by=by.name))
-    else:
-        row.value, row.changed_at, row.changed_by = value, now, by.name
-    await session.flush()
+    await put_row(session, ProfileChange, name, value=value, changed_at=now, changed_by=by.name)
     return result
 
 
@@ -93,19 +89,14 @@ async def set_processing(
         client=client,
     )
     values = processing_json(processing)
-    row = await session.get(ProcessingChange, did)
-    columns = {
-        **values,
-        "purposes": ",".join(values["purposes"]),
-        "changed_at": now,
-        "changed_by": by.name,
-    }
-    if row is None:
-        session.add(ProcessingChange(did=did, **columns))
-    else:
-        for key, value in columns.items():
-            setattr(row, key, value)
-    await session.flush()
+    await put_row(
+        session,
+        ProcessingChange,
+        did,
+        **{**values, "purposes": ",".join(values["purposes"])},
+        changed_at=now,
+        changed_by=by.name,
+    )
     return result
 
 

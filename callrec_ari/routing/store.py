@@ -21,6 +21,7 @@ from callrec_ari.audit import trail
 from callrec_ari.config import DeclineAction, RetentionPolicy, Route, Settings
 from callrec_ari.db.models import PolicyChange
 from callrec_ari.db.models import RouteChange as RouteRow
+from callrec_ari.db.put import put_row
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.profile.changes import ProfileChanges
 from callrec_ari.profile.stored import profile_from_json, profile_json, stored_profile
@@ -91,7 +92,6 @@ async def set_policy(
     policies, routes, profile = await stored(session)
     old = apply(settings, policies, routes, profile).retention.get(new.name)
     result = apply(settings, [*(p for p in policies if p.name != new.name), new], routes, profile)
-    before = await session.get(PolicyChange, new.name)
     detail: dict[str, Any] = {"days": new.days, "before": old.days if old else None}
     if new.months is not None or (old is not None and old.months is not None):
         detail |= {"months": new.months, "months_before": old.months if old else None}
@@ -104,16 +104,15 @@ async def set_policy(
         detail=detail,
         client=client,
     )
-    if before is None:
-        session.add(
-            PolicyChange(
-                name=new.name, days=new.days, months=new.months, changed_at=now, changed_by=by.name
-            )
-        )
-    else:
-        before.days, before.months = new.days, new.months
-        before.changed_at, before.changed_by = now, by.name
-    await session.flush()
+    await put_row(
+        session,
+        PolicyChange,
+        new.name,
+        days=new.days,
+        months=new.months,
+        changed_at=now,
+        changed_by=by.name,
+    )
     return result
 
 
@@ -141,21 +140,17 @@ async def set_route(
         detail=_route_json(change.route),
         client=client,
     )
-    row = await session.get(RouteRow, change.did)
-    values = {
-        "languages": ",".join(change.route.languages),
-        "prompt": change.route.prompt,
-        "retention": change.route.retention,
-        "on_decline": change.route.on_decline.value,
-        "changed_at": now,
-        "changed_by": by.name,
-    }
-    if row is None:
-        session.add(RouteRow(did=change.did, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    await session.flush()
+    await put_row(
+        session,
+        RouteRow,
+        change.did,
+        languages=",".join(change.route.languages),
+        prompt=change.route.prompt,
+        retention=change.route.retention,
+        on_decline=change.route.on_decline.value,
+        changed_at=now,
+        changed_by=by.name,
+    )
     return result
 
 
