@@ -131,6 +131,7 @@ async def test_get_channel(client: AriClient, fake_ari: FakeAsterisk) -> None:
         context="callrec-consent",
         app_data="callrec,5551000",
         created=datetime(2026, 11, 24, 9, 59, 1, 112000, tzinfo=UTC),
+        app_name="Stasis",
     )
     assert only_request(fake_ari).method == "GET"
 

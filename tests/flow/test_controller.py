@@ -219,6 +219,8 @@ async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
         "Dial",
         "ChannelDestroyed",
         "ChannelUserevent",
+        "CallBroadcast",  # several instances: the calls offered to each (ha/claims.py)
+        "ApplicationReplaced",  # another connection took our application (ari/events.py)
     }
 
 
