@@ -238,4 +238,4 @@ async def handlers_of(session: AsyncSession, uniqueids: Sequence[str]) -> dict[s
     rows = await session.execute(
         select(Call.uniqueid, Call.handled_by).where(Call.uniqueid.in_(uniqueids))
     )
-    return dict(rows.tuples().all())
+    return {row.uniqueid: row.handled_by for row in rows}

@@ -45,9 +45,10 @@ class Leases:
         self._peers = {peer: _Peer(value=None, changed_at=now) for peer in peers}
 
     def observe(self, peer: str, value: str, now: float) -> bool:
-        """Note the value of ``peer``'s lease seen at ``now``; True if a dead peer is back."""
+        """Note the value of ``peer``'s lease seen at ``now``; True if a dead peer is back.
+        An empty value (never written, or Asterisk restarted) is no sign of life."""
         state = self._peers[peer]
-        if value == state.value:
+        if not value or value == state.value:
             return False
         back = state.dead
         state.value, state.changed_at, state.dead = value, now, False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
@@ -83,3 +84,23 @@ def test_an_unreachable_database_is_reported():
     with pytest.raises(DatabaseError, match="could not be migrated") as raised:
         upgrade_to_head(url)
     assert "secret" not in str(raised.value)
+
+
+def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
+    """Migration 0013 downgrades (the column goes, rows stay) and upgrades again."""
+
+    async def columns() -> set[str]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {column["name"] for column in inspect(sync).get_columns("calls")}
+                )
+        finally:
+            await engine.dispose()
+
+    assert "handled_by" in asyncio.run(columns())
+    command.downgrade(migrate.alembic_config(database_url), "0012")
+    assert "handled_by" not in asyncio.run(columns())
+    upgrade_to_head(database_url)
+    assert "handled_by" in asyncio.run(columns())
