@@ -187,13 +187,27 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             unfinished=partial(_unfinished_calls, app),
         )
         register_wake = asyncio.Event()
+        importer = RegisterImporter(
+            settings.dialplan.register_file,
+            submit=app[WRITER].submit,
+            flush=app[WRITER].flush,
+            settings=lambda: controller.flow.settings,
+            instance=settings.ari.app if settings.ha.enabled else None,
+        )
+
+        def adopt_register(peer: str) -> None:
+            importer.adopt(peer)
+            register_wake.set()
+
         claimer = Claimer(client, controller.on_event)
         keeper = LeaseKeeper(
             client,
             app=settings.ari.app,
             settings=settings.ha,
             connected=lambda: events.connected and not events.replaced,
-            take_over=TakeOver(client, controller, partial(_peer_unfinished, app)),
+            take_over=TakeOver(
+                client, controller, partial(_peer_unfinished, app), register=adopt_register
+            ),
         )
 
         async def on_connect() -> None:
@@ -222,12 +236,6 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             last=changes,
         )
         routes = _supervised(app, "routes", lambda rounds: refresh(rounds=rounds))
-        importer = RegisterImporter(
-            settings.dialplan.register_file,
-            submit=app[WRITER].submit,
-            flush=app[WRITER].flush,
-            settings=lambda: controller.flow.settings,
-        )
         register_job = partial(
             import_register,
             importer,

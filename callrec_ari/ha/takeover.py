@@ -10,7 +10,8 @@ When a peer's lease stops, the instance takes its calls over:
   hung peer (socket open, loop stuck) may still be given calls by plain ``Stasis()``;
 * calls the peer was following in conversation are followed from their rows
   (``handled_by`` the peer) until they end, and their recordings settled
-  (``CallController.adopt``); the rows are then ``handled_by`` this instance.
+  (``CallController.adopt``); the rows are then ``handled_by`` this instance;
+* register lines the peer had taken and not stored are imported by us (``RegisterImporter``).
 
 Calls whose snapshots were still only in the dead peer's journal are stored when it comes
 back; ``db.repository.upsert_calls`` keeps its replay from undoing what we stored since.
@@ -41,10 +42,18 @@ Unfinished = Callable[[str], Awaitable[list[CallRecord]]]
 class TakeOver:
     """Lets a dead peer's waiting calls through and follows its calls in conversation."""
 
-    def __init__(self, ari: AriPort, controller: CallController, unfinished: Unfinished) -> None:
+    def __init__(
+        self,
+        ari: AriPort,
+        controller: CallController,
+        unfinished: Unfinished,
+        *,
+        register: Callable[[str], None] = lambda _peer: None,
+    ) -> None:
         self._ari = ari
         self._controller = controller
         self._unfinished = unfinished  # a peer's unfinished rows, by its application name
+        self._register = register  # import the register lines the peer had taken, not stored
 
     async def sweep(self, peer: str) -> list[str]:
         """Let through the calls waiting in ``peer``'s application; return their ids."""
@@ -58,6 +67,7 @@ class TakeOver:
         recovered = set(await self.sweep(peer))
         adopted = [record for record in records if record.uniqueid not in recovered]
         await self._controller.adopt(adopted)
+        self._register(peer)
         log.warning(
             "ha.peer_taken_over",
             peer=peer,

@@ -63,8 +63,12 @@ async def test_a_dead_peers_calls_are_let_through_or_followed(harness: Harness):
     async def unfinished(peer: str) -> list[CallRecord]:
         return rows[peer]
 
-    await TakeOver(harness.ari, harness.controller, unfinished)("callrec-a")
+    registers: list[str] = []
+    await TakeOver(harness.ari, harness.controller, unfinished, register=registers.append)(
+        "callrec-a"
+    )
     await harness.feed()
+    assert registers == ["callrec-a"]  # its register lines taken, not stored: ours to import
     assert harness.ari.operations("1.1")[-2:] == ["subscribe", "continue"]
     assert harness.last("1.1").consent == Consent.INTERRUPTED
     assert harness.ari.operations("1.2")[-1] == "subscribe"  # never sent anywhere: it talks
