@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
+from callrec_ari.ari.client import AriClient
 from callrec_ari.db import lookup
 from callrec_ari.db.models import Call
 from callrec_ari.db.session import open_sessions
@@ -45,6 +47,7 @@ pytestmark = pytest.mark.asterisk
 CALLS = 14
 LEASE_SECONDS = 2.0
 APPS = ("callrec-a", "callrec-b")
+BROADCAST = "CALLREC_BROADCAST"  # the dialplan's switch to StasisBroadcast()
 
 
 @dataclass
@@ -74,16 +77,19 @@ async def pair(asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path) -> A
         ServiceProcess(instance_config(base, tmp_path, app, peer), tmp_path / app)
         for app, peer in (APPS, APPS[::-1])
     )
-    asterisk.cli("dialplan set global CALLREC_BROADCAST ^callrec-[ab]$")
-    try:
-        for process in (a, b):
-            await asyncio.to_thread(process.migrate)
-            await asyncio.to_thread(process.start)
-        yield Pair(a=a, b=b, url=base["database"]["url"])
-    finally:
-        a.stop()
-        b.stop()
-        asterisk.cli("dialplan set global CALLREC_BROADCAST ''")  # the next test: one instance
+    ari = sandbox_settings(asterisk, tmp_path).ari
+    async with aiohttp.ClientSession() as session:
+        globals_ = AriClient(session, ari)
+        await globals_.set_global(BROADCAST, "^callrec-[ab]$")
+        try:
+            for process in (a, b):
+                await asyncio.to_thread(process.migrate)
+                await asyncio.to_thread(process.start)
+            yield Pair(a=a, b=b, url=base["database"]["url"])
+        finally:
+            a.stop()
+            b.stop()
+            await globals_.set_global(BROADCAST, "")  # the sandbox's next test: one instance
 
 
 async def test_killing_one_of_two_instances_loses_only_the_calls_in_its_hands(
