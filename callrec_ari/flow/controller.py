@@ -167,6 +167,8 @@ class CallController:
                 channel = await self._ari.get_channel(channel_id)
             except ChannelGoneError:
                 continue
+            if channel_id in self._calls:
+                continue  # its StasisStart came in while we asked: that worker has it
             args = tuple(channel.app_data.split(",")[1:])
             arrival = arrival_from(channel, args, channel.created)
             log.warning("call.recovered", call_id=channel_id)
@@ -193,6 +195,8 @@ class CallController:
                 except AriError as exc:
                     log.warning("call.not_adopted", call_id=record.uniqueid, error=str(exc))
                     continue
+            if record.uniqueid in self._calls:
+                continue  # taken up by an event while we asked Asterisk about it
             log.warning("call.adopted", call_id=record.uniqueid, ended=ended_at is not None)
             self._spawn(record.uniqueid, _Adopt(record=record, ended_at=ended_at))
 
@@ -227,6 +231,10 @@ class CallController:
             log.warning("calls.left_unfinished_at_stop", calls=len(tasks))
 
     def _spawn(self, channel_id: str, start: _Start | _Adopt) -> None:
+        if channel_id in self._calls:
+            # One call, one worker: a second would answer and record the call twice.
+            log.warning("call.already_followed", call_id=channel_id, start=type(start).__name__)
+            return
         worker = _Worker(channel_id)
         worker.queue.put_nowait(start)
         self._calls[channel_id] = worker
@@ -253,7 +261,8 @@ class CallController:
             if worker.timer is not None:
                 worker.timer.cancel()
             worker.released.set()
-            del self._calls[worker.channel_id]
+            if self._calls.get(worker.channel_id) is worker:
+                del self._calls[worker.channel_id]
             if not self._calls:
                 self._idle.set()
 
