@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from callrec_ari.config.outbound import parse_outbound
+from callrec_ari.config.overload import parse_overload
 from callrec_ari.config.profile import profile as _profile
 from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
@@ -144,6 +145,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
             retention,
             decline_key=consent.decline_key,
         ),
+        overload=parse_overload(root.table("overload", required=False)),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from callrec_ari.config.outbound import OutboundSettings
+from callrec_ari.config.overload import OverloadLimits
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -232,6 +233,7 @@ class Settings:
     profile: Profile = PLACEHOLDER_PROFILE
     # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    overload: OverloadLimits = field(default_factory=OverloadLimits)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

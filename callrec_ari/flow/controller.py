@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from callrec_ari.flow import events as ev
 from callrec_ari.flow.arrival import arrival_from, translate
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
+from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
@@ -86,6 +88,8 @@ class CallController:
         do_not_record: Callable[[str | None], bool] = lambda _number: False,
         unfinished: Unfinished | None = None,
         clock: Callable[[], datetime] = utc_now,
+        admission: Admission | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ari = ari
         self._flow = flow
@@ -95,6 +99,8 @@ class CallController:
         self._do_not_record = do_not_record
         self._unfinished = unfinished  # asked once, at the first connection
         self._clock = clock
+        self._admission = admission  # None: every call goes through the consent step
+        self._monotonic = monotonic
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -273,8 +279,15 @@ class CallController:
             flow: ConsentFlow | OutboundFlow = self._flow
             if item.arrival.outbound:
                 flow = OutboundFlow(self._flow)
-            step = flow.recover(item.arrival) if item.recovered else flow.start(item.arrival)
             arrival = item.arrival
+            verdict = None if item.recovered else self._admit(arrival)
+            if verdict is not None:
+                log.warning("call.overloaded", sign=verdict.sign, measured=verdict.measured)
+                step = flow.overloaded(arrival, verdict.described)
+            elif item.recovered:
+                step = flow.recover(arrival)
+            else:
+                step = flow.start(arrival)
             # An outbound call's "dialled number" is the callee's: masked like a caller's.
             number_key = "number" if arrival.outbound else "dialled_number"
             log.info(
@@ -289,6 +302,24 @@ class CallController:
         else:
             step = self._handle(worker.call, item)
         await self._take(worker, step, item)
+
+    def _admit(self, arrival: ev.CallArrived) -> Verdict | None:
+        """Why this new call must be connected unrecorded at once, or None (it may wait for
+        the consent step)."""
+        if self._admission is None:
+            return None
+        limit = self._admission.limits.max_calls_in_consent
+        in_consent = (
+            sum(
+                1
+                for w in self._calls.values()
+                if w.call is not None and w.call.phase in BEFORE_CONNECTION
+            )
+            if limit
+            else 0
+        )
+        age = (self._clock() - arrival.at).total_seconds()
+        return self._admission.admit(now=self._monotonic(), event_age=age, in_consent=in_consent)
 
     def _handle(self, call: Call, event: ev.FlowEvent) -> tuple[Call, list[cmd.Command]]:
         if call.outbound is not None:
