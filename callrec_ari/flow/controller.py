@@ -28,6 +28,7 @@ from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.metrics import Metrics
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
@@ -90,6 +91,7 @@ class CallController:
         clock: Callable[[], datetime] = utc_now,
         admission: Admission | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ari = ari
         self._flow = flow
@@ -101,6 +103,7 @@ class CallController:
         self._clock = clock
         self._admission = admission  # None: every call goes through the consent step
         self._monotonic = monotonic
+        self._metrics = metrics or Metrics()
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -151,13 +154,16 @@ class CallController:
 
     async def reconcile(self) -> None:
         """After (re)connecting: filter events, settle calls we lost sight of, free leftovers."""
+        # Only the calls of the lost connection: a call that arrives on the new one while we
+        # wait for Asterisk below was seen from its start and goes on as usual.
+        lost_sight = list(self._calls.values())
         try:
             # Without the filter Asterisk sends dozens of events per call we would only drop.
             await self._ari.set_event_filter(ari.EVENT_TYPES)
         except AriError as exc:
             log.warning("ari.event_filter_refused", error=str(exc))
         now = self._clock()
-        for worker in list(self._calls.values()):
+        for worker in lost_sight:
             phase = worker.call.phase if worker.call else None
             if phase in (Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY):
                 worker.queue.put_nowait(ev.Interrupted(at=now))
@@ -351,6 +357,8 @@ class CallController:
             )
         if call.stored and (before is None or before.record != call.record):
             self._submit(call.record)
+            if call.record.finished and (before is None or not before.record.finished):
+                self._metrics.call_finished(call.record)
         for command in commands:
             follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:

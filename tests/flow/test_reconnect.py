@@ -18,7 +18,7 @@ from callrec_ari.ari.events import EventStream
 from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.recording.finalise import settle
-from callrec_ari.records import CallRecord
+from callrec_ari.records import CallRecord, Consent
 from tests.ari.conftest import ari_settings
 from tests.ari.fake_server import CALLER_ID, FakeAsterisk, Reply, channel_json, eventually
 from tests.ari.fake_server import stasis_start as stasis_start_json
@@ -109,3 +109,45 @@ async def test_a_call_arriving_while_the_reconnect_asks_about_it_gets_one_worker
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             await controller.close()
+
+
+async def test_a_call_arriving_while_the_reconnect_sets_the_filter_is_announced(
+    fake_ari: FakeAsterisk, tmp_path: Path
+):
+    """A call whose StasisStart comes on the new connection while the reconnect still waits
+    for Asterisk is not one we lost sight of: it is announced, not let through unrecorded."""
+    settings = example_settings(tmp_path)
+    fake_ari.reply("GET", APPLICATION, Reply(200, json={"name": "callrec", "channel_ids": []}))
+    rows: list[CallRecord] = []
+    async with aiohttp.ClientSession() as session:
+        ari_config = ari_settings(fake_ari.url)
+        controller = CallController(
+            ari=AriClient(session, ari_config),
+            flow=ConsentFlow(settings),
+            recordings_dir=settings.recording.service_dir,
+            submit=rows.append,
+            settle=lambda path, discard=False: settle(path, wait_seconds=1, discard=discard),
+            do_not_record=lambda _number: False,
+        )
+        stream = EventStream(
+            session, ari_config, on_event=controller.on_event, on_connect=controller.reconcile
+        )
+        running = asyncio.create_task(stream.run())
+        try:
+            await eventually(lambda: stream.reconciled)
+            fake_ari.reply("PUT", f"{APPLICATION}/eventFilter", Reply(204, delay=0.3))
+            await fake_ari.close_sockets()
+            await eventually(lambda: not stream.reconciled and bool(fake_ari.sockets))
+            await fake_ari.send(stasis_start_json())
+            await eventually(lambda: stream.reconciled)
+            await asyncio.sleep(0.1)
+            paths = [r.raw_path for r in fake_ari.requests]
+            assert f"/ari/channels/{CALLER_ID}/answer" in paths
+            assert any(f"/ari/channels/{CALLER_ID}/play/" in path for path in paths)
+            assert rows
+            assert all(row.consent == Consent.PENDING for row in rows)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await controller.close(grace_seconds=0.1)
