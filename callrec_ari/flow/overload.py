@@ -111,7 +111,8 @@ class Admission:
             (Sign.EVENT_DELAY, delay, limits.event_delay_seconds),
             (Sign.LOOP_LAG, self._loop_lag, limits.loop_lag_seconds),
             (Sign.ARI_LATENCY, self._ari_latency, limits.ari_latency_seconds),
-            (Sign.CALLS_IN_CONSENT, float(in_consent), float(limits.max_calls_in_consent)),
+            # This call included: room for max_calls_in_consent, not one more.
+            (Sign.CALLS_IN_CONSENT, float(in_consent + 1), float(limits.max_calls_in_consent)),
         )
         for sign, measured, limit in checks:
             if limit > 0 and measured > limit:

@@ -72,7 +72,8 @@ def test_one_slow_ari_request_does_not_shed():
 def test_calls_in_consent_limit_and_zero_means_off():
     """max_calls_in_consent sheds above it; 0 (the default) never does."""
     assert admission().admit(now=0.0, event_age=0.0, in_consent=10_000) is None
-    verdict = admission(max_calls_in_consent=300).admit(now=0.0, event_age=0.0, in_consent=301)
+    assert admission(max_calls_in_consent=300).admit(now=0, event_age=0, in_consent=299) is None
+    verdict = admission(max_calls_in_consent=300).admit(now=0.0, event_age=0.0, in_consent=300)
     assert verdict is not None
     assert verdict.sign == Sign.CALLS_IN_CONSENT
 
