@@ -195,9 +195,17 @@ def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
             facts = inspect_wav(path)
         except RecordingError as exc:
             return Settled(status=RecordingStatus.FAILED, reason=str(exc))
-        if facts.duration_seconds == 0:
-            return Settled(status=RecordingStatus.EMPTY, facts=facts, reason="no audio frames")
+        # Measured even beside an empty mix: a leg with audio is personal data the row must
+        # know by its hash too (it goes with the mix under every deletion rule).
         caller, agent = (_leg_facts(leg) for leg in leg_files(path))
+        if facts.duration_seconds == 0:
+            return Settled(
+                status=RecordingStatus.EMPTY,
+                facts=facts,
+                reason="no audio frames",
+                caller_leg=caller,
+                agent_leg=agent,
+            )
         return Settled(
             status=RecordingStatus.COMPLETE, facts=facts, caller_leg=caller, agent_leg=agent
         )

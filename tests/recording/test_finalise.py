@@ -145,3 +145,17 @@ async def test_a_truncated_file_after_the_marker_is_failed(tmp_path: Path):
     settled = await settle(wav, wait_seconds=1, poll=0.01)
     assert settled.status == RecordingStatus.FAILED
     assert "call.wav" in settled.reason
+
+
+async def test_legs_beside_an_empty_mix_are_measured_all_the_same(tmp_path: Path):
+    """A mix without audio settles as empty, but legs that hold audio are measured: the row
+    knows every file of personal data by its hash."""
+    wav = tmp_path / "call.wav"
+    write_wav(wav, 0.0)
+    write_wav(tmp_path / "call.caller.wav", 0.5)
+    write_wav(tmp_path / "call.agent.wav", 0.0)
+    settled = await settle(wav, wait_seconds=5, poll=0.01)
+    assert settled.status == RecordingStatus.EMPTY
+    assert settled.caller_leg is not None
+    assert settled.caller_leg.duration_seconds == pytest.approx(0.5)
+    assert settled.agent_leg is not None
