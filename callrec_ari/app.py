@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
+from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
@@ -215,10 +216,15 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
     effective, changes = await _last_routes(settings)
     versions = await _prompt_versions(app, effective)
     metrics = app[METRICS]
+    rest = WsRest() if settings.ari.rest_over_websocket else None
     async with aiohttp.ClientSession() as session:
         controller = CallController(
             ari=AriClient(
-                session, settings.ari, metrics=metrics, latency=app[ADMISSION].note_ari_latency
+                session,
+                settings.ari,
+                metrics=metrics,
+                latency=app[ADMISSION].note_ari_latency,
+                websocket=rest,
             ),
             flow=ConsentFlow(effective, versions.versions),
             recordings_dir=settings.recording.service_dir,
@@ -236,7 +242,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             register_wake.set()  # calls connected while we were away are in the register
 
         events = EventStream(
-            session, settings.ari, on_event=controller.on_event, on_connect=on_connect
+            session, settings.ari, on_event=controller.on_event, on_connect=on_connect, rest=rest
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events

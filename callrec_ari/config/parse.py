@@ -174,6 +174,7 @@ def _ari(table: Table, env: Mapping[str, str]) -> AriSettings:
         request_timeout_seconds=table.positive("request_timeout_seconds", 5.0),
         reconnect_min_seconds=minimum,
         reconnect_max_seconds=maximum,
+        rest_over_websocket=table.get("rest_over_websocket", bool, True),
     )
 
 

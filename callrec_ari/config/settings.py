@@ -50,6 +50,8 @@ class AriSettings:
     request_timeout_seconds: float = 5.0
     reconnect_min_seconds: float = 0.2
     reconnect_max_seconds: float = 10.0
+    # REST requests on the event WebSocket when Asterisk answers them there (ari/ws_rest.py).
+    rest_over_websocket: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
