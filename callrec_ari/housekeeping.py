@@ -35,6 +35,7 @@ from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
 from callrec_ari.supervision import UNWATCHED, Rounds
+from callrec_ari.training.expiry import purge_expired_copies
 
 log = structlog.get_logger(__name__)
 
@@ -180,7 +181,8 @@ async def purge_periodically(
     sleep: Sleep = asyncio.sleep,
     rounds: Rounds = UNWATCHED,
 ) -> None:
-    """Purge expired recordings every ``lifecycle.purge_interval_seconds``, until cancelled."""
+    """Purge expired recordings, then expired training copies, every
+    ``lifecycle.purge_interval_seconds``, until cancelled."""
     interval = settings.lifecycle.purge_interval_seconds
     while True:
         try:
@@ -197,6 +199,7 @@ async def purge_periodically(
             # Old prompt audio is kept while a kept call heard it: checked after the calls.
             async with sessions() as session, session.begin():
                 await purge_prompt_audio(session, settings, now=clock())
+            await purge_expired_copies(sessions, library=settings.training.dir, now=clock())
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
             rounds.failed(f"The purge failed: {exc}")
