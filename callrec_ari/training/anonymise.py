@@ -4,17 +4,18 @@
 
     caller leg ─ silence spans ─ rubberband (pitch and formants x factor) ─┐
                                                                             ├─ mix ─ silence spans
-    agent leg ── silence spans ────────────────────────────────────────────┘    │
+    agent leg ─────────────────────────────────────────────────────────────┘    │
                                                      random silence before and after ─ 8 kHz s16
 
 ``disguise`` shifts the caller's pitch and formants together by a factor drawn per copy
 (1.25-1.45 up or 0.7-0.8 down: a different voice to the ear, still intelligible); the factor
 is used once and kept nowhere. ``remove`` leaves the caller's leg out: only the agent is
-heard. The marked spans are silenced per sample (``aeval``), on each leg before the shift
-and again on the mix, so nothing said in them survives even where the shift smears a few
-milliseconds. Random silence (0.5-3 s) before and after makes the copy's length differ from
-the original's. The output carries no metadata: ``-map_metadata -1`` and bit-exact mode
-write a bare RIFF header (``fmt`` and ``data`` chunks, no ``LIST``/encoder tag).
+heard. The marked spans are silenced per sample (``aeval``) on the mix, which zeroes both
+voices exactly there, and on the caller's leg before the shift as well, so nothing the
+caller said in them survives even where the shift smears a few milliseconds. Random
+silence (0.5-3 s) before and after makes the copy's length differ from the original's. The
+output carries no metadata: ``-map_metadata -1`` and bit-exact mode write a bare RIFF
+header (``fmt`` and ``data`` chunks, no ``LIST``/encoder tag).
 
 ``ffmpeg_command`` is pure; ``render`` runs it without blocking the event loop and kills
 only the ffmpeg it started if it overruns or the caller is cancelled.
@@ -23,6 +24,7 @@ only the ffmpeg it started if it overruns or the caller is cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import random
 import secrets
@@ -105,19 +107,14 @@ def ffmpeg_command(recipe: Recipe, output: Path) -> list[str]:
     existing file)."""
     silence = _silence(recipe.spans)
     inputs = ["-i", f"file:{recipe.agent}"]
-    agent = f"[0:a]{silence or 'anull'}[agent]"
     if recipe.caller is None:
-        graph = [agent, f"[agent]{_finish(recipe, silence)}[out]"]
+        graph = [f"[0:a]{_finish(recipe, silence)}[out]"]
     else:
         inputs += ["-i", f"file:{recipe.caller}"]
-        shift = (
-            f"rubberband=pitch={recipe.pitch:.4f}:formant=shifted:pitchq=quality"
-            if recipe.pitch is not None
-            else "anull"
-        )
+        shift = f"rubberband=pitch={recipe.pitch or 1.0:.4f}:formant=shifted:pitchq=quality"
         caller = f"[1:a]{silence + ',' if silence else ''}{shift}[caller]"
-        mix = "[agent][caller]amix=inputs=2:duration=longest:normalize=0"
-        graph = [agent, caller, f"{mix},{_finish(recipe, silence)}[out]"]
+        mix = "[0:a][caller]amix=inputs=2:duration=longest:normalize=0"
+        graph = [caller, f"{mix},{_finish(recipe, silence)}[out]"]
     return [
         "ffmpeg",
         "-nostdin",
@@ -187,7 +184,8 @@ async def render(recipe: Recipe, output: Path, *, limit_seconds: float) -> None:
     try:
         _, stderr = await asyncio.wait_for(process.communicate(), limit_seconds)
     except BaseException as exc:  # a timeout or a cancellation: stop our ffmpeg, then go on
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):  # it may have ended just now
+            process.kill()
         await process.wait()
         if isinstance(exc, TimeoutError):
             raise RecordingError(

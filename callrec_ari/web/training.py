@@ -44,7 +44,6 @@ async def make(request: web.Request) -> web.StreamResponse:
 
 
 async def _copies(request: web.Request) -> list[TrainingCopyView]:
-    allowed(request, may_play_training)
     async with request.app[SESSIONS]() as db:
         return await library.list_copies(db, now=request.app[CLOCK]())
 
@@ -52,18 +51,18 @@ async def _copies(request: web.Request) -> list[TrainingCopyView]:
 @routes.get("/training")
 async def training_page(request: web.Request) -> web.StreamResponse:
     """The library: each copy's topic, language, caller's voice, month, and a player."""
-    copies = await _copies(request)
     account = allowed(request, may_play_training)
     return await page(
         request,
         "training.html",
-        {"copies": copies, "may_delete": may_mark_for_training(account.actor)},
+        {"copies": await _copies(request), "may_delete": may_mark_for_training(account.actor)},
     )
 
 
 @routes.get("/api/training")
 async def training_api(request: web.Request) -> web.StreamResponse:
     """The training copies as JSON (the audio of each at ``/training/{copy_id}/audio``)."""
+    allowed(request, may_play_training)
     return web.json_response({"copies": [copy.to_json() for copy in await _copies(request)]})
 
 
