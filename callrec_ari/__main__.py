@@ -122,7 +122,8 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     run = command(
         "run",
         _run,
-        "Run the call service (ARI consent flow, database writer, /healthz) and the staff web app.",
+        "Run the call service (ARI consent flow, database writer, /healthz, /metrics) and the "
+        "staff web app.",
     )
     run.add_argument("--no-web", action="store_true", help="the call service only")
     command("web", _web, "Run the staff web app alone.")

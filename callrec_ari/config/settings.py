@@ -159,7 +159,7 @@ class Route:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
-    """Where the service's own HTTP endpoint (``/healthz``) listens."""
+    """Where the service's own HTTP endpoints (``/healthz``, ``/metrics``) listen."""
 
     host: str = "127.0.0.1"
     port: int = 8089

@@ -26,6 +26,7 @@ from callrec_ari.flow.arrival import arrival_from, translate
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.metrics import Metrics
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
@@ -86,6 +87,7 @@ class CallController:
         do_not_record: Callable[[str | None], bool] = lambda _number: False,
         unfinished: Unfinished | None = None,
         clock: Callable[[], datetime] = utc_now,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ari = ari
         self._flow = flow
@@ -95,6 +97,7 @@ class CallController:
         self._do_not_record = do_not_record
         self._unfinished = unfinished  # asked once, at the first connection
         self._clock = clock
+        self._metrics = metrics or Metrics()
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -311,6 +314,8 @@ class CallController:
             )
         if call.stored and (before is None or before.record != call.record):
             self._submit(call.record)
+            if call.record.finished and (before is None or not before.record.finished):
+                self._metrics.call_finished(call.record)
         for command in commands:
             follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:

@@ -17,6 +17,7 @@ from callrec_ari.flow.arrival import agent_of, arrival_from
 from callrec_ari.flow.call import Phase
 from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.metrics import Metrics
 from callrec_ari.recording.finalise import marker_for, settle
 from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from tests.support.audio import write_wav
@@ -42,7 +43,12 @@ def channel(channel_id: str = CHANNEL, name: str = "PJSIP/trunk-00000006") -> ar
 
 
 class Harness:
-    def __init__(self, settings: Settings, do_not_record: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        do_not_record: frozenset[str] = frozenset(),
+        metrics: Metrics | None = None,
+    ) -> None:
         self.ari = FakeAri()
         self.records: list[CallRecord] = []
         self.settings = settings
@@ -56,6 +62,7 @@ class Harness:
             ),
             do_not_record=lambda number: number in do_not_record,
             clock=lambda: at(100),
+            metrics=metrics,
         )
 
     async def feed(self, *events: ari.AriEvent) -> None:
