@@ -37,6 +37,7 @@ from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
 from callrec_ari.supervision import UNWATCHED, Rounds
+from callrec_ari.training.expiry import purge_expired_copies
 
 log = structlog.get_logger(__name__)
 
@@ -183,8 +184,9 @@ async def purge_periodically(
     rounds: Rounds = UNWATCHED,
     purged: Callable[[], None] = lambda: None,
 ) -> None:
-    """Purge expired recordings every ``lifecycle.purge_interval_seconds``, until cancelled;
-    ``purged`` is called after each run that succeeded."""
+    """Purge expired recordings, then expired training copies, every
+    ``lifecycle.purge_interval_seconds``, until cancelled; ``purged`` is called after each
+    run that succeeded."""
     interval = settings.lifecycle.purge_interval_seconds
     while True:
         try:
@@ -201,6 +203,7 @@ async def purge_periodically(
             # Old prompt audio is kept while a kept call heard it: checked after the calls.
             async with sessions() as session, session.begin():
                 await purge_prompt_audio(session, settings, now=clock())
+            await purge_expired_copies(sessions, library=settings.training.dir, now=clock())
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
             rounds.failed(f"The purge failed: {exc}")

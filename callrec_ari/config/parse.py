@@ -37,6 +37,7 @@ from callrec_ari.config.settings import (
     WebSettings,
 )
 from callrec_ari.config.table import Table
+from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
 from callrec_ari.names import LANGUAGE, SOUND_NAME
 from callrec_ari.numbers import valid_region
@@ -64,6 +65,7 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("web", "secret_key_file"): "var/web-secret.key",
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
+    ("training", "dir"): None,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -138,6 +140,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         log=_log(root.table("log", required=False)),
         passwords=_passwords(root.table("passwords", required=False)),
         audit=_audit(root.table("audit", required=False), base_dir),
+        training=parse_training(root.table("training", required=False), recording, base_dir),
         profile=profile,
         outbound=parse_outbound(
             root.table("outbound", required=False),

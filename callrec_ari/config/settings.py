@@ -141,6 +141,15 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """The library of anonymised training copies (seed 003 §9): its folder and how long a
+    copy is kept, in calendar months counted from the end of the month it was made."""
+
+    dir: Path  # default: "training" inside [recording] service_dir
+    months: int = 24
+
+
+@dataclass(frozen=True, kw_only=True)
 class Route:
     """What a caller to one dialled number hears and how the recording is kept."""
 
@@ -232,6 +241,7 @@ class Settings:
     log: LogSettings
     passwords: PasswordSettings = PasswordSettings()
     audit: AuditSettings
+    training: TrainingSettings
     profile: Profile = PLACEHOLDER_PROFILE
     # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
