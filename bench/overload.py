@@ -8,10 +8,12 @@ and was not shed as ``overloaded`` has a complete recording.
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 from bench.runner import Bench, CallPath, RunResult
 from bench.service import records
+from bench.stats import Distribution
 from callrec_ari.records import Consent, RecordingStatus
 
 _MIX_DOTS = 2  # <uniqueid>.wav has two dots (uniqueid a.b); a leg's name has three
@@ -22,6 +24,7 @@ class OverloadResult:
     """The overload run and the audit of its files and rows."""
 
     run: RunResult
+    baseline: RunResult  # plain dialplan at the same rate: what the PBX alone does there
     shares: dict[str, float]  # consent/recording_status -> share of the run's rows
     wavs_without_row: list[str]  # recordings on disk that no row names
     consented_unrecorded: int  # consent given, not shed, and no complete recording
@@ -37,6 +40,8 @@ def overload_run(
 ) -> OverloadResult:
     """Place ``rate * seconds`` calls through callrec at ``rate`` calls/s and audit them."""
     calls = max(20, round(rate * seconds))
+    baseline = bench.run(CallPath.BASELINE, calls=calls, rate=rate, talk_ms=talk_ms)
+    time.sleep(2)  # let the baseline's calls drain out of Asterisk
     run = bench.run(CallPath.SERVICE, calls=calls, rate=rate, talk_ms=talk_ms)
     total = sum(run.outcomes.values()) or 1
     shares = {outcome: count / total for outcome, count in run.outcomes.items()}
@@ -54,6 +59,7 @@ def overload_run(
     )
     return OverloadResult(
         run=run,
+        baseline=baseline,
         shares=shares,
         wavs_without_row=sorted(on_disk - known),
         consented_unrecorded=unrecorded,
@@ -62,15 +68,18 @@ def overload_run(
 
 def describe(result: OverloadResult) -> list[str]:
     """The report's lines."""
-    setup = result.run.setup_ms
-    p50, p99 = (f"{setup.p50:.0f} ms", f"{setup.p99:.0f} ms") if setup else ("-", "-")
     lines = [
         "",
-        f"overload run: callrec at {result.run.rate:g} calls/s (twice what it sustains), "
-        f"{result.run.placed} calls",
-        f"  setup delay p50 {p50}, p99 {p99}; {result.run.connected} of {result.run.placed} "
-        "reached the agent",
+        f"overload run: {result.run.rate:g} calls/s (twice what callrec sustains), "
+        f"{result.run.placed} calls per path",
+        "  answer delay = caller's INVITE -> 200 OK; total = caller's INVITE -> agent's INVITE",
     ]
+    for name, run in (("baseline", result.baseline), ("callrec", result.run)):
+        answer, total = run.answer_ms, run.total_ms
+        lines.append(
+            f"  {name:9} answer p50 {_ms(answer, 'p50')}, p99 {_ms(answer, 'p99')}; "
+            f"total p99 {_ms(total, 'p99')}; {run.connected} of {run.placed} reached the agent"
+        )
     for outcome, share in sorted(result.shares.items(), key=lambda item: -item[1]):
         lines.append(f"  {outcome:32}{share:7.1%}")
     lines += [
@@ -78,3 +87,7 @@ def describe(result: OverloadResult) -> list[str]:
         f"  consenting callers left unrecorded (not shed): {result.consented_unrecorded}",
     ]
     return lines
+
+
+def _ms(distribution: Distribution | None, percentile: str) -> str:
+    return f"{getattr(distribution, percentile):.0f} ms" if distribution else "-"
