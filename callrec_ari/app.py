@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
+from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
@@ -34,6 +35,7 @@ from callrec_ari.db.writer import CallWriter
 from callrec_ari.errors import CallrecError
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
+from callrec_ari.flow.overload import Admission
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.housekeeping import (
     count_overdue_periodically,
@@ -65,6 +67,7 @@ CONTROLLER = web.AppKey("controller", CallController)
 EVENTS = web.AppKey("events", EventStream)
 DUTIES = web.AppKey("duties", Duties)
 METRICS = web.AppKey("metrics", Metrics)
+ADMISSION = web.AppKey("admission", Admission)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
@@ -83,6 +86,7 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     app[SETTINGS] = settings
     app[DUTIES] = Duties(backoff=backoff or Backoff())
     app[METRICS] = metrics = Metrics()
+    app[ADMISSION] = Admission(settings.overload)
     metrics.readings.duties = app[DUTIES]
     app.cleanup_ctx.append(_loop_lag)
     app.cleanup_ctx.append(_database)
@@ -96,7 +100,13 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
 
 
 async def _loop_lag(app: web.Application) -> AsyncIterator[None]:
-    lag = LoopLag(app[METRICS].loop_lag)
+    metrics, admission = app[METRICS], app[ADMISSION]
+
+    def observe(seconds: float) -> None:
+        metrics.loop_lag(seconds)
+        admission.note_loop_lag(seconds)
+
+    lag = LoopLag(observe)
     _supervised(app, "event-loop-lag", lambda _: lag.run())
     yield
     await app[DUTIES].stop("event-loop-lag")
@@ -206,9 +216,16 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
     effective, changes = await _last_routes(settings)
     versions = await _prompt_versions(app, effective)
     metrics = app[METRICS]
+    rest = WsRest() if settings.ari.rest_over_websocket else None
     async with aiohttp.ClientSession() as session:
         controller = CallController(
-            ari=AriClient(session, settings.ari, metrics=metrics),
+            ari=AriClient(
+                session,
+                settings.ari,
+                metrics=metrics,
+                latency=app[ADMISSION].note_ari_latency,
+                websocket=rest,
+            ),
             flow=ConsentFlow(effective, versions.versions),
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
@@ -216,6 +233,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             do_not_record=app[DO_NOT_RECORD].matches,
             unfinished=partial(_unfinished_calls, app),
             metrics=metrics,
+            admission=app[ADMISSION],
         )
         register_wake = asyncio.Event()
 
@@ -224,7 +242,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             register_wake.set()  # calls connected while we were away are in the register
 
         events = EventStream(
-            session, settings.ari, on_event=controller.on_event, on_connect=on_connect
+            session, settings.ari, on_event=controller.on_event, on_connect=on_connect, rest=rest
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events

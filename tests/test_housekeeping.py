@@ -298,9 +298,9 @@ async def test_a_purge_crash_is_logged_restarted_and_shown_until_fixed(
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             body = await until_health(client, 503)
             async with asyncio.timeout(10):
-                while body["tasks"]["purge"]["restarts"] < 3:
+                # On a loaded machine the event socket may connect after the third restart.
+                while body["tasks"]["purge"]["restarts"] < 3 or not body["ari_connected"]:
                     body = (await health(client))[1]
-            assert body["ari_connected"]
             assert "purge" in body["tasks_failing"]
             assert body["tasks"]["purge"]["state"] == "failing"
             assert "ValueError" in body["tasks"]["purge"]["last_error"]

@@ -7,14 +7,16 @@ so the request latency is measured per route without ever putting an id in a met
 from __future__ import annotations
 
 import asyncio
+import json as json_module
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 from callrec_ari.ari.models import Channel, parse_channel
+from callrec_ari.ari.ws_rest import RESPONSE, WsRest
 from callrec_ari.config import AriSettings
 from callrec_ari.errors import AriError, AriUnavailableError, ChannelGoneError
 from callrec_ari.metrics import Metrics
@@ -38,9 +40,13 @@ class AriClient:
         settings: AriSettings,
         *,
         metrics: Metrics | None = None,
+        latency: Callable[[float], None] = lambda _seconds: None,
+        websocket: WsRest | None = None,
     ) -> None:
         self._session = session
         self._metrics = metrics or Metrics()
+        self._latency = latency  # each round trip, for the overload check (flow/overload.py)
+        self._websocket = websocket  # requests go there while it is available (ws_rest.py)
         self._settings = settings
         self._base = f"{settings.url}/ari"
         self._headers = auth_header(settings)
@@ -124,12 +130,15 @@ class AriClient:
         return list(ids)
 
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
-        """Have Asterisk send our application only these event types."""
+        """Have Asterisk send our application only these event types (and the answers to
+        REST requests on the socket, which Asterisk filters like events: without them every
+        request sent there after this one would wait in vain)."""
+        allowed = [*event_types, RESPONSE] if RESPONSE not in event_types else event_types
         await self._request(
             "PUT",
             "/applications/{}/eventFilter",
             self._settings.app,
-            json={"allowed": [{"type": kind} for kind in event_types]},
+            json={"allowed": [{"type": kind} for kind in allowed]},
         )
 
     async def info(self) -> Any:
@@ -150,7 +159,9 @@ class AriClient:
         try:
             return await self._exchange(method, path, params=params, json=json)
         finally:
-            self._metrics.ari_request(method, route, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self._metrics.ari_request(method, route, seconds)
+            self._latency(seconds)
 
     async def _exchange(
         self,
@@ -160,6 +171,15 @@ class AriClient:
         params: Mapping[str, str] | None,
         json: Any,
     ) -> Any:
+        if self._websocket is not None and self._websocket.available:
+            answer = await self._websocket.request(
+                method,
+                path,
+                params=params,
+                body=json,
+                timeout=self._settings.request_timeout_seconds,
+            )
+            return _outcome(method, path, answer.status, answer.body)
         url = self._base + path
         try:
             async with self._session.request(
@@ -170,29 +190,32 @@ class AriClient:
                 headers=self._headers,
                 timeout=self._timeout,
             ) as response:
-                if response.status in _GONE and path.startswith(("/channels/", "/playbacks/")):
-                    raise ChannelGoneError(
-                        f"ARI {method} {path} found no such channel or playback "
-                        f"({response.status}).",
-                        status=response.status,
-                    )
-                if response.status >= 400:
-                    body = (await response.text())[:200]
-                    raise AriError(
-                        f"ARI {method} {path} failed with {response.status}: {body}",
-                        status=response.status,
-                    )
-                if response.status == 204 or response.content_length == 0:
-                    return None
-                return await response.json(content_type=None)
+                return _outcome(method, path, response.status, await response.text())
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
             raise AriUnavailableError(
                 f"Asterisk's ARI at {self._settings.url} did not answer {method} {path} ({exc!r})."
             ) from None
-        except (aiohttp.ContentTypeError, ValueError) as exc:
+        except UnicodeDecodeError as exc:
             raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
         except aiohttp.ClientError as exc:
             raise AriError(f"ARI {method} {path} sent a broken HTTP answer ({exc!r}).") from None
+
+
+def _outcome(method: str, path: str, status: int, body: str) -> Any:
+    """What an answer means, over HTTP or the WebSocket alike: the JSON body, None, or the
+    typed failure ("channel gone" for a channel or playback that is no more)."""
+    if status in _GONE and path.startswith(("/channels/", "/playbacks/")):
+        raise ChannelGoneError(
+            f"ARI {method} {path} found no such channel or playback ({status}).", status=status
+        )
+    if status >= 400:
+        raise AriError(f"ARI {method} {path} failed with {status}: {body[:200]}", status=status)
+    if status == 204 or not body:
+        return None
+    try:
+        return json_module.loads(body)
+    except ValueError as exc:
+        raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
 
 
 def _seg(value: str) -> str:

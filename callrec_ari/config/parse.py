@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from callrec_ari.config.outbound import parse_outbound
+from callrec_ari.config.overload import parse_overload
 from callrec_ari.config.profile import profile as _profile
 from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
@@ -147,6 +148,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
             retention,
             decline_key=consent.decline_key,
         ),
+        overload=parse_overload(root.table("overload", required=False)),
     )
 
 
@@ -175,6 +177,7 @@ def _ari(table: Table, env: Mapping[str, str]) -> AriSettings:
         request_timeout_seconds=table.positive("request_timeout_seconds", 5.0),
         reconnect_min_seconds=minimum,
         reconnect_max_seconds=maximum,
+        rest_over_websocket=table.get("rest_over_websocket", bool, True),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from callrec_ari.config.outbound import OutboundSettings
+from callrec_ari.config.overload import OverloadLimits
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -49,6 +50,8 @@ class AriSettings:
     request_timeout_seconds: float = 5.0
     reconnect_min_seconds: float = 0.2
     reconnect_max_seconds: float = 10.0
+    # REST requests on the event WebSocket when Asterisk answers them there (ari/ws_rest.py).
+    rest_over_websocket: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +245,7 @@ class Settings:
     profile: Profile = PLACEHOLDER_PROFILE
     # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    overload: OverloadLimits = field(default_factory=OverloadLimits)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

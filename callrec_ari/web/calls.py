@@ -117,6 +117,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
                 "abandoned",
                 "interrupted",
                 "service_unavailable",
+                "overloaded",
                 "withdrawn",
                 "pending",
             ],

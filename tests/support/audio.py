@@ -60,6 +60,22 @@ def tone_power(samples: array.array[int], hz: float, rate: int = 8000) -> float:
     return power / max(len(samples), 1) ** 2
 
 
+def open_recording(path: Path) -> None:
+    """Make the WAV at ``path`` look as Asterisk leaves it while still recording: both size
+    fields of its header at 0 (``format_wav.c`` fills them in as it closes the file)."""
+    data = bytearray(path.read_bytes())
+    data[4:8] = data[40:44] = bytes(4)
+    path.write_bytes(bytes(data))
+
+
+def close_recording(path: Path) -> None:
+    """Fill in the header's sizes of ``path`` as Asterisk does when it closes the file."""
+    data = bytearray(path.read_bytes())
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    data[40:44] = (len(data) - 44).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
 def write_tone_wav(path: Path, hz: float, seconds: float, amplitude: int = 8000) -> None:
     """Write an 8 kHz 16-bit mono WAV holding a steady ``hz`` sine of ``amplitude``."""
     rate = 8000
