@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.overload import OverloadResult, describe, overload_run
 from bench.prompt import PROMPT_NAME, install_bench_prompt
 from bench.report import SearchResult, table, write_json
 from bench.runner import HOLD_MS, Bench, CallPath, RunResult
@@ -74,6 +75,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--search-rates", default="10,15,20,30,40,60", help="rates to step through (calls/s)"
     )
     parser.add_argument(
+        "--refine", type=int, default=2, help="bisections between the last rate passed and failed"
+    )
+    parser.add_argument(
+        "--overload",
+        action="store_true",
+        help="with --max-rate: then run callrec at twice the rate it sustains and audit it",
+    )
+    parser.add_argument(
         "--search-seconds", type=float, default=10.0, help="length of each rate step"
     )
     parser.add_argument(
@@ -94,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     meta = _meta(args)
     status = 1
     try:
-        runs, search = _measure(args, workdir, meta)
+        runs, search, overload = _measure(args, workdir, meta)
         meta["loadavg_after"] = os.getloadavg()
         print(table(meta, runs, search))
+        if overload is not None:
+            print("\n".join(describe(overload)))
         if args.json:
-            write_json(args.json, meta, runs, search)
+            write_json(args.json, meta, runs, search, overload)
         status = _verdict(runs)
     except BrokenBenchmarkError as exc:
         print(f"\nBROKEN BENCHMARK: {exc}", file=sys.stderr)
@@ -113,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure(
     args: argparse.Namespace, workdir: Path, meta: dict[str, Any]
-) -> tuple[dict[CallPath, RunResult], list[SearchResult] | None]:
+) -> tuple[dict[CallPath, RunResult], list[SearchResult] | None, OverloadResult | None]:
     """Start everything, warm up, measure both paths, optionally search the rate; stop all."""
     cache = Path(os.environ.get("CALLREC_SANDBOX_CACHE") or "/var/cache/callrec")
     session = SandboxSession(
@@ -147,29 +158,60 @@ def _measure(
                     bench.run(path, calls=args.calls, rate=args.rate, talk_ms=args.talk_ms)
                 )
             search = _search(bench, args) if args.max_rate else None
+            overload = _overload(bench, args, search, asterisk.recordings_service_dir)
     finally:
         session.stop()
-    return runs, search
+    return runs, search, overload
 
 
 def _search(bench: Bench, args: argparse.Namespace) -> list[SearchResult]:
     """Step each path's rate up until a step loses, fails or leaves unrecorded a call, or p99
-    setup delay exceeds the limit; the last step that passed is the sustained rate."""
+    setup delay exceeds the limit; then halve the gap between the last rate that passed and
+    the first that failed ``--refine`` times. The highest rate that passed is sustained."""
     rates = [float(rate) for rate in args.search_rates.split(",")]
     results = []
     for path in PATHS:
         result = SearchResult(path=path, p99_limit_ms=args.p99_limit_ms)
+        failed: float | None = None
         for rate in rates:
-            print(f"{path}: rate step {rate:g}/s ...", file=sys.stderr)
-            calls = max(20, round(rate * args.search_seconds))
-            step = bench.run(path, calls=calls, rate=rate, talk_ms=args.talk_ms)
-            result.steps.append(step)
-            if not result.passed(step):
+            if not _step_passes(bench, args, result, rate):
+                failed = rate
                 break
             result.sustained_cps = rate
+        for _ in range(args.refine):
+            low = result.sustained_cps or 0.0
+            if failed is None or failed - low < 2:
+                break
+            middle = round((low + failed) / 2)
+            if _step_passes(bench, args, result, middle):
+                result.sustained_cps = middle
+            else:
+                failed = middle
         results.append(result)
-        time.sleep(2)  # let the last step's calls drain out of Asterisk
     return results
+
+
+def _step_passes(bench: Bench, args: argparse.Namespace, result: SearchResult, rate: float) -> bool:
+    print(f"{result.path}: rate step {rate:g}/s ...", file=sys.stderr)
+    calls = max(20, round(rate * args.search_seconds))
+    step = bench.run(result.path, calls=calls, rate=rate, talk_ms=args.talk_ms)
+    result.steps.append(step)
+    time.sleep(2)  # let the step's calls drain out of Asterisk before the next
+    return result.passed(step)
+
+
+def _overload(
+    bench: Bench, args: argparse.Namespace, search: list[SearchResult] | None, recordings: Path
+) -> OverloadResult | None:
+    """With ``--overload``: callrec's path at twice the rate the search found it sustains."""
+    if not args.overload or not search:
+        return None
+    sustained = next(r.sustained_cps for r in search if r.path == CallPath.SERVICE)
+    rate = 2 * (sustained or float(args.search_rates.split(",")[0]))
+    print(f"service: overload run at {rate:g}/s ...", file=sys.stderr)
+    return overload_run(
+        bench, rate=rate, seconds=args.search_seconds, talk_ms=args.talk_ms, recordings=recordings
+    )
 
 
 def _check_recorded(run: RunResult) -> RunResult:

@@ -120,8 +120,9 @@ def write_json(
     meta: Mapping[str, Any],
     runs: Mapping[CallPath, RunResult],
     search: list[SearchResult] | None,
+    overload: Any = None,
 ) -> None:
-    """Every number of the run, for the README."""
+    """Every number of the run, for the README (``overload``: a dataclass, if that ran)."""
     data = {
         "meta": dict(meta),
         "runs": {str(p): dataclasses.asdict(r) for p, r in runs.items()},
@@ -130,6 +131,7 @@ def write_json(
             for metric in _METRICS
         },
         "rate_search": [dataclasses.asdict(s) for s in search] if search is not None else None,
+        "overload": dataclasses.asdict(overload) if overload is not None else None,
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 

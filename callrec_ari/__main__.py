@@ -42,6 +42,7 @@ from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
 from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
+from callrec_ari.training import commands as training_commands
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
@@ -121,7 +122,8 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     run = command(
         "run",
         _run,
-        "Run the call service (ARI consent flow, database writer, /healthz) and the staff web app.",
+        "Run the call service (ARI consent flow, database writer, /healthz, /metrics) and the "
+        "staff web app.",
     )
     run.add_argument("--no-web", action="store_true", help="the call service only")
     command("web", _web, "Run the staff web app alone.")
@@ -167,6 +169,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     audit_commands.add_commands(cli)
     profile_commands.add_commands(cli)
     evidence_commands.add_commands(cli)
+    training_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,
@@ -238,6 +241,7 @@ def resolved_paths(settings: Settings) -> dict[str, str]:
         "audit_witness_key": str(settings.audit.witness_key_file),
         "audit_witness_file": str(settings.audit.witness_file),
         "prompt_versions": str(settings.database.journal_dir / ARCHIVE_FOLDER),
+        "training_copies": str(settings.training.dir),
     }
 
 

@@ -4,11 +4,13 @@
 role        sees / plays            also
 =========== ====================== ========================================================
 agent       own calls (extension)   -
-supervisor  all calls               places and releases legal holds; asks for a release
+supervisor  all calls               places and releases legal holds; asks for a release;
+                                    marks calls for training, plays and deletes the copies
 director    all calls               approves or refuses releases to third parties
 dpo         all calls, restricted   data-subject requests, do-not-record list, audit trail,
             ones too                exports answering a request; asks for a release
 admin       metadata, never audio   users and roles, prompts
+trainer     no call at all          plays the anonymised training copies, nothing else
 =========== ====================== ========================================================
 
 A person may hold several roles and may do what any of them allows. A restricted call
@@ -18,6 +20,11 @@ directly: a release asked for by a supervisor or the dpo and approved by a direc
 not the asker (seed 000 §7.2), or the dpo's export answering the data subject's own open
 access or portability request (``rights/export.py``, which also enforces seed 004's consent
 of all parties). Every copy either way is written to the copy register (``copies/``).
+
+A training copy (seed 003 §9, ``training/``) is no copy of a recording in that sense: a new
+recording made from the call's two legs with the caller's voice disguised or left out and
+the marked spans silenced, kept in a library of its own that trainers play without seeing
+any call.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class Role(enum.StrEnum):
     DPO = "dpo"  # the data-protection officer
     DIRECTOR = "director"
     ADMIN = "admin"  # runs the system; sees metadata for troubleshooting, never audio
+    TRAINER = "trainer"  # plays anonymised training copies (seed 003 §9); sees no call
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +82,8 @@ _PLAY_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR})
 # releases and takes no copies himself.
 _EXPORTERS = frozenset({Role.DPO})
 _RELEASE_ASKERS = frozenset({Role.SUPERVISOR, Role.DPO})
+_TRAINING_MARKERS = frozenset({Role.SUPERVISOR})
+_TRAINING_PLAYERS = frozenset({Role.TRAINER, Role.SUPERVISOR})
 
 
 def _own(actor: Actor, call: CallFacts) -> bool:
@@ -102,6 +112,11 @@ def may_play_any(actor: Actor) -> bool:
 def may_ask_any_release(actor: Actor) -> bool:
     """Whether any of ``actor``'s roles lets them ask for releases at all."""
     return actor.holds(_RELEASE_ASKERS)
+
+
+def may_see_calls(actor: Actor) -> bool:
+    """Whether any of ``actor``'s roles lets them see some call at all (a trainer's does not)."""
+    return actor.holds(_SEE_ALL) or Role.AGENT in actor.roles
 
 
 def may_search_all(actor: Actor) -> bool:
@@ -157,3 +172,14 @@ def may_read_evidence(actor: Actor) -> bool:
     what callers were told (agents and admins have no need: the call's consent column
     already says what they may know)."""
     return Role.DPO in actor.roles
+
+
+def may_mark_for_training(actor: Actor) -> bool:
+    """Whether ``actor`` may mark calls for training copies (seed 003 §9: the supervisor, who
+    must also be allowed to play the call) and delete copies from the library."""
+    return actor.holds(_TRAINING_MARKERS)
+
+
+def may_play_training(actor: Actor) -> bool:
+    """Whether ``actor`` may list and play the anonymised training copies."""
+    return actor.holds(_TRAINING_PLAYERS)

@@ -2,10 +2,10 @@
 
 Each long-lived resource is owned by an aiohttp cleanup context that starts it, and on shutdown
 stops and awaits it, in reverse order: calls are let go first, then pending rows are flushed.
-A small HTTP endpoint, ``GET /healthz``, reports what the service is doing. Every background
-task runs under one supervisor (``callrec_ari.supervision``): a crash is logged with its
-traceback, the task restarts after a growing delay, and ``/healthz`` names it (and is not 200)
-while it is failing.
+A small HTTP endpoint, ``GET /healthz``, reports what the service is doing, and ``GET /metrics``
+the same and more for Prometheus (``callrec_ari.metrics``). Every background task runs under
+one supervisor (``callrec_ari.supervision``): a crash is logged with its traceback, the task
+restarts after a growing delay, and ``/healthz`` names it (and is not 200) while it is failing.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from pathlib import Path
 import aiohttp
 import structlog
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from callrec_ari.ari.client import AriClient
 from callrec_ari.ari.events import EventStream
+from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
@@ -34,15 +36,18 @@ from callrec_ari.db.writer import CallWriter
 from callrec_ari.errors import CallrecError, DatabaseError
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
+from callrec_ari.flow.overload import Admission
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.ha.claims import Claimer
 from callrec_ari.ha.takeover import LeaseKeeper, TakeOver
 from callrec_ari.housekeeping import (
+    count_overdue_periodically,
     import_register,
     purge_periodically,
     refresh_do_not_record,
     refresh_routes,
 )
+from callrec_ari.metrics import LoopLag, Metrics
 from callrec_ari.profile.changes import NO_CHANGES
 from callrec_ari.prompts.version_store import PromptWatcher
 from callrec_ari.prompts.versions import PromptVersions
@@ -66,11 +71,17 @@ EVENTS = web.AppKey("events", EventStream)
 CLAIMER = web.AppKey("claimer", Claimer)
 LEASES = web.AppKey("leases", LeaseKeeper)
 DUTIES = web.AppKey("duties", Duties)
+METRICS = web.AppKey("metrics", Metrics)
+ADMISSION = web.AppKey("admission", Admission)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
 _UNFINISHED_LOOKUP_SECONDS = 5.0
 _ADOPT_AT_MOST = 1000  # unfinished calls followed again after a restart, newest first
+# The count of calls past their date runs after each purge and on this timer, never more
+# often than the rest allows: a COUNT over the calls table is not for every scrape.
+_OVERDUE_COUNT_SECONDS = 300.0
+_OVERDUE_REST_SECONDS = 30.0
 
 
 def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Application:
@@ -79,12 +90,31 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     app = web.Application()
     app[SETTINGS] = settings
     app[DUTIES] = Duties(backoff=backoff or Backoff())
+    app[METRICS] = metrics = Metrics()
+    app[ADMISSION] = Admission(settings.overload)
+    metrics.readings.duties = app[DUTIES]
+    app.cleanup_ctx.append(_loop_lag)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_calls)
     app.router.add_get("/healthz", _health)
+    # No sign-in, like /healthz: no label holds a number or a call's id.
+    app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
     harden(app)  # no Server header on /healthz either (web/security.py)
     return app
+
+
+async def _loop_lag(app: web.Application) -> AsyncIterator[None]:
+    metrics, admission = app[METRICS], app[ADMISSION]
+
+    def observe(seconds: float) -> None:
+        metrics.loop_lag(seconds)
+        admission.note_loop_lag(seconds)
+
+    lag = LoopLag(observe)
+    _supervised(app, "event-loop-lag", lambda _: lag.run())
+    yield
+    await app[DUTIES].stop("event-loop-lag")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -101,6 +131,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         handled_by=settings.ari.app,
     )
     app[WRITER] = writer
+    app[METRICS].readings.writer = writer
     # The writer retries database failures itself; the supervisor catches its bugs.
     _supervised(app, "call-writer", lambda _: writer.run())
     yield
@@ -132,9 +163,24 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
         interval_seconds=settings.consent.do_not_record_refresh_seconds,
     )
     tasks = [_supervised(app, "do-not-record", lambda rounds: refresh(rounds=rounds))]
+    purged = asyncio.Event()
+    count = partial(
+        count_overdue_periodically,
+        settings,
+        app[SESSIONS],
+        report=app[METRICS].readings.overdue_counted,
+        clock=utc_now,
+        wake=purged,
+        interval_seconds=_OVERDUE_COUNT_SECONDS,
+        rest_seconds=_OVERDUE_REST_SECONDS,
+    )
+    tasks.append(_supervised(app, "overdue-count", lambda rounds: count(rounds=rounds)))
     if settings.lifecycle.purge_interval_seconds > 0:
-        purge = partial(purge_periodically, settings, app[SESSIONS], clock=utc_now)
+        purge = partial(
+            purge_periodically, settings, app[SESSIONS], clock=utc_now, purged=purged.set
+        )
         tasks.append(_supervised(app, "purge", lambda rounds: purge(rounds=rounds)))
+        app[METRICS].readings.purge = app[DUTIES].statuses["purge"]
     if witnesser is not None:
         witness = partial(
             witness_periodically,
@@ -175,8 +221,16 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     effective, changes = await _last_routes(settings)
     versions = await _prompt_versions(app, effective)
+    metrics = app[METRICS]
+    rest = WsRest() if settings.ari.rest_over_websocket else None
     async with aiohttp.ClientSession() as session:
-        client = AriClient(session, settings.ari)
+        client = AriClient(
+            session,
+            settings.ari,
+            metrics=metrics,
+            latency=app[ADMISSION].note_ari_latency,
+            websocket=rest,
+        )
         controller = CallController(
             ari=client,
             flow=ConsentFlow(effective, versions.versions),
@@ -185,6 +239,8 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
             do_not_record=app[DO_NOT_RECORD].matches,
             unfinished=partial(_unfinished_calls, app),
+            metrics=metrics,
+            admission=app[ADMISSION],
         )
         register_wake = asyncio.Event()
         importer = RegisterImporter(
@@ -192,6 +248,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             submit=app[WRITER].submit,
             flush=app[WRITER].flush,
             settings=lambda: controller.flow.settings,
+            stored=metrics.call_finished,
             instance=settings.ari.app if settings.ha.enabled else None,
         )
 
@@ -217,12 +274,14 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             register_wake.set()  # calls connected while we were away are in the register
 
         events = EventStream(
-            session, settings.ari, on_event=claimer.on_event, on_connect=on_connect
+            session, settings.ari, on_event=claimer.on_event, on_connect=on_connect, rest=rest
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events
         app[CLAIMER] = claimer
         app[LEASES] = keeper
+        metrics.readings.controller = controller
+        metrics.readings.events = events
         task = _supervised(app, "ari-events", lambda _: events.run())
         running = [task]
         if settings.ha.enabled:

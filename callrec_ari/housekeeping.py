@@ -1,5 +1,6 @@
 """The service's periodic jobs: reloading the do-not-record list and the admin's routes,
-purging expired calls, importing the register of calls connected without the service.
+purging expired calls, counting the calls past their date for the metrics, importing the
+register of calls connected without the service.
 
 Each tolerates the database being down: a failed round is logged and the next one tries
 again. None is ever on the call path. Each reports how its rounds went to ``rounds`` (its
@@ -27,6 +28,7 @@ from callrec_ari.errors import CallrecError
 from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.lifecycle.due import count_overdue
 from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.prompts.version_store import purge_prompt_audio
 from callrec_ari.register.importer import RegisterImporter
@@ -35,6 +37,7 @@ from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
 from callrec_ari.supervision import UNWATCHED, Rounds
+from callrec_ari.training.expiry import purge_expired_copies
 
 log = structlog.get_logger(__name__)
 
@@ -179,8 +182,11 @@ async def purge_periodically(
     clock: Callable[[], datetime],
     sleep: Sleep = asyncio.sleep,
     rounds: Rounds = UNWATCHED,
+    purged: Callable[[], None] = lambda: None,
 ) -> None:
-    """Purge expired recordings every ``lifecycle.purge_interval_seconds``, until cancelled."""
+    """Purge expired recordings, then expired training copies, every
+    ``lifecycle.purge_interval_seconds``, until cancelled; ``purged`` is called after each
+    run that succeeded."""
     interval = settings.lifecycle.purge_interval_seconds
     while True:
         try:
@@ -197,6 +203,7 @@ async def purge_periodically(
             # Old prompt audio is kept while a kept call heard it: checked after the calls.
             async with sessions() as session, session.begin():
                 await purge_prompt_audio(session, settings, now=clock())
+            await purge_expired_copies(sessions, library=settings.training.dir, now=clock())
         except CallrecError as exc:
             log.warning("purge.failed", error=str(exc))
             rounds.failed(f"The purge failed: {exc}")
@@ -205,6 +212,7 @@ async def purge_periodically(
             rounds.failed(f"The purge failed: {describe_error(exc)}.")
         else:
             rounds.succeeded()
+            purged()
             if report.reduced or report.refused:
                 log.info(
                     "purge.done",
@@ -215,3 +223,40 @@ async def purge_periodically(
                     kept_restricted=report.kept_restricted,
                 )
         await sleep(interval)
+
+
+async def count_overdue_periodically(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    report: Callable[[int], None],
+    clock: Callable[[], datetime],
+    wake: asyncio.Event,
+    interval_seconds: float,
+    rest_seconds: float,
+    sleep: Sleep = asyncio.sleep,
+    rounds: Rounds = UNWATCHED,
+) -> None:
+    """Count the calls past their retention date and ``report`` the number: now, then every
+    ``interval_seconds`` or when ``wake`` is set (after a purge), never twice within
+    ``rest_seconds``, so a scrape never runs the query itself. Until cancelled."""
+    failing = False
+    while True:
+        wake.clear()
+        try:
+            async with sessions() as session:
+                retention = (await routing.effective(session, settings)).retention
+                count = await count_overdue(session, retention=retention, now=clock())
+        except (SQLAlchemyError, OSError) as exc:
+            if not failing:
+                log.warning("overdue.count_failed", error=describe_error(exc))
+            failing = True
+            rounds.failed(f"The calls past their date could not be counted: {describe_error(exc)}.")
+        else:
+            failing = False
+            rounds.succeeded()
+            report(count)
+        await sleep(rest_seconds)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(interval_seconds - rest_seconds, 0.0)):
+                await wake.wait()

@@ -41,6 +41,9 @@ class Consent(enum.StrEnum):
     # Consent given, then withdrawn during the conversation with the withdrawal key (seeds 001
     # and 004): recording stopped at ``withdrawn_at``, and what was recorded is deleted.
     WITHDRAWN = "withdrawn"
+    # callrec could not keep up (flow/overload.py): connected unrecorded at once, no
+    # announcement, so the caller never waits for it (fail-open, as when it is down).
+    OVERLOADED = "overloaded"
 
 
 class RecordingStatus(enum.StrEnum):

@@ -94,6 +94,9 @@ class TaskStatus:
         self.last_success: datetime | None = None
         self.failed_rounds = 0  # in a row, handled inside the job
         self.crashed = False  # the last run raised or returned; cleared by a good round
+        # Totals since the process started (for /metrics): never reset by a recovery.
+        self.crashes = 0
+        self.rounds_failed = 0
         self._failing_after = failing_after_rounds
         self._healthy_seconds = healthy_seconds
         self._clock = clock
@@ -109,6 +112,7 @@ class TaskStatus:
     def failed(self, error: str) -> None:
         """A round failed without raising (e.g. the database is down)."""
         self.failed_rounds += 1
+        self.rounds_failed += 1
         self.last_error = error
 
     def started(self) -> None:
@@ -119,6 +123,7 @@ class TaskStatus:
         """The job raised (or ended): it is failing until it reports a good round or has run
         a healthy stretch since its restart."""
         self.crashed = True
+        self.crashes += 1
         self._running_since = None
         self.last_error = error
 

@@ -18,11 +18,14 @@ from callrec_ari.access import (
     may_export_any,
     may_handle_requests,
     may_hold,
+    may_mark_for_training,
     may_play,
     may_play_any,
+    may_play_training,
     may_read_audit,
     may_search_all,
     may_see,
+    may_see_calls,
 )
 
 OWN = CallFacts(agent="agent100", restricted=False)
@@ -134,7 +137,16 @@ def test_no_role_allows_nothing():
     assert not any(rule(nobody, OWN) for rule in rules)
     assert not any(
         rule(nobody)
-        for rule in [may_search_all, may_hold, may_decide_release, may_read_audit, may_administer]
+        for rule in [
+            may_search_all,
+            may_hold,
+            may_decide_release,
+            may_read_audit,
+            may_administer,
+            may_see_calls,
+            may_mark_for_training,
+            may_play_training,
+        ]
     )
     assert nobody.described == "gone (no role)"
 
@@ -145,6 +157,7 @@ DUTIES = {
     Role.DIRECTOR: {"decides release", "searches all"},
     Role.DPO: {"asks release", "audits", "searches all"},
     Role.ADMIN: {"administers", "searches all"},
+    Role.TRAINER: set(),
 }
 
 
@@ -173,5 +186,17 @@ def test_a_release_of_a_restricted_call_is_asked_by_the_dpo_only():
 def test_role_level_checks_come_before_any_call(role):
     """The web app refuses by role first: the admin never listens, only askers ask."""
     someone = actor(role, "agent100")
-    assert may_play_any(someone) is (role is not Role.ADMIN)
+    assert may_play_any(someone) is (role not in {Role.ADMIN, Role.TRAINER})
     assert may_ask_any_release(someone) is (role in {Role.SUPERVISOR, Role.DPO})
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_trainer_plays_training_copies_and_sees_no_call(role):
+    """Seed 003 §9: the supervisor marks calls; trainer and supervisor play the copies; the
+    trainer sees, plays and searches no call at all."""
+    someone = actor(role, "agent100")
+    assert may_mark_for_training(someone) is (role is Role.SUPERVISOR)
+    assert may_play_training(someone) is (role in {Role.TRAINER, Role.SUPERVISOR})
+    assert may_see_calls(someone) is (role is not Role.TRAINER)
+    if role is Role.TRAINER:
+        assert not any(rule(someone, OWN) for rule in (may_see, may_play, may_export))

@@ -143,6 +143,18 @@ def test_rounds_failed_without_raising_count_after_a_few():
     assert not status.failing
 
 
+def test_failure_totals_outlast_the_recovery():
+    """The totals /metrics shows keep every crash and failed round, after a good round too."""
+    status = TaskStatus("purge")
+    status.failed("The purge failed: database down.")
+    status.crash("The task crashed with ValueError.")
+    status.failed("The purge failed: database down.")
+    status.succeeded()
+    assert not status.failing
+    assert (status.crashes, status.rounds_failed) == (1, 2)
+    assert status.failed_rounds == 0  # the count in a row starts again
+
+
 async def test_cancelling_stops_the_job_and_the_supervisor_cleanly():
     """Stopping the service cancels the job inside the supervisor; nothing is logged as a
     crash and nothing is restarted."""

@@ -1,17 +1,25 @@
-"""The ARI REST client: channel operations over aiohttp, with "channel gone" as a typed outcome."""
+"""The ARI REST client: channel operations over aiohttp, with "channel gone" as a typed outcome.
+
+Each request names its route as a template (``/channels/{}/play/{}``) and the ids that fill it,
+so the request latency is measured per route without ever putting an id in a metric label.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import json as json_module
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
 from callrec_ari.ari.models import Channel, parse_channel
+from callrec_ari.ari.ws_rest import RESPONSE, WsRest
 from callrec_ari.config import AriSettings
 from callrec_ari.errors import AriError, AriUnavailableError, ChannelGoneError
+from callrec_ari.metrics import Metrics
 
 # 404: no such channel or playback; 409: channel not in Stasis any more; 422: channel hung up
 # while the request was in flight. All three mean the caller is gone, not that callrec failed.
@@ -26,8 +34,19 @@ def auth_header(settings: AriSettings) -> dict[str, str]:
 class AriClient:
     """``AriPort`` over HTTP. The caller owns ``session`` (one per service, closed on shutdown)."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: AriSettings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: AriSettings,
+        *,
+        metrics: Metrics | None = None,
+        latency: Callable[[float], None] = lambda _seconds: None,
+        websocket: WsRest | None = None,
+    ) -> None:
         self._session = session
+        self._metrics = metrics or Metrics()
+        self._latency = latency  # each round trip, for the overload check (flow/overload.py)
+        self._websocket = websocket  # requests go there while it is available (ws_rest.py)
         self._settings = settings
         self._base = f"{settings.url}/ari"
         self._headers = auth_header(settings)
@@ -35,7 +54,7 @@ class AriClient:
 
     async def answer(self, channel_id: str) -> None:
         """Answer the channel."""
-        await self._request("POST", f"/channels/{_seg(channel_id)}/answer")
+        await self._request("POST", "/channels/{}/answer", channel_id)
 
     async def play(
         self, channel_id: str, media: Sequence[str], *, language: str, playback_id: str
@@ -43,13 +62,15 @@ class AriClient:
         """Start playing ``media`` in ``language``; ``playback_id`` names it in later events."""
         await self._request(
             "POST",
-            f"/channels/{_seg(channel_id)}/play/{_seg(playback_id)}",
+            "/channels/{}/play/{}",
+            channel_id,
+            playback_id,
             params={"media": ",".join(media), "lang": language},
         )
 
     async def stop_playback(self, playback_id: str) -> None:
         """Stop a playback early."""
-        await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
+        await self._request("DELETE", "/playbacks/{}", playback_id)
 
     async def set_variables(self, channel_id: str, variables: Mapping[str, str]) -> None:
         """Set channel variables (one request each, sent together)."""
@@ -57,7 +78,8 @@ class AriClient:
             *(
                 self._request(
                     "POST",
-                    f"/channels/{_seg(channel_id)}/variable",
+                    "/channels/{}/variable",
+                    channel_id,
                     params={"variable": name, "value": value},
                 )
                 for name, value in variables.items()
@@ -69,7 +91,8 @@ class AriClient:
         try:
             await self._request(
                 "POST",
-                f"/applications/{_seg(self._settings.app)}/subscription",
+                "/applications/{}/subscription",
+                self._settings.app,
                 params={"eventSource": f"channel:{channel_id}"},
             )
         except AriError as exc:
@@ -81,17 +104,18 @@ class AriClient:
         """Leave Stasis for ``context``, extension ``s``, priority 1."""
         await self._request(
             "POST",
-            f"/channels/{_seg(channel_id)}/continue",
+            "/channels/{}/continue",
+            channel_id,
             params={"context": context, "extension": "s", "priority": "1"},
         )
 
     async def hangup(self, channel_id: str) -> None:
         """Hang up with a normal clearing cause."""
-        await self._request("DELETE", f"/channels/{_seg(channel_id)}", params={"reason": "normal"})
+        await self._request("DELETE", "/channels/{}", channel_id, params={"reason": "normal"})
 
     async def get_channel(self, channel_id: str) -> Channel:
         """The channel as Asterisk sees it now."""
-        data = await self._request("GET", f"/channels/{_seg(channel_id)}")
+        data = await self._request("GET", "/channels/{}", channel_id)
         try:
             return parse_channel(data)
         except (KeyError, TypeError) as exc:
@@ -102,7 +126,7 @@ class AriClient:
         none for an application Asterisk no longer knows."""
         name = app or self._settings.app
         try:
-            data = await self._request("GET", f"/applications/{_seg(name)}")
+            data = await self._request("GET", "/applications/{}", name)
         except AriError as exc:
             if exc.status == 404 and app is not None:
                 return []  # a peer that is gone and left no channel behind
@@ -140,11 +164,15 @@ class AriClient:
         return value
 
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
-        """Have Asterisk send our application only these event types."""
+        """Have Asterisk send our application only these event types (and the answers to
+        REST requests on the socket, which Asterisk filters like events: without them every
+        request sent there after this one would wait in vain)."""
+        allowed = [*event_types, RESPONSE] if RESPONSE not in event_types else event_types
         await self._request(
             "PUT",
-            f"/applications/{_seg(self._settings.app)}/eventFilter",
-            json={"allowed": [{"type": kind} for kind in event_types]},
+            "/applications/{}/eventFilter",
+            self._settings.app,
+            json={"allowed": [{"type": kind} for kind in allowed]},
         )
 
     async def info(self) -> Any:
@@ -154,11 +182,38 @@ class AriClient:
     async def _request(
         self,
         method: str,
-        path: str,
-        *,
+        route: str,
+        *ids: str,
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> Any:
+        """``method`` on ``route`` with each ``{}`` filled by the next of ``ids``, quoted."""
+        path = route.format(*(_seg(value) for value in ids))
+        started = time.perf_counter()
+        try:
+            return await self._exchange(method, path, params=params, json=json)
+        finally:
+            seconds = time.perf_counter() - started
+            self._metrics.ari_request(method, route, seconds)
+            self._latency(seconds)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        json: Any,
+    ) -> Any:
+        if self._websocket is not None and self._websocket.available:
+            answer = await self._websocket.request(
+                method,
+                path,
+                params=params,
+                body=json,
+                timeout=self._settings.request_timeout_seconds,
+            )
+            return _outcome(method, path, answer.status, answer.body)
         url = self._base + path
         try:
             async with self._session.request(
@@ -169,29 +224,32 @@ class AriClient:
                 headers=self._headers,
                 timeout=self._timeout,
             ) as response:
-                if response.status in _GONE and path.startswith(("/channels/", "/playbacks/")):
-                    raise ChannelGoneError(
-                        f"ARI {method} {path} found no such channel or playback "
-                        f"({response.status}).",
-                        status=response.status,
-                    )
-                if response.status >= 400:
-                    body = (await response.text())[:200]
-                    raise AriError(
-                        f"ARI {method} {path} failed with {response.status}: {body}",
-                        status=response.status,
-                    )
-                if response.status == 204 or response.content_length == 0:
-                    return None
-                return await response.json(content_type=None)
+                return _outcome(method, path, response.status, await response.text())
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
             raise AriUnavailableError(
                 f"Asterisk's ARI at {self._settings.url} did not answer {method} {path} ({exc!r})."
             ) from None
-        except (aiohttp.ContentTypeError, ValueError) as exc:
+        except UnicodeDecodeError as exc:
             raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
         except aiohttp.ClientError as exc:
             raise AriError(f"ARI {method} {path} sent a broken HTTP answer ({exc!r}).") from None
+
+
+def _outcome(method: str, path: str, status: int, body: str) -> Any:
+    """What an answer means, over HTTP or the WebSocket alike: the JSON body, None, or the
+    typed failure ("channel gone" for a channel or playback that is no more)."""
+    if status in _GONE and path.startswith(("/channels/", "/playbacks/")):
+        raise ChannelGoneError(
+            f"ARI {method} {path} found no such channel or playback ({status}).", status=status
+        )
+    if status >= 400:
+        raise AriError(f"ARI {method} {path} failed with {status}: {body[:200]}", status=status)
+    if status == 204 or not body:
+        return None
+    try:
+        return json_module.loads(body)
+    except ValueError as exc:
+        raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
 
 
 def _seg(value: str) -> str:

@@ -2,7 +2,8 @@
 
 The stream never handles an event itself: it parses each message and hands it to ``on_event``
 (which must not block), and calls ``on_connect`` after every successful (re)connection so the
-controller can reconcile calls it lost sight of while disconnected.
+controller can reconcile calls it lost sight of while disconnected. Answers to REST requests
+sent on the same socket (``ws_rest.py``) go to the request that waits for them instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import structlog
 
 from callrec_ari.ari.client import auth_header
 from callrec_ari.ari.models import APPLICATION_REPLACED, AriEvent, parse_event
+from callrec_ari.ari.ws_rest import RESPONSE, WsRest
 from callrec_ari.config import AriSettings
 from callrec_ari.errors import AriEventError
 
@@ -35,12 +37,14 @@ class EventStream:
         on_event: Callable[[AriEvent], None],
         on_connect: Callable[[], Awaitable[None]],
         sleep: Sleep = asyncio.sleep,
+        rest: WsRest | None = None,
     ) -> None:
         self._session = session
         self._settings = settings
         self._on_event = on_event
         self._on_connect = on_connect
         self._sleep = sleep
+        self._rest = rest  # REST requests ride on this socket once it answers (ws_rest.py)
         self._connected = asyncio.Event()
         self._reconciled = asyncio.Event()
         self.connections = 0
@@ -96,6 +100,7 @@ class EventStream:
             self._connected.set()
             log.info("ari.connected", app=self._settings.app, connection=self.connections)
             reconcile = asyncio.create_task(self._reconcile())
+            probe = asyncio.create_task(self._attach(ws))
             try:
                 async for message in ws:
                     if message.type == aiohttp.WSMsgType.TEXT:
@@ -104,9 +109,12 @@ class EventStream:
                         log.warning("ari.socket_error", error=repr(ws.exception()))
                         break
             finally:
-                if not reconcile.done():
-                    reconcile.cancel()
-                await asyncio.gather(reconcile, return_exceptions=True)
+                if self._rest is not None:
+                    self._rest.detach()
+                for task in (reconcile, probe):
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(reconcile, probe, return_exceptions=True)
             log.warning("ari.disconnected", close_code=ws.close_code)
 
     async def _reconcile(self) -> None:
@@ -117,9 +125,18 @@ class EventStream:
             log.exception("ari.reconcile_failed")
         self._reconciled.set()
 
+    async def _attach(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        # Beside the reader too: the reader delivers the probe's answer.
+        if self._rest is not None:
+            answers = await self._rest.attach(ws)
+            log.info("ari.rest_over_websocket", enabled=answers)
+
     def _dispatch(self, text: str) -> None:
         try:
             data = json.loads(text)
+            if self._rest is not None and isinstance(data, dict) and data.get("type") == RESPONSE:
+                self._rest.deliver(data)
+                return
             if isinstance(data, dict) and data.get("type") == APPLICATION_REPLACED:
                 self._replaced()
                 return

@@ -174,6 +174,13 @@ def _text(value: Any) -> str:
 def _timestamp(value: Any) -> datetime:
     """ARI's ``2026-11-24T09:59:01.112+0000``; a missing stamp means "now" rather than a crash."""
     if isinstance(value, str):
+        try:
+            # fromisoformat reads Asterisk's form at a tenth of strptime's cost (every event).
+            stamp = datetime.fromisoformat(value)
+            if stamp.tzinfo is not None:
+                return stamp.astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
         for fmt in _TIMESTAMP_FORMATS:
             try:
                 return datetime.strptime(value, fmt).astimezone(UTC)

@@ -23,6 +23,7 @@ from callrec_ari.config.settings import (
     Route,
     ServiceSettings,
     Settings,
+    TrainingSettings,
     WebSettings,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "Route",
     "ServiceSettings",
     "Settings",
+    "TrainingSettings",
     "WebSettings",
     "load",
     "parse",

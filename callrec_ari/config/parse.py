@@ -14,6 +14,7 @@ from typing import Any
 
 from callrec_ari.config.ha import parse_ha
 from callrec_ari.config.outbound import parse_outbound
+from callrec_ari.config.overload import parse_overload
 from callrec_ari.config.profile import profile as _profile
 from callrec_ari.config.profile import route_processing
 from callrec_ari.config.settings import (
@@ -37,6 +38,7 @@ from callrec_ari.config.settings import (
     WebSettings,
 )
 from callrec_ari.config.table import Table
+from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
 from callrec_ari.names import LANGUAGE, SOUND_NAME
 from callrec_ari.numbers import valid_region
@@ -64,6 +66,7 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("web", "secret_key_file"): "var/web-secret.key",
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
+    ("training", "dir"): None,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -139,6 +142,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         log=_log(root.table("log", required=False)),
         passwords=_passwords(root.table("passwords", required=False)),
         audit=_audit(root.table("audit", required=False), base_dir),
+        training=parse_training(root.table("training", required=False), recording, base_dir),
         profile=profile,
         outbound=parse_outbound(
             root.table("outbound", required=False),
@@ -147,6 +151,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
             decline_key=consent.decline_key,
         ),
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
+        overload=parse_overload(root.table("overload", required=False)),
     )
 
 
@@ -175,6 +180,7 @@ def _ari(table: Table, env: Mapping[str, str]) -> AriSettings:
         request_timeout_seconds=table.positive("request_timeout_seconds", 5.0),
         reconnect_min_seconds=minimum,
         reconnect_max_seconds=maximum,
+        rest_over_websocket=table.get("rest_over_websocket", bool, True),
     )
 
 

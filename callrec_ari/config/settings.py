@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from callrec_ari.config.ha import HaSettings
 from callrec_ari.config.outbound import OutboundSettings
+from callrec_ari.config.overload import OverloadLimits
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -50,6 +51,8 @@ class AriSettings:
     request_timeout_seconds: float = 5.0
     reconnect_min_seconds: float = 0.2
     reconnect_max_seconds: float = 10.0
+    # REST requests on the event WebSocket when Asterisk answers them there (ari/ws_rest.py).
+    rest_over_websocket: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,6 +142,15 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrainingSettings:
+    """The library of anonymised training copies (seed 003 §9): its folder and how long a
+    copy is kept, in calendar months counted from the end of the month it was made."""
+
+    dir: Path  # default: "training" inside [recording] service_dir
+    months: int = 24
+
+
+@dataclass(frozen=True, kw_only=True)
 class Route:
     """What a caller to one dialled number hears and how the recording is kept."""
 
@@ -151,7 +163,7 @@ class Route:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
-    """Where the service's own HTTP endpoint (``/healthz``) listens."""
+    """Where the service's own HTTP endpoints (``/healthz``, ``/metrics``) listen."""
 
     host: str = "127.0.0.1"
     port: int = 8089
@@ -230,11 +242,13 @@ class Settings:
     log: LogSettings
     passwords: PasswordSettings = PasswordSettings()
     audit: AuditSettings
+    training: TrainingSettings
     profile: Profile = PLACEHOLDER_PROFILE
     # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
     # Off by default: one instance; [ha] peers names the others sharing this Asterisk.
     ha: HaSettings = field(default_factory=HaSettings)
+    overload: OverloadLimits = field(default_factory=OverloadLimits)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""

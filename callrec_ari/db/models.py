@@ -3,10 +3,11 @@ value never needs a migration that PostgreSQL and SQLite would each do different
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -74,7 +75,7 @@ class Call(Base):
     agent_leg_size_bytes: Mapped[int | None] = mapped_column(BigInteger())
     agent_leg_sha256: Mapped[str | None] = mapped_column(String(64))
     # The [ari] app of the instance that wrote the row last (README, "Two instances");
-    # None on rows from before migration 0013. Stamped by the writer, not part of a snapshot.
+    # None on rows from before migration 0014. Stamped by the writer, not part of a snapshot.
     handled_by: Mapped[str | None] = mapped_column(String(80))
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -397,3 +398,26 @@ class Copy(Base):
     consent: Mapped[str | None] = mapped_column(Text())
     made_at: Mapped[datetime] = mapped_column(UtcDateTime())
     made_by: Mapped[str] = mapped_column(String(64))
+
+
+class TrainingCopy(Base):
+    """An anonymised copy of a call for training (seed 003 §9), in the training library.
+
+    Nothing here leads back to the call: no uniqueid, number, agent, exact time, duration,
+    recording path or hash of the original; the id and the file name are random tokens and
+    the month is all that is kept of when it was made. Only the audit trail's
+    ``training.made`` names the original call, and it holds no copy id.
+    """
+
+    __tablename__ = "training_copies"
+    __table_args__ = (Index("ix_training_copies_expires_on", "expires_on"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never sequential
+    file: Mapped[str] = mapped_column(String(64))  # <random token>.wav in the library folder
+    sha256: Mapped[str] = mapped_column(String(64))  # of the copy's file
+    topic: Mapped[str] = mapped_column(String(200))  # the supervisor's words: no personal data
+    language: Mapped[str | None] = mapped_column(String(16))  # the call's first language
+    caller_voice: Mapped[str] = mapped_column(String(16))  # disguised | removed
+    made_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    expires_on: Mapped[date] = mapped_column(Date())  # the purge deletes it from this day
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

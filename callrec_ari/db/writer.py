@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ _EXPECTED: tuple[type[BaseException], ...] = (DBAPIError, *_UNREACHABLE)
 class _Entry:
     seq: int  # submission number of the oldest snapshot this entry stands for
     record: CallRecord
+    since: float  # monotonic time that oldest snapshot was queued
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -85,6 +87,7 @@ class CallWriter:
         journal: Journal | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         handled_by: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < backoff_min_seconds <= backoff_max_seconds:
             raise ValueError("Backoff must satisfy 0 < backoff_min_seconds <= backoff_max_seconds.")
@@ -98,6 +101,7 @@ class CallWriter:
         self._write_timeout = write_timeout_seconds
         self._linger = linger_seconds
         self._sleep = sleep
+        self._monotonic = monotonic
         self._pending: dict[str, _Entry] = {}
         self._in_flight: list[_Entry] = []
         self._submitted = 0
@@ -116,6 +120,13 @@ class CallWriter:
     def pending(self) -> int:
         """Snapshots not stored yet: queued (one per call) or being written."""
         return len(self._pending) + len(self._in_flight)
+
+    @property
+    def lag_seconds(self) -> float:
+        """How long the oldest snapshot not stored yet has waited; 0 when all are stored."""
+        entries = itertools.chain(self._in_flight, self._pending.values())
+        oldest = min((entry.since for entry in entries), default=None)
+        return 0.0 if oldest is None else max(self._monotonic() - oldest, 0.0)
 
     def unstored(self) -> list[CallRecord]:
         """The newest snapshot of each call not stored yet (after a crash: from the journal)."""
@@ -139,7 +150,7 @@ class CallWriter:
     def _queue(self, seq: int, record: CallRecord) -> None:
         entry = self._pending.get(record.uniqueid)
         if entry is None:
-            self._pending[record.uniqueid] = _Entry(seq, record)
+            self._pending[record.uniqueid] = _Entry(seq, record, self._monotonic())
         else:
             entry.record = record
         self._work.set()
@@ -236,7 +247,7 @@ class CallWriter:
             for entry in left:
                 newer = self._pending.pop(entry.record.uniqueid, None)
                 record = entry.record if newer is None else newer.record
-                front[record.uniqueid] = _Entry(entry.seq, record)
+                front[record.uniqueid] = _Entry(entry.seq, record, entry.since)
             self._pending = {**front, **self._pending}
         self._in_flight = []
 

@@ -17,6 +17,8 @@ _OUTCOMES = {
     Consent.INTERRUPTED: "callrec could not complete the consent step; nothing was recorded",
     Consent.OPTED_OUT: "the number is on the do-not-record list; nothing was recorded",
     Consent.SERVICE_UNAVAILABLE: "callrec was unavailable; nothing was recorded",
+    Consent.OVERLOADED: "callrec was overloaded and connected the call at once; nothing was "
+    "announced or recorded",
     Consent.WITHDRAWN: "consent given, then withdrawn by the caller during the call; what had "
     "been recorded was deleted when the call ended",
     Consent.NO_RESPONSE: "the callee pressed no key in the time allowed; nothing was recorded",

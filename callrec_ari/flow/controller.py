@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ from callrec_ari.flow.arrival import (
 )
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
+from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.metrics import Metrics
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
@@ -92,6 +95,9 @@ class CallController:
         do_not_record: Callable[[str | None], bool] = lambda _number: False,
         unfinished: Unfinished | None = None,
         clock: Callable[[], datetime] = utc_now,
+        admission: Admission | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ari = ari
         self._flow = flow
@@ -101,6 +107,9 @@ class CallController:
         self._do_not_record = do_not_record
         self._unfinished = unfinished  # asked once, at the first connection
         self._clock = clock
+        self._admission = admission  # None: every call goes through the consent step
+        self._monotonic = monotonic
+        self._metrics = metrics or Metrics()
         self._calls: dict[str, _Worker] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -151,13 +160,16 @@ class CallController:
 
     async def reconcile(self) -> None:
         """After (re)connecting: filter events, settle calls we lost sight of, free leftovers."""
+        # Only the calls of the lost connection: a call that arrives on the new one while we
+        # wait for Asterisk below was seen from its start and goes on as usual.
+        lost_sight = list(self._calls.values())
         try:
             # Without the filter Asterisk sends dozens of events per call we would only drop.
             await self._ari.set_event_filter(ari.EVENT_TYPES)
         except AriError as exc:
             log.warning("ari.event_filter_refused", error=str(exc))
         now = self._clock()
-        for worker in list(self._calls.values()):
+        for worker in lost_sight:
             phase = worker.call.phase if worker.call else None
             if phase in (Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY):
                 worker.queue.put_nowait(ev.Interrupted(at=now))
@@ -186,6 +198,8 @@ class CallController:
                 channel = await self._ari.get_channel(channel_id)
             except ChannelGoneError:
                 continue
+            if channel_id in self._calls:
+                continue  # its StasisStart came in while we asked: that worker has it
             if channel.app_name and channel.app_name not in (STASIS, STASIS_BROADCAST):
                 continue
             arrival = arrival_from(channel, stasis_args(channel), channel.created)
@@ -212,6 +226,8 @@ class CallController:
                 except AriError as exc:
                     log.warning("call.not_adopted", call_id=record.uniqueid, error=str(exc))
                     continue
+            if record.uniqueid in self._calls:
+                continue  # taken up by an event while we asked Asterisk about it
             log.warning("call.adopted", call_id=record.uniqueid, ended=ended_at is not None)
             self._spawn(record.uniqueid, _Adopt(record=record, ended_at=ended_at))
 
@@ -246,6 +262,10 @@ class CallController:
             log.warning("calls.left_unfinished_at_stop", calls=len(tasks))
 
     def _spawn(self, channel_id: str, start: _Start | _Adopt) -> None:
+        if channel_id in self._calls:
+            # One call, one worker: a second would answer and record the call twice.
+            log.warning("call.already_followed", call_id=channel_id, start=type(start).__name__)
+            return
         worker = _Worker(channel_id)
         worker.queue.put_nowait(start)
         self._calls[channel_id] = worker
@@ -272,7 +292,8 @@ class CallController:
             if worker.timer is not None:
                 worker.timer.cancel()
             worker.released.set()
-            del self._calls[worker.channel_id]
+            if self._calls.get(worker.channel_id) is worker:
+                del self._calls[worker.channel_id]
             if not self._calls:
                 self._idle.set()
 
@@ -283,8 +304,15 @@ class CallController:
             flow: ConsentFlow | OutboundFlow = self._flow
             if item.arrival.outbound:
                 flow = OutboundFlow(self._flow)
-            step = flow.recover(item.arrival) if item.recovered else flow.start(item.arrival)
             arrival = item.arrival
+            verdict = None if item.recovered else self._admit(arrival)
+            if verdict is not None:
+                log.warning("call.overloaded", sign=verdict.sign, measured=verdict.measured)
+                step = flow.overloaded(arrival, verdict.described)
+            elif item.recovered:
+                step = flow.recover(arrival)
+            else:
+                step = flow.start(arrival)
             # An outbound call's "dialled number" is the callee's: masked like a caller's.
             number_key = "number" if arrival.outbound else "dialled_number"
             log.info(
@@ -299,6 +327,24 @@ class CallController:
         else:
             step = self._handle(worker.call, item)
         await self._take(worker, step, item)
+
+    def _admit(self, arrival: ev.CallArrived) -> Verdict | None:
+        """Why this new call must be connected unrecorded at once, or None (it may wait for
+        the consent step)."""
+        if self._admission is None:
+            return None
+        limit = self._admission.limits.max_calls_in_consent
+        in_consent = (
+            sum(
+                1
+                for w in self._calls.values()
+                if w.call is not None and w.call.phase in BEFORE_CONNECTION
+            )
+            if limit
+            else 0
+        )
+        age = (self._clock() - arrival.at).total_seconds()
+        return self._admission.admit(now=self._monotonic(), event_age=age, in_consent=in_consent)
 
     def _handle(self, call: Call, event: ev.FlowEvent) -> tuple[Call, list[cmd.Command]]:
         if call.outbound is not None:
@@ -330,6 +376,8 @@ class CallController:
             )
         if call.stored and (before is None or before.record != call.record):
             self._submit(call.record)
+            if call.record.finished and (before is None or not before.record.finished):
+                self._metrics.call_finished(call.record)
         for command in commands:
             follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:

@@ -73,6 +73,16 @@ class OutboundFlow:
             return self._pass_through(call)
         return self._flow.queue_prompts(call, [f"sound:{SOUND_FOLDER}/{route.prompt}"])
 
+    def overloaded(self, arrival: ev.CallArrived, why: str) -> Step:
+        """callrec cannot keep up: connect the callee unrecorded at once, unannounced."""
+        route = self._settings.route_for(arrival.dialled_number)
+        call = self._call(arrival, route)
+        if route is None:
+            return self._pass_through(call)
+        note = Fact(kind=Kind.NOTE, at=arrival.at, note=why)
+        call = with_record(call, consent=Consent.OVERLOADED, evidence=(note,))
+        return self._connect(call, self._settings.unrecorded_context)
+
     def recover(self, arrival: ev.CallArrived) -> Step:
         """A callee left in our application by a crashed run: stop what it may have been
         playing (ids are deterministic) and connect unrecorded."""

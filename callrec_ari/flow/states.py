@@ -135,6 +135,20 @@ class ConsentFlow:
         call, play = self.queue_prompts(call, media)
         return call, [cmd.Answer(), *play]
 
+    def overloaded(self, arrival: ev.CallArrived, why: str) -> Step:
+        """callrec cannot keep up (``flow/overload.py``): connect the call unrecorded at once,
+        with no announcement, so the caller does not wait; ``why`` goes into the evidence."""
+        call, _ = self.start(replace(arrival, do_not_record=False))
+        note = Fact(kind=Kind.NOTE, at=arrival.at, note=why)
+        call = replace(
+            with_record(call, consent=Consent.OVERLOADED, evidence=(note,)),
+            queued=(),
+            playback_id=None,
+            playing=None,
+            playbacks=0,
+        )
+        return self._connect_unrecorded(call)
+
     def recover(self, arrival: ev.CallArrived) -> Step:
         """A call found in our application that no one is handling: let it through unrecorded.
 

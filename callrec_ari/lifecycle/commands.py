@@ -36,6 +36,7 @@ from callrec_ari.lifecycle.report import default_grace, report_json
 from callrec_ari.lifecycle.report_query import read_report
 from callrec_ari.lifecycle.report_text import report_lines
 from callrec_ari.routing import store as routing
+from callrec_ari.training.expiry import ExpiryReport, purge_expired_copies
 
 Sessions = async_sessionmaker[AsyncSession]
 # A command's work: settings, sessions, its arguments and the one "now" of the command.
@@ -157,7 +158,25 @@ async def _purge(
             on_progress=advance,
             **options,
         )
-    return _print_purge(report)
+    status = _print_purge(report)
+    _print_training(
+        await purge_expired_copies(
+            sessions, library=settings.training.dir, now=now, dry_run=args.dry_run
+        )
+    )
+    return status
+
+
+def _print_training(report: ExpiryReport) -> None:
+    """The training library's part of the purge, when it did anything."""
+    if report.expired:
+        verb = "would delete" if report.dry_run else "deleted"
+        missing = f" ({report.files_missing} files already missing)" if report.files_missing else ""
+        copies = "copy" if report.expired == 1 else "copies"
+        _out(f"{verb} {report.expired} expired training {copies}{missing}")
+    if report.strays_removed:
+        verb = "would remove" if report.dry_run else "removed"
+        _out(f"{verb} {_n(report.strays_removed, 'stray file')} from the training library")
 
 
 def _print_purge(report: PurgeReport) -> int:

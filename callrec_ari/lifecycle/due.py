@@ -179,6 +179,24 @@ async def count_due(
     return total
 
 
+async def count_overdue(
+    session: AsyncSession, *, retention: Mapping[str, RetentionPolicy], now: datetime
+) -> int:
+    """Calls past their retention date at ``now`` and still kept, though no legal hold and no
+    restriction keeps them: what the purge deletes at its next run (pending erasures aside)."""
+    query = (
+        select(func.count())
+        .select_from(Call)
+        .where(
+            Call.purged_at.is_(None),
+            Call.restricted_at.is_(None),
+            expired(now, retention),
+            not_(is_held(now)),
+        )
+    )
+    return await session.scalar(query) or 0
+
+
 async def unknown_policies(
     session: AsyncSession,
     retention: Mapping[str, RetentionPolicy],

@@ -1,17 +1,23 @@
 """Settle a finished recording: wait until MixMonitor has closed the WAV, then measure it.
 
-The dialplan gives MixMonitor a post-process command that creates ``<file>.done`` once the file
-is closed, so a present marker means the header and data are final. Size, duration and SHA-256
-are the evidence that the file is later unchanged (seed 000 §2).
+Asterisk's WAV writer leaves both size fields of the header at 0 while it records and fills
+them in as it closes the file, after flushing the audio (``formats/format_wav.c``:
+``write_header``, then ``update_header`` in ``wav_close``). So a header whose sizes match the
+file's length means the header and data are final (``wav_closed``). This is how callrec knows;
+it used to be a ``<file>.done`` marker from MixMonitor's post-process command, but that command
+makes Asterisk fork its whole process once per call, which cost it more CPU than the rest of
+callrec's call path (issue 13). A ``.done`` marker that an older dialplan still writes counts
+as closed too. Size, duration and SHA-256 are the evidence that the file is later unchanged
+(seed 000 §2).
 
 A recording the caller withdrew from mid-call (``withdrawal.py``: the dialplan's
 ``<file>.withdrawn`` marker, or the flow already knowing) is never measured: once MixMonitor
 has closed it, it is deleted for good with its markers and settles as ``deleted``.
 
-The same MixMonitor writes the call's two legs beside the mix (``legs.py``) and closes all
-three files before it runs the post-process command, so the one marker means all three are
-final. Each leg is measured like the mix (size, SHA-256), so any copy of a leg can be checked
-against the row; a leg that is missing or unreadable is logged and stored as unknown, and
+The same MixMonitor writes the call's two legs beside the mix (``legs.py``) and closes the
+three files one after the other, so the recording is settled once every one of them that
+exists is closed. Each leg is measured like the mix (size, SHA-256), so any copy of a leg can
+be checked against the row; a leg that is missing or unreadable is logged and stored as unknown, and
 never turns a good mix into a failed recording.
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import struct
 import time
 import wave
 from dataclasses import dataclass
@@ -61,8 +68,43 @@ class Settled:
 
 
 def marker_for(path: Path) -> Path:
-    """The marker MixMonitor's post-process command creates when ``path`` is closed."""
+    """The marker an older dialplan's MixMonitor post-process command creates when ``path``
+    is closed (today's dialplan writes none: ``wav_closed`` tells)."""
     return path.with_name(path.name + MARKER_SUFFIX)
+
+
+def wav_closed(path: Path) -> bool | None:
+    """Whether Asterisk has closed the WAV ``path``: True once its header's RIFF and data
+    sizes match the file's length, False while they do not, None if there is no file.
+
+    A file with no audio at all looks the same open and closed (sizes 0, 44 bytes): the
+    caller of this decides by waiting a little more (``settle``).
+    """
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(_WAV_HEADER)
+            size = handle.seek(0, 2)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
+    if len(header) < _WAV_HEADER or header[:4] != b"RIFF" or header[36:40] != b"data":
+        return False
+    riff, data = struct.unpack_from("<I", header, 4)[0], struct.unpack_from("<I", header, 40)[0]
+    # wav_close pads an odd data length with one byte after it has written the header.
+    return riff == data + 36 and size - _WAV_HEADER - data in (0, 1)
+
+
+def recording_closed(path: Path) -> bool | None:
+    """Whether the mix ``path`` and the legs beside it are all closed (``wav_closed``), or
+    an older dialplan's ``.done`` marker says so; None if no file of the recording exists."""
+    if marker_for(path).exists():
+        return True
+    states = [wav_closed(file) for file in (path, *leg_files(path))]
+    present = [state for state in states if state is not None]
+    if not present:
+        return None
+    return all(present)
 
 
 def inspect_wav(path: Path) -> WavFacts:
@@ -89,7 +131,8 @@ def inspect_wav(path: Path) -> WavFacts:
 async def settle(
     path: Path, *, wait_seconds: float, poll: float = 0.05, discard: bool = False
 ) -> Settled:
-    """Wait up to ``wait_seconds`` for the marker, then measure the file and drop the marker.
+    """Wait up to ``wait_seconds`` for MixMonitor to close the recording (``recording_closed``),
+    then measure it (and drop an older dialplan's ``.done`` marker).
 
     With ``discard`` (the flow knows the caller withdrew), or when the dialplan's withdrawal
     marker is there, the file is deleted instead of measured: ``deleted``, even if MixMonitor
@@ -98,7 +141,16 @@ async def settle(
     """
     marker = marker_for(path)
     deadline = time.monotonic() + wait_seconds
-    while not marker.exists():
+    # A closed file without audio looks like one just opened: believe it on a second look.
+    seen_empty = False
+    while True:
+        closed = recording_closed(path)
+        if closed is None:
+            break  # no file: never bridged (measured as empty), or withdrawn and swept
+        if closed:
+            if not _empty(path) or seen_empty:
+                break
+            seen_empty = True
         withdrawn, audio = _withdrawal_state(path, discard)
         if withdrawn and not audio:
             break  # nothing left to close: an orphan sweep already took the audio
@@ -111,6 +163,13 @@ async def settle(
             )
         await asyncio.sleep(poll)
     return await asyncio.to_thread(_measure, path, marker, discard)
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= _WAV_HEADER
+    except OSError:
+        return False
 
 
 def _withdrawal_state(path: Path, discard: bool) -> tuple[bool, bool]:
@@ -136,9 +195,17 @@ def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
             facts = inspect_wav(path)
         except RecordingError as exc:
             return Settled(status=RecordingStatus.FAILED, reason=str(exc))
-        if facts.duration_seconds == 0:
-            return Settled(status=RecordingStatus.EMPTY, facts=facts, reason="no audio frames")
+        # Measured even beside an empty mix: a leg with audio is personal data the row must
+        # know by its hash too (it goes with the mix under every deletion rule).
         caller, agent = (_leg_facts(leg) for leg in leg_files(path))
+        if facts.duration_seconds == 0:
+            return Settled(
+                status=RecordingStatus.EMPTY,
+                facts=facts,
+                reason="no audio frames",
+                caller_leg=caller,
+                agent_leg=agent,
+            )
         return Settled(
             status=RecordingStatus.COMPLETE, facts=facts, caller_leg=caller, agent_leg=agent
         )

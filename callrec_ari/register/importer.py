@@ -55,11 +55,13 @@ class RegisterImporter:
         submit: Callable[[CallRecord], None],
         flush: Callable[[float], Awaitable[bool]],
         settings: Callable[[], Settings],
+        stored: Callable[[CallRecord], None] = lambda _record: None,
         settle_seconds: float = _SETTLE_SECONDS,
         flush_seconds: float = _FLUSH_SECONDS,
         instance: str | None = None,
     ) -> None:
         """``settings`` returns the routes and policies in force (the admin's changes too);
+        ``stored`` hears of each finished call once its file is imported (the metrics);
         ``instance`` names this instance's ``.importing`` file when several share the file."""
         self.path = path
         self.importing = self._importing_of(instance)
@@ -67,6 +69,7 @@ class RegisterImporter:
         self._submit = submit
         self._flush = flush
         self._settings = settings
+        self._stored = stored
         self._settle_seconds = settle_seconds
         self._flush_seconds = flush_seconds
 
@@ -93,16 +96,21 @@ class RegisterImporter:
                 await asyncio.sleep(self._settle_seconds)  # let an append begun before land
             calls = await asyncio.to_thread(self._read)
             settings = self._settings()
-            for call in calls:
-                record = (
-                    outbound_record(call, settings) if call.outbound else to_record(call, settings)
-                )
+            records = [
+                outbound_record(call, settings) if call.outbound else to_record(call, settings)
+                for call in calls
+            ]
+            for record in records:
                 if record is not None:
                     self._submit(record)
             if not await self._flush(self._flush_seconds):
                 log.warning("register.not_stored_yet", calls=len(calls), file=str(self.importing))
                 break
             await asyncio.to_thread(self.importing.unlink)
+            for record in records:
+                # Once the file is gone, so that a file imported twice is counted once.
+                if record is not None and record.finished:
+                    self._stored(record)
             imported += len(calls)
             if calls:
                 log.info("register.imported", calls=len(calls))

@@ -37,6 +37,7 @@ from callrec_ari.web import (
     retention,
     rights,
     subjects,
+    training,
 )
 from callrec_ari.web.errors import error_answers
 from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
@@ -108,6 +109,7 @@ def build_web_app(
     app.router.add_routes(subjects.routes)
     app.router.add_routes(audit.routes)
     app.router.add_routes(holds.routes)
+    app.router.add_routes(training.routes)
     app.router.add_routes(retention.routes)
     app.router.add_routes(admin.routes)
     app.router.add_routes(admin_users.routes)

@@ -14,8 +14,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 
+from callrec_ari.access import may_play_training, may_see_calls
 from callrec_ari.errors import InputError, TooManyAttemptsError
 from callrec_ari.staff import accounts, signin
+from callrec_ari.staff.accounts import Account
 from callrec_ari.staff.lockout import Lockout, UnknownNames
 from callrec_ari.staff.sessions import session_account, sign_out
 from callrec_ari.staff.signin import SignIn, SignInError, SignInStep
@@ -100,8 +102,18 @@ def _next_url(value: object) -> str:
 
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
-    """Signed in: the calls; otherwise the sign-in page."""
-    raise web.HTTPSeeOther("/calls" if request[ACCOUNT] else "/login")
+    """Signed in: the calls (a trainer, who sees none: the training library); otherwise the
+    sign-in page."""
+    account = request[ACCOUNT]
+    raise web.HTTPSeeOther("/login" if account is None else _landing(account))
+
+
+def _landing(account: Account, asked: str = "/calls") -> str:
+    """Where a person lands after signing in: ``asked``, unless that is the calls page and
+    their roles see no calls (a trainer's), who lands on the training library instead."""
+    if asked == "/calls" and not may_see_calls(account.actor) and may_play_training(account.actor):
+        return "/training"
+    return asked
 
 
 @routes.get("/login")
@@ -138,7 +150,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     session["next"] = next_url
     _stamp(session, request)
     if found.step is SignInStep.DONE:
-        raise web.HTTPSeeOther(next_url)
+        raise web.HTTPSeeOther(_landing(found.account, next_url))
     raise web.HTTPSeeOther("/login/code" if found.step is SignInStep.NEEDS_CODE else "/login/enrol")
 
 
@@ -257,13 +269,15 @@ async def code(request: web.Request) -> web.StreamResponse:
     if failure is not None:
         return await page(request, "code.html", {"error": str(failure)}, status=401)
     request.app[BUCKETS].give_back(_address(request))  # a right code is no flood either
-    return _signed_in(session, request)
+    return await _signed_in(session, request, user_id)
 
 
-def _signed_in(session: Session, request: web.Request) -> web.StreamResponse:
+async def _signed_in(session: Session, request: web.Request, user_id: int) -> web.StreamResponse:
     session[_STAGE] = _SIGNED_IN
     _stamp(session, request)
-    raise web.HTTPSeeOther(_next_url(session.pop("next", None)))
+    async with request.app[SESSIONS]() as db:
+        account = await accounts.get_account(db, user_id)
+    raise web.HTTPSeeOther(_landing(account, _next_url(session.pop("next", None))))
 
 
 _PENDING_TOTP = "enrol_secret"
@@ -320,7 +334,7 @@ async def enrol(request: web.Request) -> web.StreamResponse:
     except InputError as exc:
         return await _enrolment_page(request, session, user_id, error=str(exc))
     session.pop(_PENDING_TOTP, None)
-    return _signed_in(session, request)
+    return await _signed_in(session, request, user_id)
 
 
 @routes.post("/logout")

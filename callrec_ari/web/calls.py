@@ -31,8 +31,10 @@ from callrec_ari.access import (
     CallFacts,
     may_ask_release,
     may_hold,
+    may_mark_for_training,
     may_play_any,
     may_read_evidence,
+    may_see_calls,
 )
 from callrec_ari.audit import trail
 from callrec_ari.calls import listen, search
@@ -115,6 +117,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
                 "abandoned",
                 "interrupted",
                 "service_unavailable",
+                "overloaded",
                 "withdrawn",
                 "pending",
             ],
@@ -132,7 +135,8 @@ async def calls_api(request: web.Request) -> web.StreamResponse:
 
 
 async def _one(request: web.Request) -> CallView:
-    account = signed_in(request)
+    # A trainer sees no call at all: refused whichever call is asked for, so nothing leaks.
+    account = allowed(request, may_see_calls)
     async with request.app[SESSIONS]() as db:
         return await search.view_call_for(
             db, actor=account.actor, uniqueid=request.match_info["uniqueid"]
@@ -160,6 +164,9 @@ async def call_page(request: web.Request) -> web.StreamResponse:
                 account.actor, CallFacts(agent=call.agent, restricted=call.restricted)
             ),
             "may_read_evidence": may_read_evidence(account.actor),
+            "may_mark_training": call.playable
+            and not call.restricted
+            and may_mark_for_training(account.actor),
             "error": None,
         },
     )

@@ -62,6 +62,12 @@ BODIES: dict[str, dict[str, str]] = {
         "ends_at": "optional: the day the hold ends by itself",
     },
     "POST /api/holds/{hold_id}/release": {"reason": "why the hold ends"},
+    "POST /api/calls/{uniqueid}/training": {
+        "topic": "what the call teaches (at most 200 characters; never personal data)",
+        "spans": "optional: spans to silence in both voices, e.g. 12.5-15, 1:05-1:10",
+        "caller": "the caller's voice: disguise (default) or remove",
+    },
+    "POST /api/training/{copy_id}/delete": {},
     "POST /api/requests": {
         "kind": "access, rectification, erasure, withdrawal, restriction, portability or objection",
         "number": "the person's phone number, any format",
@@ -124,13 +130,13 @@ BODIES: dict[str, dict[str, str]] = {
     "POST /api/admin/users": {
         "username": "2 to 64 of a-z, 0-9, '.', '_' and '-'",
         "display_name": "the person's name",
-        "roles": "a JSON list of agent, supervisor, dpo, director and admin",
+        "roles": "a JSON list of agent, supervisor, dpo, director, admin and trainer",
         "extension": "optional: the extension whose calls an agent sees",
         "language": "en, pl, sv, fi or ro",
         "password": "the initial password",
     },
     "POST /api/admin/users/{user_id}/roles": {
-        "roles": "a JSON list of agent, supervisor, dpo, director and admin; admin, dpo "
+        "roles": "a JSON list of agent, supervisor, dpo, director, admin and trainer; admin, dpo "
         "and director new to the account wait in /api/admin/grants for a second admin",
     },
     "POST /api/admin/users/{user_id}/extension": {"extension": "the extension; empty for none"},

@@ -29,7 +29,8 @@ from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, sandbox_config
-from callrec_ari.sandbox.sipp import CallerScript, CallResult, SippAgent, place_calls
+from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, CallResult, SippAgent, place_calls
+from callrec_ari.sandbox.tones import tone_pcap
 
 pytestmark = pytest.mark.asterisk
 
@@ -54,6 +55,26 @@ def asterisk(sandbox_session: SandboxSession) -> AsteriskSandbox:
     if not sandbox_session.asterisk.ari_ready():
         sandbox_session.asterisk.start()
     return sandbox_session.asterisk
+
+
+AGENT_HZ = 1150.0  # what the tone staff phone plays: no harmonic of a 440 Hz caller
+
+
+@pytest.fixture
+def tone_agent(sandbox_session: SandboxSession, tmp_path: Path) -> Iterator[SippAgent]:
+    """In place of the session's staff phone, one that plays a steady AGENT_HZ tone once it
+    has answered; the session's phone is back afterwards."""
+    session_agent = sandbox_session.agent
+    assert session_agent is not None
+    session_agent.stop()
+    pcap = tone_pcap(AUDIO_PCAP, tmp_path / "agent-tone.pcap", AGENT_HZ)
+    toner = SippAgent(session_agent.phone, tmp_path / "agent", audio_pcap=pcap)
+    toner.start()
+    try:
+        yield toner
+    finally:
+        toner.stop()
+        session_agent.start()
 
 
 @pytest.fixture

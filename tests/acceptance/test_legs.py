@@ -4,7 +4,6 @@ callee's); the row holds each leg's SHA-256; the retention purge leaves no leg."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.export import export_number
 from callrec_ari.rights.requests import open_request
 from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone
-from callrec_ari.sandbox.session import SandboxSession
 from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, SippAgent, place_calls
 from callrec_ari.sandbox.tones import tone_pcap
-from tests.acceptance.conftest import QUICK_DID, Service, recordings_of, sha256_of
+from tests.acceptance.conftest import AGENT_HZ, QUICK_DID, Service, recordings_of, sha256_of
 from tests.acceptance.test_outbound import (
     ANNOUNCEMENT_MS,
     CALLEE,
@@ -35,24 +33,6 @@ from tests.support.audio import read_samples, tone_power
 pytestmark = pytest.mark.asterisk
 
 CALLER_HZ = 440.0  # what the caller's phone plays
-AGENT_HZ = 1150.0  # what the staff phone plays: no harmonic of the caller's tone
-
-
-@pytest.fixture
-def tone_agent(sandbox_session: SandboxSession, tmp_path: Path) -> Iterator[SippAgent]:
-    """In place of the session's staff phone, one that plays a steady AGENT_HZ tone once it
-    has answered; the session's phone is back afterwards."""
-    session_agent = sandbox_session.agent
-    assert session_agent is not None
-    session_agent.stop()
-    pcap = tone_pcap(AUDIO_PCAP, tmp_path / "agent-tone.pcap", AGENT_HZ)
-    toner = SippAgent(session_agent.phone, tmp_path / "agent", audio_pcap=pcap)
-    toner.start()
-    try:
-        yield toner
-    finally:
-        toner.stop()
-        session_agent.start()
 
 
 async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_both_legs(

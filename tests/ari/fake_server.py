@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 CALLER_ID = "1795514341.6"
 AGENT_ID = "1795514342.7"
@@ -30,6 +30,7 @@ class Seen:
     raw_path: str  # still percent-encoded, exactly as sent
     query: dict[str, str]
     authorization: str | None
+    over_websocket: bool = False  # sent as a RESTRequest on the event socket
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class FakeAsterisk:
     handshakes: list[Seen] = field(default_factory=list)
     refuse: list[int] = field(default_factory=list)  # statuses for the next handshakes
     answer_pings: bool = True
+    # Answer REST requests sent on the event socket, as Asterisk 22 does (ari/ws_rest.py).
+    rest_over_websocket: bool = True
+    # Message types the application's event filter lets through (None: all), as Asterisk
+    # applies it to events and to answers on the socket alike.
+    allowed_types: set[str] | None = None
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -119,12 +125,62 @@ class FakeAsterisk:
         ws = web.WebSocketResponse(autoping=self.answer_pings)
         await ws.prepare(request)
         self.sockets.append(ws)
+        answering: set[asyncio.Task[None]] = set()
+        authorization = request.headers.get("Authorization")
         try:
-            async for _ in ws:
-                pass  # ARI clients send nothing; pings are answered (or not) by autoping
+            async for message in ws:  # pings are answered (or not) by autoping
+                if message.type != WSMsgType.TEXT or not self.rest_over_websocket:
+                    continue
+                data = json.loads(message.data)
+                if isinstance(data, dict) and data.get("type") == "RESTRequest":
+                    task = asyncio.create_task(self._ws_rest(ws, data, authorization))
+                    answering.add(task)
+                    task.add_done_callback(answering.discard)
         finally:
             self.sockets.remove(ws)
+            for task in answering:
+                task.cancel()
         return ws
+
+    async def _ws_rest(
+        self, ws: web.WebSocketResponse, data: dict[str, Any], authorization: str | None
+    ) -> None:
+        """Answer one REST request sent on the event socket from the same reply table."""
+        queries = data.get("query_strings") or []
+        seen = Seen(
+            method=data["method"],
+            raw_path="/ari/" + data["uri"],
+            query={q["name"]: q["value"] for q in queries},
+            authorization=authorization,
+            over_websocket=True,
+        )
+        self.requests.append(seen)
+        reply = self.replies.get((seen.method, seen.raw_path), Reply())
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        body = reply.text if reply.text is not None else ""
+        if reply.text is None and reply.json is not None:
+            body = json.dumps(reply.json)
+        if data["method"] == "PUT" and data["uri"].endswith("/eventFilter"):
+            allowed = json.loads(data.get("message_body") or "{}").get("allowed", [])
+            self.allowed_types = {entry["type"] for entry in allowed}
+        if ws.closed or (
+            self.allowed_types is not None and "RESTResponse" not in self.allowed_types
+        ):
+            return
+        await ws.send_str(
+            json.dumps(
+                {
+                    "type": "RESTResponse",
+                    "request_id": data.get("request_id", ""),
+                    "status_code": reply.status,
+                    "reason_phrase": "",
+                    "uri": data["uri"],
+                    "content_type": "application/json",
+                    "message_body": body,
+                }
+            )
+        )
 
 
 def _seen(request: web.Request) -> Seen:

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
-from callrec_ari.app import DUTIES, SESSIONS, SETTINGS, _housekeeping
+from callrec_ari.app import DUTIES, METRICS, SESSIONS, SETTINGS, _housekeeping
 from callrec_ari.audit.verify import verify_chain
 from callrec_ari.audit.witness import Kind, Report, sign
 from callrec_ari.audit.witness_key import load_or_create_key
@@ -24,6 +24,7 @@ from callrec_ari.audit.witnessing import (
     witness_periodically,
 )
 from callrec_ari.errors import ConfigError
+from callrec_ari.metrics import Metrics
 from callrec_ari.supervision import Backoff, Duties
 from tests.ari.fake_server import eventually
 from tests.audit.conftest import add_entries, head, rewrite_tail
@@ -276,6 +277,7 @@ async def test_the_service_witnesses_the_head_once_started(session_factory, tmp_
     app[SETTINGS] = example_settings(tmp_path)
     app[SESSIONS] = session_factory
     app[DUTIES] = Duties(backoff=Backoff())
+    app[METRICS] = Metrics()
     running = _housekeeping(app)
     await anext(running)
     try:

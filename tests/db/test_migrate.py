@@ -11,7 +11,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from callrec_ari.db import migrate
-from callrec_ari.db.migrate import current_revision, head_revision, upgrade_to_head
+from callrec_ari.db.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_to_head,
+)
 from callrec_ari.db.models import Base
 from callrec_ari.db.session import create_engine
 from callrec_ari.errors import DatabaseError
@@ -87,7 +92,7 @@ def test_an_unreachable_database_is_reported():
 
 
 def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
-    """Migration 0013 downgrades (the column goes, rows stay) and upgrades again."""
+    """Migration 0014 downgrades (the column goes, rows stay) and upgrades again."""
 
     async def columns() -> set[str]:
         engine = create_engine(database_url)
@@ -100,7 +105,34 @@ def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
             await engine.dispose()
 
     assert "handled_by" in asyncio.run(columns())
-    command.downgrade(migrate.alembic_config(database_url), "0012")
+    command.downgrade(migrate.alembic_config(database_url), "0013")
     assert "handled_by" not in asyncio.run(columns())
     upgrade_to_head(database_url)
     assert "handled_by" in asyncio.run(columns())
+
+
+async def test_the_training_library_migrates_down_and_up(database_url):
+    """Revision 0013 adds ``training_copies`` and its index; going back to 0012 removes
+    them, and upgrading again brings them back."""
+
+    def tables(url: str) -> set[str]:
+        async def read() -> set[str]:
+            engine = create_engine(url)
+            try:
+                async with engine.connect() as connection:
+                    return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(read())
+
+    def round_trip() -> tuple[set[str], set[str]]:
+        command.downgrade(alembic_config(database_url), "0012")
+        down = tables(database_url)
+        upgrade_to_head(database_url)
+        return down, tables(database_url)
+
+    down, up = await asyncio.to_thread(round_trip)
+    assert "training_copies" not in down
+    assert "training_copies" in up
+    assert await asyncio.to_thread(current_revision, database_url) == head_revision()

@@ -406,3 +406,27 @@ def test_a_callee_who_refused_has_nothing_to_withdraw(flow: OutboundFlow):
     after, commands = flow.handle(call, ev.Withdrawn(at=at(18)))
     assert (after, commands) == (call, [])
     assert after.record.consent == Consent.DECLINED
+
+
+def test_an_overloaded_service_connects_the_callee_at_once_unrecorded(flow: OutboundFlow):
+    """Overload on an outbound call: no announcement, the callee and the staff phone are
+    connected unrecorded at once, the row says overloaded and why."""
+    call, commands = flow.overloaded(answered(), "callrec was overloaded (loop_lag)")
+    assert call.record.consent == Consent.OVERLOADED
+    assert call.record.recording_status == RecordingStatus.NONE
+    assert not any(isinstance(c, cmd.Play) for c in commands)
+    assert continued_to(commands) == UNRECORDED
+    assert [fact.note for fact in call.record.evidence] == ["callrec was overloaded (loop_lag)"]
+
+
+def test_an_overloaded_inbound_call_hears_nothing_and_goes_on_unrecorded(tmp_path: Path):
+    """Overload on an inbound call: no answer, no announcement, continued unrecorded, and the
+    evidence holds only the reason (nothing was offered)."""
+    settings = parse(tomllib.loads(EXAMPLE.read_text(encoding="utf-8")), {}, base_dir=tmp_path)
+    arrival = replace(answered(), outbound=False, agent=None, dialled_number="5551000")
+    call, commands = ConsentFlow(settings).overloaded(arrival, "overloaded: event_delay")
+    assert call.record.consent == Consent.OVERLOADED
+    assert call.record.direction == Direction.INBOUND
+    assert [type(c) for c in commands] == [cmd.Subscribe, cmd.Continue]
+    assert continued_to(commands) == settings.dialplan.unrecorded_context
+    assert [fact.kind for fact in call.record.evidence] == [Kind.NOTE]

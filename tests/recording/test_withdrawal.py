@@ -17,7 +17,7 @@ from callrec_ari.recording.withdrawal import (
     withdrawn_at,
 )
 from callrec_ari.records import RecordingStatus
-from tests.support.audio import write_wav
+from tests.support.audio import close_recording, open_recording, write_wav
 
 PRESSED = datetime.fromtimestamp(1795514353.847, UTC)
 
@@ -96,11 +96,12 @@ async def test_discard_waits_for_mixmonitor_to_close_the_file(tmp_path: Path):
     """Told to discard, the settle still waits for the close, so no later write recreates it."""
     wav = tmp_path / "call.wav"
     write_wav(wav, 1.0)
+    open_recording(wav)
     waiting = asyncio.create_task(settle(wav, wait_seconds=5, poll=0, discard=True))
     for _ in range(50):
         await asyncio.sleep(0)
     assert not waiting.done()
-    marker_for(wav).touch()
+    close_recording(wav)
     settled = await waiting
     assert settled.status == RecordingStatus.DELETED
     assert settled.withdrawn_at is None  # no marker: the flow's own time stands
@@ -108,9 +109,10 @@ async def test_discard_waits_for_mixmonitor_to_close_the_file(tmp_path: Path):
 
 
 async def test_a_withdrawn_recording_never_closed_is_deleted_all_the_same(tmp_path: Path):
-    """No .done in time: a withdrawn file is deleted anyway, never kept as failed."""
+    """Never closed in time: a withdrawn file is deleted anyway, never kept as failed."""
     wav = tmp_path / "call.wav"
     write_wav(wav, 1.0)
+    open_recording(wav)
     marker_path(wav).write_text("callrec-withdrawn/1|1.1|1795514353.847", encoding="ascii")
     settled = await settle(wav, wait_seconds=0.05, poll=0.01)
     assert settled.status == RecordingStatus.DELETED

@@ -266,3 +266,30 @@ async def test_instances_sharing_the_register_each_import_into_a_file_of_their_o
     assert all(row.ended_at is not None for row in rows.values())
     assert list(register.parent.iterdir()) == []
     assert await a.import_once() == 0  # back, a finds nothing left to do
+
+
+async def test_finished_calls_are_reported_once_their_file_is_stored(
+    register, writer, settings, session_factory
+):
+    """A file the database has not confirmed reports nothing; imported, each finished call is
+    reported once, and a call still going on only once its end line arrives."""
+    reported: list[tuple[str, Consent]] = []
+
+    def report(record) -> None:
+        reported.append((record.uniqueid, record.consent))
+
+    async def not_stored(_timeout: float) -> bool:
+        return False
+
+    write(register, start("1796178112.7"), end("1796178112.7"), start("1796178115.9"))
+    with capture_logs():
+        await importer_for(
+            register, writer, settings, flush=not_stored, stored=report
+        ).import_once()
+    assert reported == []
+    importer = importer_for(register, writer, settings, stored=report)
+    await importer.import_once()
+    assert reported == [("1796178112.7", Consent.SERVICE_UNAVAILABLE)]
+    write(register, end("1796178115.9"))
+    await importer.import_once()
+    assert [uniqueid for uniqueid, _ in reported] == ["1796178112.7", "1796178115.9"]

@@ -58,3 +58,62 @@ def tone_power(samples: array.array[int], hz: float, rate: int = 8000) -> float:
         previous, before = sample + coefficient * previous - before, previous
     power = previous * previous + before * before - coefficient * previous * before
     return power / max(len(samples), 1) ** 2
+
+
+def open_recording(path: Path) -> None:
+    """Make the WAV at ``path`` look as Asterisk leaves it while still recording: both size
+    fields of its header at 0 (``format_wav.c`` fills them in as it closes the file)."""
+    data = bytearray(path.read_bytes())
+    data[4:8] = data[40:44] = bytes(4)
+    path.write_bytes(bytes(data))
+
+
+def close_recording(path: Path) -> None:
+    """Fill in the header's sizes of ``path`` as Asterisk does when it closes the file."""
+    data = bytearray(path.read_bytes())
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    data[40:44] = (len(data) - 44).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def write_tone_wav(path: Path, hz: float, seconds: float, amplitude: int = 8000) -> None:
+    """Write an 8 kHz 16-bit mono WAV holding a steady ``hz`` sine of ``amplitude``."""
+    rate = 8000
+    frames = array.array(
+        "h",
+        (
+            int(amplitude * math.sin(2 * math.pi * hz * n / rate))
+            for n in range(int(rate * seconds))
+        ),
+    )
+    if sys.byteorder == "big":
+        frames.byteswap()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames.tobytes())
+
+
+def rms_dbfs(samples: array.array[int]) -> float:
+    """The root-mean-square level of ``samples`` in dB below full scale (digital silence:
+    minus infinity)."""
+    if not samples:
+        return -math.inf
+    rms = math.sqrt(sum(s * s for s in samples) / len(samples))
+    return 20 * math.log10(rms / 32768) if rms else -math.inf
+
+
+def strongest_tone(
+    samples: array.array[int], low: float, high: float, *, step: float = 4.0, window: int = 800
+) -> tuple[float, float]:
+    """The frequency between ``low`` and ``high`` with the most power (``tone_power``) in the
+    first ``window`` samples, and that power. A tenth of a second at 8 kHz hears a tone up to
+    about 5 Hz from each frequency tried, so a ``step`` of 4 Hz misses none."""
+    part = samples[:window]
+    count = int((high - low) / step) + 1
+    return max(
+        ((low + step * n, tone_power(part, low + step * n)) for n in range(count)),
+        key=lambda found: found[1],
+    )

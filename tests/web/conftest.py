@@ -152,7 +152,8 @@ async def sign_out(client: TestClient[Any, Any], clock: Clock) -> None:
 
 
 async def sign_in(client: TestClient[Any, Any], who: Person, clock: Clock) -> None:
-    """Sign in with password and, unless exempt, the current TOTP code."""
+    """Sign in with password and, unless exempt, the current TOTP code; land on the calls
+    (a trainer, who sees none, on the training library)."""
     token = await csrf(client)
     response = await client.post(
         "/login",
@@ -169,7 +170,8 @@ async def sign_in(client: TestClient[Any, Any], who: Person, clock: Clock) -> No
             allow_redirects=False,
         )
         assert response.status == 303, await response.text()
-    assert response.headers["Location"] == "/calls"
+    landing = "/training" if who.roles == {Role.TRAINER} else "/calls"
+    assert response.headers["Location"] == landing
 
 
 @pytest.fixture

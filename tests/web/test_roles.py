@@ -10,14 +10,16 @@ import pytest
 from callrec_ari.access import Role
 from tests.web.conftest import csrf, sign_in
 
-AGENT, SUPERVISOR, DPO, DIRECTOR, ADMIN = (
+AGENT, SUPERVISOR, DPO, DIRECTOR, ADMIN, TRAINER = (
     Role.AGENT,
     Role.SUPERVISOR,
     Role.DPO,
     Role.DIRECTOR,
     Role.ADMIN,
+    Role.TRAINER,
 )
 EVERYONE = frozenset(Role)
+SEES_CALLS = EVERYONE - {TRAINER}  # a trainer sees no call at all, only training copies
 PLAYERS = frozenset({AGENT, SUPERVISOR, DPO, DIRECTOR})  # the agent for their own call
 NOT_SIGNED_IN = "public"  # sign-in pages, the API document, static files, the privacy notice
 NOBODY: frozenset[Role] = frozenset()
@@ -33,7 +35,7 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("GET", r"/static", NOT_SIGNED_IN),
     ("GET", r"/notice(\.txt)?", NOT_SIGNED_IN),
     ("GET", r"/api/me", EVERYONE),
-    ("GET", r"(/api)?/calls(/\{uniqueid\})?", EVERYONE),
+    ("GET", r"(/api)?/calls(/\{uniqueid\})?", SEES_CALLS),
     ("POST", r"(/api)?/calls/\{uniqueid\}/listen", PLAYERS),
     ("GET", r"/calls/\{uniqueid\}/(audio|waveform\.svg)", REASON_FIRST),
     ("GET", r"/calls/\{uniqueid\}/evidence", frozenset({DPO})),
@@ -48,6 +50,9 @@ RULES: list[tuple[str, str, frozenset[Role] | str]] = [
     ("*", r"(/api)?/(requests|do-not-record|subjects|audit).*", frozenset({DPO})),
     ("*", r"(/api)?/admin/.*", frozenset({ADMIN})),
     ("GET", r"/retention|/api/retention/report", frozenset({DPO})),
+    ("POST", r"(/api)?/calls/\{uniqueid\}/training", frozenset({SUPERVISOR})),
+    ("GET", r"(/api)?/training|/training/\{copy_id\}/audio", frozenset({TRAINER, SUPERVISOR})),
+    ("POST", r"(/api)?/training/\{copy_id\}/delete", frozenset({SUPERVISOR})),
 ]
 IDS = {
     "release_id": "999999",
@@ -55,6 +60,7 @@ IDS = {
     "request_id": "999999",
     "user_id": "999999",
     "grant_id": "999999",
+    "copy_id": "0123456789abcdef",
 }
 
 

@@ -1,0 +1,122 @@
+"""The call a training copy is made from: who may mark it, which calls qualify, its two legs.
+
+A supervisor who may play the call marks it. The call qualifies when its processing is not
+restricted (GDPR Art. 18), its recording is kept (not withdrawn, purged or missing), its
+route's processing lists the purpose ``training`` (what callers were told; outbound calls
+have the profile's processing) and both legs are on disk (calls recorded before callrec
+kept the two voices apart have none). A legal hold does not matter: the copy is new
+material, the original is untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from callrec_ari.access import Actor, may_mark_for_training, may_play
+from callrec_ari.calls.listen import recording_of
+from callrec_ari.calls.search import visible_call
+from callrec_ari.config import Settings
+from callrec_ari.db.models import Call
+from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
+from callrec_ari.profile.model import Processing, Purpose
+from callrec_ari.recording.legs import leg_files
+from callrec_ari.records import Direction
+from callrec_ari.rights.subject import facts
+from callrec_ari.routing import store as routing
+
+
+@dataclass(frozen=True, kw_only=True)
+class Original:
+    """What a copy is made from, and the little of the call it may keep."""
+
+    uniqueid: str
+    caller_leg: Path
+    agent_leg: Path
+    duration: float  # seconds: the longer leg's
+    language: str | None  # the call's first language
+
+
+async def original_for_training(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    uniqueid: str,
+    settings: Settings,
+    recordings_dir: Path,
+) -> Original:
+    """The call ``uniqueid`` as material for a training copy by ``actor``.
+
+    ``ForbiddenError`` if ``actor`` may not mark calls or play this one, the call is
+    restricted, or its route's purposes leave out training; ``NotFoundError`` if it does not
+    exist, is not theirs to see or has no recording; ``RecordingError`` if its legs are
+    missing or unreadable.
+    """
+    if not may_mark_for_training(actor):
+        raise ForbiddenError(f"{actor.described} may not mark calls for training.")
+    call = await visible_call(session, actor=actor, uniqueid=uniqueid)
+    if call.restricted_at is not None:
+        raise ForbiddenError(
+            f"Call {uniqueid!r} is restricted (GDPR Art. 18): no training copy may be made of it."
+        )
+    if not may_play(actor, facts(call)):
+        raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
+    if call.withdrawn_at is not None:
+        raise NotFoundError(
+            f"The caller withdrew consent during call {uniqueid!r}: its recording was deleted."
+        )
+    mix = recording_of(call, recordings_dir).path  # NotFoundError if there is none
+    _require_training_purpose(await routing.effective(session, settings), call)
+    caller, agent = leg_files(mix)
+    duration = await asyncio.to_thread(_measure_legs, uniqueid, caller, agent, recordings_dir)
+    return Original(
+        uniqueid=call.uniqueid,
+        caller_leg=caller,
+        agent_leg=agent,
+        duration=duration,
+        language=next(iter(filter(None, call.languages.split(","))), None),
+    )
+
+
+def processing_of(settings: Settings, call: Call) -> tuple[str, Processing]:
+    """Which calls the call's processing covers, for messages, and that processing: its
+    route's, or the profile's for an outbound call (outbound routes have none of their own)."""
+    if call.direction == Direction.OUTBOUND:
+        return "Outbound calls", settings.profile.processing
+    route = settings.route_for(call.dialled_number)
+    return f"Calls to {call.dialled_number}", settings.processing_for(route)
+
+
+def _require_training_purpose(settings: Settings, call: Call) -> None:
+    which, processing = processing_of(settings, call)
+    if Purpose.TRAINING not in processing.purposes:
+        purposes = ", ".join(purpose.value for purpose in processing.purposes) or "nothing"
+        raise ForbiddenError(
+            f"{which} are recorded for {purposes}, not for training: the callers were not told "
+            "their calls may be used for training."
+        )
+
+
+def _measure_legs(uniqueid: str, caller: Path, agent: Path, recordings_dir: Path) -> float:
+    """The longer leg's length in seconds; ``RecordingError`` if a leg is missing (or leads
+    out of the recordings folder) or unreadable."""
+    root = recordings_dir.resolve()
+    for who, leg in (("caller", caller), ("agent", agent)):
+        if not leg.is_file() or not leg.resolve().is_relative_to(root):
+            raise RecordingError(
+                f"Call {uniqueid!r} has no separate {who} leg (recorded before callrec kept "
+                "the two voices apart): no training copy can be made of it."
+            )
+    return max(_seconds(caller), _seconds(agent))
+
+
+def _seconds(path: Path) -> float:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (OSError, wave.Error, EOFError, ZeroDivisionError) as exc:
+        raise RecordingError(f"The leg {path.name} is not a readable WAV file ({exc}).") from None
