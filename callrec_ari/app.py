@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -29,14 +30,16 @@ from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.db.journal import Journal
-from callrec_ari.db.repository import unfinished_calls
+from callrec_ari.db.repository import handlers_of, unfinished_calls
 from callrec_ari.db.session import create_engine, create_session_factory, describe_error
 from callrec_ari.db.writer import CallWriter
-from callrec_ari.errors import CallrecError
+from callrec_ari.errors import CallrecError, DatabaseError
 from callrec_ari.flow.controller import CallController, utc_now
 from callrec_ari.flow.do_not_record import DoNotRecordList
 from callrec_ari.flow.overload import Admission
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.ha.claims import Claimer
+from callrec_ari.ha.takeover import LeaseKeeper, TakeOver
 from callrec_ari.housekeeping import (
     count_overdue_periodically,
     import_register,
@@ -65,6 +68,8 @@ WRITER = web.AppKey("writer", CallWriter)
 DO_NOT_RECORD = web.AppKey("do_not_record", DoNotRecordList)
 CONTROLLER = web.AppKey("controller", CallController)
 EVENTS = web.AppKey("events", EventStream)
+CLAIMER = web.AppKey("claimer", Claimer)
+LEASES = web.AppKey("leases", LeaseKeeper)
 DUTIES = web.AppKey("duties", Duties)
 METRICS = web.AppKey("metrics", Metrics)
 ADMISSION = web.AppKey("admission", Admission)
@@ -123,6 +128,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         backoff_max_seconds=settings.database.retry_max_seconds,
         linger_seconds=_WRITE_LINGER_SECONDS,
         journal=journal,
+        handled_by=settings.ari.app,
     )
     app[WRITER] = writer
     app[METRICS].readings.writer = writer
@@ -218,14 +224,15 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
     rest = WsRest() if settings.ari.rest_over_websocket else None
     async with aiohttp.ClientSession() as session:
+        client = AriClient(
+            session,
+            settings.ari,
+            metrics=metrics,
+            latency=app[ADMISSION].note_ari_latency,
+            websocket=rest,
+        )
         controller = CallController(
-            ari=AriClient(
-                session,
-                settings.ari,
-                metrics=metrics,
-                latency=app[ADMISSION].note_ari_latency,
-                websocket=rest,
-            ),
+            ari=client,
             flow=ConsentFlow(effective, versions.versions),
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
@@ -236,19 +243,49 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             admission=app[ADMISSION],
         )
         register_wake = asyncio.Event()
+        importer = RegisterImporter(
+            settings.dialplan.register_file,
+            submit=app[WRITER].submit,
+            flush=app[WRITER].flush,
+            settings=lambda: controller.flow.settings,
+            stored=metrics.call_finished,
+            instance=settings.ari.app if settings.ha.enabled else None,
+        )
+
+        def adopt_register(peer: str) -> None:
+            importer.adopt(peer)
+            register_wake.set()
+
+        claimer = Claimer(client, controller.on_event)
+        keeper = LeaseKeeper(
+            client,
+            app=settings.ari.app,
+            settings=settings.ha,
+            connected=lambda: events.connected and not events.replaced,
+            take_over=TakeOver(
+                client, controller, partial(_peer_unfinished, app), register=adopt_register
+            ),
+        )
 
         async def on_connect() -> None:
+            if settings.ha.enabled:
+                await keeper.renew()  # alive again before any peer decides to take over
             await controller.reconcile()
             register_wake.set()  # calls connected while we were away are in the register
 
         events = EventStream(
-            session, settings.ari, on_event=controller.on_event, on_connect=on_connect, rest=rest
+            session, settings.ari, on_event=claimer.on_event, on_connect=on_connect, rest=rest
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events
+        app[CLAIMER] = claimer
+        app[LEASES] = keeper
         metrics.readings.controller = controller
         metrics.readings.events = events
         task = _supervised(app, "ari-events", lambda _: events.run())
+        running = [task]
+        if settings.ha.enabled:
+            running.append(_supervised(app, "ha-leases", keeper.run))
         refresh = partial(
             refresh_routes,
             controller,
@@ -258,13 +295,6 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             last=changes,
         )
         routes = _supervised(app, "routes", lambda rounds: refresh(rounds=rounds))
-        importer = RegisterImporter(
-            settings.dialplan.register_file,
-            submit=app[WRITER].submit,
-            flush=app[WRITER].flush,
-            settings=lambda: controller.flow.settings,
-            stored=metrics.call_finished,
-        )
         register_job = partial(
             import_register,
             importer,
@@ -280,10 +310,11 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
         )
         prompts = _supervised(app, "prompt-versions", lambda rounds: watch(rounds=rounds))
         yield
-        for running in (prompts, register, routes, task):
-            running.cancel()
+        for job in (prompts, register, routes, *running):
+            job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await running
+                await job
+        await claimer.close()
         await controller.close()
 
 
@@ -303,11 +334,22 @@ async def _prompt_versions(app: web.Application, effective: Settings) -> PromptW
 
 
 async def _unfinished_calls(app: web.Application) -> list[CallRecord]:
-    """Calls an earlier run was following: unstored ones from the journal, then the database's."""
+    """Calls an earlier run was following: unstored ones from the journal, then the database's.
+
+    With peers (``[ha]``) only this instance's rows, and none another instance took over
+    while this one was down (that one follows them; our journal's replay cannot undo it).
+    """
+    settings = app[SETTINGS]
     records = {record.uniqueid: record for record in app[WRITER].unstored()}
+    owners = [settings.ari.app, None] if settings.ha.enabled else None
     try:
         async with asyncio.timeout(_UNFINISHED_LOOKUP_SECONDS), app[SESSIONS]() as session:
-            stored = await unfinished_calls(session, _ADOPT_AT_MOST)
+            stored = await unfinished_calls(session, _ADOPT_AT_MOST, handled_by=owners)
+            if owners is not None:
+                handlers = await handlers_of(session, list(records))
+                for uniqueid, handler in handlers.items():
+                    if handler not in owners:
+                        del records[uniqueid]
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("calls.unfinished_unknown", error=describe_error(exc))
         stored = []
@@ -319,6 +361,17 @@ async def _unfinished_calls(app: web.Application) -> list[CallRecord]:
         for record in records.values()
         if not record.finished and record.consent != Consent.SERVICE_UNAVAILABLE
     ]
+
+
+async def _peer_unfinished(app: web.Application, peer: str) -> list[CallRecord]:
+    """The unfinished rows a dead peer left (``DatabaseError`` if they cannot be read)."""
+    try:
+        async with asyncio.timeout(_UNFINISHED_LOOKUP_SECONDS), app[SESSIONS]() as session:
+            return await unfinished_calls(session, _ADOPT_AT_MOST, handled_by=[peer])
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise DatabaseError(
+            f"The calls instance {peer} left could not be read: {describe_error(exc)}."
+        ) from None
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -333,6 +386,11 @@ async def _health(request: web.Request) -> web.Response:
         "do_not_record_numbers": len(app[DO_NOT_RECORD]),
         "tasks": app[DUTIES].view(),
         "tasks_failing": app[DUTIES].failing,
+        "application": app[SETTINGS].ari.app,
+        "application_replaced": events.replaced,
+        "calls_claimed": app[CLAIMER].won,
     }
-    healthy = events.connected and not app[DUTIES].failing
+    if app[SETTINGS].ha.enabled:
+        body["peers"] = app[LEASES].leases.view(time.monotonic())
+    healthy = events.connected and not events.replaced and not app[DUTIES].failing
     return web.json_response(body, status=200 if healthy else 503)

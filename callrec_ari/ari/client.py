@@ -121,13 +121,47 @@ class AriClient:
         except (KeyError, TypeError) as exc:
             raise AriError(f"Asterisk sent a malformed channel {channel_id!r} ({exc}).") from None
 
-    async def app_channel_ids(self) -> list[str]:
-        """The channels currently in our Stasis application."""
-        data = await self._request("GET", "/applications/{}", self._settings.app)
+    async def app_channel_ids(self, app: str | None = None) -> list[str]:
+        """The channels in a Stasis application (ours by default), or subscribed to by it;
+        none for an application Asterisk no longer knows."""
+        name = app or self._settings.app
+        try:
+            data = await self._request("GET", "/applications/{}", name)
+        except AriError as exc:
+            if exc.status == 404 and app is not None:
+                return []  # a peer that is gone and left no channel behind
+            raise
         ids = data.get("channel_ids") if isinstance(data, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise AriError(f"Asterisk sent a malformed application {self._settings.app!r}.")
+            raise AriError(f"Asterisk sent a malformed application {name!r}.")
         return list(ids)
+
+    async def claim(self, channel_id: str) -> bool:
+        """Claim a call ``StasisBroadcast()`` offered; False if another instance was first
+        (409) or the offer is over (404)."""
+        try:
+            await self._request(
+                "POST",
+                "/events/claim",
+                params={"channelId": channel_id, "application": self._settings.app},
+            )
+        except AriError as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
+    async def set_global(self, name: str, value: str) -> None:
+        """Set a global dialplan variable."""
+        await self._request("POST", "/asterisk/variable", params={"variable": name, "value": value})
+
+    async def global_value(self, name: str) -> str:
+        """A global dialplan variable's value ("" when it is not set)."""
+        data = await self._request("GET", "/asterisk/variable", params={"variable": name})
+        value = data.get("value", "") if isinstance(data, dict) else None
+        if not isinstance(value, str):
+            raise AriError(f"Asterisk sent a malformed value of the variable {name!r}.")
+        return value
 
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types (and the answers to

@@ -16,7 +16,7 @@ import aiohttp
 import structlog
 
 from callrec_ari.ari.client import auth_header
-from callrec_ari.ari.models import AriEvent, parse_event
+from callrec_ari.ari.models import APPLICATION_REPLACED, AriEvent, parse_event
 from callrec_ari.ari.ws_rest import RESPONSE, WsRest
 from callrec_ari.config import AriSettings
 from callrec_ari.errors import AriEventError
@@ -48,6 +48,7 @@ class EventStream:
         self._connected = asyncio.Event()
         self._reconciled = asyncio.Event()
         self.connections = 0
+        self.replaced = False  # another WebSocket took our application: we hear nothing more
 
     @property
     def connected(self) -> bool:
@@ -95,6 +96,7 @@ class EventStream:
             heartbeat=self._settings.heartbeat_seconds,
         ) as ws:
             self.connections += 1
+            self.replaced = False
             self._connected.set()
             log.info("ari.connected", app=self._settings.app, connection=self.connections)
             reconcile = asyncio.create_task(self._reconcile())
@@ -135,6 +137,9 @@ class EventStream:
             if self._rest is not None and isinstance(data, dict) and data.get("type") == RESPONSE:
                 self._rest.deliver(data)
                 return
+            if isinstance(data, dict) and data.get("type") == APPLICATION_REPLACED:
+                self._replaced()
+                return
             event = parse_event(data)
         except (ValueError, RecursionError, AriEventError) as exc:
             log.warning("ari.bad_event", error=repr(exc)[:200], sample=text[:200])
@@ -146,3 +151,12 @@ class EventStream:
         except Exception:
             # One event the handler chokes on must not stop every later call's events.
             log.exception("ari.event_handler_failed", event_type=type(event).__name__)
+
+    def _replaced(self) -> None:
+        # Taking the name back would only deafen the other side in turn: say it, loudly.
+        self.replaced = True
+        log.error(
+            "ari.application_replaced",
+            app=self._settings.app,
+            hint="another connection registered this [ari] app; give each instance its own",
+        )

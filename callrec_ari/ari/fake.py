@@ -31,6 +31,9 @@ class FakeAri:
         self.requests: list[Request] = []
         self.channels: dict[str, Channel] = {}
         self.app_channels: list[str] = []
+        self.peer_apps: dict[str, list[str]] = {}  # another instance's application -> channels
+        self.globals: dict[str, str] = {}
+        self.claimed: set[str] = set()  # channels some instance claimed (the first one wins)
         self.failures: dict[str, AriError] = {}  # operation name -> error to raise
         self.unavailable = False
         self._requested = asyncio.Event()  # set at every request, for tests awaiting one
@@ -42,6 +45,7 @@ class FakeAri:
         caller: str = "48221234567",
         app_data: str = "callrec,5551000",
         in_app: bool = True,
+        app_name: str = "Stasis",
     ) -> Channel:
         """Make a channel exist (and, by default, sit in our Stasis application)."""
         channel = Channel(
@@ -52,6 +56,7 @@ class FakeAri:
             context="callrec-consent",
             app_data=app_data,
             created=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+            app_name=app_name,
         )
         self.channels[channel_id] = channel
         if in_app:
@@ -135,7 +140,25 @@ class FakeAri:
         """Record the event filter."""
         self._record("set_event_filter", "callrec", event_types=tuple(event_types))
 
-    async def app_channel_ids(self) -> list[str]:
-        """The channels placed in the application with ``add_channel``."""
-        self._record("app_channel_ids", "callrec")
-        return list(self.app_channels)
+    async def app_channel_ids(self, app: str | None = None) -> list[str]:
+        """The channels placed in the application with ``add_channel`` (or in ``peer_apps``)."""
+        self._record("app_channel_ids", app or "callrec")
+        return list(self.app_channels if app is None else self.peer_apps.get(app, []))
+
+    async def claim(self, channel_id: str) -> bool:
+        """Record a claim; only the first claim of a channel wins."""
+        self._record("claim", channel_id)
+        if channel_id in self.claimed:
+            return False
+        self.claimed.add(channel_id)
+        return True
+
+    async def set_global(self, name: str, value: str) -> None:
+        """Record a global variable."""
+        self._record("set_global", name, value=value)
+        self.globals[name] = value
+
+    async def global_value(self, name: str) -> str:
+        """A global variable set earlier ("" if none)."""
+        self._record("global_value", name)
+        return self.globals.get(name, "")

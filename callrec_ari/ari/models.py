@@ -29,6 +29,7 @@ class Channel:
     context: str
     app_data: str
     created: datetime
+    app_name: str = ""  # the dialplan application it is in: Stasis, StasisBroadcast, Dial...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +107,15 @@ class ConsentWithdrawn:
     at: datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallBroadcast:
+    """``StasisBroadcast()`` offers a new call to every instance; the first to claim it gets
+    its ``StasisStart`` (Asterisk 22.7 and later; README, "Two instances")."""
+
+    timestamp: datetime
+    channel_id: str
+
+
 AriEvent = (
     StasisStart
     | StasisEnd
@@ -114,6 +124,7 @@ AriEvent = (
     | Dial
     | ChannelDestroyed
     | ConsentWithdrawn
+    | CallBroadcast
 )
 
 
@@ -150,6 +161,7 @@ def parse_channel(data: Any) -> Channel:
         context=_text(dialplan.get("context", "")),
         app_data=_text(dialplan.get("app_data", "")),
         created=_timestamp(data.get("creationtime")),
+        app_name=_text(dialplan.get("app_name", "")),
     )
 
 
@@ -245,6 +257,10 @@ def _user_event(data: Mapping[str, Any], at: datetime) -> ConsentWithdrawn | Non
     return ConsentWithdrawn(timestamp=at, channel_id=_channel_id(data), at=moment or at)
 
 
+def _broadcast(data: Mapping[str, Any], at: datetime) -> CallBroadcast:
+    return CallBroadcast(timestamp=at, channel_id=_channel_id(data))
+
+
 _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = {
     "StasisStart": _stasis_start,
     "StasisEnd": _stasis_end,
@@ -253,7 +269,10 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = 
     "Dial": _dial,
     "ChannelDestroyed": _destroyed,
     "ChannelUserevent": _user_event,
+    "CallBroadcast": _broadcast,
 }
 
+# Another WebSocket took our application's name: this one hears nothing more (ari/events.py).
+APPLICATION_REPLACED = "ApplicationReplaced"
 # The only event types callrec acts on; the application's event filter lets nothing else through.
-EVENT_TYPES = tuple(_PARSERS)
+EVENT_TYPES = (*_PARSERS, APPLICATION_REPLACED)

@@ -42,8 +42,22 @@ class AriPort(Protocol):
     async def get_channel(self, channel_id: str) -> Channel:
         """The channel as Asterisk sees it now."""
 
-    async def app_channel_ids(self) -> list[str]:
-        """The channels currently in our Stasis application."""
+    async def app_channel_ids(self, app: str | None = None) -> list[str]:
+        """The channels currently in a Stasis application (ours unless ``app`` names one)."""
 
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
+
+
+class InstancePort(Protocol):
+    """What one of several callrec instances needs besides ``AriPort`` (README, "Two
+    instances"): claiming broadcast calls and a lease in Asterisk's global variables."""
+
+    async def claim(self, channel_id: str) -> bool:
+        """Claim a call ``StasisBroadcast()`` offered; False if another instance was first."""
+
+    async def set_global(self, name: str, value: str) -> None:
+        """Set a global dialplan variable."""
+
+    async def global_value(self, name: str) -> str:
+        """A global dialplan variable's value ("" when not set)."""

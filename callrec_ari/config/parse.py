@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.ha import parse_ha
 from callrec_ari.config.outbound import parse_outbound
 from callrec_ari.config.overload import parse_overload
 from callrec_ari.config.profile import profile as _profile
@@ -123,8 +124,9 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     default_route = _route(root.table("default_route"), consent, retention)
     profile = _profile(root.table("profile", required=False), present="profile" in data)
     recording = _recording(root.table("recording"), base_dir)
+    ari = _ari(root.table("ari"), env)
     return Settings(
-        ari=_ari(root.table("ari"), env),
+        ari=ari,
         recording=recording,
         database=_database(root.table("database"), env, base_dir),
         prompts=_prompts(root.table("prompts", required=False), base_dir),
@@ -148,6 +150,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
             retention,
             decline_key=consent.decline_key,
         ),
+        ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from callrec_ari.config.ha import HaSettings
 from callrec_ari.config.outbound import OutboundSettings
 from callrec_ari.config.overload import OverloadLimits
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
@@ -245,6 +246,8 @@ class Settings:
     profile: Profile = PLACEHOLDER_PROFILE
     # Off by default: calls placed by staff are never recorded (seed 000 §4.5).
     outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    # Off by default: one instance; [ha] peers names the others sharing this Asterisk.
+    ha: HaSettings = field(default_factory=HaSettings)
     overload: OverloadLimits = field(default_factory=OverloadLimits)
 
     def route_for(self, did: str) -> Route:

@@ -74,6 +74,9 @@ class Call(Base):
     caller_leg_sha256: Mapped[str | None] = mapped_column(String(64))
     agent_leg_size_bytes: Mapped[int | None] = mapped_column(BigInteger())
     agent_leg_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The [ari] app of the instance that wrote the row last (README, "Two instances");
+    # None on rows from before migration 0014. Stamped by the writer, not part of a snapshot.
+    handled_by: Mapped[str | None] = mapped_column(String(80))
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     erasure_request_id: Mapped[int | None] = mapped_column(ForeignKey("dsr_requests.id"))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,8 @@ from callrec_ari.db.models import Call
 from callrec_ari.errors import DatabaseError
 from callrec_ari.evidence.facts import evidence_from_json, evidence_to_json
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
+
+_RECORDING = RecordingStatus.RECORDING.value
 
 # The columns a snapshot sets; id and created_at belong to the row, not to the call.
 _RECORD_COLUMNS = (
@@ -120,14 +122,19 @@ async def upsert_call(session: AsyncSession, record: CallRecord) -> None:
     await upsert_calls(session, [record])
 
 
-async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> None:
+async def upsert_calls(
+    session: AsyncSession, records: Sequence[CallRecord], *, handled_by: str | None = None
+) -> None:
     """Store snapshots under their ``uniqueid`` in one statement; one snapshot per call.
 
     Storing an unchanged snapshot again touches nothing, not even ``updated_at``. A row that
     was purged, erased or rectified is never overwritten: a snapshot replayed from the journal
-    must not bring back a deleted number or undo a correction. A snapshot that newly says a
-    recording was deleted because the caller withdrew gets its audit entry in the same
-    transaction (``audit/withdrawals.py``).
+    must not bring back a deleted number or undo a correction. Nor does a snapshot overwrite
+    a row that got further (answered, ended, settled: ``progress``): an instance replaying its
+    journal after another took its calls over must not undo what that one stored. Rows are
+    stamped ``handled_by`` the writing instance. A snapshot that newly says a recording was
+    deleted because the caller withdrew gets its audit entry in the same transaction
+    (``audit/withdrawals.py``).
     """
     if not records:
         return
@@ -135,7 +142,10 @@ async def upsert_calls(session: AsyncSession, records: Sequence[CallRecord]) -> 
     # A recording deleted on withdrawal is audited in this same transaction (nothing to do,
     # and no query, for every other snapshot).
     await audit_withdrawals(session, records, now=now)
-    rows = [{**record_to_row(record), "created_at": now, "updated_at": now} for record in records]
+    rows = [
+        {**record_to_row(record), "handled_by": handled_by, "created_at": now, "updated_at": now}
+        for record in records
+    ]
     await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
 
 
@@ -156,12 +166,31 @@ def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
     table = calls.c
     return statement.on_conflict_do_update(
         index_elements=[table.uniqueid],
-        set_={**{name: new[name] for name in _RECORD_COLUMNS}, "updated_at": new.updated_at},
+        set_={
+            **{name: new[name] for name in _RECORD_COLUMNS},
+            "handled_by": new.handled_by,
+            "updated_at": new.updated_at,
+        },
         where=and_(
             table.purged_at.is_(None),
             table.rectified_at.is_(None),
-            or_(*(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS)),
+            progress(new) >= progress(table),
+            or_(
+                *(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS),
+                table.handled_by.is_distinct_from(new.handled_by),
+            ),
         ),
+    )
+
+
+def progress(row: Any) -> ColumnElement[int]:
+    """How far a call's row got: 0 announcing, 1 consent decided, 2 ended, 3 settled (ended
+    and its recording measured). Snapshots of one call never go back, so a lower one is stale."""
+    return case(
+        (and_(row.ended_at.is_not(None), row.recording_status != _RECORDING), 3),
+        (row.ended_at.is_not(None), 2),
+        (row.consent != Consent.PENDING.value, 1),
+        else_=0,
     )
 
 
@@ -180,19 +209,33 @@ async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
     return [call_to_record(call) for call in calls]
 
 
-async def unfinished_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
+async def unfinished_calls(
+    session: AsyncSession, limit: int, *, handled_by: Sequence[str | None] | None = None
+) -> list[CallRecord]:
     """Calls whose stored snapshot is not final (not ended, or recording not settled), newest
-    first: after a restart the service follows them again."""
+    first: after a restart the service follows them again. ``handled_by`` keeps the rows of
+    these instances only (None: rows no instance stamped)."""
+    where = [
+        Call.purged_at.is_(None),
+        or_(Call.ended_at.is_(None), Call.recording_status == _RECORDING),
+    ]
+    if handled_by is not None:
+        names = [name for name in handled_by if name is not None]
+        owners = [Call.handled_by.in_(names)] if names else []
+        if None in handled_by:
+            owners.append(Call.handled_by.is_(None))
+        where.append(or_(*owners) if owners else false())
     calls = await session.scalars(
-        select(Call)
-        .where(
-            Call.purged_at.is_(None),
-            or_(
-                Call.ended_at.is_(None),
-                Call.recording_status == RecordingStatus.RECORDING.value,
-            ),
-        )
-        .order_by(Call.started_at.desc())
-        .limit(limit)
+        select(Call).where(*where).order_by(Call.started_at.desc()).limit(limit)
     )
     return [call_to_record(call) for call in calls]
+
+
+async def handlers_of(session: AsyncSession, uniqueids: Sequence[str]) -> dict[str, str | None]:
+    """Which instance last wrote each of these calls' rows (calls without a row are left out)."""
+    if not uniqueids:
+        return {}
+    rows = await session.execute(
+        select(Call.uniqueid, Call.handled_by).where(Call.uniqueid.in_(uniqueids))
+    )
+    return {row.uniqueid: row.handled_by for row in rows}

@@ -86,6 +86,7 @@ class CallWriter:
         linger_seconds: float = 0.0,
         journal: Journal | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        handled_by: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < backoff_min_seconds <= backoff_max_seconds:
@@ -93,6 +94,7 @@ class CallWriter:
         if batch_size < 1 or write_timeout_seconds <= 0:
             raise ValueError("batch_size and write_timeout_seconds must be positive.")
         self._session_factory = session_factory
+        self._handled_by = handled_by  # stamped on every row: this instance's [ari] app
         self._backoff_min = backoff_min_seconds
         self._backoff_max = backoff_max_seconds
         self._batch_size = batch_size
@@ -276,7 +278,9 @@ class CallWriter:
                 self._session_factory() as session,
                 session.begin(),
             ):
-                await upsert_calls(session, [entry.record for entry in entries])
+                await upsert_calls(
+                    session, [entry.record for entry in entries], handled_by=self._handled_by
+                )
         except Exception as exc:  # noqa: BLE001 - run() logs every failure and retries
             return exc
         return None

@@ -23,6 +23,21 @@ _STAFF = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
 OUTBOUND_ARG = "outbound"  # Stasis(app,outbound,<callee>,<linkedid>,<staff endpoint>)
 
 
+# The dialplan applications a channel waiting for callrec sits in: Stasis(app,args...) or
+# StasisBroadcast(timeout,filter,args:joined:by:colons) (README, "Two instances").
+STASIS = "Stasis"
+STASIS_BROADCAST = "StasisBroadcast"
+
+
+def stasis_args(channel: ari.Channel) -> tuple[str, ...]:
+    """The arguments callrec's dialplan gave the application the channel sits in, read back
+    from its ``app_data`` (for a call found after a restart or left by another instance)."""
+    fields = channel.app_data.split(",")
+    if channel.app_name == STASIS_BROADCAST:
+        return tuple(fields[2].split(":")) if len(fields) > 2 and fields[2] else ()
+    return tuple(fields[1:])
+
+
 def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:
     """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid),
     or (outbound, callee's number, linkedid, staff phone) for a callee who answered."""

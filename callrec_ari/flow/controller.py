@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,13 @@ from callrec_ari.ari.port import AriPort
 from callrec_ari.errors import AriError, ChannelGoneError, RecordingError
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.arrival import arrival_from, translate
+from callrec_ari.flow.arrival import (
+    STASIS,
+    STASIS_BROADCAST,
+    arrival_from,
+    stasis_args,
+    translate,
+)
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
@@ -172,7 +178,20 @@ class CallController:
                     await self._ari.get_channel(worker.channel_id)
                 except ChannelGoneError:
                     worker.queue.put_nowait(ev.ChannelEnded(at=now))
-        for channel_id in await self._ari.app_channel_ids():
+        await self.recover(await self._ari.app_channel_ids())
+        if self._unfinished is not None:
+            unfinished, self._unfinished = self._unfinished, None
+            await self.adopt(await unfinished())
+
+    async def recover(self, channel_ids: Iterable[str]) -> list[str]:
+        """Let through unrecorded every one of these channels that waits in ``Stasis()`` with
+        nobody handling it (ours after a reconnect, or a dead instance's); return their ids.
+
+        A channel that already left Stasis (a call in conversation its application still
+        follows) is left alone: ``adopt`` follows it from its row.
+        """
+        recovered = []
+        for channel_id in channel_ids:
             if channel_id in self._calls:
                 continue
             try:
@@ -181,13 +200,13 @@ class CallController:
                 continue
             if channel_id in self._calls:
                 continue  # its StasisStart came in while we asked: that worker has it
-            args = tuple(channel.app_data.split(",")[1:])
-            arrival = arrival_from(channel, args, channel.created)
+            if channel.app_name and channel.app_name not in (STASIS, STASIS_BROADCAST):
+                continue
+            arrival = arrival_from(channel, stasis_args(channel), channel.created)
             log.warning("call.recovered", call_id=channel_id)
             self._spawn(channel_id, _Start(arrival=arrival, recovered=True))
-        if self._unfinished is not None:
-            unfinished, self._unfinished = self._unfinished, None
-            await self.adopt(await unfinished())
+            recovered.append(channel_id)
+        return recovered
 
     async def adopt(self, records: list[CallRecord]) -> None:
         """Follow again the unfinished calls of an earlier run (from the journal or database).

@@ -9,6 +9,10 @@ then, and after a crash, it is imported again at the next round (before the live
 taken over, so an end line is never read before its start line). Storing is an upsert by
 ``uniqueid``, so importing a file twice changes nothing, and a call whose start and end
 lines fell into two files ends up with its complete row.
+
+Several instances sharing one register (README, "Two instances") each rename it to an
+``.importing-<instance>`` of their own, so none ever deletes a file another has not stored;
+an instance taking over a dead one also takes over its ``.importing`` file (``adopt``).
 """
 
 from __future__ import annotations
@@ -54,11 +58,14 @@ class RegisterImporter:
         stored: Callable[[CallRecord], None] = lambda _record: None,
         settle_seconds: float = _SETTLE_SECONDS,
         flush_seconds: float = _FLUSH_SECONDS,
+        instance: str | None = None,
     ) -> None:
         """``settings`` returns the routes and policies in force (the admin's changes too);
-        ``stored`` hears of each finished call once its file is imported (the metrics)."""
+        ``stored`` hears of each finished call once its file is imported (the metrics);
+        ``instance`` names this instance's ``.importing`` file when several share the file."""
         self.path = path
-        self.importing = path.with_name(path.name + IMPORTING_SUFFIX)
+        self.importing = self._importing_of(instance)
+        self._adopted: set[Path] = set()
         self._submit = submit
         self._flush = flush
         self._settings = settings
@@ -66,11 +73,20 @@ class RegisterImporter:
         self._settle_seconds = settle_seconds
         self._flush_seconds = flush_seconds
 
+    def adopt(self, instance: str) -> None:
+        """From the next round on, import what dead ``instance`` had taken over and not stored."""
+        self._adopted.add(self._importing_of(instance))
+
+    def _importing_of(self, instance: str | None) -> Path:
+        suffix = IMPORTING_SUFFIX + (f"-{instance}" if instance else "")
+        return self.path.with_name(self.path.name + suffix)
+
     async def import_once(self) -> int:
         """Import a leftover ``.importing`` file, then the live file; return the calls stored.
 
         A file whose rows the database has not confirmed is kept for the next round.
         """
+        await asyncio.to_thread(self._take_adopted)
         imported = 0
         for _ in range(2):  # the leftover of an earlier round first, then the live file
             found = await asyncio.to_thread(self._take_over)
@@ -99,6 +115,17 @@ class RegisterImporter:
             if calls:
                 log.info("register.imported", calls=len(calls))
         return imported
+
+    def _take_adopted(self) -> None:
+        # Renaming is the lock: the dead instance, back meanwhile, may have taken it first.
+        for leftover in self._adopted:
+            if self.importing.exists():
+                return  # ours first; the adopted one at a later round
+            try:
+                leftover.rename(self.importing)
+            except FileNotFoundError:
+                continue
+            log.warning("register.leftover_adopted", file=str(leftover))
 
     def _take_over(self) -> _Found:
         if self.importing.exists():

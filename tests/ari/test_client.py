@@ -131,6 +131,7 @@ async def test_get_channel(client: AriClient, fake_ari: FakeAsterisk) -> None:
         context="callrec-consent",
         app_data="callrec,5551000",
         created=datetime(2026, 11, 24, 9, 59, 1, 112000, tzinfo=UTC),
+        app_name="Stasis",
     )
     assert only_request(fake_ari).method == "GET"
 
@@ -412,3 +413,45 @@ async def test_connection_closed_without_answer(session: aiohttp.ClientSession) 
             await client.answer(CHANNEL)
     finally:
         await server.stop()
+
+
+async def test_app_channel_ids_of_a_peer(client: AriClient, fake_ari: FakeAsterisk) -> None:
+    """Another instance's application is asked for by name; one Asterisk forgot has none."""
+    fake_ari.reply("GET", "/ari/applications/callrec-b", Reply(200, json={"channel_ids": ["1.1"]}))
+    fake_ari.reply("GET", "/ari/applications/callrec-c", Reply(404, json={"message": "no"}))
+
+    assert await client.app_channel_ids("callrec-b") == ["1.1"]
+    assert await client.app_channel_ids("callrec-c") == []
+
+
+@pytest.mark.parametrize(("status", "won"), [(204, True), (409, False), (404, False)])
+async def test_claim(client: AriClient, fake_ari: FakeAsterisk, status: int, won: bool) -> None:
+    """``claim`` asks for the broadcast call in our application's name; 409 or 404 lost it."""
+    fake_ari.reply("POST", "/ari/events/claim", Reply(status))
+
+    assert await client.claim(CHANNEL) is won
+    seen = only_request(fake_ari)
+    assert seen.query == {"channelId": CHANNEL, "application": APP}
+
+
+async def test_a_claim_asterisk_fails_is_an_error(client: AriClient, fake_ari: FakeAsterisk):
+    """A 500 is not "another instance won": it is raised, with the status."""
+    fake_ari.reply("POST", "/ari/events/claim", Reply(500, text="boom"))
+
+    with pytest.raises(AriError) as caught:
+        await client.claim(CHANNEL)
+    assert caught.value.status == 500
+
+
+async def test_global_variables(client: AriClient, fake_ari: FakeAsterisk) -> None:
+    """A lease is written to and read from Asterisk's global variables."""
+    fake_ari.reply("GET", "/ari/asterisk/variable", Reply(200, json={"value": "3f2a:17"}))
+
+    await client.set_global("CALLREC_LEASE_callrec-a", "3f2a:18")
+    assert await client.global_value("CALLREC_LEASE_callrec-b") == "3f2a:17"
+    posted, read = fake_ari.requests
+    assert (posted.method, posted.query) == (
+        "POST",
+        {"variable": "CALLREC_LEASE_callrec-a", "value": "3f2a:18"},
+    )
+    assert read.query == {"variable": "CALLREC_LEASE_callrec-b"}

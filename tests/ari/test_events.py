@@ -418,3 +418,20 @@ async def test_silent_server_is_left_by_heartbeat(
     await harness.until(lambda: harness.stream.connections == 2)
 
     assert harness.delays[0] == MIN
+
+
+async def test_another_connection_taking_our_application_is_said_loudly(
+    connected: Harness, fake_ari: FakeAsterisk
+) -> None:
+    """ApplicationReplaced: an error naming the app, ``replaced`` until the next connection."""
+    with capture_logs() as logs:
+        await fake_ari.send(envelope("ApplicationReplaced"))
+        await connected.until(lambda: connected.stream.replaced)
+    [entry] = logged(logs, "ari.application_replaced")
+    assert entry["log_level"] == "error"
+    assert entry["app"] == APP
+    assert connected.events == []
+
+    await fake_ari.close_sockets()
+    await connected.until(lambda: connected.stream.connections == 2)
+    assert connected.stream.replaced is False

@@ -45,6 +45,7 @@ def test_stasis_start_carries_channel_args_and_caller() -> None:
         context="callrec-consent",
         app_data="callrec,5551000",
         created=CREATED,
+        app_name="Stasis",
     )
 
 

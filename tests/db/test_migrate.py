@@ -91,6 +91,26 @@ def test_an_unreachable_database_is_reported():
     assert "secret" not in str(raised.value)
 
 
+def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
+    """Migration 0014 downgrades (the column goes, rows stay) and upgrades again."""
+
+    async def columns() -> set[str]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {column["name"] for column in inspect(sync).get_columns("calls")}
+                )
+        finally:
+            await engine.dispose()
+
+    assert "handled_by" in asyncio.run(columns())
+    command.downgrade(migrate.alembic_config(database_url), "0013")
+    assert "handled_by" not in asyncio.run(columns())
+    upgrade_to_head(database_url)
+    assert "handled_by" in asyncio.run(columns())
+
+
 async def test_the_training_library_migrates_down_and_up(database_url):
     """Revision 0013 adds ``training_copies`` and its index; going back to 0012 removes
     them, and upgrading again brings them back."""

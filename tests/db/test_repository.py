@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
 from callrec_ari.db.models import Call
-from callrec_ari.db.repository import find_record, latest_calls, upsert_call
+from callrec_ari.db.repository import (
+    find_record,
+    handlers_of,
+    latest_calls,
+    unfinished_calls,
+    upsert_call,
+    upsert_calls,
+)
+from callrec_ari.records import Consent
 from tests.db.records import T0, finished, ringing
 
 
@@ -99,3 +108,49 @@ async def test_a_call_without_languages_or_caller_reads_back(session_factory):
         await upsert_call(session, record)
     async with session_factory() as session:
         assert await find_record(session, record.uniqueid) == record
+
+
+async def test_a_snapshot_that_got_less_far_never_overwrites_the_row(session_factory):
+    """An instance replaying its journal after another finished its call changes nothing:
+    its stale snapshots (announcing, then connected) lose to the stored ended one."""
+    first = ringing()
+    done = dataclasses.replace(first, consent=Consent.INTERRUPTED, ended_at=T0)
+    connected = dataclasses.replace(first, consent=Consent.GIVEN, recording_path="x.wav")
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [done], handled_by="callrec-b")
+        await upsert_calls(session, [first], handled_by="callrec-a")
+        await upsert_calls(session, [connected], handled_by="callrec-a")
+    async with session_factory() as session:
+        assert await find_record(session, first.uniqueid) == done
+        assert await handlers_of(session, [first.uniqueid, "no.such"]) == {
+            first.uniqueid: "callrec-b"
+        }
+
+
+async def test_the_instance_taking_a_call_over_becomes_its_handler(session_factory):
+    """The same snapshot written by another instance only moves ``handled_by`` to it."""
+    record = ringing()
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [record], handled_by="callrec-a")
+        await upsert_calls(session, [record], handled_by="callrec-b")
+    async with session_factory() as session:
+        assert await handlers_of(session, [record.uniqueid]) == {record.uniqueid: "callrec-b"}
+
+
+async def test_unfinished_calls_of_chosen_instances(session_factory):
+    """A restarted instance adopts its own and unstamped rows; a peer's only when asked."""
+    rows = {"1.1": "callrec-a", "1.2": "callrec-b", "1.3": None}
+    async with session_factory() as session, session.begin():
+        for uniqueid, handler in rows.items():
+            await upsert_calls(session, [ringing(uniqueid)], handled_by=handler)
+        await upsert_calls(session, [finished(ringing("1.4"))], handled_by="callrec-a")
+
+    async def ids(handled_by: list[str | None] | None) -> set[str]:
+        async with session_factory() as session:
+            found = await unfinished_calls(session, 10, handled_by=handled_by)
+        return {record.uniqueid for record in found}
+
+    assert await ids(None) == {"1.1", "1.2", "1.3"}
+    assert await ids(["callrec-a", None]) == {"1.1", "1.3"}
+    assert await ids(["callrec-b"]) == {"1.2"}
+    assert await ids([]) == set()

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from callrec_ari.ari import models as ari
 from callrec_ari.ari.fake import FakeAri
 from callrec_ari.config import Settings
-from callrec_ari.flow.arrival import agent_of, arrival_from
+from callrec_ari.flow.arrival import agent_of, arrival_from, stasis_args
 from callrec_ari.flow.call import Phase
 from callrec_ari.flow.controller import CallController
 from callrec_ari.flow.states import ConsentFlow
@@ -226,6 +226,8 @@ async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
         "Dial",
         "ChannelDestroyed",
         "ChannelUserevent",
+        "CallBroadcast",  # several instances: the calls offered to each (ha/claims.py)
+        "ApplicationReplaced",  # another connection took our application (ari/events.py)
     }
 
 
@@ -358,3 +360,29 @@ async def test_the_withdrawal_event_marks_the_call_and_its_end_deletes_the_recor
         "subscribe",
         "continue",
     ]
+
+
+def test_the_arguments_of_a_broadcast_call_are_read_back_from_its_channel():
+    """StasisBroadcast(timeout,filter,DID:linkedid) gives the same arguments as Stasis()."""
+    plain = dataclasses.replace(channel(), app_name="Stasis")
+    broadcast = dataclasses.replace(
+        channel(), app_name="StasisBroadcast", app_data="500,^callrec-[ab]$,5551000:1795514341.6"
+    )
+    assert stasis_args(plain) == stasis_args(broadcast) == ("5551000", "1795514341.6")
+    assert stasis_args(dataclasses.replace(broadcast, app_data="500")) == ()
+
+
+async def test_recover_lets_through_a_broadcast_call_and_leaves_a_call_in_conversation(
+    harness: Harness,
+):
+    """A channel waiting in StasisBroadcast goes on unrecorded; one already in Dial() is not
+    sent anywhere (adoption follows it from its row)."""
+    harness.ari.add_channel(
+        "3.3", app_data="500,^callrec-[ab]$,5552000:3.3", app_name="StasisBroadcast"
+    )
+    harness.ari.add_channel("4.4", app_data="PJSIP/agent100,60", app_name="Dial")
+    assert await harness.controller.recover(["3.3", "4.4"]) == ["3.3"]
+    await harness.feed()
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    assert harness.last("3.3").dialled_number == "5552000"
+    assert harness.ari.operations("4.4") == ["get_channel"]

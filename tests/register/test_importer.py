@@ -243,6 +243,31 @@ async def test_outbound_lines_leave_no_row_while_outbound_consent_is_off(
     assert list(register.parent.iterdir()) == []
 
 
+async def test_instances_sharing_the_register_each_import_into_a_file_of_their_own(
+    register, writer, settings, session_factory
+):
+    """callrec-a's unstored .importing file is never touched by callrec-b, until b takes a
+    dead a over: then b imports it, and every call has its row."""
+    a = importer_for(register, writer, settings, instance="callrec-a")
+    b = importer_for(register, writer, settings, instance="callrec-b")
+    register.parent.mkdir(parents=True)
+    left_by_a = register.with_name(register.name + ".importing-callrec-a")
+    write(left_by_a, start("1796178112.7"), end("1796178112.7"))  # a was killed mid-import
+    write(register, start("1796178115.9"))
+
+    assert await b.import_once() == 1  # the live file only
+    assert left_by_a.exists()
+    b.adopt("callrec-a")
+    write(register, end("1796178115.9"))
+    assert await b.import_once() == 2  # a's call, then the live file's
+
+    rows = {row.uniqueid: row for row in await stored(session_factory)}
+    assert set(rows) == {"1796178112.7", "1796178115.9"}
+    assert all(row.ended_at is not None for row in rows.values())
+    assert list(register.parent.iterdir()) == []
+    assert await a.import_once() == 0  # back, a finds nothing left to do
+
+
 async def test_finished_calls_are_reported_once_their_file_is_stored(
     register, writer, settings, session_factory
 ):
