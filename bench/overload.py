@@ -2,7 +2,7 @@
 
 Reports the share of calls per outcome, the setup delay, and what an auditor would check
 afterwards: every WAV on disk belongs to a row that knows it, and every caller who consented
-and was not shed as ``overloaded`` has a complete recording.
+(so was not shed as ``overloaded``) and whom an agent answered has a complete recording.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class OverloadResult:
     baseline: RunResult  # plain dialplan at the same rate: what the PBX alone does there
     shares: dict[str, float]  # consent/recording_status -> share of the run's rows
     wavs_without_row: list[str]  # recordings on disk that no row names
-    consented_unrecorded: int  # consent given, not shed, and no complete recording
+    consented_unrecorded: int  # consent given, answered by an agent, no complete recording
 
     @property
     def loses_nothing(self) -> bool:
@@ -52,10 +52,13 @@ def overload_run(
         for wav in recordings.rglob("*.wav")
         if wav.name.count(".") == _MIX_DOTS
     }
+    # Answered: an agent took the call, so there was a conversation to record.
     unrecorded = sum(
         1
         for row in rows
-        if row.consent == Consent.GIVEN and row.recording_status != RecordingStatus.COMPLETE
+        if row.consent == Consent.GIVEN
+        and row.answered_at is not None
+        and row.recording_status != RecordingStatus.COMPLETE
     )
     return OverloadResult(
         run=run,
@@ -84,7 +87,7 @@ def describe(result: OverloadResult) -> list[str]:
         lines.append(f"  {outcome:32}{share:7.1%}")
     lines += [
         f"  WAVs on disk that no row knows: {len(result.wavs_without_row)}",
-        f"  consenting callers left unrecorded (not shed): {result.consented_unrecorded}",
+        f"  consenting callers an agent answered, left unrecorded: {result.consented_unrecorded}",
     ]
     return lines
 

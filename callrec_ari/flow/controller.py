@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 
@@ -31,22 +30,15 @@ from callrec_ari.flow.arrival import (
     translate,
 )
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
+from callrec_ari.flow.effects import Settle, recording_settled, send
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.metrics import Metrics
-from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 
 log = structlog.get_logger(__name__)
-
-
-class Settle(Protocol):
-    """Wait for a recording to close and measure it, or with ``discard`` delete it."""
-
-    def __call__(self, path: Path, *, discard: bool = False) -> Awaitable[Settled]:
-        """Settle the recording at ``path``."""
 
 
 def utc_now() -> datetime:
@@ -393,7 +385,7 @@ class CallController:
             if worker is not None:
                 worker.busy = False  # waiting for Asterisk to close the file, not working
             try:
-                return await self._await_recording(command)
+                return await recording_settled(self._settle, self._recordings_dir, command)
             finally:
                 if worker is not None:
                     worker.busy = True
@@ -401,7 +393,7 @@ class CallController:
             self._start_timer(channel_id, command.seconds)
             return None
         try:
-            await self._send(channel_id, command)
+            await send(self._ari, channel_id, command)
         except ChannelGoneError as exc:
             log.info("call.channel_gone", command=type(command).__name__, status=exc.status)
             if isinstance(command, cmd.StopPlayback):
@@ -426,48 +418,3 @@ class CallController:
             worker.queue.put_nowait(ev.KeyTimeout(at=self._clock()))
 
         worker.timer = asyncio.get_running_loop().call_later(seconds, expire)
-
-    async def _send(self, channel_id: str, command: cmd.Command) -> None:
-        match command:
-            case cmd.Answer():
-                await self._ari.answer(channel_id)
-            case cmd.Play():
-                await self._ari.play(
-                    channel_id,
-                    command.media,
-                    language=command.language,
-                    playback_id=command.playback_id,
-                )
-            case cmd.StopPlayback():
-                await self._ari.stop_playback(command.playback_id)
-            case cmd.Subscribe():
-                await self._ari.subscribe(channel_id)
-            case cmd.SetVariables():
-                await self._ari.set_variables(channel_id, command.variables)
-            case cmd.Continue():
-                await self._ari.continue_in_dialplan(channel_id, command.context)
-            case cmd.Hangup():
-                await self._ari.hangup(channel_id)
-
-    async def _await_recording(self, command: cmd.AwaitRecording) -> ev.RecordingSettled:
-        path = service_path(self._recordings_dir, command.path)
-        settled = await self._settle(path, discard=command.discard)
-        if settled.reason:
-            log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
-        facts, caller, agent = settled.facts, settled.caller_leg, settled.agent_leg
-        log.info(
-            "recording.settled",
-            status=settled.status,
-            duration=facts.duration_seconds if facts else None,
-        )
-        return ev.RecordingSettled(
-            status=settled.status,
-            duration_seconds=facts.duration_seconds if facts else None,
-            size_bytes=facts.size_bytes if facts else None,
-            sha256=facts.sha256 if facts else None,
-            withdrawn_at=settled.withdrawn_at,
-            caller_leg_size_bytes=caller.size_bytes if caller else None,
-            caller_leg_sha256=caller.sha256 if caller else None,
-            agent_leg_size_bytes=agent.size_bytes if agent else None,
-            agent_leg_sha256=agent.sha256 if agent else None,
-        )

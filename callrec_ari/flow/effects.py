@@ -1,0 +1,79 @@
+"""What the flow's commands do outside: ARI requests, and a recording waited for and measured.
+
+The controller decides when; this module only turns one command into its effect, so the
+ARI port and the file system are touched in one place each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+
+from callrec_ari.ari.port import AriPort
+from callrec_ari.flow import commands as cmd
+from callrec_ari.flow import events as ev
+from callrec_ari.recording.finalise import Settled
+from callrec_ari.recording.paths import service_path
+
+log = structlog.get_logger(__name__)
+
+
+class Settle(Protocol):
+    """Wait for a recording to close and measure it, or with ``discard`` delete it."""
+
+    def __call__(self, path: Path, *, discard: bool = False) -> Awaitable[Settled]:
+        """Settle the recording at ``path``."""
+
+
+async def send(port: AriPort, channel_id: str, command: cmd.Command) -> None:
+    """Send one channel command to Asterisk (timers and recordings are not sent)."""
+    match command:
+        case cmd.Answer():
+            await port.answer(channel_id)
+        case cmd.Play():
+            await port.play(
+                channel_id,
+                command.media,
+                language=command.language,
+                playback_id=command.playback_id,
+            )
+        case cmd.StopPlayback():
+            await port.stop_playback(command.playback_id)
+        case cmd.Subscribe():
+            await port.subscribe(channel_id)
+        case cmd.SetVariables():
+            await port.set_variables(channel_id, command.variables)
+        case cmd.Continue():
+            await port.continue_in_dialplan(channel_id, command.context)
+        case cmd.Hangup():
+            await port.hangup(channel_id)
+
+
+async def recording_settled(
+    settle: Settle, recordings_dir: Path, command: cmd.AwaitRecording
+) -> ev.RecordingSettled:
+    """Wait for the call's recording to close, measure it (or delete it), and say how it went."""
+    path = service_path(recordings_dir, command.path)
+    settled = await settle(path, discard=command.discard)
+    if settled.reason:
+        log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
+    facts, caller, agent = settled.facts, settled.caller_leg, settled.agent_leg
+    log.info(
+        "recording.settled",
+        status=settled.status,
+        duration=facts.duration_seconds if facts else None,
+    )
+    return ev.RecordingSettled(
+        status=settled.status,
+        duration_seconds=facts.duration_seconds if facts else None,
+        size_bytes=facts.size_bytes if facts else None,
+        sha256=facts.sha256 if facts else None,
+        withdrawn_at=settled.withdrawn_at,
+        caller_leg_size_bytes=caller.size_bytes if caller else None,
+        caller_leg_sha256=caller.sha256 if caller else None,
+        agent_leg_size_bytes=agent.size_bytes if agent else None,
+        agent_leg_sha256=agent.sha256 if agent else None,
+    )
