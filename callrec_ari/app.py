@@ -256,7 +256,12 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             importer.adopt(peer)
             register_wake.set()
 
-        claimer = Claimer(client, controller.on_event)
+        admission = app[ADMISSION]
+        claimer = Claimer(
+            client,
+            controller.on_event,
+            accepting=lambda: not admission.shedding(time.monotonic()),
+        )
         keeper = LeaseKeeper(
             client,
             app=settings.ari.app,

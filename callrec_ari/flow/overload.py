@@ -88,6 +88,12 @@ class Admission:
         """The event loop's latest lag."""
         self._loop_lag = seconds
 
+    def shedding(self, now: float) -> bool:
+        """Whether new calls would be shed at monotonic time ``now`` whatever their event's
+        age: still within ``hold_seconds`` of a sign, or the loop or ARI over its limit. With
+        several instances, one that is shedding leaves the call to another (``ha/claims.py``)."""
+        return now < self._hold_until or self._over_limit(0.0, 0) is not None
+
     def admit(self, *, now: float, event_age: float, in_consent: int) -> Verdict | None:
         """None if a call whose StasisStart is ``event_age`` seconds old may go through the
         consent step at monotonic time ``now``, with ``in_consent`` calls there already; else

@@ -83,3 +83,16 @@ def test_disabled_admits_everything():
     gate = Admission(OverloadLimits(enabled=False))
     gate.note_loop_lag(5.0)
     assert gate.admit(now=0.0, event_age=60.0, in_consent=0) is None
+
+
+def test_shedding_says_whether_new_calls_would_be_shed_now():
+    """Within the hold after a sign, or with the loop lagging, the service is shedding; once
+    the hold is over and nothing is over its limit, it is not."""
+    gate = admission(event_delay_seconds=0.5, hold_seconds=2.0, loop_lag_seconds=0.25)
+    assert not gate.shedding(0.0)
+    gate.admit(now=0.0, event_age=0.0, in_consent=0)
+    gate.admit(now=1.0, event_age=0.9, in_consent=0)
+    assert gate.shedding(2.5)
+    assert not gate.shedding(3.1)
+    gate.note_loop_lag(0.3)
+    assert gate.shedding(10.0)
