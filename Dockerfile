@@ -88,9 +88,10 @@ RUN /opt/callrec/bin/pip install --no-cache-dir --disable-pip-version-check \
 USER 10001:10001
 EXPOSE 8089 8443
 VOLUME ["/var/lib/callrec"]
-# /healthz on [service] port; `callrec health` reads host and port from the config.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["callrec", "health"]
+# /healthz on [service] port, read from the config; callrec-health is `callrec health`
+# without loading the whole command line (it starts in half a second, not two to five).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["callrec-health"]
 ENTRYPOINT ["callrec"]
 # --migrate: bring the database schema up to date before serving (the image's default).
 CMD ["run", "--migrate"]

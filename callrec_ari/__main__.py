@@ -50,7 +50,7 @@ ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
 ENV_SANDBOX_SLOT = "CALLREC_SANDBOX_SLOT"  # which sandbox instance; 0, the default, is yours
 DEFAULT_SANDBOX_CACHE = Path("/var/cache/callrec")
 ENV_SUDO_USER = "SUDO_USER"  # set by sudo: the person behind a command run as root
-ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
+ENV_CONFIG = health.ENV_CONFIG  # the config file when -c is not given
 DEFAULT_CONFIG = "config.toml"
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 

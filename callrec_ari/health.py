@@ -1,23 +1,30 @@
-"""``callrec health``: ask the running service's ``GET /healthz``, for a container's
-HEALTHCHECK or a monitoring script.
+"""``callrec health`` and ``callrec-health``: ask the running service's ``GET /healthz``,
+for a container's HEALTHCHECK or a monitoring script.
 
 Exit status 0 when the service answers 200 (ARI connected, no background task failing),
 1 with one sentence saying what is wrong otherwise. The address comes from ``[service]``;
-a wildcard host (``0.0.0.0``, ``::``) is asked on loopback.
+a wildcard host (``0.0.0.0``, ``::``) is asked on loopback. ``callrec-health`` does the same
+without loading the whole command line (0.5 s instead of 2 to 5 s to start): what a
+HEALTHCHECK with a timeout should run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from callrec_ari.cli import CommandLine
-from callrec_ari.config import ServiceSettings
+from callrec_ari.config import ServiceSettings, load
+from callrec_ari.errors import ConfigError
 
+ENV_CONFIG = "CALLREC_CONFIG"  # the config file when -c is not given
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - compared, not bound
 
 
@@ -64,11 +71,31 @@ def add_commands(cli: CommandLine) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait (default 5)")
 
 
-def _health(cli: CommandLine, args: argparse.Namespace) -> int:
-    settings = cli.load_settings(args)
-    url = health_url(settings.service)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``callrec-health [-c CONFIG] [--timeout S]``: the exit status of ``callrec health``."""
+    parser = argparse.ArgumentParser(prog="callrec-health", description=__doc__)
+    parser.add_argument(
+        "-c", "--config", type=Path, default=Path(os.environ.get(ENV_CONFIG) or "config.toml")
+    )
+    parser.add_argument("--timeout", type=float, default=5.0)
+    args = parser.parse_args(argv)
     try:
-        status, body = ask(url, timeout=args.timeout)
+        service = load(args.config, os.environ).service
+    except ConfigError as exc:
+        sys.stderr.write(f"callrec: {exc}\n")
+        return 2
+    return report(service, timeout=args.timeout)
+
+
+def _health(cli: CommandLine, args: argparse.Namespace) -> int:
+    return report(cli.load_settings(args).service, timeout=args.timeout)
+
+
+def report(service: ServiceSettings, *, timeout: float) -> int:
+    """Ask ``service``'s /healthz and print one line; the exit status."""
+    url = health_url(service)
+    try:
+        status, body = ask(url, timeout=timeout)
     except (OSError, ValueError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         sys.stderr.write(f"callrec: nothing healthy answers {url} ({reason}).\n")

@@ -17,6 +17,7 @@ from aiohttp import web
 from callrec_ari.__main__ import main
 from callrec_ari.config import ServiceSettings
 from callrec_ari.health import health_url
+from callrec_ari.health import main as health_main
 from tests.support.postgres import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -100,3 +101,23 @@ async def test_nothing_listening_is_one_sentence(tmp_path):
     assert (status, out) == (1, "")
     assert err.startswith(f"callrec: nothing healthy answers http://127.0.0.1:{port}/healthz (")
     assert err.count("\n") == 1
+
+
+async def test_callrec_health_alone_answers_the_same(service, tmp_path):
+    """``callrec-health`` (the image's HEALTHCHECK) gives the same line and status."""
+    port, answer = service
+    answer["body"] = {"ari_connected": True, "calls_in_progress": 0, "tasks_failing": []}
+    config = config_on(tmp_path, "127.0.0.1", port)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = await asyncio.to_thread(health_main, ["-c", str(config)])
+    assert (status, out.getvalue()) == (0, "healthy: ARI connected, 0 calls in progress\n")
+
+
+def test_callrec_health_alone_names_a_missing_config(tmp_path, capsys):
+    """No config: exit status 2 and callrec's one sentence."""
+    assert health_main(["-c", str(tmp_path / "nothing.toml")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"callrec: Config file {tmp_path / 'nothing.toml'} does not exist.\n"
+    )

@@ -82,7 +82,7 @@ def test_the_image_runs_as_uid_10001_with_ffmpeg_espeak_and_only_what_it_needs(
     assert lines[-2:] == ["/var/lib/callrec", "/var/lib/callrec/prompts"]
     image = podman.image.image_id
     healthcheck = json.loads(podman_command("image", "inspect", image).stdout)[0]["Healthcheck"]
-    assert healthcheck["Test"] == ["CMD", "callrec", "health"]
+    assert healthcheck["Test"] == ["CMD", "callrec-health"]
 
 
 async def health(url: str) -> tuple[int, dict[str, Any]] | None:
