@@ -30,6 +30,7 @@ COMMANDS: dict[str, list[str]] = {
     "run": ["run"],
     "web": ["web"],
     "migrate": ["migrate"],
+    "health": ["health"],
     "calls": ["calls"],
     "evidence": ["evidence", "1795514341.6"],
     "prompts": ["prompts", "install"],
@@ -87,7 +88,8 @@ COMMANDS: dict[str, list[str]] = {
 NO_CONFIG = {"sandbox build"}  # builds the root file system; reads no configuration
 SANDBOX = {"sandbox build", "sandbox up", "sandbox call", "demo"}
 SERVERS = {"run", "web"}  # they keep running on a database that is down: fail-open
-DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - {"prompts"})
+NO_DATABASE = {"prompts", "health"}  # health asks the running service, not the database
+DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - NO_DATABASE)
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[str]:
