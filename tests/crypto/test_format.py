@@ -61,7 +61,7 @@ def test_arbitrary_ranges_match_the_plaintext(plain):
     key = new_data_key()
     target = sealed(plain, key)
     data = plain.read_bytes()
-    rng = random.Random(14)
+    rng = random.Random(14)  # noqa: S311 - reproducible test ranges, not a secret
     edges = [0, 1, 1023, 1024, 1025, 2048, len(data) - 1, len(data)]
     spans = [(a, b) for a in edges for b in edges if a <= b]
     spans += [tuple(sorted(rng.sample(range(len(data) + 1), 2))) for _ in range(200)]
@@ -104,10 +104,13 @@ def test_wave_reads_an_encrypted_recording_like_a_plain_one(plain):
     """The decrypting file is seekable enough for the standard wave module."""
     key = new_data_key()
     target = sealed(plain, key, chunk_log=16)
-    with wave.open(str(plain), "rb") as expected, open_encrypted(target, key) as handle:
-        with wave.open(handle, "rb") as wav:
-            assert wav.getnframes() == expected.getnframes()
-            assert wav.readframes(10_000) == expected.readframes(10_000)
+    with (
+        wave.open(str(plain), "rb") as expected,
+        open_encrypted(target, key) as handle,
+        wave.open(handle, "rb") as wav,
+    ):
+        assert wav.getnframes() == expected.getnframes()
+        assert wav.readframes(10_000) == expected.readframes(10_000)
 
 
 def test_an_empty_file_round_trips(tmp_path):
