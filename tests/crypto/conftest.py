@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +15,7 @@ from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.seal import Pending, Sealer
 from callrec_ari.records import CallRecord
-from tests.rights.conftest import NOW, recordings, recorded, store  # noqa: F401 - fixtures
+from tests.rights.conftest import NOW, recorded, recordings, store  # noqa: F401 - fixtures
 from tests.support.audio import write_speech_like_wav, write_wav
 
 
@@ -38,6 +39,33 @@ def sealer(
 ) -> Sealer:
     """A sealer on the recordings folder and the test's database, with a fixed clock."""
     return Sealer(recordings_dir=recordings, keys=keys, sessions=session_factory, clock=lambda: NOW)
+
+
+@dataclasses.dataclass(frozen=True)
+class Vault:
+    """What an encryption test works with: the folder, the database, the keys, the sealer."""
+
+    recordings: Path
+    sessions: async_sessionmaker[AsyncSession]
+    master_key: MasterKey
+    keys: LocalMasterKeys
+    sealer: Sealer
+    store: Any
+
+
+@pytest.fixture
+def vault(
+    recordings: Path,  # noqa: F811
+    session_factory: async_sessionmaker[AsyncSession],
+    master_key: MasterKey,
+    store: Any,  # noqa: F811
+) -> Vault:
+    """Everything above, in one: a sealer on the test's database with the master key."""
+    keys = LocalMasterKeys(master_key)
+    sealer = Sealer(
+        recordings_dir=recordings, keys=keys, sessions=session_factory, clock=lambda: NOW
+    )
+    return Vault(recordings, session_factory, master_key, keys, sealer, store)
 
 
 def recorded_with_legs(recordings: Path, uniqueid: str, **changes: object) -> CallRecord:  # noqa: F811
