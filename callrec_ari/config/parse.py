@@ -68,6 +68,7 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
     ("training", "dir"): None,
+    ("encryption", "key_file"): None,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 

@@ -19,14 +19,16 @@ from callrec_ari.recording.audio import StoredAudio
 _PIECE = 1 << 16  # bytes decrypted and sent at a time: one chunk
 
 
+class _UnsatisfiableError(Exception):
+    """The asked range is malformed or starts past the end."""
+
+
 def _span(request: web.Request, size: int) -> tuple[int, int] | None:
-    """The asked range as ``[start, end)``; None for the whole file. 416 if it is malformed
-    or starts past the end."""
-    unsatisfiable = web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    """The asked range as ``[start, end)``; None for the whole file."""
     try:
         asked = request.http_range
     except ValueError:
-        raise unsatisfiable from None
+        raise _UnsatisfiableError from None
     start, stop = asked.start, asked.stop
     if start is None and stop is None:
         return None
@@ -35,7 +37,7 @@ def _span(request: web.Request, size: int) -> tuple[int, int] | None:
     start = start or 0
     stop = size if stop is None else min(stop, size)
     if start >= size or start >= stop:
-        raise unsatisfiable
+        raise _UnsatisfiableError
     return start, stop
 
 
@@ -52,7 +54,11 @@ async def send_audio(
         raise web.HTTPNotFound from None
     try:
         size = handle.seek(0, 2)
-        span = _span(request, size)
+        try:
+            span = _span(request, size)
+        except _UnsatisfiableError:
+            # A response, not a raised HTTPException: the error pages would drop the header.
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
         start, stop = span if span is not None else (0, size)
         response = web.StreamResponse(status=200 if span is None else 206, headers=headers)
         response.headers["Accept-Ranges"] = "bytes"
