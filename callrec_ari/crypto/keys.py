@@ -89,10 +89,25 @@ class LocalMasterKeys:
         self._current = current
         self._keys = {key.key_id: key for key in (*previous, current)}
 
+    def __eq__(self, other: object) -> bool:
+        """The same current key and the same keys held (settings compare equal by value)."""
+        if not isinstance(other, LocalMasterKeys):
+            return NotImplemented
+        return self._current == other._current and self._keys == other._keys
+
+    def __hash__(self) -> int:
+        """Hashed like the ids it holds."""
+        return hash((self._current.key_id, frozenset(self._keys)))
+
     @property
     def current_id(self) -> str:
         """The id of the key new data keys are wrapped with."""
         return self._current.key_id
+
+    @property
+    def current(self) -> MasterKey:
+        """The key new data keys are wrapped with."""
+        return self._current
 
     def holds(self, key_id: str) -> bool:
         """Whether a key wrapped under ``key_id`` can be unwrapped here."""

@@ -90,4 +90,4 @@ async def count_by_master_key(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(RecordingKey.master_key_id, func.count()).group_by(RecordingKey.master_key_id)
     )
-    return {key_id: int(count) for key_id, count in rows.tuples()}
+    return {key_id: int(count) for key_id, count in rows}

@@ -41,7 +41,7 @@ from callrec_ari.db.session import describe_error
 from callrec_ari.errors import DatabaseError, RecordingError
 from callrec_ari.lifecycle.retention import modified_at, orphan_removable, orphan_time
 from callrec_ari.recording.audio import ENCRYPTED_SUFFIX
-from callrec_ari.recording.legs import mix_of
+from callrec_ari.recording.legs import leg_files, mix_of
 from callrec_ari.recording.seal import PART_SUFFIX
 
 log = structlog.get_logger(__name__)
@@ -270,7 +270,12 @@ def _orphan(
     remove: bool,
 ) -> Orphan:
     # The mix, its legs, and their sealed forms (and parts), each a kind of its own.
-    files = [wav.with_name(wav.stem + kind) for kind in sorted(present - {MARKER, WITHDRAWN})]
+    files = [
+        wav.with_name(wav.stem + kind)
+        for base in (WAV, *(leg.name.removeprefix(wav.stem) for leg in leg_files(wav)))
+        for kind in (base, base + ENCRYPTED_SUFFIX, base + ENCRYPTED_SUFFIX + PART_SUFFIX)
+        if kind in present
+    ]
     if MARKER in present:
         files.append(wav.with_name(wav.name + MARKER))
     audio = list(files)
