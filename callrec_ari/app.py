@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from callrec_ari.ari.events import EventStream
 from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
+from callrec_ari.config.encryption import with_master_key
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import handlers_of, unfinished_calls
 from callrec_ari.db.session import create_engine, create_session_factory, describe_error
@@ -91,7 +93,8 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     """The service as an aiohttp application; nothing starts until the app does. ``backoff``
     paces the restarts of a crashed background task."""
     app = web.Application()
-    app[SETTINGS] = settings
+    # The master key is made (mode 0600) at the first start, if [encryption] names a file.
+    app[SETTINGS] = settings = replace(settings, encryption=with_master_key(settings.encryption))
     app[DUTIES] = Duties(backoff=backoff or Backoff())
     app[METRICS] = metrics = Metrics()
     app[ADMISSION] = Admission(settings.overload)

@@ -2,10 +2,13 @@
 
 Off unless ``enabled = true`` (an install from before keeps writing plain WAVs until its
 operator turns it on; the example config turns it on). The master key comes from the
-environment (``CALLREC_MASTER_KEY``, 32 bytes in base64) or from ``key_file`` (32 raw bytes,
-mode 0600, made at first start if missing). ``previous_key_files`` holds keys a rotation
-retired: they still unwrap the recordings not yet re-wrapped. The keys are read once, here,
-into the settings; nothing reads them again.
+environment (``CALLREC_MASTER_KEY``, 32 bytes in base64) or from ``key_file`` (32 raw bytes, mode
+0600). ``previous_key_files`` holds keys a rotation retired: they still unwrap the
+recordings not yet re-wrapped. The keys are read once, here, into the settings; nothing
+reads them again.
+
+Parsing never writes a file: a ``key_file`` that does not exist yet is made (mode 0600) by
+``with_master_key`` when the service or the web app starts, as the web app's session key is.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from callrec_ari.config.table import Table
@@ -56,7 +59,13 @@ def parse_encryption(table: Table, env: Mapping[str, str], base_dir: Path) -> En
         current = MasterKey(_from_env(secret))
     elif enabled or named is not None:
         key_file = base_dir / table.get("key_file", str, DEFAULT_KEY_FILE)
-        create_if_missing(key_file, _WHAT)
+        if not key_file.exists():  # made at the first start (with_master_key)
+            return EncryptionSettings(
+                enabled=enabled,
+                key_file=key_file,
+                sweep_interval_seconds=interval,
+                sweep_lookback_hours=lookback,
+            )
         current = MasterKey(_read(key_file))
     else:
         return EncryptionSettings(sweep_interval_seconds=interval, sweep_lookback_hours=lookback)
@@ -68,6 +77,15 @@ def parse_encryption(table: Table, env: Mapping[str, str], base_dir: Path) -> En
         sweep_interval_seconds=interval,
         sweep_lookback_hours=lookback,
     )
+
+
+def with_master_key(settings: EncryptionSettings) -> EncryptionSettings:
+    """``settings`` with its master key, the ``key_file`` made (mode 0600) if it is missing;
+    unchanged when the keys are loaded already or none is configured."""
+    if settings.master_keys is not None or settings.key_file is None:
+        return settings
+    create_if_missing(settings.key_file, _WHAT)
+    return replace(settings, master_keys=LocalMasterKeys(MasterKey(_read(settings.key_file))))
 
 
 def read_master_key(path: Path) -> MasterKey:

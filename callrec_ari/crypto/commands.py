@@ -64,6 +64,8 @@ def _action(actions: Any, name: str, handler: Any, text: str) -> Any:
 
 def _keys(settings: Settings) -> LocalMasterKeys:
     keys = settings.encryption.master_keys
+    if keys is None and settings.encryption.key_file is not None:
+        read_master_key(settings.encryption.key_file)  # says the file is missing, or why not
     if keys is None:
         raise ConfigError(
             "No master key is configured: set [encryption] key_file or CALLREC_MASTER_KEY."

@@ -50,8 +50,11 @@ async def test_rotate_from_the_command_line_stops_at_its_limit_and_finishes_when
     config, tmp_path, recordings, store, session_factory
 ):
     """keys new makes a 0600 key; rotate --limit stops half-way; a second run finishes."""
-    assert (await run(config, "status"))[0] == 0  # makes var/master.key at first use, like a start
-    old = read_master_key(tmp_path / "var" / "master.key")
+    configured = tmp_path / "var" / "master.key"
+    status, _, err = await run(config, "rotate")
+    assert (status, "master key file" in err, "does not exist" in err) == (2, True, True)
+    assert (await run(config, "new", "--out", str(configured)))[0] == 0
+    old = read_master_key(configured)
     sealer = Sealer(
         recordings_dir=recordings,
         keys=LocalMasterKeys(old),

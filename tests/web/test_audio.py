@@ -7,6 +7,7 @@ import random
 import pytest
 
 from callrec_ari.access import Role
+from callrec_ari.config.encryption import with_master_key
 from callrec_ari.recording.audio import sealed_path
 from callrec_ari.recording.seal import Pending, Sealer
 from tests.support.audio import write_speech_like_wav
@@ -23,7 +24,8 @@ async def sealed(settings, session_factory, calls):
     wav = mix.read_bytes()
     sealer = Sealer(
         recordings_dir=settings.recording.service_dir,
-        keys=settings.encryption.master_keys,
+        # The key the web app makes at its start (the same file, so the same key).
+        keys=with_master_key(settings.encryption).master_keys,
         sessions=session_factory,
         clock=lambda: START,
     )
