@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from callrec_ari.access import Role
-from callrec_ari.app import SEALER
+from callrec_ari.app import SEALER, SETTINGS
 from callrec_ari.crypto.store import data_key
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.recording.audio import ENCRYPTED_SUFFIX, sha256_of, stored_audio
@@ -71,9 +71,9 @@ async def test_a_real_call_is_sealed_on_disk_and_plays_byte_exact_through_range_
     engine = create_engine(service.settings.database.url)
     try:
         async with create_session_factory(engine)() as session:
-            key = await data_key(
-                session, service.settings.encryption.master_keys, str(row.recording_path)
-            )
+            # As the service started with it: the key file it made at its start.
+            keys = service.app[SETTINGS].encryption.master_keys
+            key = await data_key(session, keys, str(row.recording_path))
             await accounts.create_user(
                 session,
                 by="cli:test",
