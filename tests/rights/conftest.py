@@ -182,3 +182,6 @@ def with_caller_leg(recordings: Path, record: CallRecord, *, seconds: float = 0.
     path = recordings / caller_leg(record.recording_path)
     write_wav(path, seconds, sample=b"\x07\x00")
     return path
+
+
+from tests.crypto.conftest import master_key, vault  # noqa: E402, F401 - encrypted recordings
