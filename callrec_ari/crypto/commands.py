@@ -84,7 +84,7 @@ def _new(args: argparse.Namespace) -> int:
 
 def _status(cli: CommandLine, args: argparse.Namespace) -> int:
     settings = cli.load_settings(args)
-    schema.check(settings.database.url)
+    schema.require(settings.database.url)  # "run callrec migrate first", not an SQL error
     keys = settings.encryption.master_keys
 
     async def count() -> dict[str, int]:
@@ -105,17 +105,16 @@ def _status(cli: CommandLine, args: argparse.Namespace) -> int:
 
 def _rotate(cli: CommandLine, args: argparse.Namespace) -> int:
     settings = cli.load_settings(args)
-    schema.check(settings.database.url)
-    keys = _keys(settings)
-    new_file: Path | None = args.new_key_file
-    new_key = read_master_key(new_file) if new_file is not None else None
-    if new_key is None:
-        new_key = keys.current
+    schema.require(settings.database.url)  # "run callrec migrate first", not an SQL error
     if args.batch < 1 or (args.limit is not None and args.limit < 1):
         raise InputError("--batch and --limit must be at least 1.")
+    new_file: Path | None = args.new_key_file
 
     async def run() -> Rotation:
+        # The database first: a command that cannot reach it says so before anything else.
         async with open_sessions(settings.database.url, client=cli.operator.client) as sessions:
+            keys = _keys(settings)
+            new_key = keys.current if new_file is None else read_master_key(new_file)
             return await rotate(
                 sessions,
                 keys=keys,

@@ -15,18 +15,18 @@ from callrec_ari.__main__ import main
 from callrec_ari.config.encryption import read_master_key
 from callrec_ari.crypto.keys import LocalMasterKeys
 from callrec_ari.recording.seal import Sealer
-from tests.crypto.conftest import pending, recorded_with_legs
 from tests.rights.conftest import NOW
+from tests.support.vault import pending, recorded_with_legs
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 
 @pytest.fixture
-def config(tmp_path, database_url, recordings):
+def config(tmp_path, database_url, vault):
     """The example config on the test database, with its master key made in tmp_path/var."""
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["database"]["url"] = database_url
-    data["recording"]["service_dir"] = str(recordings)
+    data["recording"]["service_dir"] = str(vault.recordings)
     data["log"]["level"] = "warning"
     path = tmp_path / "callrec.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
@@ -47,7 +47,7 @@ async def run(config, *argv):
 
 
 async def test_rotate_from_the_command_line_stops_at_its_limit_and_finishes_when_run_again(
-    config, tmp_path, recordings, store, session_factory
+    config, tmp_path, vault
 ):
     """keys new makes a 0600 key; rotate --limit stops half-way; a second run finishes."""
     configured = tmp_path / "var" / "master.key"
@@ -56,13 +56,13 @@ async def test_rotate_from_the_command_line_stops_at_its_limit_and_finishes_when
     assert (await run(config, "new", "--out", str(configured)))[0] == 0
     old = read_master_key(configured)
     sealer = Sealer(
-        recordings_dir=recordings,
+        recordings_dir=vault.recordings,
         keys=LocalMasterKeys(old),
-        sessions=session_factory,
+        sessions=vault.sessions,
         clock=lambda: NOW,
     )
-    records = [recorded_with_legs(recordings, f"8.{n}") for n in range(3)]
-    await store(*records)
+    records = [recorded_with_legs(vault.recordings, f"8.{n}") for n in range(3)]
+    await vault.store(*records)
     for record in records:
         assert await sealer.seal(pending(record))
 

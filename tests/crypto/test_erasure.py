@@ -18,8 +18,8 @@ from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.recording.audio import StoredAudio, sealed_path, sha256_of, stored_audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.rights.erasure import erase_number
-from tests.crypto.conftest import pending, recorded_with_legs
 from tests.rights.conftest import DPO, NOW, NUMBER, OTHER, REGION
+from tests.support.vault import pending, recorded_with_legs
 
 
 def _encrypted_files(folder):
@@ -104,15 +104,13 @@ async def test_the_retention_purge_destroys_the_keys_of_what_it_deletes(vault, t
     assert "key is gone" in result
 
 
-async def test_a_plain_recording_from_before_encryption_is_erased_as_before(
-    recordings, store, session_factory
-):
+async def test_a_plain_recording_from_before_encryption_is_erased_as_before(vault):
     """A mixed folder: a plain WAV (and its legs) is deleted by erasure with no key to destroy."""
-    record = recorded_with_legs(recordings, "3.1")
-    await store(record)
-    async with session_factory() as session, session.begin():
-        await erase_number(session, recordings, NUMBER, actor=DPO, now=NOW, region=REGION)
-    mix = recordings / record.recording_path
+    record = recorded_with_legs(vault.recordings, "3.1")
+    await vault.store(record)
+    async with vault.sessions() as session, session.begin():
+        await erase_number(session, vault.recordings, NUMBER, actor=DPO, now=NOW, region=REGION)
+    mix = vault.recordings / record.recording_path
     assert not mix.exists()
     assert not any(leg.exists() for leg in leg_files(mix))
     assert StoredAudio(path=mix).encrypted is False

@@ -14,8 +14,8 @@ from callrec_ari.crypto.store import count_by_master_key, data_key
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording.audio import sha256_of, stored_audio
-from tests.crypto.conftest import pending, recorded_with_legs
 from tests.rights.conftest import NOW
+from tests.support.vault import pending, recorded_with_legs
 
 
 async def _sealed_calls(vault, count):

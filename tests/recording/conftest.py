@@ -2,5 +2,4 @@
 
 from __future__ import annotations
 
-from tests.crypto.conftest import master_key, vault  # noqa: F401 - fixtures
-from tests.rights.conftest import recordings, store  # noqa: F401 - fixtures
+from tests.support.vault import master_key, vault  # noqa: F401 - fixtures

@@ -14,8 +14,8 @@ from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.recording.audio import sealed_path, sha256_of, stored_audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.seal import Pending, Sealer
-from tests.crypto.conftest import pending, recorded_with_legs
 from tests.rights.conftest import NOW
+from tests.support.vault import pending, recorded_with_legs
 
 
 def _plain_left(folder):

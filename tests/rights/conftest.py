@@ -30,6 +30,7 @@ from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.requests import open_request
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_wav
+from tests.support.vault import master_key, vault  # noqa: F401 - encrypted recordings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the injected clock: a week after T0
 REGION = "PL"
@@ -182,6 +183,3 @@ def with_caller_leg(recordings: Path, record: CallRecord, *, seconds: float = 0.
     path = recordings / caller_leg(record.recording_path)
     write_wav(path, seconds, sample=b"\x07\x00")
     return path
-
-
-from tests.crypto.conftest import master_key, vault  # noqa: E402, F401 - encrypted recordings

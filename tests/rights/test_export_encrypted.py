@@ -9,9 +9,9 @@ import pytest
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.rights.export import export_number
-from tests.crypto.conftest import pending, recorded_with_legs
 from tests.rights.conftest import DPO, NOW, NUMBER, REGION, open_export_request
 from tests.rights.test_export import CONSENT, checksums
+from tests.support.vault import pending, recorded_with_legs
 
 
 async def export(vault, out, **more):
