@@ -31,6 +31,7 @@ from callrec_ari.audit import commands as audit_commands
 from callrec_ari.cli import CommandLine, Operator
 from callrec_ari.cli_audit import record_read
 from callrec_ari.config import Settings, parse, read
+from callrec_ari.crypto import commands as key_commands
 from callrec_ari.db import migrate, schema
 from callrec_ari.db.repository import latest_calls
 from callrec_ari.db.session import database_failure, run_command
@@ -178,6 +179,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     evidence_commands.add_commands(cli)
     training_commands.add_commands(cli)
     health.add_commands(cli)
+    key_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.encryption import parse_encryption
 from callrec_ari.config.ha import parse_ha
 from callrec_ari.config.outbound import parse_outbound
 from callrec_ari.config.overload import parse_overload
@@ -67,6 +68,7 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
     ("training", "dir"): None,
+    ("encryption", "key_file"): None,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -152,6 +154,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         ),
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
+        encryption=parse_encryption(root.table("encryption", required=False), env, base_dir),
     )
 
 
