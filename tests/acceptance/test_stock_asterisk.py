@@ -23,7 +23,13 @@ import pytest
 import tomli_w
 
 from callrec_ari.config import read
+from callrec_ari.config.encryption import read_master_key
+from callrec_ari.crypto.keys import LocalMasterKeys
+from callrec_ari.crypto.store import data_key
 from callrec_ari.db import lookup
+from callrec_ari.db.session import open_sessions
+from callrec_ari.recording.audio import sealed_path, stored_audio
+from callrec_ari.recording.audio import sha256_of as audio_sha256
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
 from callrec_ari.sandbox.lock import InstanceLock
@@ -39,7 +45,7 @@ from callrec_ari.sandbox.sipp import (
 )
 from callrec_ari.sandbox.stock import StockAddresses, StockAsterisk
 from callrec_ari.sandbox.wiring import wire
-from tests.acceptance.conftest import CACHE, sha256_of
+from tests.acceptance.conftest import CACHE
 
 pytestmark = pytest.mark.asterisk
 
@@ -226,7 +232,8 @@ def test_prompts_install_follows_debians_alternatives_link(stock: Stock, tmp_pat
 
 async def test_a_call_through_the_readme_wiring_is_recorded(stock: Stock):
     """Trunk -> callrec-inbound -> Stasis -> announcement -> MixMonitor -> [callrec-route] ->
-    the registered phone: the row says given/complete and the WAV is the shared group's."""
+    the registered phone: the row says given/complete, and the recording is sealed as the example
+    config asks and opens to the audio the row's hash names."""
     process = stock.service("recorded")
     await asyncio.to_thread(process.migrate)
     await asyncio.to_thread(process.start)
@@ -243,13 +250,23 @@ async def test_a_call_through_the_readme_wiring_is_recorded(stock: Stock):
     assert (row.caller_number, row.dialled_number, row.agent) == (caller, SHORT_DID, "reception")
     assert row.retention_policy == "days-7"
     wav = stock.asterisk.host_path(RECORDINGS) / str(row.recording_path)
-    assert row.sha256 == sha256_of(wav)
+    # The example config encrypts: only <name>.wav.enc is left, and it opens to the audio the
+    # row's hash names with the master key the service made beside its config.
+    assert not wav.exists()
+    keys = LocalMasterKeys(read_master_key(process.workdir / "var" / "master.key"))
+    async with open_sessions(process.database_url) as sessions, sessions() as session:
+        key = await data_key(session, keys, str(row.recording_path))
+    audio = stored_audio(wav, key)
+    assert audio is not None
+    assert audio.encrypted
+    assert row.sha256 == audio_sha256(audio)
     assert row.answered_at is not None
     assert row.ended_at is not None
     talk = (row.ended_at - row.answered_at).total_seconds()
     assert row.duration_seconds == pytest.approx(talk, abs=1.0)  # bridged time only
-    assert wav.stat().st_mode & 0o070 == 0o060  # the shared group reads it...
-    assert wav.parent.stat().st_mode & 0o2070 == 0o2070  # ...and deletes it (day folder)
+    sealed = sealed_path(wav)
+    assert sealed.stat().st_mode & 0o077 == 0  # only callrec reads the sealed file...
+    assert sealed.parent.stat().st_mode & 0o2070 == 0o2070  # ...the group still manages the folder
     paths = (process.workdir / "service.log").read_text(encoding="utf-8")
     assert "config.paths" in paths
     assert str(process.workdir / "journal") in paths  # relative: from the config's folder
