@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.crypto.keys import MasterKeys, Wrapped
@@ -34,6 +35,38 @@ async def put_key(session: AsyncSession, path: str, wrapped: Wrapped, *, now: da
         row.sealed_at = now
         row.rewrapped_at = None
     await session.flush()
+
+
+async def put_keys(
+    session: AsyncSession, keys: Sequence[tuple[str, Wrapped]], *, now: datetime
+) -> None:
+    """Store many recordings' wrapped keys in one statement (``put_key``'s rule for each)."""
+    if not keys:
+        return
+    table = RecordingKey.metadata.tables[RecordingKey.__tablename__]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.recording_path],
+        set_={
+            "master_key_id": statement.excluded.master_key_id,
+            "wrapped_key": statement.excluded.wrapped_key,
+            "sealed_at": statement.excluded.sealed_at,
+            "rewrapped_at": None,
+        },
+    )
+    rows = [
+        {
+            "recording_path": path,
+            "master_key_id": wrapped.master_key_id,
+            "wrapped_key": wrapped.blob,
+            "sealed_at": now,
+            "rewrapped_at": None,
+        }
+        for path, wrapped in keys
+    ]
+    await session.execute(statement, rows)
 
 
 async def wrapped_key(session: AsyncSession, path: str) -> Wrapped | None:

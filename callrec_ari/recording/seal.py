@@ -1,11 +1,16 @@
 """Sealing: once a recording is closed, its mix and legs are encrypted and the plain WAVs go.
 
 The controller hands each settled recording to ``Sealer.submit`` (no wait). One task owned
-by the app (``Sealer.run``) seals them one at a time, in a worker thread, in this order::
+by the app (``Sealer.run``) seals whatever is queued together, in a worker thread, in this
+order::
 
-    1. a fresh data key; each plain file encrypted to <file>.enc.part, flushed to disk
-    2. the data key wrapped by the master key and committed to the database
+    1. a fresh data key per recording; each plain file encrypted to <file>.enc.part, flushed
+    2. the data keys wrapped by the master key and committed to the database, one transaction
     3. each part renamed to <file>.enc, then each plain file deleted
+
+Sealing the recordings queued at one moment together costs one transaction and one thread
+hop for all of them: one at a time, the transaction cost more than the encryption (about
+8 ms of CPU a recording against 1.5 ms; README, Performance).
 
 A crash or a database failure before 2 leaves the plain files (and stray parts, replaced
 next time); after 2, the plain files are still there until 3 ends. Either way the plain
@@ -19,8 +24,9 @@ measured when it closed; a difference is logged at error level (the file changed
 between), and the file is sealed all the same: its row's hash stays the evidence.
 
 So a recording exists in plain only for the call's length plus the seconds it takes to see
-it closed (``finalise.settle`` polls every 50 ms) and to seal it (milliseconds per minute of
-audio), in the recordings folder, where Asterisk wrote it.
+it closed (``finalise.settle`` polls every 50 ms), half a second for others to join its
+batch, and to seal it (milliseconds per minute of audio), in the recordings folder, where
+Asterisk wrote it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +61,11 @@ log = structlog.get_logger(__name__)
 
 PART_SUFFIX = ".part"
 _DATABASE_SECONDS = 10.0
+_BATCH = 50  # recordings sealed together at most
+# How long the first recording of a batch waits for others to join it. Under load this is
+# what makes batches (at 30 calls/s about 15 a batch); a quiet line seals each call alone,
+# half a second later than it could.
+_LINGER_SECONDS = 0.5
 _SETTLED = (RecordingStatus.COMPLETE.value, RecordingStatus.EMPTY.value)
 
 
@@ -84,6 +95,7 @@ class Sealer:
         instance: str | None = None,
         sweep_interval_seconds: float = 60.0,
         lookback_hours: float = 48.0,
+        linger_seconds: float = _LINGER_SECONDS,
     ) -> None:
         self._dir = recordings_dir
         self._keys = keys
@@ -92,6 +104,7 @@ class Sealer:
         self._instance = instance
         self._interval = sweep_interval_seconds
         self._lookback = timedelta(hours=lookback_hours)
+        self._linger = linger_seconds
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.sealed = 0  # recordings sealed since start
 
@@ -122,10 +135,13 @@ class Sealer:
                 next_sweep = loop.time() + self._interval
             try:
                 async with asyncio.timeout(max(next_sweep - loop.time(), 0.0)):
-                    pending = await self._queue.get()
+                    batch = [await self._queue.get()]
             except TimeoutError:
                 continue
-            await self.seal(pending)
+            await asyncio.sleep(self._linger)
+            while len(batch) < _BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self.seal_many(batch)
 
     async def sweep(self) -> int:
         """Seal the recordings of recent rows whose plain files are still there; how many."""
@@ -159,39 +175,70 @@ class Sealer:
 
     async def seal(self, pending: Pending) -> bool:
         """Seal one recording now; False (logged) if it was left plain for a later attempt."""
-        relative = pending.relative_path
-        try:
-            mix = service_path(self._dir, relative)
-        except RecordingError as exc:
-            log.error("seal.path_refused", error=str(exc))
-            return False
-        key = new_data_key()
-        try:
-            parts = await asyncio.to_thread(_encrypt_parts, mix, key, pending.hashes)
-        except (OSError, RecordingError) as exc:
-            log.warning("seal.encrypt_failed", path=relative, error=str(exc))
-            return False
-        if not parts:
-            return False  # nothing plain left: sealed already, or deleted
-        wrapped = self._keys.wrap(key, relative)
+        return await self.seal_many([pending]) == 1
+
+    async def seal_many(self, batch: list[Pending]) -> int:
+        """Seal these recordings together; how many were sealed (the others, logged, are left
+        plain for a later attempt)."""
+        jobs: list[_Job] = []
+        for pending in batch:
+            try:
+                mix = service_path(self._dir, pending.relative_path)
+            except RecordingError as exc:
+                log.error("seal.path_refused", error=str(exc))
+                continue
+            jobs.append(_Job(pending=pending, mix=mix, key=new_data_key()))
+        await asyncio.to_thread(_encrypt_jobs, jobs)
+        ready = [job for job in jobs if job.parts]
+        if not ready:
+            return 0  # nothing plain left (sealed already, or deleted), or it failed (logged)
+        wrapped = [(job.relative, self._keys.wrap(job.key, job.relative)) for job in ready]
         try:
             async with (
                 asyncio.timeout(_DATABASE_SECONDS),
                 self._sessions() as session,
                 session.begin(),
             ):
-                await store.put_key(session, relative, wrapped, now=self._clock())
+                await store.put_keys(session, wrapped, now=self._clock())
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            await asyncio.to_thread(_drop, parts)
-            log.warning("seal.key_not_stored", path=relative, error=describe_error(exc))
-            return False
+            await asyncio.to_thread(_drop, [plain for job in ready for plain in job.parts])
+            log.warning(
+                "seal.key_not_stored",
+                paths=[job.relative for job in ready],
+                error=describe_error(exc),
+            )
+            return 0
         except BaseException:
-            await asyncio.to_thread(_drop, parts)
+            await asyncio.to_thread(_drop, [plain for job in ready for plain in job.parts])
             raise
-        await asyncio.to_thread(_commit, parts)
-        self.sealed += 1
-        log.info("recording.sealed", path=relative, files=len(parts))
-        return True
+        await asyncio.to_thread(_commit, [plain for job in ready for plain in job.parts])
+        self.sealed += len(ready)
+        log.debug("recordings.sealed", paths=[job.relative for job in ready])
+        return len(ready)
+
+
+@dataclass(kw_only=True)
+class _Job:
+    """One recording of a batch: its data key and, once encrypted, its plain files."""
+
+    pending: Pending
+    mix: Path
+    key: bytes
+    parts: list[Path] = field(default_factory=list)
+
+    @property
+    def relative(self) -> str:
+        return self.pending.relative_path
+
+
+def _encrypt_jobs(jobs: list[_Job]) -> None:
+    """Encrypt each job's files (``_encrypt_parts``); a job that fails is logged and left
+    without parts, so the others go on."""
+    for job in jobs:
+        try:
+            job.parts = _encrypt_parts(job.mix, job.key, job.pending.hashes)
+        except (OSError, RecordingError) as exc:
+            log.warning("seal.encrypt_failed", path=job.relative, error=str(exc))
 
 
 def _encrypt_parts(mix: Path, key: bytes, hashes: dict[str, str | None]) -> list[Path]:
@@ -230,14 +277,15 @@ def _drop(plains: list[Path]) -> None:
 
 def _commit(plains: list[Path]) -> None:
     """Rename the parts into place, then delete the plain files (each step made durable)."""
+    folders = dict.fromkeys(plain.parent for plain in plains)
     for plain in plains:
         _part(plain).replace(sealed_path(plain))
-    if plains:
-        _fsync_folder(plains[0].parent)
+    for folder in folders:
+        _fsync_folder(folder)
     for plain in plains:
         plain.unlink(missing_ok=True)
-    if plains:
-        _fsync_folder(plains[0].parent)
+    for folder in folders:
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: Path) -> None:

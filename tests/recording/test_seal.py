@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from callrec_ari.crypto.store import data_key
 from callrec_ari.db.models import RecordingKey
 from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.errors import RecordingError
 from callrec_ari.recording.audio import sealed_path, sha256_of, stored_audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.seal import Pending, Sealer
@@ -112,3 +115,45 @@ async def test_the_sweep_leaves_recordings_still_being_written(vault):
     mix.write_bytes(bytes(data))
     assert await vault.sealer.sweep() == 0
     assert mix.exists()
+
+
+async def test_recordings_queued_together_are_sealed_in_one_go_each_under_its_own_key(vault):
+    """Three recordings queued at once are sealed in one batch by the running task; each has a
+    key of its own that opens only its files, and a queued one whose files are gone is
+    skipped without holding back the others."""
+    records = [recorded_with_legs(vault.recordings, f"6.{n}") for n in range(3)]
+    gone = recorded_with_legs(vault.recordings, "6.9")
+    for path in (
+        vault.recordings / gone.recording_path,
+        *leg_files(vault.recordings / gone.recording_path),
+    ):
+        path.unlink()
+    sealer = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        linger_seconds=0.2,
+    )
+    for record in (*records, gone):
+        sealer.submit(pending(record))
+    task = asyncio.create_task(sealer.run())
+    try:
+        for _ in range(100):
+            if sealer.sealed == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    assert sealer.sealed == 3
+    assert _plain_left(vault.recordings) == []
+    async with vault.sessions() as session:
+        keys = [await data_key(session, vault.keys, r.recording_path) for r in records]
+        assert await data_key(session, vault.keys, gone.recording_path) is None
+    assert len(set(keys)) == 3
+    first = vault.recordings / records[0].recording_path
+    assert stored_audio(first, keys[0]) is not None
+    wrong = stored_audio(first, keys[1])  # another recording's key
+    assert wrong is not None
+    with pytest.raises(RecordingError), wrong.open() as handle:
+        handle.read()
