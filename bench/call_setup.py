@@ -89,6 +89,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--p99-limit-ms", type=float, default=500.0, help="a step fails above this setup p99"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, sipp)")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="callrec keeps plain WAVs as the baseline does (the example config encrypts them)",
+    )
     return parser.parse_args(argv)
 
 
@@ -141,6 +146,9 @@ def _measure(
         config = service_config(
             asterisk, workdir, prompts_dir=prompts, prompt=PROMPT_NAME, language=LANGUAGE
         )
+        if args.plain:
+            config["encryption"] = {"enabled": False}
+        meta["encryption"] = config.get("encryption", {}).get("enabled", False)
         with ServiceProcess(config, workdir / "service") as service:
             bench = Bench(
                 asterisk,

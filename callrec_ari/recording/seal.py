@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from callrec_ari.crypto import store
 from callrec_ari.crypto.format import encrypt_file
 from callrec_ari.crypto.keys import MasterKeys, new_data_key
-from callrec_ari.db.models import Call
+from callrec_ari.db.models import Call, RecordingKey
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording.audio import sealed_path
@@ -105,6 +105,7 @@ class Sealer:
         self._interval = sweep_interval_seconds
         self._lookback = timedelta(hours=lookback_hours)
         self._linger = linger_seconds
+        self._swept = False  # the first sweep looks at every recent row (``sweep``)
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.sealed = 0  # recordings sealed since start
 
@@ -143,8 +144,16 @@ class Sealer:
                 batch.append(self._queue.get_nowait())
             await self.seal_many(batch)
 
-    async def sweep(self) -> int:
-        """Seal the recordings of recent rows whose plain files are still there; how many."""
+    async def sweep(self, *, full: bool | None = None) -> int:
+        """Seal the recordings of recent rows whose plain files are still there; how many.
+
+        The first sweep after start (or ``full``) looks at every recent row, a key stored or
+        not: a crash between storing the key and deleting the plain files leaves both. Later
+        sweeps look only at rows without a key, so their cost does not grow with the calls of
+        the last ``sweep_lookback_hours``.
+        """
+        if full is None:
+            full, self._swept = not self._swept, True
         since = self._clock() - self._lookback
         query = select(Call.recording_path, Call.sha256, Call.caller_leg_sha256).where(
             Call.recording_status.in_(_SETTLED),
@@ -152,6 +161,11 @@ class Sealer:
             Call.recording_path.is_not(None),
             Call.ended_at >= since,
         )
+        if not full:
+            keyed = select(RecordingKey.recording_path).where(
+                RecordingKey.recording_path == Call.recording_path
+            )
+            query = query.where(~keyed.exists())
         if self._instance is not None:
             query = query.where(or_(Call.handled_by == self._instance, Call.handled_by.is_(None)))
         async with self._sessions() as session:

@@ -157,3 +157,19 @@ async def test_recordings_queued_together_are_sealed_in_one_go_each_under_its_ow
     assert wrong is not None
     with pytest.raises(RecordingError), wrong.open() as handle:
         handle.read()
+
+
+async def test_only_the_first_sweep_looks_at_recordings_that_have_a_key(vault):
+    """Plain files beside a key (a crash before the rename) are found by the first sweep after
+    a start; later sweeps look only at rows without a key, so they do not read every recent
+    call's files each minute."""
+    record = recorded_with_legs(vault.recordings, "5.4")
+    await vault.store(dataclasses.replace(record, ended_at=NOW - timedelta(minutes=5)))
+    mix = vault.recordings / record.recording_path
+    wav = mix.read_bytes()
+    assert await vault.sealer.sweep() == 1  # the first, full sweep seals it
+    mix.write_bytes(wav)  # as if killed before the plain mix was deleted
+    assert await vault.sealer.sweep() == 0  # a later sweep: the row has a key
+    assert mix.exists()
+    assert await vault.sealer.sweep(full=True) == 1  # as after the next start
+    assert not mix.exists()
