@@ -37,6 +37,7 @@ from callrec_ari.config.settings import (
     Settings,
     WebSettings,
 )
+from callrec_ari.config.storage import OUTBOX_DIR, parse_storage
 from callrec_ari.config.table import Table
 from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
@@ -67,6 +68,8 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
     ("training", "dir"): None,
+    ("storage", "dir"): None,
+    ("storage", "outbox_dir"): OUTBOX_DIR,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -152,6 +155,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         ),
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
+        storage=parse_storage(root.table("storage", required=False), env, base_dir),
     )
 
 

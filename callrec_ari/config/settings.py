@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from callrec_ari.config.ha import HaSettings
 from callrec_ari.config.outbound import OutboundSettings
 from callrec_ari.config.overload import OverloadLimits
+from callrec_ari.config.storage import StorageSettings
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -249,6 +250,8 @@ class Settings:
     # Off by default: one instance; [ha] peers names the others sharing this Asterisk.
     ha: HaSettings = field(default_factory=HaSettings)
     overload: OverloadLimits = field(default_factory=OverloadLimits)
+    # Off by default: finished recordings stay in the recordings folder ([storage] kind).
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""
