@@ -42,6 +42,7 @@ from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
 from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
+from callrec_ari.storage import commands as storage_commands
 from callrec_ari.training import commands as training_commands
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
@@ -170,6 +171,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     profile_commands.add_commands(cli)
     evidence_commands.add_commands(cli)
     training_commands.add_commands(cli)
+    storage_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,

@@ -10,6 +10,7 @@ Asterisk may be about to write into one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -67,12 +68,12 @@ class LocalStore:
             temp.replace(target)
             return _info(key, target.stat())
         except FileNotFoundError as exc:
-            temp.unlink(missing_ok=True)
+            _discard(temp)
             if exc.filename == str(source):
                 raise StorageError(f"The file {source} to be stored does not exist.") from None
             raise self._failed("written", exc) from None
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            _discard(temp)
             raise self._failed("written", exc) from None
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> ByteStream:
@@ -209,6 +210,12 @@ class LocalStore:
     def _failed(self, what: str, exc: OSError) -> StorageError:
         reason = exc.strerror or type(exc).__name__
         return StorageError(f"The recordings folder {self.root} cannot be {what}: {reason}.")
+
+
+def _discard(temp: Path) -> None:
+    """Remove a temporary copy after a failure, which is the error worth reporting."""
+    with contextlib.suppress(OSError):
+        temp.unlink(missing_ok=True)
 
 
 def _open(path: Path) -> tuple[BinaryIO, int]:

@@ -150,8 +150,11 @@ class S3Store:
 
     async def check(self) -> None:
         """Ask the store whether the bucket is there and ours: a start-up check."""
-        with self._errors("reach the bucket"):
-            await self.client.head_bucket(Bucket=self._settings.bucket)
+        try:
+            with self._errors("reach the bucket"):
+                await self.client.head_bucket(Bucket=self._settings.bucket)
+        except NotFoundError:  # HEAD has no body to say NoSuchBucket: a bare 404
+            raise StorageError(f"The {self._settings.where} does not exist.") from None
 
     async def put(self, key: str, source: Path, *, sha256: str | None = None) -> ObjectInfo:
         """Upload ``source`` under ``key``: one PUT, or a multipart upload for a large file."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from aiobotocore.session import AioSession
 
-from callrec_ari.storage import LocalStore, RecordingStore, S3Store
+from callrec_ari.storage import LocalStore, RecordingStore
+from callrec_ari.storage.s3 import S3Store
 from tests.support.seaweedfs import SeaweedServer
 
 BUCKET = "callrec-tests"

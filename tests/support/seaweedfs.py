@@ -111,9 +111,13 @@ class SeaweedServer:
             "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data_dir}",
             *(f"-{name}={port}" for name, port in self.ports.items()),
             "-filer", "-s3", f"-s3.config={self._identities}",
+            "-s3.autoCreateBucket=false",  # as AWS: a put into a missing bucket fails
             f"-s3.localSocket={self.root / 's3.sock'}",
             "-s3.port.iceberg=0", "-s3.port.lance=0",  # extra gateways the tests do not use
             "-volume.preStopSeconds=0", "-master.volumeSizeLimitMB=64", "-volume.max=0",
+            # A restart on the same data elects its one master at once, not after 10 s.
+            "-master.electionTimeout=1s",
+            "-master.telemetry=false",  # tests stay on loopback
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
