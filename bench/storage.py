@@ -7,7 +7,7 @@ the tests do) on 127.0.0.1, on the same disk as the local folders, and measures:
 - upload: the same files (default 8 calls of 30 minutes, 28.8 MB each: 8 kHz 16-bit mono)
   copied with ``shutil.copyfile`` (the baseline), stored with ``LocalStore.put``, sent with
   one bare ``put_object`` each (no hashing: what the server itself takes), with
-  ``S3Store.put`` (SHA-256, Content-MD5 per part, multipart above 8 MiB) and through the
+  ``S3Store.put`` (SHA-256, Content-MD5 per part, multipart above 16 MiB) and through the
   ``UploadQueue`` into S3 (all of that plus the confirmation by head and checksum and the
   removal of the local file), in MB/s;
 - purge: 10 000 small objects removed with ``delete_many`` (1 000 keys per request, four

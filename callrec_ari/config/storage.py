@@ -70,7 +70,7 @@ class S3Settings:
     secret_access_key: str | None = field(default=None, repr=False)
     addressing_style: AddressingStyle = AddressingStyle.AUTO
     timeout_seconds: float = 10.0  # connecting, and each read from the socket
-    part_size_bytes: int = 8 * MIB  # files larger than one part go in parts of this size
+    part_size_bytes: int = 16 * MIB  # files larger than one part go in parts of this size
 
     @property
     def where(self) -> str:
@@ -170,7 +170,8 @@ def _s3(table: Table, env: Mapping[str, str]) -> S3Settings:
             f"go together (or set {ENV_S3_ACCESS_KEY_ID} and {ENV_S3_SECRET_ACCESS_KEY}); "
             "leave both out to use the S3 client's own credentials."
         )
-    part_mib = table.get("part_size_mib", int, 8)
+    # 16 MiB: measured on SeaweedFS, 8 MiB parts took half as long again as 16 MiB ones.
+    part_mib = table.get("part_size_mib", int, 16)
     if not MIN_PART_MIB <= part_mib <= 1024:
         raise ConfigError(
             f"Config key {table.key('part_size_mib')} must be {MIN_PART_MIB} to 1024 (MiB)."

@@ -73,7 +73,7 @@ class S3Store:
         self,
         settings: S3Settings,
         *,
-        part_concurrency: int = 4,
+        part_concurrency: int = 2,
         delete_concurrency: int = 4,
         delete_batch: int = DELETE_BATCH,
         page_size: int = 1000,

@@ -14,6 +14,7 @@ from callrec_ari.storage.s3 import S3Store
 from tests.support.seaweedfs import SeaweedServer
 
 BUCKET = "callrec-tests"
+PART_BYTES = 5 * 1024 * 1024
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +33,11 @@ def aio_session() -> AioSession:
 
 @pytest.fixture
 async def s3_store(seaweed: SeaweedServer, aio_session: AioSession) -> AsyncIterator[S3Store]:
-    """A store on the session's bucket, under a prefix of this test's own."""
-    settings = seaweed.settings(BUCKET, prefix=f"test-{secrets.token_hex(6)}/")
+    """A store on the session's bucket, under a prefix of this test's own, in parts of the
+    smallest size S3 allows (5 MiB), so that a test file of a few MiB goes in parts."""
+    settings = seaweed.settings(
+        BUCKET, prefix=f"test-{secrets.token_hex(6)}/", part_size_bytes=PART_BYTES
+    )
     async with S3Store(settings, session=aio_session) as store:
         yield store
 

@@ -10,6 +10,7 @@ import pytest
 
 from callrec_ari.errors import InputError, NotFoundError
 from callrec_ari.storage import RecordingStore
+from tests.storage.conftest import PART_BYTES
 
 KEY = "2026/12/02/1764680000.42.wav"
 
@@ -102,7 +103,7 @@ async def test_a_file_larger_than_one_part_reads_back_across_parts(store, tmp_pa
     data = os.urandom(12 * 1024 * 1024 + 17)
     await store.put(KEY, write(tmp_path / "long.wav", data))
     assert (await store.head(KEY)).size == len(data)
-    edge = 8 * 1024 * 1024
+    edge = PART_BYTES
     assert await (await store.read(KEY, edge - 3, edge + 3)).read_all() == data[edge - 3 : edge + 3]
     assert await store.checksum(KEY) == hashlib.sha256(data).hexdigest()
 
