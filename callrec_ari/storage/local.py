@@ -17,6 +17,7 @@ import shutil
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from callrec_ari.errors import NotFoundError, StorageError
@@ -82,7 +83,7 @@ class LocalStore:
         path = self.path_for(key)
         try:
             file, size = await asyncio.to_thread(_open, path)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):  # a folder of keys is no object
             raise NotFoundError(f"The stored recording {key} is not in {self.root}.") from None
         except OSError as exc:
             raise self._failed("read", exc) from None
@@ -119,14 +120,14 @@ class LocalStore:
             return None
         except OSError as exc:
             raise self._failed("read", exc) from None
-        return _info(key, stat)
+        return _info(key, stat) if S_ISREG(stat.st_mode) else None
 
     async def checksum(self, key: str) -> str | None:
         """The SHA-256 of the file as it is on disk now (read back in full)."""
         path = self.path_for(key)
         try:
             return await asyncio.to_thread(file_sha256, path)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):
             return None
         except OSError as exc:
             raise self._failed("read", exc) from None
@@ -152,6 +153,8 @@ class LocalStore:
         for path in paths:
             try:
                 path.unlink(missing_ok=True)
+            except IsADirectoryError:
+                continue  # a folder of other keys: no object of its own to remove
             except OSError as exc:
                 raise self._failed("changed", exc) from None
         return len(paths)

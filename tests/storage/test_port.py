@@ -171,3 +171,16 @@ async def test_a_key_leaving_the_store_is_refused(store: RecordingStore, tmp_pat
         await store.put(key, write(tmp_path / "f", b"x"))
     with pytest.raises(InputError):
         await store.head(key)
+
+
+async def test_a_folder_of_keys_is_not_an_object(store: RecordingStore, tmp_path):
+    """The beginning of other keys ("2026/12") holds nothing: no head, no read, no checksum,
+    and deleting it removes nothing."""
+    await store.put(KEY, write(tmp_path / "call.wav", b"audio"))
+    assert await store.head("2026/12") is None
+    assert await store.checksum("2026/12") is None
+    with pytest.raises(NotFoundError):
+        await store.read("2026/12")
+    await store.delete("2026/12")
+    await store.delete_many(["2026/12/02", "2026"])
+    assert await (await store.read(KEY)).read_all() == b"audio"
