@@ -11,7 +11,8 @@
 
 The local file is the only copy until the store has confirmed the object: its size and its
 SHA-256 match the file's. So an outage of the store only delays uploads (each file is retried
-with a growing delay, capped), and ``add`` never waits for the store: it is one rename.
+with a growing delay, capped, then goes to the back of the line, so that one file the store
+keeps refusing holds up no other), and ``add`` never waits for the store: it is one rename.
 
 The queue lives in the folder, not in memory: ``run`` rebuilds it from the outbox each time it
 starts, so a crash anywhere loses nothing. A file that was uploaded but not yet removed when
@@ -79,6 +80,7 @@ class UploadQueue:
         self._on_stored = on_stored
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
+        self._failures: dict[str, int] = {}  # failed attempts in a row, by key
         self._idle = asyncio.Event()  # set once run() has read the outbox and all is done
         self._running = False
 
@@ -109,6 +111,7 @@ class UploadQueue:
         brings. Reports each upload's outcome to ``rounds`` (for a supervisor)."""
         self._queue = asyncio.Queue()
         self._pending.clear()
+        self._failures.clear()
         self._idle.clear()
         keys = await asyncio.to_thread(self._scan)
         if keys:
@@ -138,43 +141,50 @@ class UploadQueue:
     async def _work(self, rounds: Rounds) -> None:
         while True:
             key = await self._queue.get()
+            done = False
             try:
-                await self._until_confirmed(key, rounds)
+                done = await self._attempt(key, rounds)
             finally:
-                self._pending.discard(key)
-                self._settle()
+                if done:
+                    self._pending.discard(key)
+                    self._failures.pop(key, None)
+                    self._settle()
+                else:
+                    # Behind the others: one file the store keeps refusing must not hold
+                    # up the rest.
+                    self._queue.put_nowait(key)
 
-    async def _until_confirmed(self, key: str, rounds: Rounds) -> None:
-        failures = 0
-        while True:
-            started = time.monotonic()
-            try:
-                outcome = await self._upload_once(key)
-            except (CallrecError, OSError) as exc:
-                failures += 1
-                delay = self._backoff.delay(failures)
-                error = _sentence(exc)
-                rounds.failed(error)
-                log.warning(
-                    "storage.upload_failed",
-                    key=key,
-                    attempt=failures,
-                    retry_in_seconds=delay,
-                    error=error,
-                )
-                await asyncio.sleep(delay)
-                continue
-            if outcome == "changed":
-                continue  # replaced while it was uploaded: the new file goes up too
-            rounds.succeeded()
-            log.info(
-                "storage.upload_done",
+    async def _attempt(self, key: str, rounds: Rounds) -> bool:
+        """Try ``key`` once; after a failure, wait the key's growing delay. True when done."""
+        started = time.monotonic()
+        try:
+            outcome = await self._upload_once(key)
+        except (CallrecError, OSError) as exc:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            delay = self._backoff.delay(failures)
+            error = _sentence(exc)
+            rounds.failed(error)
+            log.warning(
+                "storage.upload_failed",
                 key=key,
-                outcome=outcome,
-                attempts=failures + 1,
-                seconds=round(time.monotonic() - started, 3),
+                attempt=failures,
+                retry_in_seconds=delay,
+                error=error,
             )
-            return
+            await asyncio.sleep(delay)
+            return False
+        if outcome == "changed":
+            return False  # replaced while it was uploaded: the new file goes up too
+        rounds.succeeded()
+        log.info(
+            "storage.upload_done",
+            key=key,
+            outcome=outcome,
+            attempts=self._failures.get(key, 0) + 1,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return True
 
     async def _upload_once(self, key: str) -> str:
         """One attempt: ``uploaded``, ``already_stored`` (confirmed without uploading),

@@ -159,6 +159,24 @@ async def test_a_failing_on_stored_keeps_the_file_and_retries(tmp_path):
     assert not queue.path_for("2026/12/02/a.wav").exists()
 
 
+async def test_a_file_the_store_keeps_refusing_holds_up_no_other(tmp_path):
+    """With one worker, a file that cannot be stored (a folder stands at its key) is retried
+    behind the others: the next file is stored meanwhile, and the refused one is kept."""
+    store = LocalStore(tmp_path / "store")
+    (tmp_path / "store" / "2026" / "12" / "02" / "blocked.wav").mkdir(parents=True)
+    queue = UploadQueue(store, tmp_path / "outbox", workers=1, retry_min_seconds=0.05)
+    status = TaskStatus("uploads")
+    async with running(queue, status):
+        await queue.add(finished_file(tmp_path, "a.wav", b"refused"), "2026/12/02/blocked.wav")
+        await queue.add(finished_file(tmp_path, "b.wav", b"fine"), "2026/12/02/fine.wav")
+        await wait_for(lambda: not queue.path_for("2026/12/02/fine.wav").exists(), "fine.wav")
+        await wait_for(lambda: status.rounds_failed >= 2, "a second refusal")
+        assert queue.pending == {"2026/12/02/blocked.wav"}
+        assert queue.path_for("2026/12/02/blocked.wav").read_bytes() == b"refused"
+    assert "cannot be written" in (status.last_error or "")
+    await assert_stored(store, "2026/12/02/fine.wav", b"fine")
+
+
 async def test_half_copied_files_are_dropped_at_start(tmp_path):
     """A copy into the outbox cut off by a crash (its source still exists) is removed."""
     outbox = tmp_path / "outbox"
