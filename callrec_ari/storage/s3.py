@@ -6,9 +6,7 @@ so the store refuses bytes that changed on the way, and the object carries the f
 SHA-256 as metadata (``x-amz-meta-sha256``), which ``checksum`` reads back. Reads send a
 Range header: a player seeking into an hour-long call fetches only what it plays.
 
-Every failure becomes one sentence naming the bucket and endpoint (``_errors``): the store
-is unreachable or unwell (``StorageUnavailableError``, worth retrying), or it refused
-(``StorageError``: credentials, a missing bucket). Secrets never appear in messages.
+Every failure becomes one sentence naming the bucket and endpoint (``s3_errors``).
 """
 
 from __future__ import annotations
@@ -27,18 +25,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Self
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
 from callrec_ari.config.storage import S3Settings
-from callrec_ari.errors import CallrecError, NotFoundError, StorageError, StorageUnavailableError
+from callrec_ari.errors import NotFoundError, StorageError
 from callrec_ari.storage.port import (
     CHUNK_BYTES,
     ByteStream,
@@ -49,6 +39,7 @@ from callrec_ari.storage.port import (
     empty_stream,
     file_sha256,
 )
+from callrec_ari.storage.s3_errors import translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -56,13 +47,6 @@ if TYPE_CHECKING:
 SHA256_METADATA = "sha256"
 DELETE_BATCH = 1000  # S3's limit on the keys of one DeleteObjects request
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-_REFUSED_CREDENTIALS = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "403"}
-)
-_UNWELL = frozenset(
-    {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "Throttling"}
-)
-_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3Store:
@@ -367,51 +351,9 @@ class S3Store:
                         modified_at=item["LastModified"],
                     )
 
-    @contextlib.contextmanager
-    def _errors(self, doing: str, *, key: str = "") -> Iterator[None]:
-        """Turn the client's exceptions into one sentence naming the bucket."""
-        try:
-            yield
-        except ClientError as exc:
-            raise self._refused(exc, doing, key) from None
-        except NoCredentialsError:
-            raise StorageError(
-                f"No credentials for the {self._settings.where}: set [storage] access_key_id "
-                "and secret_access_key, or their environment variables."
-            ) from None
-        except (BotoCoreError, aiohttp.ClientError, TimeoutError) as exc:
-            raise StorageUnavailableError(
-                f"The {self._settings.where} cannot be reached ({_unreachable(exc)})."
-            ) from None
-
-    def _refused(self, exc: ClientError, doing: str, key: str) -> CallrecError:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "")) or "no code"
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        where = self._settings.where
-        if code in _MISSING:
-            return NotFoundError(f"There is no object {key or '?'} in the {where}.")
-        if code == "NoSuchBucket":
-            return StorageError(f"The {where} does not exist.")
-        if code in _REFUSED_CREDENTIALS:
-            return StorageError(f"The {where} refused callrec's credentials ({code}).")
-        if code == "AccessDenied":
-            return StorageError(f"The {where} does not allow callrec to {doing} (AccessDenied).")
-        if code in _UNWELL or status >= 500:
-            return StorageUnavailableError(f"The {where} failed to {doing} ({code}).")
-        return StorageError(f"The {where} refused to {doing} ({code}).")
-
-
-def _unreachable(exc: BaseException) -> str:
-    if isinstance(exc, EndpointConnectionError):
-        return "no connection"
-    if isinstance(exc, ConnectTimeoutError):
-        return "the connection timed out"
-    if isinstance(exc, ReadTimeoutError | TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, ConnectionClosedError):
-        return "the connection was closed"
-    return type(exc).__name__
+    def _errors(self, doing: str, *, key: str = "") -> contextlib.AbstractContextManager[None]:
+        """Inside the block, the client's exceptions become callrec's naming this bucket."""
+        return translated(self._settings.where, doing, key)
 
 
 def _read_part(source: Path, offset: int, length: int) -> tuple[bytes, str]:

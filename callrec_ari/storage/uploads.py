@@ -113,11 +113,13 @@ class UploadQueue:
         self._pending.clear()
         self._failures.clear()
         self._idle.clear()
-        keys = await asyncio.to_thread(self._scan)
-        if keys:
-            log.info("storage.outbox_found", files=len(keys), outbox=str(self.outbox))
+        # Running before the scan: a file added while the folder is read is queued by add()
+        # (and found by the scan too, which is harmless), never missed by both.
         self._running = True
         try:
+            keys = await asyncio.to_thread(self._scan)
+            if keys:
+                log.info("storage.outbox_found", files=len(keys), outbox=str(self.outbox))
             for key in keys:
                 self._submit(key)
             self._settle()
