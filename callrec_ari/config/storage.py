@@ -4,7 +4,7 @@
 
     [storage]
     kind = "s3"                    # "local" (the default): a folder on this machine
-    location = "PL"                # the country the recordings are kept in (the register)
+    location = "PL"                # the bucket's country; default: [profile] storage_country
     bucket = "callrec-recordings"
     prefix = "node-1"              # optional: keys go under node-1/...
     region = "eu-central-1"
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +99,15 @@ class StorageSettings:
         return str(Locale.parse(language).territories.get(self.location, self.location))
 
 
-def parse_storage(table: Table, env: Mapping[str, str], base_dir: Path) -> StorageSettings:
-    """``[storage]``: the kind of store, its place and credentials, the upload queue."""
+def parse_storage(
+    table: Table,
+    env: Mapping[str, str],
+    base_dir: Path,
+    notice_countries: Collection[str] = (),
+) -> StorageSettings:
+    """``[storage]``: the kind of store, its place and credentials, the upload queue.
+    ``notice_countries``: the ``storage_country`` the profile and routes give in the privacy
+    notice; ``location`` defaults to it and may not differ from it."""
     kind: StorageKind = table.choice("kind", StorageKind, "local")
     minimum = table.positive("retry_min_seconds", 1.0)
     maximum = table.positive("retry_max_seconds", 300.0)
@@ -116,7 +123,7 @@ def parse_storage(table: Table, env: Mapping[str, str], base_dir: Path) -> Stora
         raise ConfigError(
             f'Config key {table.key("dir")} is for kind = "local"; an S3 store has a bucket.'
         )
-    location = _location(table, required=kind is StorageKind.S3)
+    location = _location(table, kind is StorageKind.S3, notice_countries)
     return StorageSettings(
         kind=kind,
         dir=base_dir / folder if folder else None,
@@ -129,20 +136,27 @@ def parse_storage(table: Table, env: Mapping[str, str], base_dir: Path) -> Stora
     )
 
 
-def _location(table: Table, *, required: bool) -> str | None:
-    code = table.get("location", str, "")
+def _location(table: Table, required: bool, notice_countries: Collection[str]) -> str | None:
+    code = table.get("location", str, "").upper()
+    notice = sorted(notice_countries)
     if not code:
+        if len(notice) == 1:
+            return notice[0]
         if required:
             raise ConfigError(
                 f"Config key {table.key('location')} is missing: name the country the bucket "
                 "keeps its data in (e.g. PL), for the register of processing."
             )
         return None
-    code = code.upper()
     if not _COUNTRY.fullmatch(code) or code not in Locale.parse("en").territories:
         raise ConfigError(
             f"Config key {table.key('location')} must be a two-letter country code such as "
             f"PL, DE or FI (got {code!r})."
+        )
+    if notice and notice != [code]:
+        raise ConfigError(
+            f"Config key {table.key('location')} ({code}) differs from the storage_country "
+            f"the privacy notice gives ({', '.join(notice)}); they must name the same country."
         )
     return code
 

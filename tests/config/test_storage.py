@@ -39,13 +39,39 @@ def example(**storage: Any) -> dict[str, Any]:
 
 
 def test_without_a_storage_table_recordings_stay_in_the_folder():
-    """No [storage]: the local kind, no S3 settings, the outbox beside the config."""
+    """No [storage]: the local kind, no S3 settings, the outbox beside the config, and the
+    country the privacy notice gives ([profile] storage_country)."""
     settings = parse(example(), {}, base_dir=Path("/etc/callrec"))
     assert settings.storage.kind is StorageKind.LOCAL
     assert settings.storage.dir is None
     assert settings.storage.s3 is None
     assert settings.storage.outbox_dir == Path("/etc/callrec/var/outbox")
-    assert settings.storage.location_name() is None
+    assert settings.storage.location_name() == "Poland"
+
+
+def test_without_a_profile_a_local_store_has_no_country():
+    """No [profile] and no location: a local store names no country (nothing is published)."""
+    data = example()
+    data.pop("profile")
+    assert parse(data, {}, base_dir=Path("/etc")).storage.location is None
+
+
+def test_an_s3_store_needs_a_country_from_somewhere():
+    """kind = s3 without location and without a profile to take it from: one sentence."""
+    data = example(**{key: value for key, value in S3.items() if key != "location"})
+    data.pop("profile")
+    with pytest.raises(ConfigError, match=r"storage\.location is missing: name the country"):
+        parse(data, {}, base_dir=Path("/etc"))
+    data["storage"]["location"] = "SE"
+    assert parse(data, {}, base_dir=Path("/etc")).storage.location_name() == "Sweden"
+
+
+def test_the_location_must_agree_with_the_privacy_notice():
+    """A bucket in another country than the notice's storage_country is refused at start."""
+    with pytest.raises(ConfigError, match=r"storage.location \(DE\) differs from the"):
+        parse(example(**{**S3, "location": "DE"}), {}, base_dir=Path("/etc"))
+    values = {key: value for key, value in S3.items() if key != "location"}
+    assert parse(example(**values), {}, base_dir=Path("/etc")).storage.location == "PL"
 
 
 def test_an_s3_store_reads_bucket_endpoint_and_country():
@@ -87,7 +113,6 @@ def test_no_credentials_leaves_them_to_the_client_s_own_chain():
     ("change", "message"),
     [
         ({"kind": "nfs"}, "storage.kind must be one of local, s3"),
-        ({"location": ""}, "storage.location is missing"),
         ({"location": "Poland"}, "storage.location must be a two-letter country code"),
         ({"bucket": ""}, "storage.bucket is missing"),
         ({"bucket": "My_Bucket"}, "storage.bucket must be an S3 bucket name"),
@@ -108,10 +133,10 @@ def test_a_bad_key_is_one_sentence_naming_it(change, message):
 
 def test_a_local_store_may_have_a_folder_of_its_own(tmp_path: Path):
     """kind = local with dir: relative to the config file, made absolute when written elsewhere."""
-    data = example(kind="local", dir="store", location="FI")
+    data = example(kind="local", dir="store", location="pl")
     storage = parse(data, {}, base_dir=tmp_path).storage
     assert storage.dir == tmp_path / "store"
-    assert storage.location_name() == "Finland"
+    assert storage.location == "PL"
     written = with_absolute_paths(data, tmp_path)
     assert written["storage"]["dir"] == str(tmp_path / "store")
     assert written["storage"]["outbox_dir"] == str(tmp_path / "var/outbox")

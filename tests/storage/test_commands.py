@@ -51,12 +51,14 @@ def test_a_working_bucket_is_one_line_with_its_country(seaweed, tmp_path, capsys
 
 
 def test_the_local_default_checks_the_recordings_folder(tmp_path, capsys):
-    """Without [storage] kind, the recordings folder is the store, and is left as it was."""
+    """Without [storage], the recordings folder is the store (in the country the privacy
+    notice gives), and is left as it was."""
     (tmp_path / "recordings").mkdir()
     config = write_config(tmp_path, {})
     assert main(["storage", "check", "-c", str(config)]) == 0
     assert capsys.readouterr().out == (
-        f"The folder {tmp_path / 'recordings'} stores, reads and deletes recordings.\n"
+        f"The folder {tmp_path / 'recordings'} stores, reads and deletes recordings. "
+        "Location: Poland.\n"
     )
     assert list((tmp_path / "recordings").iterdir()) == []
 
