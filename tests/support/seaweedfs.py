@@ -121,7 +121,11 @@ class SeaweedServer:
         ]  # fmt: skip
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, start_new_session=True
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
             )
         self._wait_until_ready()
 
@@ -197,8 +201,11 @@ class SeaweedServer:
                 process.kill()
                 process.wait(timeout=30)
         self._process = None
-        # weed names a second socket after its gRPC port in /tmp; it is ours to remove.
-        Path(f"/tmp/seaweedfs-s3-grpc-{self.ports['s3.port.grpc']}.sock").unlink(missing_ok=True)
+        # weed also listens on /tmp/seaweedfs-<part>-grpc-<port>.sock for its gRPC ports and
+        # leaves them behind; those named after our ports are ours to remove.
+        for port in self.ports.values():
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the server and delete its folder."""
