@@ -79,6 +79,7 @@ COMMANDS: dict[str, list[str]] = {
     "training make": ["training", "make", "1.1", "--topic", "a calm answer", "--as", "jan"],
     "training list": ["training", "list"],
     "training delete": ["training", "delete", "0123456789abcdef", "--as", "jan"],
+    "storage check": ["storage", "check"],
     "sandbox build": ["sandbox", "build"],
     "sandbox up": ["sandbox", "up"],
     "sandbox call": ["sandbox", "call", "5551000"],
@@ -87,7 +88,8 @@ COMMANDS: dict[str, list[str]] = {
 NO_CONFIG = {"sandbox build"}  # builds the root file system; reads no configuration
 SANDBOX = {"sandbox build", "sandbox up", "sandbox call", "demo"}
 SERVERS = {"run", "web"}  # they keep running on a database that is down: fail-open
-DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - {"prompts"})
+NO_DATABASE = {"prompts", "storage check"}  # they never open the database
+DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - NO_DATABASE)
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[str]:
