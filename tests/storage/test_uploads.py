@@ -275,27 +275,35 @@ async def test_an_upload_cut_off_midway_is_finished_after_restart(seaweed, tmp_p
         assert not queue.path_for(key).exists()
 
 
-async def test_uploads_never_hold_up_the_event_loop(s3_store, tmp_path):
-    """While a 48 MB file is hashed and uploaded, other coroutines still run every few ms."""
-    data = os.urandom(48 * 1024 * 1024)
-    queue = UploadQueue(s3_store, tmp_path / "outbox")
+async def test_uploads_never_hold_up_the_event_loop(seaweed, aio_session, tmp_path):
+    """While a 64 MB file is hashed and uploaded in 16 MiB parts, the event loop never spends
+    more than 30 ms of its own CPU between two turns (hashing a part there takes 40)."""
+    data = os.urandom(64 * 1024 * 1024)
+    settings = seaweed.settings(BUCKET, prefix=f"loop-{time.time_ns()}/")
+    store = await S3Store(settings, session=aio_session).open()
+    await store.head("2026/12/02/long.wav")  # the client's one-off set-up, before measuring
+    queue = UploadQueue(store, tmp_path / "outbox")
     longest = 0.0
     done = asyncio.Event()
 
     async def ticker() -> None:
+        # CPU time of the loop's own thread: what our code costs the loop, not what a busy
+        # machine's scheduler adds (worker threads' hashing is not counted).
         nonlocal longest
-        last = time.monotonic()
+        last = time.thread_time()
         while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.monotonic()
+            await asyncio.sleep(0.002)
+            now = time.thread_time()
             longest = max(longest, now - last)
             last = now
 
+    source = finished_file(tmp_path, "long.wav", data)
     ticking = asyncio.create_task(ticker())
     async with running(queue):
-        await queue.add(finished_file(tmp_path, "long.wav", data), "2026/12/02/long.wav")
+        await queue.add(source, "2026/12/02/long.wav")
         await idle(queue)
     done.set()
     await ticking
-    assert await s3_store.checksum("2026/12/02/long.wav") == hashlib.sha256(data).hexdigest()
-    assert longest < 0.25, f"the event loop stalled for {longest:.3f} s"
+    assert await store.checksum("2026/12/02/long.wav") == hashlib.sha256(data).hexdigest()
+    await store.close()
+    assert longest < 0.03, f"the event loop ran {longest * 1000:.0f} ms without a break"
