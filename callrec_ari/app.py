@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from callrec_ari.ari.events import EventStream
 from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
+from callrec_ari.config.encryption import with_master_key
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import handlers_of, unfinished_calls
 from callrec_ari.db.session import create_engine, create_session_factory, describe_error
@@ -51,8 +53,10 @@ from callrec_ari.metrics import LoopLag, Metrics
 from callrec_ari.profile.changes import NO_CHANGES
 from callrec_ari.prompts.version_store import PromptWatcher
 from callrec_ari.prompts.versions import PromptVersions
-from callrec_ari.recording.finalise import settle
-from callrec_ari.records import CallRecord, Consent
+from callrec_ari.recording.finalise import Settled, settle
+from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.seal import Pending, Sealer
+from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
@@ -73,6 +77,7 @@ LEASES = web.AppKey("leases", LeaseKeeper)
 DUTIES = web.AppKey("duties", Duties)
 METRICS = web.AppKey("metrics", Metrics)
 ADMISSION = web.AppKey("admission", Admission)
+SEALER = web.AppKey("sealer", Sealer)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
@@ -88,7 +93,8 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     """The service as an aiohttp application; nothing starts until the app does. ``backoff``
     paces the restarts of a crashed background task."""
     app = web.Application()
-    app[SETTINGS] = settings
+    # The master key is made (mode 0600) at the first start, if [encryption] names a file.
+    app[SETTINGS] = settings = replace(settings, encryption=with_master_key(settings.encryption))
     app[DUTIES] = Duties(backoff=backoff or Backoff())
     app[METRICS] = metrics = Metrics()
     app[ADMISSION] = Admission(settings.overload)
@@ -236,7 +242,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             flow=ConsentFlow(effective, versions.versions),
             recordings_dir=settings.recording.service_dir,
             submit=app[WRITER].submit,
-            settle=partial(settle, wait_seconds=settings.recording.finalise_timeout_seconds),
+            settle=_settle_and_seal(app),
             do_not_record=app[DO_NOT_RECORD].matches,
             unfinished=partial(_unfinished_calls, app),
             metrics=metrics,
@@ -321,6 +327,43 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
                 await job
         await claimer.close()
         await controller.close()
+        if SEALER in app:
+            await app[DUTIES].stop("seal")
+
+
+def _settle_and_seal(app: web.Application) -> Callable[..., Awaitable[Settled]]:
+    """``finalise.settle``, then, with ``[encryption]`` on, the recording queued for sealing
+    (``recording/seal.py``); the seal task runs under the supervisor."""
+    settings = app[SETTINGS]
+    wait = settings.recording.finalise_timeout_seconds
+    keys = settings.encryption.master_keys
+    if not settings.encryption.enabled or keys is None:
+        return partial(settle, wait_seconds=wait)
+    sealer = Sealer(
+        recordings_dir=settings.recording.service_dir,
+        keys=keys,
+        sessions=app[SESSIONS],
+        clock=utc_now,
+        instance=settings.ari.app if settings.ha.enabled else None,
+        sweep_interval_seconds=settings.encryption.sweep_interval_seconds,
+        lookback_hours=settings.encryption.sweep_lookback_hours,
+    )
+    app[SEALER] = sealer
+    _supervised(app, "seal", sealer.run)
+    root = settings.recording.service_dir
+
+    async def settle_and_seal(path: Path, *, discard: bool = False) -> Settled:
+        settled = await settle(path, wait_seconds=wait, discard=discard)
+        if settled.status in (RecordingStatus.COMPLETE, RecordingStatus.EMPTY):
+            hashes = {path.name: settled.facts.sha256 if settled.facts else None}
+            for leg, facts in zip(
+                leg_files(path), (settled.caller_leg, settled.agent_leg), strict=True
+            ):
+                hashes[leg.name] = facts.sha256 if facts else None
+            sealer.submit(Pending(relative_path=path.relative_to(root).as_posix(), hashes=hashes))
+        return settled
+
+    return settle_and_seal
 
 
 async def _prompt_versions(app: web.Application, effective: Settings) -> PromptWatcher:

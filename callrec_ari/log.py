@@ -11,6 +11,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO, cast
 
+import orjson
 import structlog
 
 from callrec_ari.config import LogFormat, LogSettings
@@ -48,6 +49,12 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def _dumps(event: Any, **kwargs: Any) -> str:
+    # orjson: a log line costs a fraction of what the standard json module makes it cost, and
+    # the service writes a few per call. Values it cannot encode fall back to repr().
+    return orjson.dumps(event, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def configure(settings: LogSettings) -> None:
     """Configure structlog (and stdlib logging of libraries) for the whole process."""
     level = logging.getLevelNamesMapping()[settings.level.upper()]
@@ -63,7 +70,10 @@ def configure(settings: LogSettings) -> None:
         processors.append(mask_numbers)
     if json_output:
         # The console renderer prints tracebacks itself; JSON needs them as a string field.
-        processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        processors += [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ]
     else:
         processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
     structlog.configure(

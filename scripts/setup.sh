@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(mmdebstrap sip-tester espeak-ng ffmpeg postgresql ca-certificates chromium chromium-driver)
+# podman builds and runs the container image in tests/container/ (no daemon; runc because
+# crun refuses a hybrid cgroup layout; slirp4netns publishes ports on loopback only).
+packages=(mmdebstrap sip-tester espeak-ng ffmpeg postgresql ca-certificates chromium chromium-driver
+  podman runc slirp4netns)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

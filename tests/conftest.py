@@ -113,8 +113,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 # -- what each test needs ------------------------------------------------------------------
-# A test that starts Asterisk, PostgreSQL or Chromium must carry the marker saying so, so that
-# `-m "not asterisk"` (and the others) really leave those out. tests/test_markers.py fails
+# A test that starts Asterisk, PostgreSQL, Chromium or podman must carry the marker saying so,
+# so that `-m "not asterisk"` (and the others) really leave those out. tests/test_markers.py fails
 # on every test that does not. A need is recognised in the source of the test or of any
 # fixture it uses, directly or not.
 NEEDED_BY_SOURCE = {
@@ -125,6 +125,7 @@ NEEDED_BY_SOURCE = {
     "ensure_rootfs(": "asterisk",
     "PostgresServer(": "postgres",
     "async_playwright": "browser",
+    "build_image(": "container",
 }
 UNMARKED: pytest.StashKey[list[str]] = pytest.StashKey()
 

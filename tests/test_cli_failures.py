@@ -30,6 +30,7 @@ COMMANDS: dict[str, list[str]] = {
     "run": ["run"],
     "web": ["web"],
     "migrate": ["migrate"],
+    "health": ["health"],
     "calls": ["calls"],
     "evidence": ["evidence", "1795514341.6"],
     "prompts": ["prompts", "install"],
@@ -79,17 +80,20 @@ COMMANDS: dict[str, list[str]] = {
     "training make": ["training", "make", "1.1", "--topic", "a calm answer", "--as", "jan"],
     "training list": ["training", "list"],
     "training delete": ["training", "delete", "0123456789abcdef", "--as", "jan"],
+    "keys new": ["keys", "new", "--out", "{out}/master.key"],
+    "keys status": ["keys", "status"],
+    "keys rotate": ["keys", "rotate"],
     "storage check": ["storage", "check"],
     "sandbox build": ["sandbox", "build"],
     "sandbox up": ["sandbox", "up"],
     "sandbox call": ["sandbox", "call", "5551000"],
     "demo": ["demo"],
 }  # fmt: skip
-NO_CONFIG = {"sandbox build"}  # builds the root file system; reads no configuration
+NO_CONFIG = {"sandbox build", "keys new"}  # build a root file system, a key: no configuration
 SANDBOX = {"sandbox build", "sandbox up", "sandbox call", "demo"}
 SERVERS = {"run", "web"}  # they keep running on a database that is down: fail-open
-NO_DATABASE = {"prompts", "storage check"}  # they never open the database
-DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - NO_DATABASE)
+NO_DATABASE = {"prompts", "health", "storage check"}  # they never open the database
+DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - NO_CONFIG - NO_DATABASE)
 
 
 def subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[str]:

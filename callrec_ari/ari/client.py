@@ -7,13 +7,13 @@ so the request latency is measured per route without ever putting an id in a met
 from __future__ import annotations
 
 import asyncio
-import json as json_module
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from callrec_ari.ari.models import Channel, parse_channel
 from callrec_ari.ari.ws_rest import RESPONSE, WsRest
@@ -247,7 +247,7 @@ def _outcome(method: str, path: str, status: int, body: str) -> Any:
     if status == 204 or not body:
         return None
     try:
-        return json_module.loads(body)
+        return orjson.loads(body)
     except ValueError as exc:
         raise AriError(f"ARI {method} {path} sent a body that is not JSON ({exc}).") from None
 

@@ -9,10 +9,10 @@ sent on the same socket (``ws_rest.py``) go to the request that waits for them i
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+import orjson
 import structlog
 
 from callrec_ari.ari.client import auth_header
@@ -133,7 +133,7 @@ class EventStream:
 
     def _dispatch(self, text: str) -> None:
         try:
-            data = json.loads(text)
+            data = orjson.loads(text)
             if self._rest is not None and isinstance(data, dict) and data.get("type") == RESPONSE:
                 self._rest.deliver(data)
                 return

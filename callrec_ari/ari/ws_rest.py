@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from callrec_ari.errors import AriError, AriUnavailableError
 
@@ -116,11 +116,11 @@ class WsRest:
             message["query_strings"] = [{"name": k, "value": v} for k, v in params.items()]
         if body is not None:
             message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(body)
+            message["message_body"] = orjson.dumps(body).decode()
         future: asyncio.Future[WsResponse] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
         try:
-            await socket.send_str(json.dumps(message))
+            await socket.send_str(orjson.dumps(message).decode())
             async with asyncio.timeout(timeout):
                 return await future
         except TimeoutError:

@@ -10,7 +10,7 @@ recording at all, and never opened.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callrec_ari.access import Actor, may_play
 from callrec_ari.audit import trail
 from callrec_ari.calls.search import visible_call
+from callrec_ari.crypto.keys import MasterKeys
+from callrec_ari.crypto.store import data_key
 from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.reasons import require_reason
+from callrec_ari.recording.audio import StoredAudio, sealed_path
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
@@ -45,11 +48,17 @@ class ReasonCategory(enum.StrEnum):
 class Listening:
     """A recording file that may be sent to the person who asked for it."""
 
-    path: Path
-    size_bytes: int
+    path: Path  # the file on disk: the plain WAV, or its encrypted form
+    size_bytes: int  # of the WAV (the plaintext, when encrypted)
     uniqueid: str
     content_type: str
     audit_seq: int | None = None  # the trail entry holding the stated reason, if one was
+    key: bytes | None = field(default=None, repr=False)  # the data key of an encrypted file
+
+    @property
+    def audio(self) -> StoredAudio:
+        """The file, to open as the WAV's bytes whether it is encrypted or not."""
+        return StoredAudio(path=self.path, key=self.key)
 
 
 async def open_recording(
@@ -63,6 +72,7 @@ async def open_recording(
     min_reason: int,
     now: datetime,
     client: str | None,
+    keys: MasterKeys | None = None,
 ) -> Listening:
     """The recording of one call for ``actor`` to play, audited with the reason.
 
@@ -78,7 +88,7 @@ async def open_recording(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
-    listening = recording_of(call, recordings_dir)
+    listening = await playable(session, call, recordings_dir, keys)
     entry = await trail.append(
         session,
         at=now,
@@ -92,7 +102,12 @@ async def open_recording(
 
 
 async def recheck(
-    session: AsyncSession, *, actor: Actor, uniqueid: str, recordings_dir: Path
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    uniqueid: str,
+    recordings_dir: Path,
+    keys: MasterKeys | None = None,
 ) -> Listening:
     """The recording for someone who stated a reason earlier, with the rules run again on
     ``actor`` and the call as they are now (a reason is remembered, a right is not).
@@ -104,13 +119,27 @@ async def recheck(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
-    return recording_of(call, recordings_dir)
+    return await playable(session, call, recordings_dir, keys)
 
 
-def recording_of(call: Call, recordings_dir: Path) -> Listening:
+async def playable(
+    session: AsyncSession, call: Call, recordings_dir: Path, keys: MasterKeys | None
+) -> Listening:
+    """``recording_of`` with the data key of an encrypted recording looked up and unwrapped.
+
+    ``NotFoundError`` as there; ``RecordingError`` if the key row exists and does not open.
+    """
+    key = None
+    if call.recording_path and call.purged_at is None:
+        key = await data_key(session, keys, call.recording_path)
+    return recording_of(call, recordings_dir, key)
+
+
+def recording_of(call: Call, recordings_dir: Path, key: bytes | None = None) -> Listening:
     """The call's complete recording file; ``NotFoundError`` if there is none to send.
 
-    A path leaving ``recordings_dir`` counts as missing: it is never followed.
+    The plain WAV if it is there, else its encrypted form with ``key`` (none: missing). A
+    path leaving ``recordings_dir`` counts as missing: it is never followed.
     """
     missing = NotFoundError(f"Call {call.uniqueid!r} has no recording.")
     if (
@@ -123,20 +152,33 @@ def recording_of(call: Call, recordings_dir: Path) -> Listening:
         path = service_path(recordings_dir, call.recording_path)
     except RecordingError:
         raise missing from None
-    root = recordings_dir.resolve()
+    resolved = _inside(recordings_dir, path)
+    if resolved is not None:
+        key = None
+    elif key is not None:
+        resolved = _inside(recordings_dir, sealed_path(path))
+    if resolved is None:
+        raise missing
+    audio = StoredAudio(path=resolved, key=key)
+    try:
+        size = audio.size()
+    except (OSError, RecordingError):
+        raise missing from None
+    return Listening(
+        path=resolved, size_bytes=size, uniqueid=call.uniqueid, content_type=CONTENT_TYPE, key=key
+    )
+
+
+def _inside(recordings_dir: Path, path: Path) -> Path | None:
+    """``path`` resolved, if it is a file inside ``recordings_dir``; else None."""
     try:
         # Resolved, so that a link inside the folder to a file outside it is caught too.
         resolved = path.resolve(strict=True)
     except (OSError, RuntimeError):  # missing, unreadable folder, or a loop of links
-        raise missing from None
-    if not resolved.is_relative_to(root) or not resolved.is_file():
-        raise missing
-    return Listening(
-        path=resolved,
-        size_bytes=resolved.stat().st_size,
-        uniqueid=call.uniqueid,
-        content_type=CONTENT_TYPE,
-    )
+        return None
+    if not resolved.is_relative_to(recordings_dir.resolve()) or not resolved.is_file():
+        return None
+    return resolved
 
 
 def _category(text: str) -> ReasonCategory:

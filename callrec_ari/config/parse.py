@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from callrec_ari.config.encryption import parse_encryption
 from callrec_ari.config.ha import parse_ha
 from callrec_ari.config.outbound import parse_outbound
 from callrec_ari.config.overload import parse_overload
@@ -68,6 +69,7 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("audit", "witness_key_file"): "var/audit-witness.key",
     ("audit", "witness_file"): "var/audit-witness.jsonl",
     ("training", "dir"): None,
+    ("encryption", "key_file"): None,
     ("storage", "dir"): None,
     ("storage", "outbox_dir"): OUTBOX_DIR,
 }
@@ -162,6 +164,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         ),
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
+        encryption=parse_encryption(root.table("encryption", required=False), env, base_dir),
         storage=parse_storage(
             root.table("storage", required=False), env, base_dir, notice_countries
         ),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from callrec_ari.config.encryption import EncryptionSettings
 from callrec_ari.config.ha import HaSettings
 from callrec_ari.config.outbound import OutboundSettings
 from callrec_ari.config.overload import OverloadLimits
@@ -250,6 +251,8 @@ class Settings:
     # Off by default: one instance; [ha] peers names the others sharing this Asterisk.
     ha: HaSettings = field(default_factory=HaSettings)
     overload: OverloadLimits = field(default_factory=OverloadLimits)
+    # Off by default (plain WAVs, as before); the example config turns it on.
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
     # Off by default: finished recordings stay in the recordings folder ([storage] kind).
     storage: StorageSettings = field(default_factory=StorageSettings)
 

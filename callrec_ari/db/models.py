@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -421,3 +422,22 @@ class TrainingCopy(Base):
     made_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     expires_on: Mapped[date] = mapped_column(Date())  # the purge deletes it from this day
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RecordingKey(Base):
+    """A recording's data key, wrapped by a master key (``crypto/keys.py``).
+
+    Kept here, never beside the audio: deleting the row (erasure, purge) leaves any copy of
+    the encrypted files, a backup's too, impossible to decrypt. Keyed by the mix's path, as
+    the call's row stores it; no foreign key, since a recording is sealed as soon as it
+    closes, possibly before its call's row has reached the database.
+    """
+
+    __tablename__ = "recording_keys"
+    __table_args__ = (Index("ix_recording_keys_master_key_id", "master_key_id"),)
+
+    recording_path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    master_key_id: Mapped[str] = mapped_column(String(32))  # which master key wrapped it
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary())  # nonce, ciphertext, tag
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rewrapped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # by a rotation

@@ -26,6 +26,23 @@ def upgrade(url: str) -> None:
     migrate.upgrade_to_head(url)
 
 
+def upgrade_at_start(url: str) -> None:
+    """``callrec run --migrate``: upgrade the schema before serving. A database that does not
+    answer is only a warning, as in ``check``: calls must not wait for it, and the next start
+    migrates. One that answers but refuses the migration stops the start (``DatabaseError``).
+    """
+    prepare_sqlite_folder(url)
+    try:
+        current = migrate.current_revision(url)
+    except DatabaseError as exc:
+        log.warning("database.unreachable_at_start", error=str(exc), migrated=False)
+        return
+    head = migrate.head_revision()
+    if current != head:
+        migrate.upgrade_to_head(url)
+        log.info("database.migrated", revision_from=current, revision_to=head)
+
+
 def require(url: str) -> None:
     """For a command-line job: ``DatabaseError`` unless the database answers and is migrated."""
     current = migrate.current_revision(url)

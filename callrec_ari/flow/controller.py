@@ -359,7 +359,8 @@ class CallController:
             call.phase,
             call.record.consent,
         ):
-            log.info(
+            # Debug: several per call, and the arrival and the end are logged at info anyway.
+            log.debug(
                 "call.transition",
                 from_phase=before.phase if before else None,
                 to_phase=call.phase,
@@ -370,6 +371,12 @@ class CallController:
             self._submit(call.record)
             if call.record.finished and (before is None or not before.record.finished):
                 self._metrics.call_finished(call.record)
+                log.info(
+                    "call.finished",
+                    consent=call.record.consent,
+                    recording=call.record.recording_status,
+                    duration=call.record.duration_seconds,
+                )
         for command in commands:
             follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:

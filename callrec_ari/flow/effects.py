@@ -61,7 +61,7 @@ async def recording_settled(
     if settled.reason:
         log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
     facts, caller, agent = settled.facts, settled.caller_leg, settled.agent_leg
-    log.info(
+    log.debug(  # the call's end is logged at info as call.finished, with the duration
         "recording.settled",
         status=settled.status,
         duration=facts.duration_seconds if facts else None,

@@ -12,15 +12,23 @@ compared with its limit in ``[overload]`` (``config/overload.py``):
     clock difference between the two machines. It grows whether the event loop, the socket
     or Asterisk's own event dispatch is behind: the end-to-end sign.
 ``loop_lag``
-    How late a task that only sleeps woke up last (``metrics/loop_lag.py``).
+    How late a task that only sleeps woke up (``metrics/loop_lag.py``, every 0.25 s): the
+    smallest of its last three wake-ups, so only a loop that stays behind counts. A single
+    stall (a busy neighbour process, a garbage collection) delays the calls that arrive
+    during it, and ``event_delay`` sees those one by one.
 ``ari_latency``
     ARI REST round trips, smoothed over the last few dozen requests: Asterisk itself
     struggling.
 ``calls_in_consent``
     Calls in the consent step at once, when ``max_calls_in_consent`` is set.
 
-Once a sign has been seen the service sheds new calls for ``hold_seconds`` more, so it does
-not flap between shedding and admitting on every other call. Pure: times come from outside.
+A late StasisStart sheds its own call: that caller has waited already. Once a sign lasts (calls
+late for ``PERSIST_SECONDS`` in a row, or a sustained sign: loop lag, ARI latency, calls in
+consent) the service sheds every new call for ``hold_seconds`` more, so it does not flap
+between shedding and admitting on every other call. A burst of late events after one short
+stall does not start the hold: shedding two seconds of callers (sixty at 30 calls/s) who
+would not have waited would be a poor trade for a blip that is already over, measured on the
+benchmark (README, Performance). Pure: times come from outside.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from callrec_ari.config.overload import OverloadLimits
 _SMOOTHING = 0.1  # weight of the newest ARI round trip: about the last 20 requests count
 _FLOOR_WINDOW_SECONDS = 600.0
 _FLOOR_BUCKET_SECONDS = 10.0
+_LAG_SAMPLES = 3  # loop lag counts once it was seen at this many wake-ups in a row
+PERSIST_SECONDS = 0.5  # late StasisStarts for this long in a row start the hold
 
 
 class Sign(enum.StrEnum):
@@ -70,7 +80,8 @@ class Admission:
         self.limits = limits
         self.shed = 0  # calls connected unrecorded because of overload, since start
         self._ari_latency = 0.0
-        self._loop_lag = 0.0
+        self._loop_lags: deque[float] = deque(maxlen=_LAG_SAMPLES)
+        self._late_since: float | None = None  # first late call of the current run of them
         self._floors: deque[tuple[float, float]] = deque()  # (bucket start, smallest age)
         self._hold_until = float("-inf")
         self._last: Verdict | None = None
@@ -86,7 +97,14 @@ class Admission:
 
     def note_loop_lag(self, seconds: float) -> None:
         """The event loop's latest lag."""
-        self._loop_lag = seconds
+        self._loop_lags.append(seconds)
+
+    @property
+    def loop_lag(self) -> float:
+        """The lag the loop kept over its last few wake-ups (0 until it has woken that often)."""
+        if len(self._loop_lags) < _LAG_SAMPLES:
+            return 0.0
+        return min(self._loop_lags)
 
     def shedding(self, now: float) -> bool:
         """Whether new calls would be shed at monotonic time ``now`` whatever their event's
@@ -100,14 +118,26 @@ class Admission:
         why it must be connected unrecorded at once."""
         delay = event_age - self._floor(now, event_age)
         verdict = self._over_limit(delay, in_consent)
-        if verdict is not None:
+        if verdict is None:
+            self._late_since = None  # an on-time call ends a run of late ones
+            if now < self._hold_until:
+                verdict = self._last
+        elif self._lasting(verdict, now):
             self._hold_until = now + self.limits.hold_seconds
             self._last = verdict
-        elif now < self._hold_until:
-            verdict = self._last
         if verdict is not None:
             self.shed += 1
         return verdict
+
+    def _lasting(self, verdict: Verdict, now: float) -> bool:
+        """Whether ``verdict`` shows a lasting overload (start the hold) rather than one late
+        call (shed it alone)."""
+        if verdict.sign != Sign.EVENT_DELAY:
+            self._late_since = None
+            return True  # sustained by construction: a smoothed or repeated measure, a count
+        if self._late_since is None:
+            self._late_since = now
+        return now - self._late_since >= PERSIST_SECONDS
 
     def _over_limit(self, delay: float, in_consent: int) -> Verdict | None:
         limits = self.limits
@@ -115,7 +145,7 @@ class Admission:
             return None
         checks = (
             (Sign.EVENT_DELAY, delay, limits.event_delay_seconds),
-            (Sign.LOOP_LAG, self._loop_lag, limits.loop_lag_seconds),
+            (Sign.LOOP_LAG, self.loop_lag, limits.loop_lag_seconds),
             (Sign.ARI_LATENCY, self._ari_latency, limits.ari_latency_seconds),
             # This call included: room for max_calls_in_consent, not one more.
             (Sign.CALLS_IN_CONSENT, float(in_consent + 1), float(limits.max_calls_in_consent)),

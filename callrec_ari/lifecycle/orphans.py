@@ -16,7 +16,9 @@ marker itself, which holds no personal data, stays until it is old, so a call se
 A call's two legs (``<name>.caller.wav`` and ``<name>.agent.wav``, ``recording/legs.py``)
 belong to the mix ``<name>.wav``: a row that knows the mix knows its legs, and legs whose mix
 no row knows are part of that orphan, under the mix's rules (removed when old, or at once
-when withdrawn), even when the mix itself is already gone.
+when withdrawn), even when the mix itself is already gone. So do their sealed forms
+(``<file>.enc``, and a ``<file>.enc.part`` a crash left, ``recording/seal.py``); a removed
+orphan's data key, if it had one, is destroyed with it.
 """
 
 from __future__ import annotations
@@ -33,18 +35,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from callrec_ari.crypto.store import destroy_keys
 from callrec_ari.db.models import Call
 from callrec_ari.db.session import describe_error
 from callrec_ari.errors import DatabaseError, RecordingError
 from callrec_ari.lifecycle.retention import modified_at, orphan_removable, orphan_time
-from callrec_ari.recording.legs import AGENT, CALLER, leg_files, mix_of
+from callrec_ari.recording.audio import ENCRYPTED_SUFFIX
+from callrec_ari.recording.legs import leg_files, mix_of
+from callrec_ari.recording.seal import PART_SUFFIX
 
 log = structlog.get_logger(__name__)
 
 WAV = ".wav"
 MARKER = ".done"
 WITHDRAWN = ".withdrawn"
-_LEG_KINDS = frozenset({f".{CALLER}{WAV}", f".{AGENT}{WAV}"})  # how a leg is named after its mix
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +134,7 @@ async def sweep_orphans(
                 _count(counts, orphan)
                 if on_orphan is not None:
                     on_orphan(orphan)
+            await _destroy_keys(sessions, [o.relative_path for o in found if o.removed])
     except OSError as exc:
         raise RecordingError(
             f"The recordings folder could not be read or changed at {exc.filename} "
@@ -141,6 +146,13 @@ async def sweep_orphans(
         ) from exc
     log.info("orphans.done", **vars(counts))
     return OrphanReport(**vars(counts))
+
+
+async def _destroy_keys(sessions: async_sessionmaker[AsyncSession], paths: list[str]) -> None:
+    """A sealed orphan (its row never reached the database) leaves no key row behind."""
+    if paths:
+        async with sessions() as session, session.begin():
+            await destroy_keys(session, paths)
 
 
 def _day_folders(root: Path, counts: _Counts) -> list[tuple[Path, str, datetime]]:
@@ -182,10 +194,12 @@ def _recordings(folder: Path, counts: _Counts) -> dict[str, set[str]]:
     recordings: dict[str, set[str]] = {}
     with os.scandir(folder) as entries:
         for entry in entries:
-            if (mix := mix_of(entry.name)) is not None:
+            # A sealed file (or a part a crash left) is its plain name's, under its own kind.
+            plain = entry.name.removesuffix(PART_SUFFIX).removesuffix(ENCRYPTED_SUFFIX)
+            if (mix := mix_of(plain)) is not None:
                 name, kind = mix, entry.name.removeprefix(mix.removesuffix(WAV))
-            elif entry.name.endswith(WAV):
-                name, kind = entry.name, WAV
+            elif plain.endswith(WAV):
+                name, kind = plain, entry.name.removeprefix(plain.removesuffix(WAV))
             elif entry.name.endswith(WAV + MARKER):
                 name, kind = entry.name.removesuffix(MARKER), MARKER
             elif entry.name.endswith(WAV + WITHDRAWN):
@@ -255,8 +269,13 @@ def _orphan(
     keep_days: int,
     remove: bool,
 ) -> Orphan:
-    files = [wav] if WAV in present else []
-    files += [leg for leg in leg_files(wav) if leg.name.removeprefix(wav.stem) in present]
+    # The mix, its legs, and their sealed forms (and parts), each a kind of its own.
+    files = [
+        wav.with_name(wav.stem + kind)
+        for base in (WAV, *(leg.name.removeprefix(wav.stem) for leg in leg_files(wav)))
+        for kind in (base, base + ENCRYPTED_SUFFIX, base + ENCRYPTED_SUFFIX + PART_SUFFIX)
+        if kind in present
+    ]
     if MARKER in present:
         files.append(wav.with_name(wav.name + MARKER))
     audio = list(files)
@@ -265,7 +284,7 @@ def _orphan(
     stats = [path.lstat() for path in files]
     file_time = orphan_time(day, max(modified_at(stat.st_mtime) for stat in stats))
     old = orphan_removable(file_time, now, keep_days)
-    withdrawn = WITHDRAWN in present and bool(present & {WAV, *_LEG_KINDS})
+    withdrawn = WITHDRAWN in present and bool(present - {MARKER, WITHDRAWN})
     removable = old or withdrawn
     if remove and removable:
         for path in files if old else audio:

@@ -39,6 +39,7 @@ from callrec_ari.lifecycle.held import held_call_ids
 from callrec_ari.lifecycle.locks import take_write_lock
 from callrec_ari.lifecycle.reduce import ERASURE, RETENTION, Reduced, reduce_calls
 from callrec_ari.lifecycle.retention import delete_after
+from callrec_ari.recording import audio
 from callrec_ari.recording.paths import service_path
 
 log = structlog.get_logger(__name__)
@@ -107,7 +108,7 @@ class _Tally:
                 except RecordingError:
                     self.refuse(call.uniqueid, call.recording_path)
                     continue
-                exists = path.exists()
+                exists = audio.exists(path)  # plain or sealed
                 self.deleted += exists
                 self.missing += not exists
             self.reduced += 1

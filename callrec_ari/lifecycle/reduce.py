@@ -9,7 +9,8 @@ What a reduced row keeps: its id and Asterisk ``uniqueid`` (technical, no person
 direction, the organisation's own dialled number, languages, consent outcome, start, answer
 and end times, talk duration, policy and ``delete_after``: enough for call statistics. What
 goes: the caller's number (both forms), the agent, the file path, size and SHA-256 (of the
-mix and of both legs, whose files go with the mix), any
+mix and of both legs, whose files go with the mix), the recording's data key (so copies of
+its encrypted files, in a backup too, can no longer be decrypted), any
 restriction note, and every correction (which holds old values).
 
 The unlinks run in a worker thread, ``FILES_PER_THREAD_CALL`` at a time, so that a purge of
@@ -29,14 +30,18 @@ import structlog
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.audit import trail
+from callrec_ari.crypto.store import destroy_keys
 from callrec_ari.db.models import Call, CallCorrection
 from callrec_ari.errors import RecordingError
+from callrec_ari.recording import audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 
 log = structlog.get_logger(__name__)
 
+SYSTEM_ACTOR = "callrec"  # the trail's actor for what callrec does by its own rules
 RETENTION = "retention"
 ERASURE = "erasure"
 FILES_PER_THREAD_CALL = 100  # a worker-thread call stays short; cancelling waits at most one
@@ -58,20 +63,20 @@ class Reduced:
     files_deleted: int  # files that existed and were removed
     files_missing: int  # rows whose file was already gone (deleted by hand, or a rerun)
     refused: tuple[int, ...]  # call ids left untouched: their stored path is not acceptable
+    keys_destroyed: int = 0  # data keys of encrypted recordings destroyed (crypto-erasure)
 
 
 def delete_recording(recordings_dir: Path, relative: str) -> bool:
-    """Delete one recording, its two legs and its completion marker; False if the mix was
-    already gone.
+    """Delete one recording, its two legs (plain or encrypted) and its completion marker;
+    False if the mix was already gone. ``reduce_calls`` destroys the data key as well.
 
     Raises ``RecordingError`` if ``relative`` points outside ``recordings_dir``: such a path
     is never followed.
     """
     path = service_path(recordings_dir, PurePosixPath(relative))
-    existed = path.exists()
-    path.unlink(missing_ok=True)
+    existed = audio.remove(path)
     for leg in leg_files(path):
-        leg.unlink(missing_ok=True)
+        audio.remove(leg)
     path.with_name(path.name + ".done").unlink(missing_ok=True)
     return existed
 
@@ -122,6 +127,20 @@ async def reduce_calls(
     refused = [call_id for call_id, _ in files.refused_errors]
     done = files.done
     deleted, missing = files.deleted, files.missing
+    # The crypto-erasure: with the key row gone, no copy of the encrypted files (a backup)
+    # can be decrypted any more. In the same transaction as the rows below.
+    finished = set(done)
+    destroyed = await destroy_keys(
+        session, [c.recording_path for c in calls if c.call_id in finished and c.recording_path]
+    )
+    if destroyed:
+        await trail.append(
+            session,
+            at=now,
+            actor=SYSTEM_ACTOR,
+            action="keys.destroyed",
+            detail={"reason": reason, "recordings": destroyed},
+        )
     if done:
         await session.execute(delete(CallCorrection).where(CallCorrection.call_id.in_(done)))
         await session.execute(
@@ -153,5 +172,9 @@ async def reduce_calls(
             .values(recording_status=RecordingStatus.DELETED.value)
         )
     return Reduced(
-        reduced=len(done), files_deleted=deleted, files_missing=missing, refused=tuple(refused)
+        reduced=len(done),
+        files_deleted=deleted,
+        files_missing=missing,
+        refused=tuple(refused),
+        keys_destroyed=destroyed,
     )

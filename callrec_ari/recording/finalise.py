@@ -36,6 +36,7 @@ import structlog
 
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording import withdrawal
+from callrec_ari.recording.audio import StoredAudio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.records import RecordingStatus
 
@@ -107,18 +108,22 @@ def recording_closed(path: Path) -> bool | None:
     return all(present)
 
 
-def inspect_wav(path: Path) -> WavFacts:
-    """Measure a closed WAV; ``RecordingError`` if it is missing, truncated or not a WAV."""
+def inspect_wav(source: Path | StoredAudio) -> WavFacts:
+    """Measure a closed WAV (a plain file, or a stored recording, decrypted as it is read);
+    ``RecordingError`` if it is missing, truncated, not a WAV, or does not decrypt."""
+    stored = source if isinstance(source, StoredAudio) else StoredAudio(path=source)
+    path = stored.path
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
+        with stored.open() as handle:
             size = 0
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
-        with wave.open(str(path), "rb") as wav:
-            frames, rate = wav.getnframes(), wav.getframerate()
-            expected = frames * wav.getsampwidth() * wav.getnchannels()
+            handle.seek(0)
+            with wave.open(handle, "rb") as wav:
+                frames, rate = wav.getnframes(), wav.getframerate()
+                expected = frames * wav.getsampwidth() * wav.getnchannels()
     except FileNotFoundError:
         raise RecordingError(f"The recording {path} does not exist.") from None
     except (OSError, wave.Error, EOFError) as exc:

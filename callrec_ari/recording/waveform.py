@@ -1,5 +1,6 @@
 """A recording's waveform as a small SVG: peaks per slice of time, read without decoding
-the whole file into memory. Pure computation on a WAV file; no I/O beyond reading it."""
+the whole file into memory (an encrypted one is decrypted as it is read). Pure computation on
+a WAV file; no I/O beyond reading it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import wave
 from pathlib import Path
 
 from callrec_ari.errors import RecordingError
+from callrec_ari.recording.audio import StoredAudio
 
 WIDTH = 600
 HEIGHT = 60
@@ -16,10 +18,14 @@ _STEP = 4  # one sample in four is enough to see the peaks of speech at 8 kHz an
 _FULL_SCALE = 32768
 
 
-def peaks(path: Path, columns: int = WIDTH) -> list[float]:
-    """The loudest level (0..1) in each of ``columns`` equal slices of a 16-bit PCM WAV."""
+def peaks(audio: Path | StoredAudio, columns: int = WIDTH) -> list[float]:
+    """The loudest level (0..1) in each of ``columns`` equal slices of a 16-bit PCM WAV
+    (a plain file's path, or a stored recording, encrypted or not)."""
+    if isinstance(audio, Path):
+        audio = StoredAudio(path=audio)
+    path = audio.path
     try:
-        with wave.open(str(path), "rb") as wav:
+        with audio.open() as handle, wave.open(handle, "rb") as wav:
             if wav.getsampwidth() != 2:
                 raise RecordingError(f"Recording {path.name} is not 16-bit PCM.")
             channels = wav.getnchannels()

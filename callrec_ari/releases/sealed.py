@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor
 from callrec_ari.calls.listen import Listening
+from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.db.models import Release
 from callrec_ari.releases.service import ReleaseView, decide_release, redeem_release
 
@@ -78,6 +79,7 @@ async def redeem_sealed(
     recordings_dir: Path,
     now: datetime,
     client: str | None,
+    keys: MasterKeys | None = None,
 ) -> Listening:
     """``redeem_release`` with the token kept on the release, which is then cleared.
 
@@ -99,6 +101,7 @@ async def redeem_sealed(
         recordings_dir=recordings_dir,
         now=now,
         client=client,
+        keys=keys,
     )
     await session.execute(update(Release).where(Release.id == release_id).values(token_sealed=None))
     return listening

@@ -40,12 +40,14 @@ from callrec_ari.access import (
     may_decide_release,
 )
 from callrec_ari.audit import trail
-from callrec_ari.calls.listen import Listening, recording_of
+from callrec_ari.calls.listen import Listening, playable
 from callrec_ari.calls.search import visible_call
 from callrec_ari.copies.register import CopyKind, Made, register
+from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.db.models import Call, Release
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.reasons import is_blank, require_reason
+from callrec_ari.recording.audio import sha256_of
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
 
@@ -216,6 +218,7 @@ async def redeem_release(
     recordings_dir: Path,
     now: datetime,
     client: str | None,
+    keys: MasterKeys | None = None,
 ) -> Listening:
     """The recording of an approved release, for the person who asked for it, once.
 
@@ -247,8 +250,8 @@ async def redeem_release(
             await _move(session, release, stored, {"status": ReleaseStatus.EXPIRED.value})
         expired = release.expires_at.isoformat() if release.expires_at else "approval"
         raise ForbiddenError(f"This release expired at {expired}.")
-    listening = recording_of(call, recordings_dir)
-    digest = await asyncio.to_thread(_file_sha256, listening.path)
+    listening = await playable(session, call, recordings_dir, keys)
+    digest = await asyncio.to_thread(sha256_of, listening.audio)
     await _move(
         session,
         release,
@@ -374,11 +377,6 @@ def _text(value: str, what: str, *, limit: int) -> str:
     if len(text) > limit:
         raise InputError(f"The {what} is longer than {limit} characters.")
     return text
-
-
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _digest(token: str) -> str:

@@ -161,6 +161,7 @@ def _export_package(job: Job) -> export.Package:
             agent_consent=AgentConsent.stated(
                 args.agent_consent, args.consent_on, args.consent_how
             ),
+            keys=job.settings.encryption.master_keys,
         )
     )
 

@@ -118,6 +118,7 @@ async def erase_number(
             "erased": list(erased),
             "files_deleted": reduced.files_deleted,
             "files_missing": reduced.files_missing,
+            "keys_destroyed": reduced.keys_destroyed,
             "pending": [
                 {"call": p.uniqueid, "why": p.why, "cases": list(p.cases)} for p in pending
             ],

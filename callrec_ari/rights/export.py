@@ -30,7 +30,7 @@ import dataclasses
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -39,9 +39,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_export, may_export_any
 from callrec_ari.copies.register import AgentConsent, CopyKind, Made, register
+from callrec_ari.crypto.keys import MasterKeys
+from callrec_ari.crypto.store import data_key
 from callrec_ari.db.models import Call, CallCorrection, DsrRequest
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.numbers import parse_e164
+from callrec_ari.recording import audio
 from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.recording.legs import caller_leg
 from callrec_ari.recording.paths import relative_path, service_path
@@ -92,6 +95,7 @@ class _Wanted:
     name: str  # file name inside recordings/
     kind: CopyKind
     consent: AgentConsent | None  # the agent's, when the mix goes out
+    key: bytes | None = field(default=None, repr=False)  # the recording's, if it is encrypted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +120,7 @@ async def export_number(
     request_id: int | None,
     agent_consent: AgentConsent | None = None,
     delivery: str | None = None,
+    keys: MasterKeys | None = None,
 ) -> Package:
     """Write the access package of ``number`` to ``out_dir`` (which must not hold anything).
 
@@ -144,7 +149,9 @@ async def export_number(
         if want is None:
             without_consent.append(call.uniqueid)
         else:
-            wanted[call.id] = want
+            # One data key seals the mix and its legs: it is stored under the mix's path.
+            key = await data_key(session, keys, call.recording_path)
+            wanted[call.id] = dataclasses.replace(want, key=key)
     draft = Contents(
         number=e164,
         generated_at=now,
@@ -260,7 +267,7 @@ def _choose(
         )
     try:
         leg = caller_leg(recording_path)
-        if not service_path(recordings_dir, leg).is_file():
+        if not audio.exists(service_path(recordings_dir, leg)):
             return None
     except RecordingError:
         return None  # no mix path, or a leg outside the folder: no leg, never followed
@@ -358,7 +365,9 @@ def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:
             f"{want.recording_path!r} is outside the recordings folder."
         ) from None
     try:
-        found = inspect_wav(source)
+        # Neither form there: measuring the plain name says it does not exist.
+        stored = audio.stored_audio(source, want.key) or audio.StoredAudio(path=source)
+        found = inspect_wav(stored)
     except RecordingError as exc:
         raise RecordingError(
             f"The recording of call {want.uniqueid} was not copied: {_lower_first(str(exc))}"
@@ -368,7 +377,7 @@ def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:
             f"The recording of call {want.uniqueid} was not copied: its SHA-256 differs from "
             "the one stored when it was recorded, so the file has changed since."
         )
-    shutil.copyfile(source, target)
+    audio.copy_plain(stored, target)  # decrypted on the way, if it is encrypted
     copied = hashlib.sha256(target.read_bytes()).hexdigest()
     if copied != found.sha256:
         target.unlink()

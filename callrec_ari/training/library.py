@@ -32,7 +32,7 @@ from callrec_ari.reasons import require_reason
 from callrec_ari.training import anonymise
 from callrec_ari.training.anonymise import Recipe
 from callrec_ari.training.expiry import expires_on, month_start, target
-from callrec_ari.training.source import original_for_training
+from callrec_ari.training.source import original_for_training, plain_legs
 from callrec_ari.training.spans import parse_spans
 
 MAX_TOPIC = 200  # the training_copies.topic column
@@ -107,15 +107,18 @@ async def make_copy(
         uniqueid=uniqueid,
         settings=settings,
         recordings_dir=settings.recording.service_dir,
+        keys=settings.encryption.master_keys,
     )
     silenced = parse_spans(spans, duration=original.duration)
-    recipe = anonymise.draw(
-        agent=original.agent_leg,
-        caller=None if voice is anonymise.CallerVoice.REMOVED else original.caller_leg,
-        spans=silenced,
-    )
     library = settings.training.dir
-    file, digest = await _write(recipe, library, now, anonymise.timeout_for(original.duration))
+    async with plain_legs(original, library) as (caller_leg, agent_leg):
+        recipe = anonymise.draw(
+            agent=agent_leg,
+            caller=None if voice is anonymise.CallerVoice.REMOVED else caller_leg,
+            spans=silenced,
+        )
+        limit = anonymise.timeout_for(original.duration)
+        file, digest = await _write(recipe, library, now, limit)
     row = TrainingCopy(
         id=secrets.token_hex(8),
         file=file,

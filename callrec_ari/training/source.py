@@ -11,20 +11,27 @@ material, the original is untouched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 import wave
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_mark_for_training, may_play
-from callrec_ari.calls.listen import recording_of
+from callrec_ari.calls.listen import playable
 from callrec_ari.calls.search import visible_call
 from callrec_ari.config import Settings
+from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.profile.model import Processing, Purpose
+from callrec_ari.recording.audio import StoredAudio, copy_plain, stored_audio
 from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.paths import service_path
 from callrec_ari.records import Direction
 from callrec_ari.rights.subject import facts
 from callrec_ari.routing import store as routing
@@ -35,8 +42,8 @@ class Original:
     """What a copy is made from, and the little of the call it may keep."""
 
     uniqueid: str
-    caller_leg: Path
-    agent_leg: Path
+    caller_leg: StoredAudio  # plain or encrypted: ``plain_legs`` gives files ffmpeg can read
+    agent_leg: StoredAudio
     duration: float  # seconds: the longer leg's
     language: str | None  # the call's first language
 
@@ -48,6 +55,7 @@ async def original_for_training(
     uniqueid: str,
     settings: Settings,
     recordings_dir: Path,
+    keys: MasterKeys | None = None,
 ) -> Original:
     """The call ``uniqueid`` as material for a training copy by ``actor``.
 
@@ -69,10 +77,11 @@ async def original_for_training(
         raise NotFoundError(
             f"The caller withdrew consent during call {uniqueid!r}: its recording was deleted."
         )
-    mix = recording_of(call, recordings_dir).path  # NotFoundError if there is none
+    listening = await playable(session, call, recordings_dir, keys)  # NotFoundError: none
     _require_training_purpose(await routing.effective(session, settings), call)
-    caller, agent = leg_files(mix)
-    duration = await asyncio.to_thread(_measure_legs, uniqueid, caller, agent, recordings_dir)
+    mix = service_path(recordings_dir, call.recording_path or "")
+    caller, agent = await asyncio.to_thread(_legs, uniqueid, mix, listening.key, recordings_dir)
+    duration = await asyncio.to_thread(lambda: max(_seconds(caller), _seconds(agent)))
     return Original(
         uniqueid=call.uniqueid,
         caller_leg=caller,
@@ -101,22 +110,51 @@ def _require_training_purpose(settings: Settings, call: Call) -> None:
         )
 
 
-def _measure_legs(uniqueid: str, caller: Path, agent: Path, recordings_dir: Path) -> float:
-    """The longer leg's length in seconds; ``RecordingError`` if a leg is missing (or leads
-    out of the recordings folder) or unreadable."""
+def _legs(
+    uniqueid: str, mix: Path, key: bytes | None, recordings_dir: Path
+) -> tuple[StoredAudio, StoredAudio]:
+    """Both legs as stored; ``RecordingError`` if one is missing or leads out of the
+    recordings folder."""
     root = recordings_dir.resolve()
-    for who, leg in (("caller", caller), ("agent", agent)):
-        if not leg.is_file() or not leg.resolve().is_relative_to(root):
+    found = []
+    for who, leg in zip(("caller", "agent"), leg_files(mix), strict=True):
+        stored = stored_audio(leg, key)
+        if stored is None or not stored.path.resolve().is_relative_to(root):
             raise RecordingError(
                 f"Call {uniqueid!r} has no separate {who} leg (recorded before callrec kept "
                 "the two voices apart): no training copy can be made of it."
             )
-    return max(_seconds(caller), _seconds(agent))
+        found.append(stored)
+    return found[0], found[1]
 
 
-def _seconds(path: Path) -> float:
+def _seconds(leg: StoredAudio) -> float:
     try:
-        with wave.open(str(path), "rb") as wav:
+        with leg.open() as handle, wave.open(handle, "rb") as wav:
             return wav.getnframes() / wav.getframerate()
     except (OSError, wave.Error, EOFError, ZeroDivisionError) as exc:
-        raise RecordingError(f"The leg {path.name} is not a readable WAV file ({exc}).") from None
+        raise RecordingError(
+            f"The leg {leg.path.name} is not a readable WAV file ({exc})."
+        ) from None
+
+
+@contextlib.asynccontextmanager
+async def plain_legs(original: Original, work_dir: Path) -> AsyncIterator[tuple[Path, Path]]:
+    """The caller's and the agent's legs as plain WAV files ffmpeg can read.
+
+    Encrypted legs are decrypted into a private folder (mode 0700) in ``work_dir`` for as
+    long as the copy takes to make, and removed after, whatever happens.
+    """
+    caller, agent = original.caller_leg, original.agent_leg
+    if not caller.encrypted and not agent.encrypted:
+        yield caller.path, agent.path
+        return
+    await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=".legs-", dir=work_dir))
+    try:
+        plain = folder / "caller.wav", folder / "agent.wav"
+        await asyncio.to_thread(copy_plain, caller, plain[0])
+        await asyncio.to_thread(copy_plain, agent, plain[1])
+        yield plain
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)

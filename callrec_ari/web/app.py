@@ -7,6 +7,7 @@ import base64
 import ssl
 import warnings
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from callrec_ari.config import Settings
+from callrec_ari.config.encryption import with_master_key
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
 from callrec_ari.staff.lockout import UnknownNames
@@ -65,6 +67,8 @@ def build_web_app(
     # aiohttp-session keeps its storage under a plain string key, which aiohttp warns about
     # on every request; the library's choice, not ours, so only its warning is silenced.
     warnings.filterwarnings("ignore", category=NotAppKeyWarning, module="aiohttp_session")
+    # The master key is made at the first start, like the session key below.
+    settings = replace(settings, encryption=with_master_key(settings.encryption))
     web_settings = settings.web
     tls = web_settings.tls_certificate is not None
     key = load_or_create_key(web_settings.secret_key_file)

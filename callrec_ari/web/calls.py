@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +43,7 @@ from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.evidence.read import read_evidence
 from callrec_ari.evidence.statement import statement
 from callrec_ari.recording import waveform
+from callrec_ari.web.audio import send_audio
 from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
 from callrec_ari.web.refusals import STREAMS
 from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
@@ -207,6 +207,7 @@ async def _open(request: web.Request, reason: str, category: str) -> Listening:
             reason=reason,
             category=category,
             recordings_dir=settings.recording.service_dir,
+            keys=settings.encryption.master_keys,
             min_reason=settings.web.reason_min_length,
             now=request.app[CLOCK](),
             client=client_of(request),
@@ -273,6 +274,7 @@ async def _recheck(request: web.Request, *, via: str) -> Listening:
             actor=account.actor,
             uniqueid=uniqueid,
             recordings_dir=request.app[SETTINGS].recording.service_dir,
+            keys=request.app[SETTINGS].encryption.master_keys,
         )
         repeats = request.app[STREAMS].admit((account.username, listening.uniqueid), now)
         if repeats is not None:
@@ -312,10 +314,11 @@ async def listen_to(request: web.Request) -> web.StreamResponse:
 async def audio(request: web.Request) -> web.StreamResponse:
     """The recording, streamed with Range support, for a session that stated a reason."""
     listening = await _recheck(request, via="audio")
-    # A file deleted since the check (purge, erasure) is answered 404 by FileResponse itself.
-    response = web.FileResponse(listening.path, headers={"Content-Type": "audio/wav"})
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return await send_audio(
+        request,
+        listening.audio,
+        headers={"Content-Type": "audio/wav", "Cache-Control": "private, no-store"},
+    )
 
 
 @routes.get("/calls/{uniqueid}/waveform.svg")
@@ -323,7 +326,7 @@ async def waveform_svg(request: web.Request) -> web.StreamResponse:
     """The recording's waveform, for a session that stated a reason (as the audio)."""
     listening = await _recheck(request, via="waveform")
     try:
-        levels = await asyncio.to_thread(waveform.peaks, Path(listening.path))
+        levels = await asyncio.to_thread(waveform.peaks, listening.audio)
     except RecordingError:
         raise NotFoundError("The recording can no longer be read.") from None
     response = web.Response(text=waveform.svg(levels), content_type="image/svg+xml")

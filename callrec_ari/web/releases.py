@@ -15,6 +15,7 @@ from callrec_ari.access import may_ask_any_release, may_decide_release
 from callrec_ari.errors import CallrecError, ForbiddenError, InputError, NotFoundError
 from callrec_ari.releases import sealed, service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
+from callrec_ari.web.audio import send_audio
 from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.request import allowed, client_of, done, fields, page, path_id, signed_in
 
@@ -131,6 +132,7 @@ async def download(request: web.Request) -> web.StreamResponse:
                 actor=account.actor,
                 release_id=release_id,
                 recordings_dir=request.app[SETTINGS].recording.service_dir,
+                keys=request.app[SETTINGS].encryption.master_keys,
                 now=request.app[CLOCK](),
                 client=client_of(request),
             )
@@ -138,6 +140,11 @@ async def download(request: web.Request) -> web.StreamResponse:
             refused = exc  # an expiry is recorded when this commits; the refusal follows
     if refused is not None:
         raise refused
-    response = web.FileResponse(listening.path, headers={"Content-Type": listening.content_type})
-    response.headers["Content-Disposition"] = f'attachment; filename="release-{release_id}.wav"'
-    return response
+    return await send_audio(
+        request,
+        listening.audio,
+        headers={
+            "Content-Type": listening.content_type,
+            "Content-Disposition": f'attachment; filename="release-{release_id}.wav"',
+        },
+    )

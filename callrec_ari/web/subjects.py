@@ -198,6 +198,7 @@ async def export_package(request: web.Request) -> web.StreamResponse:
                 request_id=optional_id(given.get("request")),
                 agent_consent=consent,
                 delivery=f"web download by {account.actor.name}",
+                keys=settings.encryption.master_keys,
             ),
         )
         name = f"access-{package.number.removeprefix('+')}-{now:%Y%m%d}"

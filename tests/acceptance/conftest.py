@@ -109,6 +109,8 @@ def acceptance_config(
     data["dialplan"]["register_file"] = str(tmp_path / "unrecorded-calls.log")
     data["service"]["port"] = 0
     data["web"].update(port=0, secret_key_file=str(tmp_path / "web-secret.key"))
+    # Plain WAVs, which most tests look at on disk; tests of encryption turn it on.
+    data["encryption"] = {"enabled": False}
     data["audit"] = {  # not the project's var/, shared by every test
         "witness_key_file": str(tmp_path / "audit-witness.key"),
         "witness_file": str(tmp_path / "audit-witness.jsonl"),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from callrec_ari.recording import audio
 from tests.acceptance.conftest import CACHE, sha256_of
 from tests.acceptance.readme_support import (
     BLOCKS,
@@ -150,9 +151,9 @@ def check_erase(folder: Folder, example: Example) -> None:
     """The recording is gone from the sandbox's folder and the row is reduced."""
     newest = sandbox_rows(folder)[0]
     wav = recordings_dir(folder) / str(newest["recording_path"])
-    assert wav.is_file()
+    assert audio.exists(wav)  # sealed (<name>.wav.enc), as the example config asks
     folder.run(example.command)
-    assert not wav.exists()
+    assert not audio.exists(wav)
     assert sandbox_rows(folder)[0]["recording_status"] == "deleted"
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
 import pytest
 
 from callrec_ari.db.journal import CHECKPOINT, Journal
 from callrec_ari.errors import DatabaseError
+from callrec_ari.evidence.facts import Fact, Kind, PromptHeard
 from callrec_ari.records import Consent
 from tests.db.records import finished, ringing
 
@@ -107,3 +109,23 @@ def test_a_journal_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(DatabaseError, match=r"call journal .*file/journal cannot be opened"):
         Journal(tmp_path / "file" / "journal")
+
+
+def test_a_snapshot_with_its_evidence_comes_back_whole_and_old_lines_still_read(tmp_path):
+    """Every kind of evidence field survives the journal, and a line in the earlier format
+    (written from ``to_json``, empty fields left out) is still read after an upgrade."""
+    at = finished(ringing("1795.2")).started_at
+    heard = PromptHeard(name="callrec/announcement", language="pl", version=3, sha256="ab" * 32)
+    evidence = (
+        Fact(kind=Kind.OFFERED, at=at, digit="9"),
+        Fact(kind=Kind.HEARD, at=at, language="pl", prompts=(heard,)),
+        Fact(kind=Kind.NOTE, at=at, note="callrec was overloaded"),
+    )
+    record = dataclasses.replace(finished(ringing("1795.2")), evidence=evidence)
+    journal = Journal(tmp_path)
+    journal.append(record)
+    journal.close()
+    older = {"seq": 2, "record": record.to_json()}
+    with (tmp_path / segments(tmp_path)[0]).open("a") as file:
+        file.write(json.dumps(older) + "\n")
+    assert [entry.record for entry in Journal(tmp_path).unapplied()] == [record, record]

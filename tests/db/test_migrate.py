@@ -136,3 +136,29 @@ async def test_the_training_library_migrates_down_and_up(database_url):
     assert "training_copies" not in down
     assert "training_copies" in up
     assert await asyncio.to_thread(current_revision, database_url) == head_revision()
+
+
+async def test_the_recording_keys_migrate_down_and_up(database_url):
+    """Revision 0015 adds ``recording_keys``; going back to 0014 removes it (and with it
+    every wrapped key), and upgrading again brings the table back, empty."""
+
+    def tables(url: str) -> set[str]:
+        async def read() -> set[str]:
+            engine = create_engine(url)
+            try:
+                async with engine.connect() as connection:
+                    return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(read())
+
+    def round_trip() -> tuple[set[str], set[str]]:
+        command.downgrade(alembic_config(database_url), "0014")
+        down = tables(database_url)
+        upgrade_to_head(database_url)
+        return down, tables(database_url)
+
+    down, up = await asyncio.to_thread(round_trip)
+    assert "recording_keys" not in down
+    assert "recording_keys" in up

@@ -22,9 +22,9 @@ def test_a_service_keeping_up_admits_every_call():
     assert gate.shed == 0
 
 
-def test_a_late_stasis_start_sheds_the_call_and_the_next_ones_for_a_while():
-    """A StasisStart 0.8 s late sheds the call; calls in the next two seconds are shed too,
-    then the service admits again."""
+def test_a_late_stasis_start_sheds_its_own_call_only():
+    """A StasisStart 0.8 s late sheds that call (its caller has waited); a burst of late ones
+    from one short stall sheds those, and the next call on time is admitted at once."""
     gate = admission(event_delay_seconds=0.5, hold_seconds=2.0)
     assert gate.admit(now=0.0, event_age=0.01, in_consent=0) is None
     verdict = gate.admit(now=1.0, event_age=0.81, in_consent=0)
@@ -32,9 +32,22 @@ def test_a_late_stasis_start_sheds_the_call_and_the_next_ones_for_a_while():
     assert verdict.sign == Sign.EVENT_DELAY
     assert verdict.measured == pytest.approx(0.8)
     assert "overloaded" in verdict.described
+    for n in range(10):  # the rest of the burst, delivered within a few milliseconds
+        assert gate.admit(now=1.0 + n * 0.001, event_age=0.7, in_consent=0) is not None
+    assert gate.admit(now=1.02, event_age=0.01, in_consent=0) is None
+    assert gate.shed == 11
+
+
+def test_lateness_that_lasts_sheds_the_next_calls_for_a_while():
+    """Calls late for half a second in a row start the hold: calls in the next two seconds
+    are shed even on time, then the service admits again."""
+    gate = admission(event_delay_seconds=0.5, hold_seconds=2.0)
+    assert gate.admit(now=0.0, event_age=0.01, in_consent=0) is None
+    for n in range(6):
+        assert gate.admit(now=1.0 + n * 0.1, event_age=0.9, in_consent=0) is not None
     assert gate.admit(now=2.5, event_age=0.01, in_consent=0) is not None  # still held
-    assert gate.admit(now=3.1, event_age=0.01, in_consent=0) is None
-    assert gate.shed == 2
+    assert gate.admit(now=3.6, event_age=0.01, in_consent=0) is None
+    assert gate.shed == 7
 
 
 def test_a_constant_clock_difference_is_not_taken_for_delay():
@@ -48,7 +61,8 @@ def test_a_constant_clock_difference_is_not_taken_for_delay():
 def test_loop_lag_and_ari_latency_shed_too():
     """A lagging event loop, or Asterisk answering slowly, each shed the call."""
     lagging = admission(loop_lag_seconds=0.25)
-    lagging.note_loop_lag(0.4)
+    for _ in range(3):
+        lagging.note_loop_lag(0.4)
     verdict = lagging.admit(now=0.0, event_age=0.0, in_consent=0)
     assert verdict is not None
     assert verdict.sign == Sign.LOOP_LAG
@@ -58,6 +72,16 @@ def test_loop_lag_and_ari_latency_shed_too():
     verdict = slow.admit(now=0.0, event_age=0.0, in_consent=0)
     assert verdict is not None
     assert verdict.sign == Sign.ARI_LATENCY
+
+
+def test_one_stall_of_the_loop_does_not_shed():
+    """A loop that stalled once (0.3 s) and then woke on time sheds nothing: only a lag seen
+    at three wake-ups in a row counts."""
+    gate = admission(loop_lag_seconds=0.25)
+    for lag in (0.001, 0.3, 0.002, 0.001):
+        gate.note_loop_lag(lag)
+        assert gate.admit(now=0.0, event_age=0.0, in_consent=0) is None
+    assert gate.loop_lag == pytest.approx(0.001)
 
 
 def test_one_slow_ari_request_does_not_shed():
@@ -92,7 +116,10 @@ def test_shedding_says_whether_new_calls_would_be_shed_now():
     assert not gate.shedding(0.0)
     gate.admit(now=0.0, event_age=0.0, in_consent=0)
     gate.admit(now=1.0, event_age=0.9, in_consent=0)
+    assert not gate.shedding(1.1)  # one late call: shed alone, no hold
+    gate.admit(now=1.5, event_age=0.9, in_consent=0)
     assert gate.shedding(2.5)
-    assert not gate.shedding(3.1)
-    gate.note_loop_lag(0.3)
+    assert not gate.shedding(3.6)
+    for _ in range(3):
+        gate.note_loop_lag(0.3)
     assert gate.shedding(10.0)

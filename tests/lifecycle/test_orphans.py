@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from callrec_ari.crypto.keys import LocalMasterKeys, MasterKey
+from callrec_ari.crypto.store import keyed_paths
 from callrec_ari.errors import RecordingError
 from callrec_ari.lifecycle.orphans import sweep_orphans
+from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.seal import Pending, Sealer
 from tests.db.records import T0
 from tests.lifecycle.conftest import file_of, marker_of, recorded, store
 from tests.support.audio import write_wav
@@ -217,3 +222,34 @@ async def test_a_lone_withdrawal_marker_goes_once_it_is_old(session_factory, rec
     _, old = await sweep(session_factory, recordings, remove=True)
     assert old[0].removed
     assert not marker.exists()
+
+
+async def test_sealed_orphans_and_stray_parts_go_with_their_key(session_factory, recordings):
+    """A sealed recording no row knows (its row never arrived) is one orphan with its legs'
+    sealed files and a part a crash left; removed when old, its key row with it. A known
+    sealed recording is no orphan."""
+    keys = LocalMasterKeys(MasterKey(secrets.token_bytes(32)))
+    sealer = Sealer(
+        recordings_dir=recordings, keys=keys, sessions=session_factory, clock=lambda: T0
+    )
+    known = recorded("7.1", recordings)
+    await store(session_factory, known)
+    lost = stray(recordings, "2026/11/24/7.2.wav", marker=False)
+    write_wav(leg_files(lost)[0], 0.01)
+    for relative in (known.recording_path, "2026/11/24/7.2.wav"):
+        assert await sealer.seal(Pending(relative_path=relative, hashes={}))
+    part = lost.with_name("7.2.agent.wav.enc.part")
+    part.write_bytes(b"half")
+    for path in lost.parent.iterdir():
+        os.utime(path, (T0.timestamp(), T0.timestamp()))
+
+    _, found = await sweep(session_factory, recordings, remove=True)
+
+    assert [o.relative_path for o in found] == ["2026/11/24/7.2.wav"]
+    assert found[0].files == ("7.2.wav.enc", "7.2.caller.wav.enc", "7.2.agent.wav.enc.part")
+    assert found[0].removed
+    assert sorted(p.name for p in lost.parent.iterdir()) == ["7.1.wav.done", "7.1.wav.enc"]
+    async with session_factory() as session:
+        assert await keyed_paths(session, [known.recording_path, "2026/11/24/7.2.wav"]) == {
+            known.recording_path
+        }

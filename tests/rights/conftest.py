@@ -30,6 +30,7 @@ from callrec_ari.rights.deadlines import Deadlines
 from callrec_ari.rights.requests import open_request
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_wav
+from tests.support.vault import master_key, vault  # noqa: F401 - encrypted recordings
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # the injected clock: a week after T0
 REGION = "PL"

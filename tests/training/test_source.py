@@ -3,19 +3,24 @@ sentence, and a refused call leaves no file, no row and no ``training.made`` ent
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from callrec_ari.access import Actor, Role
+from callrec_ari.config.encryption import with_master_key
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.profile.edit import set_processing
 from callrec_ari.profile.model import Processing, Purpose
+from callrec_ari.recording.seal import Pending, Sealer
 from callrec_ari.records import Consent, Direction, RecordingStatus
 from tests.calls.conftest import set_call
 from tests.rights.conftest import place_hold
+from tests.support.audio import read_samples, tone_power
 from tests.training.conftest import (
+    AGENT_HZ,
     NOW,
     OTHER_DID,
     audit,
@@ -171,3 +176,29 @@ async def test_bad_input_is_refused_before_anything_is_made(
     with pytest.raises(InputError, match=message):
         await make(session_factory, settings, "t1", topic=topic, spans=spans, caller=caller)
     assert await nothing_made(session_factory, settings)
+
+
+async def test_a_copy_is_made_from_encrypted_legs_and_no_plain_leg_is_left(
+    session_factory, settings, recordings
+):
+    """Sealed legs are decrypted for ffmpeg into a private folder that is gone afterwards;
+    the copy holds the agent's tone as from plain legs."""
+    settings = dataclasses.replace(settings, encryption=with_master_key(settings.encryption))
+    record = toned(recordings, "s1", seconds=3.0)
+    await store(session_factory, record)
+    sealer = Sealer(
+        recordings_dir=recordings,
+        keys=settings.encryption.master_keys,
+        sessions=session_factory,
+        clock=lambda: NOW,
+    )
+    assert await sealer.seal(Pending(relative_path=record.recording_path, hashes={}))
+    assert not list(recordings.rglob("*.wav"))
+
+    await make(session_factory, settings, "s1", caller="remove")
+
+    [row] = await copy_rows(session_factory)
+    samples = read_samples(settings.training.dir / row.file)
+    assert tone_power(samples, AGENT_HZ) > 1e5
+    assert sorted(p.name for p in settings.training.dir.iterdir()) == [row.file]
+    assert not list((recordings / "2026").rglob("*.wav"))  # the recording stays sealed

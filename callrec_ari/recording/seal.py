@@ -1,0 +1,248 @@
+"""Sealing: once a recording is closed, its mix and legs are encrypted and the plain WAVs go.
+
+The controller hands each settled recording to ``Sealer.submit`` (no wait). One task owned
+by the app (``Sealer.run``) seals them one at a time, in a worker thread, in this order::
+
+    1. a fresh data key; each plain file encrypted to <file>.enc.part, flushed to disk
+    2. the data key wrapped by the master key and committed to the database
+    3. each part renamed to <file>.enc, then each plain file deleted
+
+A crash or a database failure before 2 leaves the plain files (and stray parts, replaced
+next time); after 2, the plain files are still there until 3 ends. Either way the plain
+files are what a later attempt finds: every ``sweep_interval_seconds`` the task looks at the
+rows of recent calls (``sweep_lookback_hours``) this instance wrote and seals any whose plain
+files are still there. Sealing again with a new key is always safe: readers prefer the plain
+file while it exists (``recording/audio.py``).
+
+The SHA-256 of each file is computed again while it is encrypted and compared with what was
+measured when it closed; a difference is logged at error level (the file changed in
+between), and the file is sealed all the same: its row's hash stays the evidence.
+
+So a recording exists in plain only for the call's length plus the seconds it takes to see
+it closed (``finalise.settle`` polls every 50 ms) and to seal it (milliseconds per minute of
+audio), in the recordings folder, where Asterisk wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from callrec_ari.crypto import store
+from callrec_ari.crypto.format import encrypt_file
+from callrec_ari.crypto.keys import MasterKeys, new_data_key
+from callrec_ari.db.models import Call
+from callrec_ari.db.session import describe_error
+from callrec_ari.errors import RecordingError
+from callrec_ari.recording.audio import sealed_path
+from callrec_ari.recording.finalise import recording_closed
+from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.paths import service_path
+from callrec_ari.records import RecordingStatus
+from callrec_ari.supervision import Rounds
+
+log = structlog.get_logger(__name__)
+
+PART_SUFFIX = ".part"
+_DATABASE_SECONDS = 10.0
+_SETTLED = (RecordingStatus.COMPLETE.value, RecordingStatus.EMPTY.value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pending:
+    """A recording to seal: its mix's relative path and the hashes measured when it closed."""
+
+    relative_path: str
+    hashes: dict[str, str | None]  # plain file name -> SHA-256 (None: not measured)
+
+
+def plain_files(mix: Path) -> list[Path]:
+    """The plain files of the recording whose mix is ``mix`` that exist now."""
+    return [path for path in (mix, *leg_files(mix)) if path.is_file()]
+
+
+class Sealer:
+    """Seals closed recordings, from a queue and by sweeping recent rows (module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        recordings_dir: Path,
+        keys: MasterKeys,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        instance: str | None = None,
+        sweep_interval_seconds: float = 60.0,
+        lookback_hours: float = 48.0,
+    ) -> None:
+        self._dir = recordings_dir
+        self._keys = keys
+        self._sessions = sessions
+        self._clock = clock
+        self._instance = instance
+        self._interval = sweep_interval_seconds
+        self._lookback = timedelta(hours=lookback_hours)
+        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self.sealed = 0  # recordings sealed since start
+
+    def submit(self, pending: Pending) -> None:
+        """Queue a closed recording for sealing; returns at once."""
+        self._queue.put_nowait(pending)
+
+    @property
+    def waiting(self) -> int:
+        """Recordings queued and not sealed yet."""
+        return self._queue.qsize()
+
+    async def run(self, rounds: Rounds | None = None) -> None:
+        """Seal queued recordings as they come, and sweep on the interval; until cancelled."""
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
+        while True:
+            if loop.time() >= next_sweep:
+                try:
+                    await self.sweep()
+                except (SQLAlchemyError, OSError) as exc:
+                    log.warning("seal.sweep_failed", error=describe_error(exc))
+                    if rounds is not None:
+                        rounds.failed(f"Recordings left plain could not be looked for: {exc}.")
+                else:
+                    if rounds is not None:
+                        rounds.succeeded()
+                next_sweep = loop.time() + self._interval
+            try:
+                async with asyncio.timeout(max(next_sweep - loop.time(), 0.0)):
+                    pending = await self._queue.get()
+            except TimeoutError:
+                continue
+            await self.seal(pending)
+
+    async def sweep(self) -> int:
+        """Seal the recordings of recent rows whose plain files are still there; how many."""
+        since = self._clock() - self._lookback
+        query = select(Call.recording_path, Call.sha256, Call.caller_leg_sha256).where(
+            Call.recording_status.in_(_SETTLED),
+            Call.purged_at.is_(None),
+            Call.recording_path.is_not(None),
+            Call.ended_at >= since,
+        )
+        if self._instance is not None:
+            query = query.where(or_(Call.handled_by == self._instance, Call.handled_by.is_(None)))
+        async with self._sessions() as session:
+            rows = (await session.execute(query.add_columns(Call.agent_leg_sha256))).all()
+        sealed = 0
+        for path, mix_hash, caller_hash, agent_hash in rows:
+            if path is None or not await asyncio.to_thread(self._left_plain, path):
+                continue
+            mix = service_path(self._dir, path)
+            caller, agent = leg_files(mix)
+            hashes = {mix.name: mix_hash, caller.name: caller_hash, agent.name: agent_hash}
+            sealed += await self.seal(Pending(relative_path=path, hashes=hashes))
+        return sealed
+
+    def _left_plain(self, relative: str) -> bool:
+        try:
+            mix = service_path(self._dir, relative)
+        except RecordingError:
+            return False
+        return bool(plain_files(mix)) and recording_closed(mix) is True
+
+    async def seal(self, pending: Pending) -> bool:
+        """Seal one recording now; False (logged) if it was left plain for a later attempt."""
+        relative = pending.relative_path
+        try:
+            mix = service_path(self._dir, relative)
+        except RecordingError as exc:
+            log.error("seal.path_refused", error=str(exc))
+            return False
+        key = new_data_key()
+        try:
+            parts = await asyncio.to_thread(_encrypt_parts, mix, key, pending.hashes)
+        except (OSError, RecordingError) as exc:
+            log.warning("seal.encrypt_failed", path=relative, error=str(exc))
+            return False
+        if not parts:
+            return False  # nothing plain left: sealed already, or deleted
+        wrapped = self._keys.wrap(key, relative)
+        try:
+            async with (
+                asyncio.timeout(_DATABASE_SECONDS),
+                self._sessions() as session,
+                session.begin(),
+            ):
+                await store.put_key(session, relative, wrapped, now=self._clock())
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            await asyncio.to_thread(_drop, parts)
+            log.warning("seal.key_not_stored", path=relative, error=describe_error(exc))
+            return False
+        except BaseException:
+            await asyncio.to_thread(_drop, parts)
+            raise
+        await asyncio.to_thread(_commit, parts)
+        self.sealed += 1
+        log.info("recording.sealed", path=relative, files=len(parts))
+        return True
+
+
+def _encrypt_parts(mix: Path, key: bytes, hashes: dict[str, str | None]) -> list[Path]:
+    """Encrypt every plain file of the recording to ``<file>.enc.part``; the plain files."""
+    done: list[Path] = []
+    try:
+        for plain in plain_files(mix):
+            found = encrypt_file(plain, _part(plain), key)
+            expected = hashes.get(plain.name)
+            if expected is not None and expected != found.sha256:
+                log.error(
+                    "seal.hash_differs",
+                    file=plain.name,
+                    measured=expected,
+                    sealed=found.sha256,
+                )
+            done.append(plain)
+    except BaseException:
+        _drop(done)
+        with contextlib.suppress(OSError):
+            for plain in plain_files(mix):
+                _part(plain).unlink(missing_ok=True)
+        raise
+    return done
+
+
+def _part(plain: Path) -> Path:
+    sealed = sealed_path(plain)
+    return sealed.with_name(sealed.name + PART_SUFFIX)
+
+
+def _drop(plains: list[Path]) -> None:
+    for plain in plains:
+        _part(plain).unlink(missing_ok=True)
+
+
+def _commit(plains: list[Path]) -> None:
+    """Rename the parts into place, then delete the plain files (each step made durable)."""
+    for plain in plains:
+        _part(plain).replace(sealed_path(plain))
+    if plains:
+        _fsync_folder(plains[0].parent)
+    for plain in plains:
+        plain.unlink(missing_ok=True)
+    if plains:
+        _fsync_folder(plains[0].parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,114 @@
+"""Sealing closed recordings: plain files replaced by encrypted ones only once the key is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from structlog.testing import capture_logs
+
+from callrec_ari.crypto.store import data_key
+from callrec_ari.db.models import RecordingKey
+from callrec_ari.db.session import create_engine, create_session_factory
+from callrec_ari.recording.audio import sealed_path, sha256_of, stored_audio
+from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.seal import Pending, Sealer
+from tests.rights.conftest import NOW
+from tests.support.vault import pending, recorded_with_legs
+
+
+def _plain_left(folder):
+    return sorted(p.name for p in folder.rglob("*.wav"))
+
+
+def _parts_left(folder):
+    return sorted(p.name for p in folder.rglob("*.part"))
+
+
+async def test_sealing_replaces_the_mix_and_both_legs_and_keeps_their_hashes(vault):
+    """Three .enc files, no plain WAV, each decrypting to the bytes measured at close."""
+    record = recorded_with_legs(vault.recordings, "5.1")
+    mix = vault.recordings / record.recording_path
+    before = {path.name: path.read_bytes() for path in (mix, *leg_files(mix))}
+    assert await vault.sealer.seal(pending(record))
+    assert _plain_left(vault.recordings) == []
+    async with vault.sessions() as session:
+        key = await data_key(session, vault.keys, record.recording_path)
+    for path in (mix, *leg_files(mix)):
+        assert sealed_path(path).stat().st_mode & 0o777 == 0o600
+        audio = stored_audio(path, key)
+        with audio.open() as handle:
+            assert handle.read() == before[path.name]
+    assert vault.sealer.sealed == 1
+
+
+async def test_with_the_database_down_the_plain_files_stay_and_a_later_sweep_seals_them(
+    vault, tmp_path
+):
+    """No key stored means nothing deleted: plain WAVs stay, no part is left; once the
+    database is back, the sweep of recent rows seals them."""
+    record = recorded_with_legs(vault.recordings, "5.2")
+    await vault.store(dataclasses.replace(record, ended_at=NOW - timedelta(minutes=5)))
+    gone = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'no.db'}")
+    down = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=create_session_factory(gone),
+        clock=lambda: NOW,
+    )
+    with capture_logs() as logs:
+        assert not await down.seal(pending(record))
+    await gone.dispose()
+    assert [entry["event"] for entry in logs] == ["seal.key_not_stored"]
+    assert len(_plain_left(vault.recordings)) == 3
+    assert _parts_left(vault.recordings) == []
+
+    assert await vault.sealer.sweep() == 1
+    assert _plain_left(vault.recordings) == []
+    assert await vault.sealer.sweep() == 0  # nothing left to do
+    async with vault.sessions() as session:
+        key = await data_key(session, vault.keys, record.recording_path)
+    assert sha256_of(stored_audio(vault.recordings / record.recording_path, key)) == record.sha256
+
+
+async def test_a_crash_after_the_key_was_stored_is_finished_by_sealing_again(vault):
+    """Plain files still beside a key row (killed before the rename) are sealed again with a
+    new key; the row then opens the files on disk."""
+    record = recorded_with_legs(vault.recordings, "5.3")
+    await vault.store(dataclasses.replace(record, ended_at=NOW - timedelta(minutes=5)))
+    mix = vault.recordings / record.recording_path
+    wav = mix.read_bytes()
+    assert await vault.sealer.seal(pending(record))
+    mix.write_bytes(wav)  # as if the plain mix had not been deleted yet
+    assert stored_audio(mix, None).path == mix  # readers take the plain file meanwhile
+    assert await vault.sealer.sweep() == 1
+    async with vault.sessions() as session:
+        key = await data_key(session, vault.keys, record.recording_path)
+        rows = await session.scalar(select(func.count()).select_from(RecordingKey))
+    assert rows == 1
+    assert sha256_of(stored_audio(mix, key)) == record.sha256
+    assert not mix.exists()
+
+
+async def test_a_file_changed_since_it_was_measured_is_logged_and_sealed_all_the_same(vault):
+    """The hash measured at close is checked while sealing: a difference is an error line."""
+    record = recorded_with_legs(vault.recordings, "5.4")
+    hashes = {f"{record.uniqueid}.wav": "00" * 32}
+    with capture_logs() as logs:
+        assert await vault.sealer.seal(Pending(relative_path=record.recording_path, hashes=hashes))
+    [differs] = [entry for entry in logs if entry["event"] == "seal.hash_differs"]
+    assert differs["log_level"] == "error"
+    assert differs["sealed"] == record.sha256
+
+
+async def test_the_sweep_leaves_recordings_still_being_written(vault):
+    """A row whose WAV is not closed yet (its header sizes still 0) is not sealed."""
+    record = recorded_with_legs(vault.recordings, "5.5")
+    await vault.store(dataclasses.replace(record, ended_at=NOW - timedelta(minutes=5)))
+    mix = vault.recordings / record.recording_path
+    data = bytearray(mix.read_bytes())
+    data[4:8] = data[40:44] = b"\x00\x00\x00\x00"  # as Asterisk leaves it while recording
+    mix.write_bytes(bytes(data))
+    assert await vault.sealer.sweep() == 0
+    assert mix.exists()
