@@ -45,6 +45,7 @@ from callrec_ari.sandbox import commands as sandbox_commands
 from callrec_ari.serve import Site, probe, serve
 from callrec_ari.staff import commands as staff_commands
 from callrec_ari.state_dirs import prepare_state_folders
+from callrec_ari.storage import commands as storage_commands
 from callrec_ari.training import commands as training_commands
 
 ENV_SANDBOX_CACHE = "CALLREC_SANDBOX_CACHE"
@@ -180,6 +181,7 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     training_commands.add_commands(cli)
     health.add_commands(cli)
     key_commands.add_commands(cli)
+    storage_commands.add_commands(cli)
     sandbox_commands.add_commands(
         sub,
         sandbox_cache=_sandbox_cache,

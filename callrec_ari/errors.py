@@ -11,6 +11,8 @@
     │   └── AriEventError         an event from the WebSocket could not be understood
     ├── PromptError               a prompt file is unreadable, empty or too quiet
     ├── RecordingError            a finished recording is missing, truncated or outside its folder
+    ├── StorageError              the recording store refused a request (bucket, credentials)
+    │   └── StorageUnavailableError  no answer from the store: refused, reset, timed out, 5xx
     ├── SandboxError              the local Asterisk sandbox could not be built or started
     ├── DatabaseError             the database refused a statement or is unreachable
     ├── InputError                a person or another program handed over something invalid
@@ -34,6 +36,7 @@ a subclass may be more specific) and, for the API, ``{"error": message, "error_i
     ForbiddenError     403  forbidden           CsrfError    csrf_refused
     NotFoundError      404  not_found
     RecordingError     409  recording_problem   (nothing changed; a person must look at it)
+    StorageError       503  storage_failed      StorageUnavailableError  storage_unavailable
     ProfileNotFilledInError 503 profile_not_filled_in (the public notice page)
     TooManyAttemptsError 429 too_many_attempts  (the sign-in page says when to try again,
                                                 with a Retry-After header)
@@ -94,6 +97,20 @@ class RecordingError(CallrecError):
     # Nothing was changed and the row needs a person to look at it: a conflict, not bad input.
     http_status = 409
     error_id = "recording_problem"
+
+
+class StorageError(CallrecError):
+    """The recording store (a folder or an S3 bucket) refused a request: the bucket does not
+    exist, the credentials were refused, the folder is not writable."""
+
+    http_status = 503
+    error_id = "storage_failed"
+
+
+class StorageUnavailableError(StorageError):
+    """The object store did not answer, or answered that it is unwell (5xx): worth retrying."""
+
+    error_id = "storage_unavailable"
 
 
 class SandboxError(CallrecError):

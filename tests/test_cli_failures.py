@@ -83,6 +83,7 @@ COMMANDS: dict[str, list[str]] = {
     "keys new": ["keys", "new", "--out", "{out}/master.key"],
     "keys status": ["keys", "status"],
     "keys rotate": ["keys", "rotate"],
+    "storage check": ["storage", "check"],
     "sandbox build": ["sandbox", "build"],
     "sandbox up": ["sandbox", "up"],
     "sandbox call": ["sandbox", "call", "5551000"],
@@ -91,7 +92,7 @@ COMMANDS: dict[str, list[str]] = {
 NO_CONFIG = {"sandbox build", "keys new"}  # build a root file system, a key: no configuration
 SANDBOX = {"sandbox build", "sandbox up", "sandbox call", "demo"}
 SERVERS = {"run", "web"}  # they keep running on a database that is down: fail-open
-NO_DATABASE = {"prompts", "health"}  # health asks the running service, not the database
+NO_DATABASE = {"prompts", "health", "storage check"}  # they never open the database
 DATABASE_COMMANDS = sorted(set(COMMANDS) - SANDBOX - SERVERS - NO_CONFIG - NO_DATABASE)
 
 

@@ -38,6 +38,7 @@ from callrec_ari.config.settings import (
     Settings,
     WebSettings,
 )
+from callrec_ari.config.storage import OUTBOX_DIR, parse_storage
 from callrec_ari.config.table import Table
 from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
@@ -69,6 +70,8 @@ _PATH_KEYS: dict[tuple[str, str], str | None] = {
     ("audit", "witness_file"): "var/audit-witness.jsonl",
     ("training", "dir"): None,
     ("encryption", "key_file"): None,
+    ("storage", "dir"): None,
+    ("storage", "outbox_dir"): OUTBOX_DIR,
 }
 _SQLITE = "sqlite+aiosqlite:///"
 
@@ -127,6 +130,13 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
     profile = _profile(root.table("profile", required=False), present="profile" in data)
     recording = _recording(root.table("recording"), base_dir)
     ari = _ari(root.table("ari"), env)
+    routes = _routes(data.get("route", []), consent, retention, profile.processing)
+    # Where the privacy notice says recordings are kept: [storage] location must agree.
+    notice_countries = {
+        route_processing.storage_country
+        for route_processing in (profile.processing, *(r.processing for r in routes.values()))
+        if route_processing is not None and route_processing.storage_country
+    }
     return Settings(
         ari=ari,
         recording=recording,
@@ -138,7 +148,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         lifecycle=_lifecycle(root.table("lifecycle", required=False)),
         numbers_region=_numbers_region(root.table("numbers", required=False)),
         default_route=default_route,
-        routes=_routes(data.get("route", []), consent, retention, profile.processing),
+        routes=routes,
         service=_service(root.table("service", required=False)),
         web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
@@ -155,6 +165,9 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
         encryption=parse_encryption(root.table("encryption", required=False), env, base_dir),
+        storage=parse_storage(
+            root.table("storage", required=False), env, base_dir, notice_countries
+        ),
     )
 
 

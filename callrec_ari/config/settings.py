@@ -15,6 +15,7 @@ from callrec_ari.config.encryption import EncryptionSettings
 from callrec_ari.config.ha import HaSettings
 from callrec_ari.config.outbound import OutboundSettings
 from callrec_ari.config.overload import OverloadLimits
+from callrec_ari.config.storage import StorageSettings
 from callrec_ari.profile.model import PLACEHOLDER_PROFILE, Processing, Profile
 
 
@@ -252,6 +253,8 @@ class Settings:
     overload: OverloadLimits = field(default_factory=OverloadLimits)
     # Off by default (plain WAVs, as before); the example config turns it on.
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    # Off by default: finished recordings stay in the recordings folder ([storage] kind).
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def route_for(self, did: str) -> Route:
         """The route of a dialled number; unknown numbers get the default route."""
