@@ -80,6 +80,7 @@ ADMISSION = web.AppKey("admission", Admission)
 SEALER = web.AppKey("sealer", Sealer)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
+_SEAL_ON_STOP_SECONDS = 10.0  # then what is left is sealed by the first sweep of the next start
 _WRITE_LINGER_SECONDS = 0.2  # rows may wait this long so that many share one transaction
 _UNFINISHED_LOOKUP_SECONDS = 5.0
 _ADOPT_AT_MOST = 1000  # unfinished calls followed again after a restart, newest first
@@ -327,8 +328,19 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
                 await job
         await claimer.close()
         await controller.close()
-        if SEALER in app:
-            await app[DUTIES].stop("seal")
+        await _stop_sealing(app)
+
+
+async def _stop_sealing(app: web.Application) -> None:
+    """Stop the seal task, then seal what it still held, within a bound."""
+    if SEALER not in app:
+        return
+    await app[DUTIES].stop("seal")
+    try:
+        async with asyncio.timeout(_SEAL_ON_STOP_SECONDS):
+            await app[SEALER].drain()
+    except TimeoutError:
+        log.warning("seal.left_for_next_start", waiting=app[SEALER].waiting)
 
 
 def _settle_and_seal(app: web.Application) -> Callable[..., Awaitable[Settled]]:

@@ -105,6 +105,7 @@ class Sealer:
         self._interval = sweep_interval_seconds
         self._lookback = timedelta(hours=lookback_hours)
         self._linger = linger_seconds
+        self._held: list[Pending] = []  # taken from the queue, waiting for its batch
         self._swept = False  # the first sweep looks at every recent row (``sweep``)
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.sealed = 0  # recordings sealed since start
@@ -116,7 +117,7 @@ class Sealer:
     @property
     def waiting(self) -> int:
         """Recordings queued and not sealed yet."""
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._held)
 
     async def run(self, rounds: Rounds | None = None) -> None:
         """Seal queued recordings as they come, and sweep on the interval; until cancelled."""
@@ -136,13 +137,22 @@ class Sealer:
                 next_sweep = loop.time() + self._interval
             try:
                 async with asyncio.timeout(max(next_sweep - loop.time(), 0.0)):
-                    batch = [await self._queue.get()]
+                    batch = self._held = [await self._queue.get()]
             except TimeoutError:
                 continue
             await asyncio.sleep(self._linger)
             while len(batch) < _BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self.seal_many(batch)
+            self._held = []
+
+    async def drain(self) -> int:
+        """Seal at once what is queued or waiting for its batch; for a stop, once ``run`` is
+        cancelled, so recordings of the last calls do not stay plain until the next start."""
+        batch, self._held = self._held, []
+        while not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return await self.seal_many(batch) if batch else 0
 
     async def sweep(self, *, full: bool | None = None) -> int:
         """Seal the recordings of recent rows whose plain files are still there; how many.

@@ -173,3 +173,27 @@ async def test_only_the_first_sweep_looks_at_recordings_that_have_a_key(vault):
     assert mix.exists()
     assert await vault.sealer.sweep(full=True) == 1  # as after the next start
     assert not mix.exists()
+
+
+async def test_a_stop_seals_what_was_waiting_for_its_batch(vault):
+    """Stopped while a recording waits for others to join its batch, the sealer seals it on
+    drain: the last call of a shift is not left plain until the next start."""
+    record = recorded_with_legs(vault.recordings, "5.5")
+    sealer = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        linger_seconds=30.0,
+    )
+    task = asyncio.create_task(sealer.run())
+    sealer.submit(pending(record))
+    await asyncio.sleep(0.2)  # taken from the queue, waiting 30 s for others
+    assert sealer.waiting == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _plain_left(vault.recordings) != []  # still waiting when the task stopped
+    assert await sealer.drain() == 1
+    assert _plain_left(vault.recordings) == []
+    assert sealer.waiting == 0
