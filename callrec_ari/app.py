@@ -361,6 +361,7 @@ def _settle_and_seal(app: web.Application) -> Callable[..., Awaitable[Settled]]:
         lookback_hours=settings.encryption.sweep_lookback_hours,
     )
     app[SEALER] = sealer
+    app[METRICS].readings.sealer = sealer
     _supervised(app, "seal", sealer.run)
     root = settings.recording.service_dir
 
@@ -452,5 +453,7 @@ async def _health(request: web.Request) -> web.Response:
     }
     if app[SETTINGS].ha.enabled:
         body["peers"] = app[LEASES].leases.view(time.monotonic())
+    if SEALER in app:
+        body["recordings_to_seal"] = app[SEALER].waiting  # still plain on disk
     healthy = events.connected and not events.replaced and not app[DUTIES].failing
     return web.json_response(body, status=200 if healthy else 503)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from callrec_ari.ari.events import EventStream
     from callrec_ari.db.writer import CallWriter
     from callrec_ari.flow.controller import CallController
+    from callrec_ari.recording.seal import Sealer
     from callrec_ari.supervision import Duties, TaskStatus
 
 
@@ -26,6 +27,7 @@ class Readings:
         self.controller: CallController | None = None
         self.events: EventStream | None = None
         self.writer: CallWriter | None = None
+        self.sealer: Sealer | None = None  # with [encryption] on
         self.duties: Duties | None = None
         self.purge: TaskStatus | None = None  # the service's purge duty, if it runs one
         self.overdue_calls: int | None = None  # the last count, refreshed by its own duty
@@ -69,6 +71,17 @@ class Readings:
                 "How long the oldest snapshot written to the journal but not yet stored in the "
                 "database has waited (0 when everything is stored).",
                 self.writer.lag_seconds,
+            )
+        if self.sealer is not None:
+            yield _gauge(
+                "callrec_seal_backlog",
+                "Closed recordings still plain on disk, waiting to be encrypted.",
+                self.sealer.waiting,
+            )
+            yield CounterMetricFamily(
+                "callrec_sealed_recordings",
+                "Recordings encrypted since the service started.",
+                value=self.sealer.sealed,
             )
         if self.duties is not None:
             yield from _duties(self.duties)

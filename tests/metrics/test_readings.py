@@ -25,6 +25,7 @@ from tests.db.test_writer import FailingFactory, running
 from tests.flow.conftest import example_settings
 from tests.flow.test_controller import CHANNEL, Harness, at, start
 from tests.support.metrics import Scrape
+from tests.support.vault import Vault, pending, recorded_with_legs
 
 NOW = datetime(2027, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -181,3 +182,20 @@ async def test_the_purge_s_last_success_and_the_overdue_count():
     await duties.stop("purge")
     assert seen.value("callrec_purge_last_success_timestamp_seconds") == NOW.timestamp()
     assert seen.value("callrec_retention_overdue_calls") == 3
+
+
+async def test_recordings_waiting_to_be_sealed_and_those_sealed(vault: Vault):
+    """Two closed recordings queued: the backlog says 2 until they are sealed, then 0, and
+    the counter says 2."""
+    metrics = Metrics()
+    metrics.readings.sealer = vault.sealer
+    records = [recorded_with_legs(vault.recordings, f"7.{n}") for n in range(2)]
+    for record in records:
+        vault.sealer.submit(pending(record))
+    seen = scrape(metrics)
+    assert seen.value("callrec_seal_backlog") == 2
+    assert seen.value("callrec_sealed_recordings_total") == 0
+    assert await vault.sealer.drain() == 2
+    seen = scrape(metrics)
+    assert seen.value("callrec_seal_backlog") == 0
+    assert seen.value("callrec_sealed_recordings_total") == 2

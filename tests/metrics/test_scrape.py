@@ -52,14 +52,14 @@ async def test_a_scrape_after_a_call_documents_and_counts_it(
     app = build_app(service_settings(tmp_path, database_url, fake_ari.url))
     with capture_logs():
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            await asyncio.wait_for(app[EVENTS].wait_connected(), 5)
+            await asyncio.wait_for(app[EVENTS].wait_connected(), 20)
             await eventually(lambda: app[EVENTS].reconciled)  # else the call is "interrupted"
             await fake_ari.send(stasis_start())
             await eventually(lambda: any("/play/" in seen.raw_path for seen in fake_ari.requests))
             during = await scrape(client)
             await fake_ari.send(envelope("ChannelDestroyed", cause=16, channel=channel_json()))
-            await asyncio.wait_for(app[CONTROLLER].wait_idle(), 5)
-            assert await app[WRITER].flush(5)
+            await asyncio.wait_for(app[CONTROLLER].wait_idle(), 20)
+            assert await app[WRITER].flush(20)
             after = await scrape(client)
 
     assert {name: after.types.get(name) for name in DOCUMENTED} == DOCUMENTED
