@@ -29,7 +29,8 @@ from bench.overload import OverloadResult, describe, overload_run
 from bench.prompt import PROMPT_NAME, install_bench_prompt
 from bench.report import SearchResult, table, write_json
 from bench.runner import HOLD_MS, Bench, CallPath, RunResult
-from bench.service import service_config
+from bench.service import sealing_delays, service_config
+from bench.stats import Distribution
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
@@ -111,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         runs, search, overload = _measure(args, workdir, meta)
         meta["loadavg_after"] = os.getloadavg()
         print(table(meta, runs, search))
+        sealed = meta.get("sealed_after_call_end_s")
+        if sealed:
+            print(
+                f"encrypted on disk after the call ended: p50 {sealed['p50']:.2f} s, "
+                f"p99 {sealed['p99']:.2f} s, max {sealed['max']:.2f} s ({sealed['count']} calls)"
+            )
         if overload is not None:
             print("\n".join(describe(overload)))
         if args.json:
@@ -165,6 +172,9 @@ def _measure(
                 runs[path] = _check_recorded(
                     bench.run(path, calls=args.calls, rate=args.rate, talk_ms=args.talk_ms)
                 )
+            if meta["encryption"]:
+                delays = Distribution.of(sealing_delays(service))
+                meta["sealed_after_call_end_s"] = None if delays is None else vars(delays)
             search = _search(bench, args) if args.max_rate else None
             overload = _overload(bench, args, search, asterisk.recordings_service_dir)
     finally:

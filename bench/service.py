@@ -11,8 +11,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from callrec_ari.config import read
 from callrec_ari.db import lookup
+from callrec_ari.db.models import Call, RecordingKey
+from callrec_ari.db.session import open_sessions
 from callrec_ari.records import CallRecord, Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.service import ServiceProcess
@@ -49,3 +53,18 @@ def outcomes(records: list[CallRecord], prefix: str) -> dict[str, int]:
         if (record.caller_number or "").startswith(prefix)
     )
     return dict(counts.most_common())
+
+
+def sealing_delays(service: ServiceProcess) -> list[float]:
+    """For each recording the service sealed: seconds from its call's end to its key being
+    stored, i.e. until it is encrypted on disk with no plain copy left to delete."""
+    return asyncio.run(_sealing_delays(service.database_url))
+
+
+async def _sealing_delays(url: str) -> list[float]:
+    query = select(Call.ended_at, RecordingKey.sealed_at).join(
+        RecordingKey, RecordingKey.recording_path == Call.recording_path
+    )
+    async with open_sessions(url) as sessions, sessions() as session:
+        rows = (await session.execute(query)).all()
+    return [(sealed - ended).total_seconds() for ended, sealed in rows if ended is not None]
