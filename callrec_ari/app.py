@@ -286,7 +286,12 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             register_wake.set()  # calls connected while we were away are in the register
 
         events = EventStream(
-            session, settings.ari, on_event=claimer.on_event, on_connect=on_connect, rest=rest
+            session,
+            settings.ari,
+            on_event=claimer.on_event,
+            on_connect=on_connect,
+            on_open=controller.connection_opened,
+            rest=rest,
         )
         app[CONTROLLER] = controller
         app[EVENTS] = events

@@ -36,6 +36,7 @@ class EventStream:
         *,
         on_event: Callable[[AriEvent], None],
         on_connect: Callable[[], Awaitable[None]],
+        on_open: Callable[[], None] | None = None,
         sleep: Sleep = asyncio.sleep,
         rest: WsRest | None = None,
     ) -> None:
@@ -43,6 +44,9 @@ class EventStream:
         self._settings = settings
         self._on_event = on_event
         self._on_connect = on_connect
+        # Called before the first event of a connection is read, where on_connect (a task
+        # beside the reader) may run only after some: what it must see as "before" is here.
+        self._on_open = on_open
         self._sleep = sleep
         self._rest = rest  # REST requests ride on this socket once it answers (ws_rest.py)
         self._connected = asyncio.Event()
@@ -99,6 +103,8 @@ class EventStream:
             self.replaced = False
             self._connected.set()
             log.info("ari.connected", app=self._settings.app, connection=self.connections)
+            if self._on_open is not None:
+                self._on_open()
             reconcile = asyncio.create_task(self._reconcile())
             probe = asyncio.create_task(self._attach(ws))
             try:

@@ -103,6 +103,7 @@ class CallController:
         self._monotonic = monotonic
         self._metrics = metrics or Metrics()
         self._calls: dict[str, _Worker] = {}
+        self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -150,11 +151,18 @@ class CallController:
         if worker is not None and flow_event is not None:
             worker.queue.put_nowait(flow_event)
 
+    def connection_opened(self) -> None:
+        """A new connection is open and no event of it has been read yet: the calls followed
+        now are the ones the lost connection may have hidden events of (``reconcile``)."""
+        self._lost_sight = list(self._calls.values())
+
     async def reconcile(self) -> None:
         """After (re)connecting: filter events, settle calls we lost sight of, free leftovers."""
-        # Only the calls of the lost connection: a call that arrives on the new one while we
-        # wait for Asterisk below was seen from its start and goes on as usual.
-        lost_sight = list(self._calls.values())
+        # Only the calls of the lost connection: a call that arrives on the new one, even
+        # before this runs, was seen from its start and goes on as usual.
+        lost_sight, self._lost_sight = self._lost_sight, None
+        if lost_sight is None:
+            lost_sight = list(self._calls.values())
         try:
             # Without the filter Asterisk sends dozens of events per call we would only drop.
             await self._ari.set_event_filter(ari.EVENT_TYPES)

@@ -45,6 +45,8 @@ class Connected:
     controller: CallController
     stream: EventStream
     rows: list[CallRecord]
+    # The reconcile waits for this first, as it waits for the lease's renewal with [ha] on.
+    ahead_of_reconcile: asyncio.Event
 
 
 @pytest.fixture
@@ -64,13 +66,30 @@ async def connected(fake_ari: FakeAsterisk, tmp_path: Path) -> AsyncIterator[Con
             settle=lambda path, discard=False: settle(path, wait_seconds=1, discard=discard),
             do_not_record=lambda _number: False,
         )
+        ahead = asyncio.Event()
+        ahead.set()
+
+        async def on_connect() -> None:
+            await ahead.wait()
+            await controller.reconcile()
+
         stream = EventStream(
-            session, ari_config, on_event=controller.on_event, on_connect=controller.reconcile
+            session,
+            ari_config,
+            on_event=controller.on_event,
+            on_connect=on_connect,
+            on_open=controller.connection_opened,
         )
         running = asyncio.create_task(stream.run())
         try:
             await eventually(lambda: stream.reconciled)
-            yield Connected(fake=fake_ari, controller=controller, stream=stream, rows=rows)
+            yield Connected(
+                fake=fake_ari,
+                controller=controller,
+                stream=stream,
+                rows=rows,
+                ahead_of_reconcile=ahead,
+            )
         finally:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,3 +155,21 @@ async def test_a_call_arriving_while_the_reconnect_sets_the_filter_is_announced(
     assert any(f"/ari/channels/{CALLER_ID}/play/" in path for path in paths)
     assert connected.rows
     assert all(row.consent == Consent.PENDING for row in connected.rows)
+
+
+async def test_a_call_read_before_the_reconcile_starts_is_still_announced(connected: Connected):
+    """The new connection's first event is read before the reconcile has even started (it
+    waits for something else first, as for the lease with [ha] on): that call arrived on the
+    new connection, so it is announced and not let through as one we lost sight of."""
+    fake, stream = connected.fake, connected.stream
+    connected.ahead_of_reconcile.clear()
+    await fake.close_sockets()
+    await eventually(lambda: not stream.reconciled and stream.connected)
+    await fake.send(stasis_start_json())
+    await eventually(lambda: any(f"{CALLER_ID}/play/" in r.raw_path for r in fake.requests))
+    connected.ahead_of_reconcile.set()
+    await eventually(lambda: stream.reconciled)
+    await asyncio.sleep(0.1)
+    assert connected.rows
+    assert all(row.consent == Consent.PENDING for row in connected.rows)
+    assert not any(r.raw_path.endswith(f"{CALLER_ID}/continue") for r in fake.requests)
