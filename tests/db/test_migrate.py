@@ -111,13 +111,12 @@ def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
     assert "handled_by" in asyncio.run(columns())
 
 
-async def test_the_training_library_migrates_down_and_up(database_url):
-    """Revision 0013 adds ``training_copies`` and its index; going back to 0012 removes
-    them, and upgrading again brings them back."""
+def tables_down_and_up(database_url: str, revision: str) -> tuple[set[str], set[str]]:
+    """The tables after a downgrade to ``revision``, then after upgrading to head again."""
 
-    def tables(url: str) -> set[str]:
+    def tables() -> set[str]:
         async def read() -> set[str]:
-            engine = create_engine(url)
+            engine = create_engine(database_url)
             try:
                 async with engine.connect() as connection:
                     return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
@@ -126,13 +125,17 @@ async def test_the_training_library_migrates_down_and_up(database_url):
 
         return asyncio.run(read())
 
-    def round_trip() -> tuple[set[str], set[str]]:
-        command.downgrade(alembic_config(database_url), "0012")
-        down = tables(database_url)
-        upgrade_to_head(database_url)
-        return down, tables(database_url)
+    command.downgrade(alembic_config(database_url), revision)
+    down = tables()
+    upgrade_to_head(database_url)
+    return down, tables()
 
-    down, up = await asyncio.to_thread(round_trip)
+
+async def test_the_training_library_migrates_down_and_up(database_url):
+    """Revision 0013 adds ``training_copies`` and its index; going back to 0012 removes
+    them, and upgrading again brings them back."""
+
+    down, up = await asyncio.to_thread(tables_down_and_up, database_url, "0012")
     assert "training_copies" not in down
     assert "training_copies" in up
     assert await asyncio.to_thread(current_revision, database_url) == head_revision()
@@ -142,23 +145,6 @@ async def test_the_recording_keys_migrate_down_and_up(database_url):
     """Revision 0015 adds ``recording_keys``; going back to 0014 removes it (and with it
     every wrapped key), and upgrading again brings the table back, empty."""
 
-    def tables(url: str) -> set[str]:
-        async def read() -> set[str]:
-            engine = create_engine(url)
-            try:
-                async with engine.connect() as connection:
-                    return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(read())
-
-    def round_trip() -> tuple[set[str], set[str]]:
-        command.downgrade(alembic_config(database_url), "0014")
-        down = tables(database_url)
-        upgrade_to_head(database_url)
-        return down, tables(database_url)
-
-    down, up = await asyncio.to_thread(round_trip)
+    down, up = await asyncio.to_thread(tables_down_and_up, database_url, "0014")
     assert "recording_keys" not in down
     assert "recording_keys" in up
