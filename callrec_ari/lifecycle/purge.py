@@ -153,9 +153,16 @@ async def run_purge(
         ) from exc
     except OSError as exc:
         where = f"the recording {exc.filename}" if exc.filename else "a recording"
+        # Running again cannot help with permissions: the service's user needs the recordings
+        # folder's shared group (README, "The recordings folder").
+        remedy = (
+            "give callrec's user the recordings folder's shared group, then run it again"
+            if isinstance(exc, PermissionError)
+            else "run it again"
+        )
         raise RecordingError(
             f"The purge stopped because {where} could not be deleted "
-            f"({exc.strerror or exc}); run it again."
+            f"({exc.strerror or exc}); {remedy}."
         ) from exc
 
 

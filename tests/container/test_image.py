@@ -220,7 +220,10 @@ def test_with_asterisks_group_erasure_and_purge_delete_what_asterisks_user_wrote
     assert without.returncode != 0
     [refused] = callrec_lines(without.stderr)
     assert refused.startswith("callrec: The purge stopped because the recording /var/spool/")
-    assert refused.endswith("could not be deleted (Permission denied); run it again.")
+    assert refused.endswith(
+        "could not be deleted (Permission denied); give callrec's user the recordings "
+        "folder's shared group, then run it again."
+    )
     assert expired_wav.exists()
 
     group = ["--group-add", str(ASTERISK_GID)]
