@@ -3,6 +3,8 @@ and the callrec config it mounts is valid and reachable from the other container
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,46 @@ def test_the_mounted_config_is_valid_and_listens_beyond_the_container():
         settings.prompts.source_dir,
     ):
         assert path.is_relative_to("/var/lib/callrec"), path
+
+
+def _gateway(
+    compose: dict[str, Any], tmp_path: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The object store's start command as compose hands it to the container's shell ($$ is
+    compose's escape for $), with its /tmp as ``tmp_path`` and a stand-in ``weed`` that prints
+    the identities file it was given instead of serving."""
+    service = compose["services"]["objectstore"]
+    assert service["entrypoint"] == ["/bin/sh", "-c"]
+    script = service["command"][0].replace("$$", "$").replace("/tmp/", f"{tmp_path}/")
+    shim = tmp_path / "bin" / "weed"
+    shim.parent.mkdir()
+    shim.write_text('#!/bin/sh\nfor a; do case "$a" in -s3.config=*) cat "${a#*=}";; esac; done\n')
+    shim.chmod(0o755)
+    path = f"{shim.parent}:/usr/bin:/bin"
+    return subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={"PATH": path, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_object_store_refuses_to_start_without_callrec_s_keys(compose, tmp_path):
+    """Without both keys the gateway does not start (SeaweedFS would otherwise serve anyone on
+    the network); compose itself also refuses to interpolate them when they are unset."""
+    started = _gateway(compose, tmp_path, OBJECTSTORE_ACCESS_KEY="k")
+    assert started.returncode == 1
+    assert "set OBJECTSTORE_ACCESS_KEY and OBJECTSTORE_SECRET_KEY" in started.stderr
+    environment = compose["services"]["objectstore"]["environment"]
+    assert all(":?" in value for value in environment.values())
+
+
+def test_the_object_store_s_only_identity_is_callrec_s(compose, tmp_path):
+    """With both keys, SeaweedFS gets an identities file naming one identity: callrec's keys."""
+    started = _gateway(
+        compose, tmp_path, OBJECTSTORE_ACCESS_KEY="callrec-key", OBJECTSTORE_SECRET_KEY="s3cret"
+    )
+    assert started.returncode == 0, started.stderr
+    [identity] = json.loads(started.stdout)["identities"]
+    assert identity["credentials"] == [{"accessKey": "callrec-key", "secretKey": "s3cret"}]
