@@ -15,7 +15,8 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
+
+from tests.support.server import ServerUnderTest
 
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _OWNER = "postgres"
@@ -71,7 +72,7 @@ def _identifier(name: str) -> str:
     return name
 
 
-class PostgresServer:
+class PostgresServer(ServerUnderTest):
     """One PostgreSQL server owning a temporary folder; ``close()`` removes both."""
 
     user = "postgres"
@@ -147,25 +148,6 @@ class PostgresServer:
             "-h", self.socket_dir, "-p", str(self.port), "-U", self.user, "-d", "postgres",
             "-c", statement,
         )  # fmt: skip
-
-    def close(self) -> None:
-        """Stop the server and delete its folder."""
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _initdb(self) -> None:
         self.socket_dir.mkdir()

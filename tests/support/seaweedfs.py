@@ -20,7 +20,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import botocore.session
@@ -29,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from callrec_ari.config.storage import AddressingStyle, S3Settings
 from tests.support.postgres import free_port
+from tests.support.server import ServerUnderTest
 
 ACCESS_KEY = "callrec-test"
 SECRET_KEY = "callrec-test-secret-0123456789"
@@ -56,7 +56,7 @@ def weed_binary() -> Path:
     return Path(found)
 
 
-class SeaweedServer:
+class SeaweedServer(ServerUnderTest):
     """One SeaweedFS server (master, volume, filer and S3 gateway in one process)."""
 
     def __init__(self) -> None:
@@ -207,26 +207,7 @@ class SeaweedServer:
             for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 socket_file.unlink(missing_ok=True)
 
-    def close(self) -> None:
-        """Stop the server and delete its folder."""
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
     def _log_tail(self) -> str:
         if not self.log_file.exists():
             return ""
         return self.log_file.read_text(errors="replace")[-3000:]
-
-    def __enter__(self) -> SeaweedServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
