@@ -185,28 +185,35 @@ def _measure(
 def _search(bench: Bench, args: argparse.Namespace) -> list[SearchResult]:
     """Step each path's rate up until a step loses, fails or leaves unrecorded a call, or p99
     setup delay exceeds the limit; then halve the gap between the last rate that passed and
-    the first that failed ``--refine`` times. The highest rate that passed is sustained."""
+    the first that failed ``--refine`` times. The highest rate that passed is sustained.
+
+    The two paths take turns at each rate (baseline, then callrec), so both meet the machine
+    in the same state: run one after the other, the second would inherit the first's
+    leftovers (files being written back, a fuller disk) and the ratio would drift with it.
+    """
     rates = [float(rate) for rate in args.search_rates.split(",")]
-    results = []
-    for path in PATHS:
-        result = SearchResult(path=path, p99_limit_ms=args.p99_limit_ms)
-        failed: float | None = None
-        for rate in rates:
-            if not _step_passes(bench, args, result, rate):
-                failed = rate
-                break
-            result.sustained_cps = rate
-        for _ in range(args.refine):
-            low = result.sustained_cps or 0.0
-            if failed is None or failed - low < 2:
-                break
-            middle = round((low + failed) / 2)
+    results = {path: SearchResult(path=path, p99_limit_ms=args.p99_limit_ms) for path in PATHS}
+    failed: dict[CallPath, float | None] = dict.fromkeys(PATHS)
+    for rate in rates:
+        climbing = [path for path in PATHS if failed[path] is None]
+        if not climbing:
+            break
+        for path in climbing:
+            if _step_passes(bench, args, results[path], rate):
+                results[path].sustained_cps = rate
+            else:
+                failed[path] = rate
+    for _ in range(args.refine):
+        for path in PATHS:
+            result, low, high = results[path], results[path].sustained_cps or 0.0, failed[path]
+            if high is None or high - low < 2:
+                continue
+            middle = round((low + high) / 2)
             if _step_passes(bench, args, result, middle):
                 result.sustained_cps = middle
             else:
-                failed = middle
-        results.append(result)
-    return results
+                failed[path] = middle
+    return [results[path] for path in PATHS]
 
 
 def _step_passes(bench: Bench, args: argparse.Namespace, result: SearchResult, rate: float) -> bool:

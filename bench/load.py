@@ -73,6 +73,9 @@ def run_load(
             stderr=subprocess.PIPE,
             timeout=timeout_seconds + 30,
             check=False,
+            # A scheduling group of its own, as every other program of the run has: the
+            # callers stand for the outside world and must not share the PBX side's CPU share.
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired:
         returncode, stderr = -1, "sipp did not exit in time and was killed"

@@ -71,17 +71,22 @@ class ServiceProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own session, as under systemd or in a container (its own cgroup): the
+                # kernel then shares CPU between it and Asterisk as in production, instead
+                # of between it and whatever started it (the benchmark's callers).
+                start_new_session=True,
             )
         self._wait(lambda health: bool(health.get("ari_connected")), timeout, "connect to ARI")
 
     def wait_idle(self, timeout: float = 120.0) -> None:
-        """Wait until an earlier run's calls are adopted, none is in progress, and every row
-        is written."""
+        """Wait until an earlier run's calls are adopted, none is in progress, every row is
+        written and (with encryption on) every recording sealed."""
         self._wait(
             lambda h: (
                 h.get("calls_reconciled") is True
                 and h.get("calls_in_progress") == 0
                 and h.get("rows_pending") == 0
+                and not h.get("recordings_to_seal")
             ),
             timeout,
             "finish its calls",
