@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import getpass
-import json
 import os
 import sys
 import tempfile
@@ -22,24 +20,21 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari import health
 from callrec_ari import log as logging_setup
-from callrec_ari.access import Actor, Role
 from callrec_ari.audit import commands as audit_commands
+from callrec_ari.calls import commands as call_commands
 from callrec_ari.cli import CommandLine, Operator
-from callrec_ari.cli_audit import record_read
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.crypto import commands as key_commands
 from callrec_ari.db import migrate, schema
-from callrec_ari.db.repository import latest_calls
-from callrec_ari.db.session import database_failure, run_command
-from callrec_ari.errors import CallrecError, ConfigError, DatabaseError, InputError
+from callrec_ari.db.session import database_failure
+from callrec_ari.errors import CallrecError, ConfigError
 from callrec_ari.evidence import commands as evidence_commands
 from callrec_ari.lifecycle import commands as lifecycle_commands
 from callrec_ari.profile import commands as profile_commands
-from callrec_ari.records import CallRecord
+from callrec_ari.prompts import cli as prompt_commands
 from callrec_ari.rights import commands as rights_commands
 from callrec_ari.sandbox import commands as sandbox_commands
 from callrec_ari.serve import Site, probe, serve
@@ -138,33 +133,6 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
     command("web", _web, "Run the staff web app alone.")
     command("migrate", _migrate, "Bring the database schema up to date.")
     operator = _operator()
-    calls = command(
-        "calls",
-        functools.partial(_calls, clock=clock, operator=operator),
-        "Print the latest call rows (recorded in the audit trail).",
-    )
-    calls.add_argument("--limit", type=int, default=10)
-    calls.add_argument("--json", action="store_true", help="one JSON object per line")
-    prompts = command(
-        "prompts",
-        functools.partial(_prompts, clock=clock, operator=operator),
-        "Build prompt WAVs from text or studio recordings, install them, or replace one "
-        "with a recording (as the admin's prompts page does).",
-    )
-    prompts.add_argument("action", choices=["build", "install", "replace", "check"])
-    prompts.add_argument(
-        "--as-written",
-        action="store_true",
-        help="build: speak the texts as they are, without composing them from the profile",
-    )
-    prompts.add_argument(
-        "--live",
-        action="store_true",
-        help="build, check: the routes in force (the admin's run-time changes, from the database)",
-    )
-    prompts.add_argument("--lang", action="append", help="only this language (repeatable)")
-    prompts.add_argument("--prompt", metavar="NAME", help="replace: the prompt, e.g. announcement")
-    prompts.add_argument("--file", type=Path, help="replace: the recording (WAV, MP3 or OGG)")
     cli = CommandLine(
         add=command,
         load_settings=_settings,
@@ -172,6 +140,8 @@ def _parser(clock: Callable[[], datetime]) -> argparse.ArgumentParser:
         clock=clock,
         operator=operator,
     )
+    call_commands.add_commands(cli)
+    prompt_commands.add_commands(cli)
     lifecycle_commands.add_commands(cli)
     rights_commands.add_commands(cli)
     staff_commands.add_commands(cli)
@@ -326,148 +296,6 @@ def _migrate(args: argparse.Namespace) -> int:
     print(f"database at revision {migrate.current_revision(settings.database.url)}")
     for name, path in resolved_paths(settings).items():
         print(f"{name:>24}: {path}")
-    return 0
-
-
-def _calls(args: argparse.Namespace, *, clock: Callable[[], datetime], operator: Operator) -> int:
-    settings = _settings(args)
-    now = clock()
-
-    async def read(session: AsyncSession) -> list[CallRecord]:
-        records = await latest_calls(session, args.limit)
-        await record_read(
-            session,
-            actor=f"cli:{operator.os_user}",
-            now=now,
-            action="search",
-            command="calls",
-            asked={"limit": args.limit},
-            results=len(records),
-        )
-        return records
-
-    for record in run_command(settings.database.url, read, client=operator.client):
-        print(json.dumps(record.to_json()) if args.json else format_record(record))
-    return 0
-
-
-def format_record(record: CallRecord) -> str:
-    """A call row for a terminal, one field per line."""
-    return "\n".join([*(f"{key:>18}: {value}" for key, value in record.to_json().items()), ""])
-
-
-def _prompts(args: argparse.Namespace, *, clock: Callable[[], datetime], operator: Operator) -> int:
-    from callrec_ari.prompts.build import build_prompts  # noqa: PLC0415 - needs ffmpeg only here
-    from callrec_ari.prompts.install import install_prompts  # noqa: PLC0415
-    from callrec_ari.prompts.layout import (  # noqa: PLC0415
-        SOUNDS_FOLDER,
-        language_folders,
-        sound_folder,
-    )
-
-    settings = _settings(args)
-    source = settings.prompts.source_dir
-    if args.action == "replace":
-        return _replace_prompt(args, settings, now=clock(), operator=operator)
-    if args.action in {"build", "check"}:
-        from callrec_ari.prompts import commands as prompt_commands  # noqa: PLC0415
-
-        if args.live:
-            settings = prompt_commands.live_settings(settings, client=operator.client)
-        if args.action == "check":
-            return prompt_commands.check(settings, languages=args.lang)
-        if not args.as_written:
-            prompt_commands.compose(settings, languages=args.lang)
-        for built in build_prompts(
-            source, decline_key=settings.consent.decline_key, languages=args.lang
-        ):
-            seconds = f"{built.duration_seconds:5.1f} s"
-            print(f"{built.language}/{built.name}.wav  {seconds}  ({built.source})")
-    else:
-        prompts = settings.prompts
-        installed = install_prompts(
-            source, prompts.sounds_dir, languages=args.lang, asterisk_root=prompts.asterisk_root
-        )
-        for path in installed:
-            print(path)
-        _version_installed(settings, now=clock(), operator=operator)
-        for folder in language_folders(source, args.lang):
-            lexical = prompts.sounds_dir / folder.name / SOUNDS_FOLDER
-            real = sound_folder(
-                prompts.sounds_dir, folder.name, asterisk_root=prompts.asterisk_root
-            )
-            if real != lexical:
-                # The files went where the link leads, which is what Asterisk reads: say so.
-                print(f"{lexical} is reached through a symbolic link: the prompts went to {real}")
-    return 0
-
-
-def _version_installed(settings: Settings, *, now: datetime, operator: Operator) -> None:
-    """Record the installed prompts' new audio as versions, audited as the operator's."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    from callrec_ari.prompts.version_store import sync_versions  # noqa: PLC0415
-
-    later = "the service records them when it starts"
-    url = make_url(settings.database.url)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        # A new server installs prompts before it has a database: nothing to record into yet.
-        print(f"callrec: no database yet at {url.database}; {later}.", file=sys.stderr)
-        return
-    try:
-        versions = run_command(
-            settings.database.url,
-            lambda session: sync_versions(
-                session, settings, now=now, actor=f"cli:{operator.person}", source="install"
-            ),
-            client=operator.client,
-        )
-    except DatabaseError as exc:
-        # Installing comes before the database on a new server; the service's prompt watcher
-        # records the versions (as first seen) once it runs, so the install still counts.
-        print(
-            f"callrec: the prompts are installed but not yet recorded as versions ({exc}); "
-            f"{later}.",
-            file=sys.stderr,
-        )
-        return
-    for (name, language), current in sorted(versions.items()):
-        print(f"{language}/{name}: version {current.version} (sha256 {current.sha256})")
-
-
-def _replace_prompt(
-    args: argparse.Namespace, settings: Settings, *, now: datetime, operator: Operator
-) -> int:
-    """``callrec prompts replace --lang pl --prompt announcement --file take.mp3``, by the
-    operator as an admin named ``cli:<login name>`` in the trail."""
-    from callrec_ari.prompts.replace import replace_prompt  # noqa: PLC0415 - needs ffmpeg
-
-    languages: list[str] = args.lang or []
-    if len(languages) != 1 or not args.prompt or args.file is None:
-        raise InputError("prompts replace needs one --lang, a --prompt and a --file.")
-    path: Path = args.file
-    try:
-        upload = path.open("rb")
-    except OSError as exc:
-        raise InputError(f"Recording {path} cannot be read: {exc.strerror}.") from None
-    with upload:
-        replaced = run_command(
-            settings.database.url,
-            lambda session: replace_prompt(
-                session,
-                settings=settings,
-                actor=Actor.of(f"cli:{operator.person}", Role.ADMIN),
-                language=languages[0],
-                name=args.prompt,
-                upload=upload,
-                now=now,
-            ),
-            client=operator.client,
-        )
-    print(
-        f"{replaced.language}/{replaced.name}.wav replaced: {replaced.seconds:.1f} s "
-        f"from {replaced.kind.upper()}"
-    )
     return 0
 
 

@@ -20,6 +20,7 @@ import tomli_w
 
 from callrec_ari import __main__ as entry
 from callrec_ari.__main__ import main
+from callrec_ari.calls import commands as call_commands
 from callrec_ari.db.migrate import upgrade_to_head
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -247,10 +248,10 @@ def test_a_call_without_a_running_sandbox_is_one_sentence(tmp_path, capsys):
 def test_an_unexpected_error_is_one_sentence_and_a_report(tmp_path, capsys, monkeypatch):
     """A bug still shows one sentence; the traceback goes to a file named in it."""
 
-    def broken(_args, **_context):
+    def broken(_cli, _args):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(entry, "_calls", broken)
+    monkeypatch.setattr(call_commands, "_calls", broken)
     status = main(["calls", "-c", str(tmp_path / "x.toml")])
     err = capsys.readouterr().err
     assert status == 70
