@@ -136,6 +136,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         linger_seconds=_WRITE_LINGER_SECONDS,
         journal=journal,
         handled_by=settings.ari.app,
+        node=settings.service.node,
     )
     app[WRITER] = writer
     app[METRICS].readings.writer = writer

@@ -7,6 +7,7 @@ sentence naming the key, so start-up stops before a single call is touched.
 from __future__ import annotations
 
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -42,7 +43,7 @@ from callrec_ari.config.storage import OUTBOX_DIR, parse_storage
 from callrec_ari.config.table import Table
 from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
-from callrec_ari.names import LANGUAGE, SOUND_NAME
+from callrec_ari.names import LANGUAGE, NODE, SOUND_NAME
 from callrec_ari.numbers import valid_region
 from callrec_ari.profile.model import Processing
 
@@ -103,8 +104,9 @@ def with_absolute_paths(data: Mapping[str, Any], base_dir: Path) -> dict[str, An
 
 
 def load(path: Path, env: Mapping[str, str]) -> Settings:
-    """Read and validate the TOML config at ``path``; ``env`` may supply secrets."""
-    return parse(read(path), env, base_dir=path.resolve().parent)
+    """Read and validate the TOML config at ``path``; ``env`` may supply secrets, and this
+    machine's name is the node's unless ``[service] node`` names it."""
+    return parse(read(path), env, base_dir=path.resolve().parent, host_name=socket.gethostname())
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -121,7 +123,13 @@ def read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
 
 
-def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) -> Settings:
+def parse(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    base_dir: Path,
+    host_name: str | None = None,
+) -> Settings:
     """Validate already-decoded TOML; relative paths are taken from ``base_dir``."""
     root = Table(data, "")
     consent = _consent(root.table("consent", required=False))
@@ -149,7 +157,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path) ->
         numbers_region=_numbers_region(root.table("numbers", required=False)),
         default_route=default_route,
         routes=routes,
-        service=_service(root.table("service", required=False)),
+        service=_service(root.table("service", required=False), host_name),
         web=_web(root.table("web", required=False), base_dir),
         log=_log(root.table("log", required=False)),
         passwords=_passwords(root.table("passwords", required=False)),
@@ -360,13 +368,25 @@ def _routes(
     return routes
 
 
-def _service(table: Table) -> ServiceSettings:
+def _service(table: Table, host_name: str | None) -> ServiceSettings:
     port = table.get("port", int, 8089)
     if not 0 <= port <= 65535:
         raise ConfigError(f"Config key {table.key('port')} must be a TCP port (0-65535).")
+    node = table.get("node", str, "") or None
+    if node is not None and not NODE.fullmatch(node):
+        raise ConfigError(
+            f"Config key {table.key('node')} must be a node name: letters, digits, '.', '_' "
+            "and '-', up to 64 characters."
+        )
+    if node is None and host_name:
+        # The machine's short name: in a container, set [service] node (its host name is
+        # the container's id).
+        short = host_name.split(".", 1)[0][:64]
+        node = short if NODE.fullmatch(short) else None
     return ServiceSettings(
         host=table.get("host", str, "127.0.0.1"),
         port=port,
+        node=node,
         settings_refresh_seconds=table.positive("settings_refresh_seconds", 10.0),
     )
 

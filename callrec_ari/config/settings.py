@@ -169,6 +169,9 @@ class ServiceSettings:
 
     host: str = "127.0.0.1"
     port: int = 8089
+    # Which PBX node this service records for, stamped on every row it writes (several
+    # Asterisk nodes may share one database and one store); None: not named.
+    node: str | None = None
     # How often the running service reads the routes and policies the admin changed.
     settings_refresh_seconds: float = 10.0
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, false, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, false, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,7 +123,11 @@ async def upsert_call(session: AsyncSession, record: CallRecord) -> None:
 
 
 async def upsert_calls(
-    session: AsyncSession, records: Sequence[CallRecord], *, handled_by: str | None = None
+    session: AsyncSession,
+    records: Sequence[CallRecord],
+    *,
+    handled_by: str | None = None,
+    node: str | None = None,
 ) -> None:
     """Store snapshots under their ``uniqueid`` in one statement; one snapshot per call.
 
@@ -132,7 +136,9 @@ async def upsert_calls(
     must not bring back a deleted number or undo a correction. Nor does a snapshot overwrite
     a row that got further (answered, ended, settled: ``progress``): an instance replaying its
     journal after another took its calls over must not undo what that one stored. Rows are
-    stamped ``handled_by`` the writing instance. A snapshot that newly says a recording was
+    stamped ``handled_by`` the writing instance, and ``node`` its PBX node the first time a
+    node writes them (a call happens on one node; an instance of another never renames it).
+    A snapshot that newly says a recording was
     deleted because the caller withdrew gets its audit entry in the same transaction
     (``audit/withdrawals.py``).
     """
@@ -143,7 +149,13 @@ async def upsert_calls(
     # and no query, for every other snapshot).
     await audit_withdrawals(session, records, now=now)
     rows = [
-        {**record_to_row(record), "handled_by": handled_by, "created_at": now, "updated_at": now}
+        {
+            **record_to_row(record),
+            "handled_by": handled_by,
+            "node": node,
+            "created_at": now,
+            "updated_at": now,
+        }
         for record in records
     ]
     await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
@@ -169,6 +181,7 @@ def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
         set_={
             **{name: new[name] for name in _RECORD_COLUMNS},
             "handled_by": new.handled_by,
+            "node": func.coalesce(table.node, new.node),
             "updated_at": new.updated_at,
         },
         where=and_(
@@ -178,6 +191,7 @@ def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
             or_(
                 *(table[name].is_distinct_from(new[name]) for name in _RECORD_COLUMNS),
                 table.handled_by.is_distinct_from(new.handled_by),
+                and_(table.node.is_(None), new.node.is_not(None)),
             ),
         ),
     )

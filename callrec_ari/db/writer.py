@@ -87,6 +87,7 @@ class CallWriter:
         journal: Journal | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         handled_by: str | None = None,
+        node: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < backoff_min_seconds <= backoff_max_seconds:
@@ -95,6 +96,7 @@ class CallWriter:
             raise ValueError("batch_size and write_timeout_seconds must be positive.")
         self._session_factory = session_factory
         self._handled_by = handled_by  # stamped on every row: this instance's [ari] app
+        self._node = node  # stamped on rows no node has written yet: this PBX node
         self._backoff_min = backoff_min_seconds
         self._backoff_max = backoff_max_seconds
         self._batch_size = batch_size
@@ -279,7 +281,10 @@ class CallWriter:
                 session.begin(),
             ):
                 await upsert_calls(
-                    session, [entry.record for entry in entries], handled_by=self._handled_by
+                    session,
+                    [entry.record for entry in entries],
+                    handled_by=self._handled_by,
+                    node=self._node,
                 )
         except Exception as exc:  # noqa: BLE001 - run() logs every failure and retries
             return exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,9 +10,8 @@ from callrec_ari.access import Actor, may_read_evidence
 from callrec_ari.audit import trail
 from callrec_ari.db.repository import find_record
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
+from callrec_ari.names import UNIQUEID
 from callrec_ari.records import CallRecord
-
-_UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
 
 
 async def read_evidence(
@@ -33,7 +31,7 @@ async def read_evidence(
     """
     if not may_read_evidence(actor):
         raise ForbiddenError(f"{actor.described} may not read consent evidence.")
-    if not _UNIQUEID.fullmatch(uniqueid):
+    if not UNIQUEID.fullmatch(uniqueid):
         raise InputError(
             f"Call id {uniqueid[:40]!r} is not an Asterisk uniqueid such as 1795514341.6."
         )

@@ -11,11 +11,11 @@ import structlog
 
 from callrec_ari.ari import models as ari
 from callrec_ari.flow import events as ev
+from callrec_ari.names import UNIQUEID
 
 log = structlog.get_logger(__name__)
 
 _DID = re.compile(r"\+?[0-9]{1,32}|s")
-_UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
 _PEER_NAME = re.compile(r"[^/]+/(?P<agent>.+)-[0-9a-f]+(;[0-9])?")
 _MAX_NUMBER = 64
 # The staff phone's endpoint, as the dialplan sent it.
@@ -47,7 +47,7 @@ def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> e
     if not _DID.fullmatch(did):
         log.warning("call.bad_dialled_number", call_id=channel.id, length=len(did))
         did = ""
-    linkedid = args[1] if len(args) > 1 and _UNIQUEID.fullmatch(args[1]) else channel.id
+    linkedid = args[1] if len(args) > 1 and UNIQUEID.fullmatch(args[1]) else channel.id
     number = "".join(ch for ch in channel.caller_number if ch.isprintable())[:_MAX_NUMBER]
     return ev.CallArrived(
         at=at,
@@ -63,7 +63,7 @@ def _outbound_arrival(channel: ari.Channel, args: tuple[str, ...], at: datetime)
     if not _DID.fullmatch(number) or number == "s":
         log.warning("call.bad_callee_number", call_id=channel.id, length=len(number))
         number = ""
-    linkedid = args[1] if len(args) > 1 and _UNIQUEID.fullmatch(args[1]) else channel.id
+    linkedid = args[1] if len(args) > 1 and UNIQUEID.fullmatch(args[1]) else channel.id
     staff = args[2] if len(args) > 2 and _STAFF.fullmatch(args[2]) else None
     return ev.CallArrived(
         at=at,

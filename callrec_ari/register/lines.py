@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from callrec_ari.names import UNIQUEID
+
 FORMAT = "callrec-register/1"
 MAX_LINE = 1024  # a well-formed line is under 300 characters
 
-_UNIQUEID = re.compile(r"[0-9]{1,20}\.[0-9]{1,10}")
 _TIME = re.compile(r"[0-9]{9,11}(\.[0-9]{1,6})?")
 _CALLER = re.compile(r"\+?[0-9]{0,32}")
 _DID = re.compile(r"(\+?[0-9]{1,32}|s)?")
@@ -72,8 +73,8 @@ def parse_line(text: str) -> RegisterCall:
         raise BadLineError("the event is neither start nor end")
     if len(fields) != expected:
         raise BadLineError(f"a {event} line has {expected} fields, this one {len(fields)}")
-    uniqueid = _field(fields, 2, _UNIQUEID, "uniqueid")
-    linkedid = _field(fields, 3, _UNIQUEID, "linkedid")
+    uniqueid = _field(fields, 2, UNIQUEID, "uniqueid")
+    linkedid = _field(fields, 3, UNIQUEID, "linkedid")
     started_at = _time(_field(fields, 4, _TIME, "start"), "start")
     caller = _field(fields, 5, _CALLER, "caller") or None
     did = _field(fields, 6, _DID, "DID")

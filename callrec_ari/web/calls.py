@@ -75,6 +75,7 @@ def _call_json(call: CallView) -> dict[str, Any]:
         "restricted": call.restricted,
         "playable": call.playable,
         "withdrawn_at": call.withdrawn_at.isoformat() if call.withdrawn_at else None,
+        "node": call.node,
     }
 
 

@@ -26,7 +26,7 @@ _TEXT = {"type": "string"}
 
 # Query parameters of the searches and lists.
 QUERIES: dict[str, list[str]] = {
-    "GET /api/calls": ["since", "until", "number", "agent", "consent", "held", "cursor"],
+    "GET /api/calls": ["since", "until", "number", "agent", "consent", "held", "node", "cursor"],
     "GET /api/releases": ["status"],
     "GET /api/holds": ["all"],
     "GET /api/requests": ["all"],

@@ -10,6 +10,7 @@ import pytest
 
 from callrec_ari.access import Actor, Role
 from callrec_ari.calls.search import SearchFilters, parse_filters, search_calls, view_call_for
+from callrec_ari.db.repository import upsert_calls
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, NumberError
 from callrec_ari.records import Consent, RecordingStatus
 from tests.calls.conftest import (
@@ -314,3 +315,20 @@ async def test_the_admin_finds_every_call_but_may_play_none(session_factory, sto
         ("c2", False),
         ("c1", False),
     ]
+
+
+async def test_the_node_filter_finds_the_calls_one_pbx_recorded(session_factory):
+    """Several nodes share one database: a search by node lists only that node's calls."""
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [unrecorded("pbx-a-1.1")], node="pbx-a")
+        await upsert_calls(session, [unrecorded("pbx-b-1.1", minutes=1)], node="pbx-b")
+    page = await _search(session_factory, node="pbx-b")
+    assert [(call.uniqueid, call.node) for call in page.calls] == [("pbx-b-1.1", "pbx-b")]
+    both = await _search(session_factory)
+    assert {call.node for call in both.calls} == {"pbx-a", "pbx-b"}
+
+
+def test_a_node_that_is_no_node_name_is_an_input_error():
+    """The node filter takes only what ``[service] node`` may be."""
+    with pytest.raises(InputError, match="is not a node name"):
+        parse_filters({"node": "a b"}, region=REGION)

@@ -136,3 +136,25 @@ def test_each_bad_key_is_named(change: Any, message: str):
     change(data)
     with pytest.raises(ConfigError, match=message):
         parse(data, {}, base_dir=Path("/etc/callrec"))
+
+
+def test_the_node_is_named_in_the_config_or_is_the_machines_short_name():
+    """``[service] node`` names the PBX node; without it, the host's first label does."""
+    data = example()
+    assert (
+        parse(data, {}, base_dir=Path("/etc/callrec"), host_name="pbx-a.example.org").service.node
+        == "pbx-a"
+    )
+    assert parse(data, {}, base_dir=Path("/etc/callrec")).service.node is None
+    data.setdefault("service", {})["node"] = "node-2"
+    assert (
+        parse(data, {}, base_dir=Path("/etc/callrec"), host_name="pbx-a").service.node == "node-2"
+    )
+
+
+def test_a_node_name_with_a_space_is_refused():
+    """A node name is letters, digits, dots, underscores and hyphens."""
+    data = example()
+    data.setdefault("service", {})["node"] = "pbx a"
+    with pytest.raises(ConfigError, match=r"service\.node must be a node name"):
+        parse(data, {}, base_dir=Path("/etc/callrec"))

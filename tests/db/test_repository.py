@@ -154,3 +154,17 @@ async def test_unfinished_calls_of_chosen_instances(session_factory):
     assert await ids(["callrec-a", None]) == {"1.1", "1.3"}
     assert await ids(["callrec-b"]) == {"1.2"}
     assert await ids([]) == set()
+
+
+async def test_a_row_keeps_the_node_that_first_wrote_it(session_factory):
+    """Rows say which PBX node recorded them; a later writer never renames the node, and a
+    row from before nodes takes the first node that writes it again."""
+    record, old = ringing("pbx-a-1.1"), ringing("1.2")
+    async with session_factory() as session, session.begin():
+        await upsert_calls(session, [record], node="pbx-a")
+        await upsert_calls(session, [finished(record)], node="pbx-b")
+        await upsert_calls(session, [old])
+        await upsert_calls(session, [old], node="pbx-b")
+    async with session_factory() as session:
+        nodes = dict((await session.execute(select(Call.uniqueid, Call.node))).all())
+    assert nodes == {"pbx-a-1.1": "pbx-a", "1.2": "pbx-b"}

@@ -130,3 +130,11 @@ def test_an_unknown_event_is_refused():
     """Only start and end, with or without outbound-, are register events."""
     with pytest.raises(BadLineError, match="neither start nor end"):
         parse_line(OUT_START.replace("outbound-start", "outbound-middle"))
+
+
+def test_a_node_named_uniqueid_is_read_whole():
+    """With several nodes each Asterisk puts its systemname in front of its uniqueids; the
+    register keeps the whole id, so two nodes' calls never share a row."""
+    line = START.replace("1796178112.7", "pbx-b-1796178112.7")
+    call = parse_line(line + "\n")
+    assert (call.uniqueid, call.linkedid) == ("pbx-b-1796178112.7", "pbx-b-1796178112.7")
