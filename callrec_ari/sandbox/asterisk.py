@@ -74,6 +74,9 @@ class SandboxSettings:
     baseline_trunk_host: str = "127.0.0.4"  # trunk-baseline: its calls run [baseline]
     baseline_language: str = "en"
     baseline_decline_hint: bool = True  # then callrec/decline-hint, as callrec plays it
+    # asterisk.conf systemname: put in front of every uniqueid, as on a node of several
+    # sharing one database (README, "Several nodes"); "" leaves uniqueids bare.
+    system_name: str = ""
 
     @property
     def ari_url(self) -> str:
@@ -250,6 +253,7 @@ class AsteriskSandbox:
             "baseline_language": s.baseline_language,
             "baseline_playback": "&".join(f"callrec/{name}" for name in baseline_media),
             "baseline_dir": str(self.instance / "baseline-recordings"),
+            "system_name": f"systemname = {s.system_name}" if s.system_name else "",
         }
 
     def start(self, timeout: float = 60.0) -> None:

@@ -31,7 +31,8 @@ class ServiceProcess:
     """``callrec migrate`` then ``callrec run -c <written config>``; stopped with SIGTERM."""
 
     def __init__(self, config: Mapping[str, Any], workdir: Path) -> None:
-        self.config = {**config, "service": {"host": "127.0.0.1", "port": free_port()}}
+        service = {**config.get("service", {}), "host": "127.0.0.1", "port": free_port()}
+        self.config = {**config, "service": service}
         self.workdir = workdir
         self.config_path = workdir / "callrec.toml"
         self.log_path = workdir / "service.log"

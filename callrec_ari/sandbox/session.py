@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -75,12 +76,14 @@ class SandboxSession:
         command: str,
         prompts_dir: Path = PROMPTS_DIR,
         workdir: Path | None = None,
+        system_name: str = "",
     ) -> SandboxSession:
-        """A session on the first free numbered slot (for test runs and benchmarks)."""
+        """A session on the first free numbered slot (for test runs and benchmarks);
+        ``system_name`` makes its Asterisk a named node (``SandboxSettings.system_name``)."""
         slot, lock = claim_slot(lock_dir(cache_dir), command)
         return cls(
             cache_dir,
-            settings=SandboxSettings.for_slot(slot),
+            settings=replace(SandboxSettings.for_slot(slot), system_name=system_name),
             prompts_dir=prompts_dir,
             workdir=workdir,
             lock=lock,
