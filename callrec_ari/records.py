@@ -100,6 +100,9 @@ class CallRecord:
     caller_leg_sha256: str | None = None
     agent_leg_size_bytes: int | None = None
     agent_leg_sha256: str | None = None
+    # What cut the recording short: "pbx" when Asterisk died mid-call and the file it left
+    # open was repaired (recording/repair.py); the audio then ends at that moment.
+    interrupted_by: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
@@ -146,6 +149,8 @@ class CallRecord:
             caller_leg_sha256=_optional_str(data.get("caller_leg_sha256")),
             agent_leg_size_bytes=_optional_int(data.get("agent_leg_size_bytes")),
             agent_leg_sha256=_optional_str(data.get("agent_leg_sha256")),
+            # Absent from snapshots written before repaired recordings were flagged.
+            interrupted_by=_optional_str(data.get("interrupted_by")),
         )
 
     @property

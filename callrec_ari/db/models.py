@@ -75,6 +75,9 @@ class Call(Base):
     caller_leg_sha256: Mapped[str | None] = mapped_column(String(64))
     agent_leg_size_bytes: Mapped[int | None] = mapped_column(BigInteger())
     agent_leg_sha256: Mapped[str | None] = mapped_column(String(64))
+    # What cut the recording short ("pbx": Asterisk died mid-call and callrec repaired the
+    # file, recording/repair.py); None otherwise and on rows from before migration 0016.
+    interrupted_by: Mapped[str | None] = mapped_column(String(16))
     # The [ari] app of the instance that wrote the row last (README, "Two instances");
     # None on rows from before migration 0014. Stamped by the writer, not part of a snapshot.
     handled_by: Mapped[str | None] = mapped_column(String(80))

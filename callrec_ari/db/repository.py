@@ -49,6 +49,7 @@ _RECORD_COLUMNS = (
     "caller_leg_sha256",
     "agent_leg_size_bytes",
     "agent_leg_sha256",
+    "interrupted_by",
 )
 
 
@@ -83,6 +84,7 @@ def record_to_row(record: CallRecord) -> dict[str, Any]:
         "caller_leg_sha256": record.caller_leg_sha256,
         "agent_leg_size_bytes": record.agent_leg_size_bytes,
         "agent_leg_sha256": record.agent_leg_sha256,
+        "interrupted_by": record.interrupted_by,
     }
 
 
@@ -114,6 +116,7 @@ def call_to_record(call: Call) -> CallRecord:
         caller_leg_sha256=call.caller_leg_sha256,
         agent_leg_size_bytes=call.agent_leg_size_bytes,
         agent_leg_sha256=call.agent_leg_sha256,
+        interrupted_by=call.interrupted_by,
     )
 
 

@@ -71,6 +71,8 @@ class AwaitRecording:
 
     path: PurePosixPath  # relative to the recordings folder
     discard: bool = False  # the caller withdrew: delete the file instead of measuring it
+    # The channel vanished unseen: repair the file first if Asterisk left it open (repair.py).
+    lost: bool = False
 
 
 Command = (

@@ -36,6 +36,7 @@ from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.metrics import Metrics
 from callrec_ari.recording.paths import service_path
+from callrec_ari.recording.repair import QUIET_SECONDS
 from callrec_ari.records import CallRecord
 
 log = structlog.get_logger(__name__)
@@ -90,6 +91,7 @@ class CallController:
         admission: Admission | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self._ari = ari
         self._flow = flow
@@ -102,6 +104,7 @@ class CallController:
         self._admission = admission  # None: every call goes through the consent step
         self._monotonic = monotonic
         self._metrics = metrics or Metrics()
+        self._quiet_seconds = quiet_seconds  # how long a file left by a crash stays unchanged
         self._calls: dict[str, _Worker] = {}
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
         self._idle = asyncio.Event()
@@ -173,11 +176,13 @@ class CallController:
             phase = worker.call.phase if worker.call else None
             if phase in (Phase.ANNOUNCING, Phase.DECLINING, Phase.AWAITING_KEY):
                 worker.queue.put_nowait(ev.Interrupted(at=now))
-            elif phase == Phase.CONNECTED:
+            elif phase == Phase.CONNECTED and worker.call is not None:
                 try:
                     await self._ari.get_channel(worker.channel_id)
                 except ChannelGoneError:
-                    worker.queue.put_nowait(ev.ChannelEnded(at=now))
+                    # Unseen: Asterisk may have died. The call ended when its audio did.
+                    ended = self._last_write(worker.call.record) or now
+                    worker.queue.put_nowait(ev.ChannelEnded(at=ended, lost=True))
         await self.recover(await self._ari.app_channel_ids())
         if self._unfinished is not None:
             unfinished, self._unfinished = self._unfinished, None
@@ -400,7 +405,9 @@ class CallController:
             if worker is not None:
                 worker.busy = False  # waiting for Asterisk to close the file, not working
             try:
-                return await recording_settled(self._settle, self._recordings_dir, command)
+                return await recording_settled(
+                    self._settle, self._recordings_dir, command, quiet_seconds=self._quiet_seconds
+                )
             finally:
                 if worker is not None:
                     worker.busy = True

@@ -17,6 +17,7 @@ from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
 from callrec_ari.recording.finalise import Settled
 from callrec_ari.recording.paths import service_path
+from callrec_ari.recording.repair import QUIET_SECONDS, repair_left_by_crash
 
 log = structlog.get_logger(__name__)
 
@@ -53,10 +54,20 @@ async def send(port: AriPort, channel_id: str, command: cmd.Command) -> None:
 
 
 async def recording_settled(
-    settle: Settle, recordings_dir: Path, command: cmd.AwaitRecording
+    settle: Settle,
+    recordings_dir: Path,
+    command: cmd.AwaitRecording,
+    *,
+    quiet_seconds: float = QUIET_SECONDS,
 ) -> ev.RecordingSettled:
-    """Wait for the call's recording to close, measure it (or delete it), and say how it went."""
+    """Wait for the call's recording to close, measure it (or delete it), and say how it went.
+
+    A recording whose channel vanished unseen (``lost``) and that nothing writes any more is
+    repaired first if Asterisk left it open (``repair.py``), so it settles at once.
+    """
     path = service_path(recordings_dir, command.path)
+    if command.lost:
+        await repair_left_by_crash(path, quiet_seconds=quiet_seconds)
     settled = await settle(path, discard=command.discard)
     if settled.reason:
         log.warning("recording.not_complete", status=settled.status, reason=settled.reason)
@@ -76,4 +87,5 @@ async def recording_settled(
         caller_leg_sha256=caller.sha256 if caller else None,
         agent_leg_size_bytes=agent.size_bytes if agent else None,
         agent_leg_sha256=agent.sha256 if agent else None,
+        interrupted_by=settled.interrupted_by,
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import events as ev
+from callrec_ari.flow import notes
 from callrec_ari.flow.call import Call, Phase, noted, with_record
 from callrec_ari.records import Consent, RecordingStatus
 
@@ -20,6 +21,9 @@ def settled(call: Call, event: ev.RecordingSettled) -> Call:
     if status == RecordingStatus.EMPTY and call.record.answered_at is not None:
         # Bridged with an agent yet no audio: MixMonitor failed, not "nothing said".
         status = RecordingStatus.FAILED
+    at = call.record.ended_at
+    if event.interrupted_by is not None and at is not None:
+        call = noted(call, Fact(kind=Kind.NOTE, at=at, note=notes.PBX_FAILED))
     return replace(
         with_record(
             call,
@@ -31,6 +35,7 @@ def settled(call: Call, event: ev.RecordingSettled) -> Call:
             caller_leg_sha256=event.caller_leg_sha256,
             agent_leg_size_bytes=event.agent_leg_size_bytes,
             agent_leg_sha256=event.agent_leg_sha256,
+            interrupted_by=event.interrupted_by,
         ),
         phase=Phase.DONE,
     )

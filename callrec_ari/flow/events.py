@@ -69,6 +69,9 @@ class ChannelEnded:
     """The caller's channel is gone."""
 
     at: datetime
+    # Gone while callrec was not listening (unknown to Asterisk after a reconnect or at
+    # adoption): Asterisk may have died and left the recording open (recording/repair.py).
+    lost: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +123,7 @@ class RecordingSettled:
     caller_leg_sha256: str | None = None
     agent_leg_size_bytes: int | None = None
     agent_leg_sha256: str | None = None
+    interrupted_by: str | None = None  # what cut the recording short (repair.PBX), if anything
 
 
 FlowEvent = (

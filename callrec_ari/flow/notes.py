@@ -13,6 +13,9 @@ DO_NOT_RECORD = "the number is on the do-not-record list: no recording was offer
 RECOVERED = "callrec restarted during the consent step: the call was let through unrecorded"
 INTERRUPTED = "callrec lost sight of the call during the announcement: connected unrecorded"
 FAILED = "the announcement did not play to its end: connected unrecorded"
+PBX_FAILED = (
+    "Asterisk stopped during the conversation: the recording ends there (its file was repaired)"
+)
 
 
 def heard(versions: PromptVersions, medium: str, language: str) -> PromptHeard:

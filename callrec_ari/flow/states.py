@@ -187,7 +187,7 @@ class ConsentFlow:
             return call, [cmd.Subscribe()]
         if record.consent == Consent.PENDING:
             return replace(with_record(call, ended_at=ended_at), phase=Phase.DONE), []
-        return self._ended(call, ended_at)
+        return self._ended(call, ended_at, lost=True)
 
     def handle(self, call: Call, event: ev.FlowEvent) -> Step:
         """Apply one event to a call."""
@@ -203,7 +203,7 @@ class ConsentFlow:
             case ev.ChannelGone():
                 return self._channel_gone(call, event.at)
             case ev.ChannelEnded():
-                return self._ended(call, event.at)
+                return self._ended(call, event.at, lost=event.lost)
             case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
                 if call.record.agent is not None:
                     return call, []
@@ -387,7 +387,7 @@ class ConsentFlow:
         call = replace(call, queued=tuple(plays), playbacks=call.playbacks + len(plays))
         return next_prompt(call)
 
-    def _ended(self, call: Call, at: datetime) -> Step:
+    def _ended(self, call: Call, at: datetime, *, lost: bool = False) -> Step:
         if call.phase in BEFORE_CONNECTION:
             return self._ended_before_consent(call, at)
         if call.phase != Phase.CONNECTED:
@@ -397,6 +397,9 @@ class ConsentFlow:
         if call.record.recording_status == RecordingStatus.RECORDING and path is not None:
             discard = call.record.consent == Consent.WITHDRAWN
             return replace(call, phase=Phase.FINALISING), [
-                cmd.AwaitRecording(path=PurePosixPath(path), discard=discard)
+                # A withdrawn recording is deleted, open or not: nothing to repair.
+                cmd.AwaitRecording(
+                    path=PurePosixPath(path), discard=discard, lost=lost and not discard
+                )
             ]
         return replace(call, phase=Phase.DONE), []

@@ -35,6 +35,7 @@ from callrec_ari.lifecycle.purge import PurgeReport, run_purge
 from callrec_ari.lifecycle.report import default_grace, report_json
 from callrec_ari.lifecycle.report_query import read_report
 from callrec_ari.lifecycle.report_text import report_lines
+from callrec_ari.lifecycle.undecided import describe, read_undecided
 from callrec_ari.routing import store as routing
 from callrec_ari.training.expiry import ExpiryReport, purge_expired_copies
 
@@ -225,6 +226,13 @@ async def _orphans(
         on_orphan=lambda orphan: _out(_orphan_line(orphan, keep)),
     )
     _print_orphans(report, keep)
+    # Not orphans (a row knows them): named so the DPO decides what becomes of them.
+    async with sessions() as session:
+        undecided, total = await read_undecided(session)
+    for call in undecided:
+        _out(describe(call))
+    if total:
+        _out(f"{_n(total, 'recording')} kept that could not be read: they need a decision")
     return 0
 
 

@@ -8,6 +8,7 @@ What a data-protection officer (and cron) checks::
     per policy         how many calls are kept, and the oldest one's age
     holds in force     case, reason, age; those with no end date older than 90 days flagged
     restricted calls   processing restricted (Art. 18): how many, the oldest first
+    needs a decision   failed recordings whose file is kept (undecided.py): the DPO decides
 
 The grace allows for the purge's own rhythm: a call whose date passed a minute ago is not
 overdue while the next purge round has yet to run. ``RetentionReport.exit_status`` is 1 when
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from callrec_ari.config import LifecycleSettings, RetentionPolicy
+from callrec_ari.lifecycle.undecided import Undecided
 
 STALE_HOLD_DAYS = 90  # a hold with no end date this old should be reviewed
 _DAILY = timedelta(days=1)
@@ -81,6 +83,8 @@ class Facts:
     holds: Sequence[HeldCase]
     restricted: Sequence[RestrictedCall]
     restricted_total: int
+    undecided: Sequence[Undecided] = ()  # failed recordings whose file is kept (undecided.py)
+    undecided_total: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +123,8 @@ class RetentionReport:
     restricted: Sequence[RestrictedCall]
     restricted_total: int
     problems: list[str] = field(default_factory=list)
+    undecided: Sequence[Undecided] = ()
+    undecided_total: int = 0
 
     @property
     def stale_holds(self) -> list[HoldLine]:
@@ -207,6 +213,8 @@ def build_report(facts: Facts) -> RetentionReport:
         restricted=list(facts.restricted),
         restricted_total=facts.restricted_total,
         problems=_problems(facts),
+        undecided=list(facts.undecided),
+        undecided_total=facts.undecided_total,
     )
 
 
@@ -259,5 +267,16 @@ def report_json(report: RetentionReport) -> dict[str, Any]:
                 "reason": call.reason,
             }
             for call in report.restricted
+        ],
+        "needs_decision_total": report.undecided_total,
+        "needs_decision": [
+            {
+                "uniqueid": call.uniqueid,
+                "recording_path": call.relative_path,
+                "ended_at": _when(call.ended_at),
+                "interrupted_by": call.interrupted_by,
+                "delete_after": _when(call.delete_after),
+            }
+            for call in report.undecided
         ],
     }

@@ -26,6 +26,7 @@ from callrec_ari.lifecycle.report import (
     RetentionReport,
     build_report,
 )
+from callrec_ari.lifecycle.undecided import read_undecided
 
 RESTRICTED_LISTED = 100  # the oldest ones are listed; the total is always given
 
@@ -124,6 +125,7 @@ async def _facts(
         )
         if at is not None
     ]
+    undecided, undecided_total = await read_undecided(session)
     return Facts(
         now=now,
         grace=grace,
@@ -136,4 +138,6 @@ async def _facts(
         holds=holds,
         restricted=restricted,
         restricted_total=restricted_total or 0,
+        undecided=undecided,
+        undecided_total=undecided_total,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from callrec_ari.lifecycle.report import RetentionReport
+from callrec_ari.lifecycle.undecided import describe
 
 
 def _when(moment: datetime | None) -> str:
@@ -53,4 +54,8 @@ def report_lines(report: RetentionReport) -> list[str]:
         )
     if report.restricted_total > len(report.restricted):
         lines.append(f"  ... and {report.restricted_total - len(report.restricted)} more")
+    lines.append(f"recordings that need a decision: {report.undecided_total}")
+    lines.extend(f"  {describe(call)}" for call in report.undecided)
+    if report.undecided_total > len(report.undecided):
+        lines.append(f"  ... and {report.undecided_total - len(report.undecided)} more")
     return lines

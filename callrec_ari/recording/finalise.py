@@ -19,6 +19,11 @@ three files one after the other, so the recording is settled once every one of t
 exists is closed. Each leg is measured like the mix (size, SHA-256), so any copy of a leg can
 be checked against the row; a leg that is missing or unreadable is logged and stored as unknown, and
 never turns a good mix into a failed recording.
+
+A recording Asterisk left open because it died mid-call is repaired first (``repair.py``),
+which leaves ``<file>.interrupted``: such a recording counts as closed (nothing will ever close
+it), is measured at once, and settles with ``interrupted_by`` (``pbx``), or as ``failed`` if
+its file could not be repaired.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pathlib import Path
 import structlog
 
 from callrec_ari.errors import RecordingError
-from callrec_ari.recording import withdrawal
+from callrec_ari.recording import repair, withdrawal
 from callrec_ari.recording.audio import StoredAudio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.records import RecordingStatus
@@ -66,6 +71,7 @@ class Settled:
     withdrawn_at: datetime | None = None  # the dialplan's withdrawal marker's time, if any
     caller_leg: WavFacts | None = None  # the data subject's voice alone (legs.py)
     agent_leg: WavFacts | None = None  # the staff member's voice alone
+    interrupted_by: str | None = None  # what cut the recording short (repair.PBX), if anything
 
 
 def marker_for(path: Path) -> Path:
@@ -98,8 +104,9 @@ def wav_closed(path: Path) -> bool | None:
 
 def recording_closed(path: Path) -> bool | None:
     """Whether the mix ``path`` and the legs beside it are all closed (``wav_closed``), or
-    an older dialplan's ``.done`` marker says so; None if no file of the recording exists."""
-    if marker_for(path).exists():
+    an older dialplan's ``.done`` marker (or a repair's ``.interrupted``) says so; None if no
+    file of the recording exists."""
+    if marker_for(path).exists() or repair.marker_path(path).exists():
         return True
     states = [wav_closed(file) for file in (path, *leg_files(path))]
     present = [state for state in states if state is not None]
@@ -185,6 +192,14 @@ def _withdrawal_state(path: Path, discard: bool) -> tuple[bool, bool]:
 
 
 def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
+    cut_by = repair.interrupted_by(path)
+    try:
+        return _measured(path, marker, discard, cut_by)
+    finally:
+        repair.marker_path(path).unlink(missing_ok=True)
+
+
+def _measured(path: Path, marker: Path, discard: bool, cut_by: str | None) -> Settled:
     if discard or withdrawal.marker_path(path).exists():
         gone = withdrawal.discard(path, marker)
         return Settled(
@@ -199,20 +214,26 @@ def _measure(path: Path, marker: Path, discard: bool = False) -> Settled:
         try:
             facts = inspect_wav(path)
         except RecordingError as exc:
-            return Settled(status=RecordingStatus.FAILED, reason=str(exc))
+            reason = str(exc)
+            if cut_by is not None:
+                reason = (
+                    f"Asterisk stopped during the call and left a file it could not repair: {exc}"
+                )
+            return Settled(status=RecordingStatus.FAILED, reason=reason, interrupted_by=cut_by)
         # Measured even beside an empty mix: a leg with audio is personal data the row must
         # know by its hash too (it goes with the mix under every deletion rule).
         caller, agent = (_leg_facts(leg) for leg in leg_files(path))
+        status = RecordingStatus.COMPLETE
+        reason = ""
         if facts.duration_seconds == 0:
-            return Settled(
-                status=RecordingStatus.EMPTY,
-                facts=facts,
-                reason="no audio frames",
-                caller_leg=caller,
-                agent_leg=agent,
-            )
+            status, reason = RecordingStatus.EMPTY, "no audio frames"
         return Settled(
-            status=RecordingStatus.COMPLETE, facts=facts, caller_leg=caller, agent_leg=agent
+            status=status,
+            facts=facts,
+            reason=reason,
+            caller_leg=caller,
+            agent_leg=agent,
+            interrupted_by=cut_by,
         )
     finally:
         marker.unlink(missing_ok=True)

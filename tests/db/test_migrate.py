@@ -111,6 +111,27 @@ def test_handled_by_goes_down_and_comes_back_keeping_the_rows(database_url):
     assert "handled_by" in asyncio.run(columns())
 
 
+def test_interrupted_by_goes_down_and_comes_back(database_url):
+    """Migration 0016 adds ``interrupted_by``; a downgrade to 0015 drops it, and upgrading
+    again brings it back."""
+
+    async def columns() -> set[str]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {column["name"] for column in inspect(sync).get_columns("calls")}
+                )
+        finally:
+            await engine.dispose()
+
+    assert "interrupted_by" in asyncio.run(columns())
+    command.downgrade(migrate.alembic_config(database_url), "0015")
+    assert "interrupted_by" not in asyncio.run(columns())
+    upgrade_to_head(database_url)
+    assert "interrupted_by" in asyncio.run(columns())
+
+
 def tables_down_and_up(database_url: str, revision: str) -> tuple[set[str], set[str]]:
     """The tables after a downgrade to ``revision``, then after upgrading to head again."""
 

@@ -48,6 +48,7 @@ class Harness:
         settings: Settings,
         do_not_record: frozenset[str] = frozenset(),
         metrics: Metrics | None = None,
+        quiet_seconds: float = 0.2,
     ) -> None:
         self.ari = FakeAri()
         self.records: list[CallRecord] = []
@@ -63,6 +64,7 @@ class Harness:
             do_not_record=lambda number: number in do_not_record,
             clock=lambda: at(100),
             metrics=metrics,
+            quiet_seconds=quiet_seconds,
         )
 
     async def feed(self, *events: ari.AriEvent) -> None:

@@ -13,7 +13,7 @@ import pytest
 import tomli_w
 
 from callrec_ari.__main__ import main
-from callrec_ari.records import CallRecord
+from callrec_ari.records import CallRecord, RecordingStatus
 from tests.lifecycle.conftest import file_of, recorded, row, set_columns, store
 from tests.support.audio import write_wav
 from tests.support.database import on_database as database
@@ -245,6 +245,30 @@ def test_orphans_are_reported_then_removed(config, database_url, recordings):
     assert out.splitlines()[0].endswith("removed")
     assert not stray.exists()
     assert file_of(recordings, recorded("7.1", None, start=OLD)).exists()
+
+
+def test_a_kept_file_that_could_not_be_repaired_needs_a_decision(config, database_url, recordings):
+    """A failed recording whose file a row still keeps is not an orphan: it is named as
+    needing a decision, and --remove leaves it alone."""
+    cut = recorded(
+        "7.3",
+        None,
+        start=RECENT,
+        recording_status=RecordingStatus.FAILED,
+        interrupted_by="pbx",
+    )
+    seed(database_url, cut)
+    wav = file_of(recordings, cut)
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    wav.write_bytes(b"\x00" * 100)
+
+    status, out, _ = run(config, "orphans", "--remove")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("0 orphans among 1 recording")
+    assert lines[1].startswith(f"needs a decision {cut.recording_path}  call 7.3  Asterisk died")
+    assert lines[2] == "1 recording kept that could not be read: they need a decision"
+    assert wav.read_bytes() == b"\x00" * 100
 
 
 @pytest.mark.parametrize("argv", [["purge"], ["orphans"], ["hold", "list"]])

@@ -18,7 +18,7 @@ from callrec_ari.db.models import AuditEntry
 from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.holds import HoldRequest
 from callrec_ari.recording.paths import relative_path
-from callrec_ari.records import CallRecord
+from callrec_ari.records import CallRecord, RecordingStatus
 from tests.db.records import finished, ringing
 from tests.lifecycle.conftest import set_columns, store
 from tests.support.database import on_database
@@ -94,6 +94,25 @@ def test_nothing_overdue_exits_zero_and_the_reading_is_audited(config: Path, dat
     assert entry.actor.startswith("cli:")
     assert json.loads(entry.detail)["overdue_calls"] == 0
     assert json.loads(entry.detail)["exit_status"] == 0
+
+
+def test_a_recording_that_could_not_be_repaired_is_named_for_a_decision(
+    config: Path, database_url: str
+):
+    """A failed recording whose file is kept is listed as needing a decision, in text and
+    JSON, without making the report fail (it is not overdue)."""
+    cut = dataclasses.replace(
+        call("r.9", days_ago=1), recording_status=RecordingStatus.FAILED, interrupted_by="pbx"
+    )
+    on_database(database_url, lambda sessions: store(sessions, cut, call("r.8", days_ago=1)))
+    done = report(config)
+    assert done.returncode == 0, done.stderr
+    assert "recordings that need a decision: 1" in done.stdout
+    assert f"  needs a decision {cut.recording_path}  call r.9  Asterisk died" in done.stdout
+    data = json.loads(report(config, "--json").stdout)
+    assert data["needs_decision_total"] == 1
+    assert data["needs_decision"][0]["uniqueid"] == "r.9"
+    assert data["needs_decision"][0]["interrupted_by"] == "pbx"
 
 
 def test_a_call_past_its_date_exits_one_and_says_so(config: Path, database_url: str):
