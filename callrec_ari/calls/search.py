@@ -80,6 +80,7 @@ class CallView:
     languages_played: tuple[str, ...] | None = None
     withdrawn_at: datetime | None = None  # the caller withdrew consent mid-call (then deleted)
     node: str | None = None  # the PBX node that recorded it; None on rows from before nodes
+    interrupted_by: str | None = None  # "pbx": cut by an Asterisk crash, repaired (issue 15)
 
     @classmethod
     def of(cls, call: Call, *, actor: Actor, held: bool) -> CallView:
@@ -107,6 +108,7 @@ class CallView:
             languages_played=_played(call.evidence),
             withdrawn_at=call.withdrawn_at,
             node=call.node,
+            interrupted_by=call.interrupted_by,
         )
 
 

@@ -82,7 +82,7 @@ class Call(Base):
     # None on rows from before migration 0014. Stamped by the writer, not part of a snapshot.
     handled_by: Mapped[str | None] = mapped_column(String(80))
     # The PBX node whose callrec first wrote the row ([service] node; README, "Several
-    # nodes"); None on rows from before migration 0016. Stamped by the writer, like handled_by.
+    # nodes"); None on rows from before migration 0017. Stamped by the writer, like handled_by.
     node: Mapped[str | None] = mapped_column(String(64), index=True)
     # Lifecycle, set by staff and the purge job, never by call snapshots:
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

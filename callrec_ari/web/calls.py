@@ -76,6 +76,7 @@ def _call_json(call: CallView) -> dict[str, Any]:
         "playable": call.playable,
         "withdrawn_at": call.withdrawn_at.isoformat() if call.withdrawn_at else None,
         "node": call.node,
+        "interrupted_by": call.interrupted_by,
     }
 
 

@@ -177,3 +177,21 @@ async def test_a_withdrawn_call_shows_when_the_caller_withdrew_and_cannot_be_pla
     page = await (await client.get(f"/calls/{record.uniqueid}")).text()
     assert pressed.strftime("%Y-%m-%d %H:%M:%S UTC") in page
     assert 'id="player"' not in page
+
+
+async def test_a_call_cut_by_the_pbx_says_so_and_names_its_node(
+    client, person, clock, calls, session_factory
+):
+    """A recording an Asterisk crash cut short (repaired) is marked on the call's page and in
+    the API, beside the node that recorded it."""
+    cut = dataclasses.replace(calls[0], interrupted_by="pbx")
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, [cut], node="pbx-b")
+    await sign_in(client, await person("sue", Role.SUPERVISOR), clock)
+    page = await (await client.get(f"/calls/{cut.uniqueid}")).text()
+    assert 'id="interrupted-by"' in page
+    assert "pbx-b" in page
+    api = await (await client.get(f"/api/calls/{cut.uniqueid}")).json()
+    assert (api["interrupted_by"], api["node"]) == ("pbx", "pbx-b")
+    other = await (await client.get(f"/api/calls/{calls[1].uniqueid}")).json()
+    assert (other["interrupted_by"], other["node"]) == (None, None)
