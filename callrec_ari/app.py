@@ -66,6 +66,7 @@ from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
 from callrec_ari.storage import open_store
+from callrec_ari.storage.recordings import Offsite
 from callrec_ari.storage.uploads import UploadQueue
 from callrec_ari.supervision import Backoff, Duties, Rounds
 from callrec_ari.web.security import harden
@@ -109,8 +110,8 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     metrics.readings.duties = app[DUTIES]
     app.cleanup_ctx.append(_loop_lag)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_uploads)  # before the purge, which deletes from the store too
     app.cleanup_ctx.append(_housekeeping)
-    app.cleanup_ctx.append(_uploads)
     app.cleanup_ctx.append(_calls)
     app.router.add_get("/healthz", _health)
     # No sign-in, like /healthz: no label holds a number or a call's id.
@@ -192,7 +193,12 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     tasks.append(_supervised(app, "overdue-count", lambda rounds: count(rounds=rounds)))
     if settings.lifecycle.purge_interval_seconds > 0:
         purge = partial(
-            purge_periodically, settings, app[SESSIONS], clock=utc_now, purged=purged.set
+            purge_periodically,
+            settings,
+            app[SESSIONS],
+            clock=utc_now,
+            purged=purged.set,
+            offsite=_offsite(app),
         )
         tasks.append(_supervised(app, "purge", lambda rounds: purge(rounds=rounds)))
         app[METRICS].readings.purge = app[DUTIES].statuses["purge"]
@@ -242,6 +248,14 @@ async def _uploads(app: web.Application) -> AsyncIterator[None]:
     finally:
         await app[DUTIES].stop("uploads")
         await store.close()
+
+
+def _offsite(app: web.Application) -> Offsite | None:
+    """The upload queue's store and outbox, for the deleters; None without object storage."""
+    if UPLOADS not in app:
+        return None
+    queue = app[UPLOADS]
+    return Offsite(store=queue.store, outbox=queue.outbox)
 
 
 def _supervised(

@@ -23,6 +23,7 @@ from tests.support.postgres import PostgresServer
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
 
+    from callrec_ari.storage.recordings import Offsite
     from callrec_ari.storage.s3 import S3Store
     from tests.support.seaweedfs import SeaweedServer
 
@@ -74,13 +75,21 @@ async def s3_store(seaweed: SeaweedServer, aio_session: AioSession) -> AsyncIter
     """A store on the session's bucket, under a prefix of this test's own, in parts of the
     smallest size S3 allows (5 MiB), so that a test file of a few MiB goes in parts."""
     from callrec_ari.storage.s3 import S3Store  # noqa: PLC0415 - as above
-    from tests.support.seaweedfs import TEST_BUCKET  # noqa: PLC0415
+    from tests.support.seaweedfs import PART_BYTES, TEST_BUCKET  # noqa: PLC0415
 
     settings = seaweed.settings(
-        TEST_BUCKET, prefix=f"test-{secrets.token_hex(6)}/", part_size_bytes=5 * 1024 * 1024
+        TEST_BUCKET, prefix=f"test-{secrets.token_hex(6)}/", part_size_bytes=PART_BYTES
     )
     async with S3Store(settings, session=aio_session) as store:
         yield store
+
+
+@pytest.fixture
+def offsite(s3_store: S3Store, tmp_path: Path) -> Offsite:
+    """The outbox (``tmp_path/outbox``) and the S3 store of ``[storage] kind = "s3"``."""
+    from callrec_ari.storage.recordings import Offsite  # noqa: PLC0415 - as above
+
+    return Offsite(store=s3_store, outbox=tmp_path / "outbox")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

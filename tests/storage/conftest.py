@@ -9,9 +9,10 @@ import pytest
 
 from callrec_ari.storage import LocalStore, RecordingStore
 from callrec_ari.storage.s3 import S3Store
-from tests.support.seaweedfs import TEST_BUCKET
+from tests.support.seaweedfs import PART_BYTES, TEST_BUCKET
 
 BUCKET = TEST_BUCKET
+__all__ = ["BUCKET", "PART_BYTES"]  # for the tests here
 
 
 @pytest.fixture(params=["local", "s3"])
