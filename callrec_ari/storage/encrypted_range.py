@@ -15,14 +15,20 @@ fails the same way: ``RecordingError``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from callrec_ari.crypto.format import HEADER_BYTES, TAG_BYTES, Header, parse_header
 from callrec_ari.errors import RecordingError
+from callrec_ari.recording.audio import StoredAudio
 from callrec_ari.storage.port import RecordingStore
 
 
@@ -64,7 +70,7 @@ def cipher_span(header: Header, start: int, end: int) -> tuple[int, int, int]:
 
 async def plaintext(
     encrypted: EncryptedObject, data_key: bytes, start: int = 0, end: int | None = None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The plaintext bytes ``[start, end)`` (``end`` None: to the end; clamped to the
     file), decrypted a chunk at a time as they arrive from one ranged GET."""
     header = encrypted.header
@@ -113,3 +119,22 @@ async def read_range(
 ) -> bytes:
     """``plaintext`` joined: for small ranges."""
     return b"".join([piece async for piece in plaintext(encrypted, data_key, start, end)])
+
+
+@contextlib.asynccontextmanager
+async def downloaded(encrypted: EncryptedObject, data_key: bytes) -> AsyncIterator[StoredAudio]:
+    """The whole object fetched to a private temporary file (mode 0600, removed on leaving),
+    as a ``StoredAudio`` for the readers that read a file from start to end (waveform,
+    SHA-256, export, copies). Only ciphertext is written: the plaintext stays in memory."""
+    fd, name = await asyncio.to_thread(
+        tempfile.mkstemp, prefix="callrec-fetched-", suffix=".enc"
+    )  # mkstemp makes it 0600
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async with await encrypted.store.read(encrypted.key) as stream:
+                async for piece in stream:
+                    await asyncio.to_thread(out.write, piece)
+        yield StoredAudio(path=path, key=data_key)
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
