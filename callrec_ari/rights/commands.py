@@ -149,22 +149,26 @@ def _record_refusal(job: Job, refusal: ForbiddenError) -> None:
 
 def _export_package(job: Job) -> export.Package:
     args = job.args
-    return job.run(
-        lambda session: export.export_number(
-            session,
-            job.recordings,
-            args.number,
-            args.out,
-            actor=job.actor,
-            now=job.now,
-            region=job.region,
-            request_id=args.request,
-            agent_consent=AgentConsent.stated(
-                args.agent_consent, args.consent_on, args.consent_how
-            ),
-            keys=job.settings.encryption.master_keys,
-        )
-    )
+
+    async def export_package(session: AsyncSession) -> export.Package:
+        async with opened_offsite(job.settings) as offsite:
+            return await export.export_number(
+                session,
+                job.recordings,
+                args.number,
+                args.out,
+                actor=job.actor,
+                now=job.now,
+                region=job.region,
+                request_id=args.request,
+                agent_consent=AgentConsent.stated(
+                    args.agent_consent, args.consent_on, args.consent_how
+                ),
+                keys=job.settings.encryption.master_keys,
+                offsite=offsite,
+            )
+
+    return job.run(export_package)
 
 
 def _erase(job: Job) -> int:

@@ -17,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from callrec_ari.config import Settings
 from callrec_ari.config.storage import StorageKind
-from callrec_ari.recording.audio import ENCRYPTED_SUFFIX, sealed_path
+from callrec_ari.errors import RecordingError
+from callrec_ari.recording.audio import ENCRYPTED_SUFFIX, StoredAudio, sealed_path
 from callrec_ari.recording.legs import legs_of
+from callrec_ari.recording.paths import service_path
 from callrec_ari.storage import open_store
 from callrec_ari.storage.port import RecordingStore
 from callrec_ari.storage.uploads import outbox_file
@@ -95,6 +99,13 @@ async def locate(plain: Path, relative_plain: str, offsite: Offsite | None) -> F
     return Found(place=Place.STORE, key=key, size=info.size)
 
 
+async def present(recordings_dir: Path, relative_plain: str, offsite: Offsite | None) -> bool:
+    """Whether the audio at ``relative_plain`` exists anywhere; ``RecordingError`` for a
+    path that leaves the recordings folder."""
+    plain = service_path(recordings_dir, relative_plain)
+    return await locate(plain, relative_plain, offsite) is not None
+
+
 def _local(plain: Path) -> Found | None:
     size = _size(plain)
     if size is not None:
@@ -153,6 +164,42 @@ async def remove_offsite(offsite: Offsite, relative_mixes: Sequence[str]) -> set
 def _unlink_all(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def fetched(
+    recordings_dir: Path, wanted: Sequence[tuple[str, bytes]], offsite: Offsite | None
+) -> AsyncIterator[dict[str, StoredAudio]]:
+    """For whole-file readers (an export): those of the sealed files ``wanted`` (relative
+    plain path, data key) that are no longer in the recordings folder, by relative path:
+    the outbox's file, or the object's ciphertext fetched into a private temporary folder
+    (mode 0700) that is removed on leaving. Files in the folder, or nowhere, are left out."""
+    found: dict[str, StoredAudio] = {}
+    if offsite is None:
+        yield found
+        return
+    folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="callrec-fetched-"))
+    try:
+        for index, (relative, data_key) in enumerate(wanted):
+            try:
+                plain = service_path(recordings_dir, relative)
+            except RecordingError:
+                continue  # outside the folder: the reader refuses it with its own words
+            where = await locate(plain, relative, offsite)
+            if where is None or where.place in {Place.PLAIN, Place.SEALED}:
+                continue
+            if where.path is not None:
+                found[relative] = StoredAudio(path=where.path, key=data_key)
+                continue
+            target = folder / f"{index}.enc"
+            async with await offsite.store.read(storage_key(relative)) as stream:
+                with target.open("wb") as out:
+                    async for piece in stream:
+                        await asyncio.to_thread(out.write, piece)
+            found[relative] = StoredAudio(path=target, key=data_key)
+        yield found
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager

@@ -199,6 +199,7 @@ async def export_package(request: web.Request) -> web.StreamResponse:
                 agent_consent=consent,
                 delivery=f"web download by {account.actor.name}",
                 keys=settings.encryption.master_keys,
+                offsite=request.app.get(OFFSITE),
             ),
         )
         name = f"access-{package.number.removeprefix('+')}-{now:%Y%m%d}"
