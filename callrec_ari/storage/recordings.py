@@ -172,8 +172,8 @@ async def fetched(
 ) -> AsyncIterator[dict[str, StoredAudio]]:
     """For whole-file readers (an export): those of the sealed files ``wanted`` (relative
     plain path, data key) that are no longer in the recordings folder, by relative path:
-    the outbox's file, or the object's ciphertext fetched into a private temporary folder
-    (mode 0700) that is removed on leaving. Files in the folder, or nowhere, are left out."""
+    a copy of the outbox's file or of the object's ciphertext, in a private temporary
+    folder (mode 0700) removed on leaving. Files in the folder, or nowhere, are left out."""
     found: dict[str, StoredAudio] = {}
     if offsite is None:
         yield found
@@ -185,21 +185,34 @@ async def fetched(
                 plain = service_path(recordings_dir, relative)
             except RecordingError:
                 continue  # outside the folder: the reader refuses it with its own words
-            where = await locate(plain, relative, offsite)
-            if where is None or where.place in {Place.PLAIN, Place.SEALED}:
-                continue
-            if where.path is not None:
-                found[relative] = StoredAudio(path=where.path, key=data_key)
-                continue
             target = folder / f"{index}.enc"
+            if await _fetch(plain, relative, offsite, target):
+                found[relative] = StoredAudio(path=target, key=data_key)
+        yield found
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
+
+async def _fetch(plain: Path, relative: str, offsite: Offsite, target: Path) -> bool:
+    """Copy the sealed file of ``relative`` from the outbox or the store to ``target``;
+    False if it is in the recordings folder or nowhere. A copy, not the outbox's file: the
+    queue may remove that one while the reader is still at work."""
+    for _ in range(2):  # uploaded and removed from the outbox while we looked: once more
+        where = await locate(plain, relative, offsite)
+        if where is None or where.place in {Place.PLAIN, Place.SEALED}:
+            return False
+        if where.path is None:
             async with await offsite.store.read(storage_key(relative)) as stream:
                 with target.open("wb") as out:
                     async for piece in stream:
                         await asyncio.to_thread(out.write, piece)
-            found[relative] = StoredAudio(path=target, key=data_key)
-        yield found
-    finally:
-        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+            return True
+        try:
+            await asyncio.to_thread(shutil.copyfile, where.path, target)
+        except FileNotFoundError:
+            continue
+        return True
+    return False
 
 
 @contextlib.asynccontextmanager

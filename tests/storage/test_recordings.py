@@ -9,6 +9,7 @@ from callrec_ari.storage.recordings import (
     Found,
     Offsite,
     Place,
+    fetched,
     locate,
     recording_keys,
     remove_offsite,
@@ -80,3 +81,31 @@ async def test_removing_takes_the_outbox_files_and_the_objects_and_may_run_again
 
 def _found(place: Place, *, size: int, path: Path | None = None, key: str | None = None) -> Found:
     return Found(place=place, path=path, key=key, size=size)
+
+
+async def test_whole_file_readers_get_private_copies_removed_afterwards(
+    offsite: Offsite, tmp_path: Path
+):
+    """A sealed file waiting in the outbox and one only the store holds are copied into a
+    private folder (the outbox's file may go meanwhile); one still in the recordings folder
+    is left to the reader; the folder is gone after the block."""
+    recordings = tmp_path / "recordings"
+    (recordings / "2026/12/02").mkdir(parents=True)
+    here, waiting, stored = (f"2026/12/02/{name}.wav" for name in ("here", "waiting", "stored"))
+    sealed_path(recordings / here).write_bytes(b"CREC here")
+    offsite.outbox.mkdir()
+    offsite.outbox_file(storage_key(waiting)).write_bytes(b"CREC waiting")
+    source = tmp_path / "source"
+    source.write_bytes(b"CREC stored")
+    await offsite.store.put(storage_key(stored), source)
+    key = bytes(32)
+    wanted = [(here, key), (waiting, key), (stored, key)]
+    async with fetched(recordings, wanted, offsite) as copies:
+        assert sorted(copies) == [stored, waiting]
+        offsite.outbox_file(storage_key(waiting)).unlink()  # uploaded meanwhile
+        assert copies[waiting].path.read_bytes() == b"CREC waiting"
+        assert copies[stored].path.read_bytes() == b"CREC stored"
+        assert copies[stored].key == key
+        folder = copies[stored].path.parent
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert not folder.exists()
