@@ -6,6 +6,9 @@ A small HTTP endpoint, ``GET /healthz``, reports what the service is doing, and 
 the same and more for Prometheus (``callrec_ari.metrics``). Every background task runs under
 one supervisor (``callrec_ari.supervision``): a crash is logged with its traceback, the task
 restarts after a growing delay, and ``/healthz`` names it (and is not 200) while it is failing.
+
+With ``[storage] kind = "s3"`` the store and its upload queue are opened before the calls
+start and closed after they stop, so the seal task's last hand-overs still reach the outbox.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from callrec_ari.ari.ws_rest import WsRest
 from callrec_ari.audit.witnessing import Witnesser, witness_periodically
 from callrec_ari.config import Settings
 from callrec_ari.config.encryption import with_master_key
+from callrec_ari.config.storage import StorageKind
 from callrec_ari.db.journal import Journal
 from callrec_ari.db.repository import handlers_of, unfinished_calls
 from callrec_ari.db.session import create_engine, create_session_factory, describe_error
@@ -61,6 +65,9 @@ from callrec_ari.register.importer import RegisterImporter
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
+from callrec_ari.storage import open_store
+from callrec_ari.storage.recordings import Offsite
+from callrec_ari.storage.uploads import UploadQueue
 from callrec_ari.supervision import Backoff, Duties, Rounds
 from callrec_ari.web.security import harden
 
@@ -78,6 +85,7 @@ DUTIES = web.AppKey("duties", Duties)
 METRICS = web.AppKey("metrics", Metrics)
 ADMISSION = web.AppKey("admission", Admission)
 SEALER = web.AppKey("sealer", Sealer)
+UPLOADS = web.AppKey("uploads", UploadQueue)
 
 _FLUSH_ON_STOP_SECONDS = 10.0
 _SEAL_ON_STOP_SECONDS = 10.0  # then what is left is sealed by the first sweep of the next start
@@ -102,6 +110,7 @@ def build_app(settings: Settings, *, backoff: Backoff | None = None) -> web.Appl
     metrics.readings.duties = app[DUTIES]
     app.cleanup_ctx.append(_loop_lag)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_uploads)  # before the purge, which deletes from the store too
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_calls)
     app.router.add_get("/healthz", _health)
@@ -185,7 +194,12 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     tasks.append(_supervised(app, "overdue-count", lambda rounds: count(rounds=rounds)))
     if settings.lifecycle.purge_interval_seconds > 0:
         purge = partial(
-            purge_periodically, settings, app[SESSIONS], clock=utc_now, purged=purged.set
+            purge_periodically,
+            settings,
+            app[SESSIONS],
+            clock=utc_now,
+            purged=purged.set,
+            offsite=_offsite(app),
         )
         tasks.append(_supervised(app, "purge", lambda rounds: purge(rounds=rounds)))
         app[METRICS].readings.purge = app[DUTIES].statuses["purge"]
@@ -202,6 +216,47 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _uploads(app: web.Application) -> AsyncIterator[None]:
+    """With an S3 store: the store and the upload queue that moves sealed files into it."""
+    settings = app[SETTINGS]
+    storage = settings.storage
+    if storage.kind is not StorageKind.S3:
+        yield
+        return
+    # Opening makes no request: a store that is down delays uploads, never the start.
+    store = await open_store(storage, settings.recording.service_dir)
+
+    async def still_wanted(key: str) -> None:
+        # Deleted (purge, erasure) while it was uploaded: the object must not outlive it.
+        if not await asyncio.to_thread(queue.path_for(key).exists):
+            await store.delete(key)
+
+    queue = UploadQueue(
+        store,
+        storage.outbox_dir,
+        workers=storage.upload_workers,
+        retry_min_seconds=storage.retry_min_seconds,
+        retry_max_seconds=storage.retry_max_seconds,
+        on_stored=still_wanted,
+    )
+    app[UPLOADS] = queue
+    app[METRICS].readings.uploads = queue
+    _supervised(app, "uploads", queue.run)
+    try:
+        yield
+    finally:
+        await app[DUTIES].stop("uploads")
+        await store.close()
+
+
+def _offsite(app: web.Application) -> Offsite | None:
+    """The upload queue's store and outbox, for the deleters; None without object storage."""
+    if UPLOADS not in app:
+        return None
+    queue = app[UPLOADS]
+    return Offsite(store=queue.store, outbox=queue.outbox)
 
 
 def _supervised(
@@ -365,6 +420,7 @@ def _settle_and_seal(app: web.Application) -> Callable[..., Awaitable[Settled]]:
         instance=settings.ari.app if settings.ha.enabled else None,
         sweep_interval_seconds=settings.encryption.sweep_interval_seconds,
         lookback_hours=settings.encryption.sweep_lookback_hours,
+        hand_over=app[UPLOADS].add if UPLOADS in app else None,
     )
     app[SEALER] = sealer
     app[METRICS].readings.sealer = sealer
@@ -461,5 +517,7 @@ async def _health(request: web.Request) -> web.Response:
         body["peers"] = app[LEASES].leases.view(time.monotonic())
     if SEALER in app:
         body["recordings_to_seal"] = app[SEALER].waiting  # still plain on disk
+    if UPLOADS in app:
+        body["uploads_pending"] = len(app[UPLOADS].pending)  # sealed, not yet in the store
     healthy = events.connected and not events.replaced and not app[DUTIES].failing
     return web.json_response(body, status=200 if healthy else 503)

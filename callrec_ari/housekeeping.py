@@ -36,6 +36,7 @@ from callrec_ari.rights import donotrecord
 from callrec_ari.routing import store as routing
 from callrec_ari.routing.overrides import apply
 from callrec_ari.routing.store import Changes
+from callrec_ari.storage.recordings import Offsite
 from callrec_ari.supervision import UNWATCHED, Rounds
 from callrec_ari.training.expiry import purge_expired_copies
 
@@ -183,10 +184,11 @@ async def purge_periodically(
     sleep: Sleep = asyncio.sleep,
     rounds: Rounds = UNWATCHED,
     purged: Callable[[], None] = lambda: None,
+    offsite: Offsite | None = None,
 ) -> None:
     """Purge expired recordings, then expired training copies, every
     ``lifecycle.purge_interval_seconds``, until cancelled; ``purged`` is called after each
-    run that succeeded."""
+    run that succeeded. ``offsite``: the object store and outbox, with ``kind = "s3"``."""
     interval = settings.lifecycle.purge_interval_seconds
     while True:
         try:
@@ -199,6 +201,7 @@ async def purge_periodically(
                 now=clock(),
                 batch_size=settings.lifecycle.purge_batch_size,
                 between_batches=Pacer(),
+                offsite=offsite,
             )
             # Old prompt audio is kept while a kept call heard it: checked after the calls.
             async with sessions() as session, session.begin():

@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import structlog
@@ -18,6 +19,13 @@ from callrec_ari.config import LogSettings
 from callrec_ari.db.migrate import upgrade_to_head
 from callrec_ari.db.session import create_engine, create_session_factory
 from tests.support.postgres import PostgresServer
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
+
+    from callrec_ari.storage.recordings import Offsite
+    from callrec_ari.storage.s3 import S3Store
+    from tests.support.seaweedfs import SeaweedServer
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +49,47 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL server for the whole test session."""
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed() -> Iterator[SeaweedServer]:
+    """One SeaweedFS server (S3) for the whole session, with the tests' bucket."""
+    # Imported here: the S3 client libraries take a second to load, which most tests skip.
+    from tests.support.seaweedfs import TEST_BUCKET, SeaweedServer  # noqa: PLC0415
+
+    with SeaweedServer() as server:
+        server.create_bucket(TEST_BUCKET)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def aio_session() -> AioSession:
+    """One S3 client session for the run: it reads the S3 API model once, not per test."""
+    from aiobotocore.session import AioSession  # noqa: PLC0415 - as above
+
+    return AioSession()
+
+
+@pytest.fixture
+async def s3_store(seaweed: SeaweedServer, aio_session: AioSession) -> AsyncIterator[S3Store]:
+    """A store on the session's bucket, under a prefix of this test's own, in parts of the
+    smallest size S3 allows (5 MiB), so that a test file of a few MiB goes in parts."""
+    from callrec_ari.storage.s3 import S3Store  # noqa: PLC0415 - as above
+    from tests.support.seaweedfs import PART_BYTES, TEST_BUCKET  # noqa: PLC0415
+
+    settings = seaweed.settings(
+        TEST_BUCKET, prefix=f"test-{secrets.token_hex(6)}/", part_size_bytes=PART_BYTES
+    )
+    async with S3Store(settings, session=aio_session) as store:
+        yield store
+
+
+@pytest.fixture
+def offsite(s3_store: S3Store, tmp_path: Path) -> Offsite:
+    """The outbox (``tmp_path/outbox``) and the S3 store of ``[storage] kind = "s3"``."""
+    from callrec_ari.storage.recordings import Offsite  # noqa: PLC0415 - as above
+
+    return Offsite(store=s3_store, outbox=tmp_path / "outbox")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -4,12 +4,16 @@ Playing is no copy: a copy leaves only as a release or a data-subject export (``
 
 The file is served only from inside the recordings folder: a stored path that would lead
 out of it (``..``, an absolute path, a symbolic link pointing elsewhere) is treated as no
-recording at all, and never opened.
+recording at all, and never opened. With object storage (``offsite``) a sealed recording no
+longer in the folder is looked for in the outbox, then in the store (``remote``: played by
+ranges from there, or fetched whole by ``local_audio``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +32,8 @@ from callrec_ari.recording.audio import StoredAudio, sealed_path
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
+from callrec_ari.storage.encrypted_range import EncryptedObject, downloaded, open_object
+from callrec_ari.storage.recordings import Offsite, Place, locate
 
 CONTENT_TYPE = "audio/wav"
 MAX_REASON = 1000  # characters: a reason, not a report
@@ -48,17 +54,31 @@ class ReasonCategory(enum.StrEnum):
 class Listening:
     """A recording file that may be sent to the person who asked for it."""
 
-    path: Path  # the file on disk: the plain WAV, or its encrypted form
+    path: Path  # the file on disk: the plain WAV, or its encrypted form (in the outbox too)
     size_bytes: int  # of the WAV (the plaintext, when encrypted)
     uniqueid: str
     content_type: str
     audit_seq: int | None = None  # the trail entry holding the stated reason, if one was
     key: bytes | None = field(default=None, repr=False)  # the data key of an encrypted file
+    remote: EncryptedObject | None = None  # set when only the object store holds it
 
     @property
     def audio(self) -> StoredAudio:
-        """The file, to open as the WAV's bytes whether it is encrypted or not."""
+        """The file on disk, to open as the WAV's bytes whether it is encrypted or not
+        (``RecordingError`` for a ``remote`` one: see ``local_audio``)."""
+        if self.remote is not None:
+            raise RecordingError(f"The recording of call {self.uniqueid} is in the store only.")
         return StoredAudio(path=self.path, key=self.key)
+
+    @contextlib.asynccontextmanager
+    async def local_audio(self) -> AsyncIterator[StoredAudio]:
+        """The file as ``audio``, or, for a ``remote`` one, its ciphertext fetched to a
+        private temporary file for the time of the block."""
+        if self.remote is None or self.key is None:
+            yield self.audio
+            return
+        async with downloaded(self.remote, self.key) as audio:
+            yield audio
 
 
 async def open_recording(
@@ -73,6 +93,7 @@ async def open_recording(
     now: datetime,
     client: str | None,
     keys: MasterKeys | None = None,
+    offsite: Offsite | None = None,
 ) -> Listening:
     """The recording of one call for ``actor`` to play, audited with the reason.
 
@@ -88,7 +109,7 @@ async def open_recording(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
-    listening = await playable(session, call, recordings_dir, keys)
+    listening = await playable(session, call, recordings_dir, keys, offsite)
     entry = await trail.append(
         session,
         at=now,
@@ -108,6 +129,7 @@ async def recheck(
     uniqueid: str,
     recordings_dir: Path,
     keys: MasterKeys | None = None,
+    offsite: Offsite | None = None,
 ) -> Listening:
     """The recording for someone who stated a reason earlier, with the rules run again on
     ``actor`` and the call as they are now (a reason is remembered, a right is not).
@@ -119,20 +141,67 @@ async def recheck(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     if not may_play(actor, facts(call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
-    return await playable(session, call, recordings_dir, keys)
+    return await playable(session, call, recordings_dir, keys, offsite)
 
 
 async def playable(
-    session: AsyncSession, call: Call, recordings_dir: Path, keys: MasterKeys | None
+    session: AsyncSession,
+    call: Call,
+    recordings_dir: Path,
+    keys: MasterKeys | None,
+    offsite: Offsite | None = None,
 ) -> Listening:
-    """``recording_of`` with the data key of an encrypted recording looked up and unwrapped.
+    """``recording_of`` with the data key of an encrypted recording looked up and unwrapped;
+    with ``offsite``, a sealed recording gone from the folder is found in the outbox or the
+    store.
 
-    ``NotFoundError`` as there; ``RecordingError`` if the key row exists and does not open.
+    ``NotFoundError`` as there; ``RecordingError`` if the key row exists and does not open;
+    ``StorageError`` if the store cannot be reached.
     """
     key = None
     if call.recording_path and call.purged_at is None:
         key = await data_key(session, keys, call.recording_path)
-    return recording_of(call, recordings_dir, key)
+    try:
+        return recording_of(call, recordings_dir, key)
+    except NotFoundError:
+        if offsite is None or key is None or call.recording_path is None:
+            raise
+        found = await _offsite_recording(call, recordings_dir, key, offsite)
+        if found is None:
+            raise
+        return found
+
+
+async def _offsite_recording(
+    call: Call, recordings_dir: Path, key: bytes, offsite: Offsite
+) -> Listening | None:
+    """The call's sealed mix in the outbox or the store, or None."""
+    relative = call.recording_path or ""
+    try:
+        plain = service_path(recordings_dir, relative)
+    except RecordingError:
+        return None
+    found = await locate(plain, relative, offsite)
+    if found is None or found.place in {Place.PLAIN, Place.SEALED}:
+        return None  # appeared in the folder meanwhile: recording_of's answer stands
+    listening = Listening(
+        path=found.path or plain,
+        size_bytes=0,
+        uniqueid=call.uniqueid,
+        content_type=CONTENT_TYPE,
+        key=key,
+    )
+    if found.place is Place.OUTBOX:
+        try:
+            return replace(listening, size_bytes=listening.audio.size())
+        except OSError:  # uploaded and removed since: it is in the store now
+            found = await locate(plain, relative, offsite)
+            if found is None:
+                return None
+    if found.key is None:
+        return None  # back in the outbox (uploaded again): the next request finds it
+    remote = await open_object(offsite.store, found.key)
+    return replace(listening, remote=remote, size_bytes=remote.size)
 
 
 def recording_of(call: Call, recordings_dir: Path, key: bytes | None = None) -> Listening:

@@ -39,7 +39,7 @@ from callrec_ari.config.settings import (
     Settings,
     WebSettings,
 )
-from callrec_ari.config.storage import OUTBOX_DIR, parse_storage
+from callrec_ari.config.storage import OUTBOX_DIR, StorageKind, parse_storage
 from callrec_ari.config.table import Table
 from callrec_ari.config.training import parse_training
 from callrec_ari.errors import ConfigError
@@ -145,6 +145,14 @@ def parse(
         for route_processing in (profile.processing, *(r.processing for r in routes.values()))
         if route_processing is not None and route_processing.storage_country
     }
+    encryption = parse_encryption(root.table("encryption", required=False), env, base_dir)
+    storage = parse_storage(root.table("storage", required=False), env, base_dir, notice_countries)
+    if storage.kind is StorageKind.S3 and not encryption.enabled:
+        # Plain WAVs never leave the machine: only sealed files are uploaded.
+        raise ConfigError(
+            'Config key storage.kind = "s3" needs [encryption] enabled = true: only encrypted '
+            "recordings leave this machine."
+        )
     return Settings(
         ari=ari,
         recording=recording,
@@ -172,10 +180,8 @@ def parse(
         ),
         ha=parse_ha(root.table("ha", required=False), app=ari.app),
         overload=parse_overload(root.table("overload", required=False)),
-        encryption=parse_encryption(root.table("encryption", required=False), env, base_dir),
-        storage=parse_storage(
-            root.table("storage", required=False), env, base_dir, notice_countries
-        ),
+        encryption=encryption,
+        storage=storage,
     )
 
 

@@ -30,6 +30,7 @@ from callrec_ari.db.session import open_sessions
 from callrec_ari.errors import InputError
 from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.due import count_due, iter_due
+from callrec_ari.lifecycle.orphan_objects import sweep_orphan_objects
 from callrec_ari.lifecycle.orphans import Orphan, OrphanReport, sweep_orphans
 from callrec_ari.lifecycle.purge import PurgeReport, run_purge
 from callrec_ari.lifecycle.report import default_grace, report_json
@@ -37,6 +38,7 @@ from callrec_ari.lifecycle.report_query import read_report
 from callrec_ari.lifecycle.report_text import report_lines
 from callrec_ari.lifecycle.undecided import describe, read_undecided
 from callrec_ari.routing import store as routing
+from callrec_ari.storage.recordings import opened_offsite
 from callrec_ari.training.expiry import ExpiryReport, purge_expired_copies
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -151,14 +153,16 @@ async def _purge(
         def advance(done: int) -> None:
             bar.update(done)
 
-        report = await run_purge(
-            sessions,
-            recordings_dir=settings.recording.service_dir,
-            batch_size=batch,
-            dry_run=args.dry_run,
-            on_progress=advance,
-            **options,
-        )
+        async with opened_offsite(settings) as offsite:
+            report = await run_purge(
+                sessions,
+                recordings_dir=settings.recording.service_dir,
+                batch_size=batch,
+                dry_run=args.dry_run,
+                on_progress=advance,
+                offsite=offsite,
+                **options,
+            )
     status = _print_purge(report)
     _print_training(
         await purge_expired_copies(
@@ -226,6 +230,18 @@ async def _orphans(
         on_orphan=lambda orphan: _out(_orphan_line(orphan, keep)),
     )
     _print_orphans(report, keep)
+    async with opened_offsite(settings) as offsite:
+        if offsite is not None:
+            _out(f"in {offsite.store.description}:")
+            stored = await sweep_orphan_objects(
+                sessions,
+                offsite,
+                now=now,
+                keep_days=keep,
+                remove=args.remove,
+                on_orphan=lambda orphan: _out(_orphan_line(orphan, keep)),
+            )
+            _print_orphans(stored, keep)
     # Not orphans (a row knows them): named so the DPO decides what becomes of them.
     async with sessions() as session:
         undecided, total = await read_undecided(session)
@@ -293,16 +309,18 @@ async def _place(
 async def _release(
     settings: Settings, sessions: Sessions, args: argparse.Namespace, now: datetime
 ) -> int:
-    released = await holds.release_hold(
-        sessions,
-        args.hold_id,
-        released_by=args.actor,
-        reason=args.reason,
-        now=now,
-        recordings_dir=settings.recording.service_dir,
-        retention=settings.retention,
-        batch_size=settings.lifecycle.purge_batch_size,
-    )
+    async with opened_offsite(settings) as offsite:
+        released = await holds.release_hold(
+            sessions,
+            args.hold_id,
+            released_by=args.actor,
+            reason=args.reason,
+            now=now,
+            recordings_dir=settings.recording.service_dir,
+            retention=settings.retention,
+            batch_size=settings.lifecycle.purge_batch_size,
+            offsite=offsite,
+        )
     _out(
         f"hold {released.hold.id} released; other holds still keep {released.still_held} "
         f"of its {_n(released.hold.calls, 'call')}"

@@ -31,6 +31,7 @@ from callrec_ari.lifecycle.purge import PurgeReport, run_purge
 from callrec_ari.log import mask_number
 from callrec_ari.numbers import parse_e164
 from callrec_ari.reasons import is_blank
+from callrec_ari.storage.recordings import Offsite
 
 _SHORT_TEXT = 128  # case reference and actor columns
 _NAMED = 5  # unknown calls named in an error before "and N more"
@@ -192,6 +193,7 @@ async def release_hold(
     recordings_dir: Path,
     retention: Mapping[str, RetentionPolicy],
     batch_size: int = 500,
+    offsite: Offsite | None = None,
 ) -> Released:
     """Release a hold, then purge at once those of its calls that are now due.
 
@@ -239,6 +241,7 @@ async def release_hold(
         now=now,
         batch_size=batch_size,
         only_call_ids=call_ids,
+        offsite=offsite,
     )
     return Released(hold=released, still_held=still_held, purged=purged)
 

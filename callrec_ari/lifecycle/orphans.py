@@ -19,6 +19,8 @@ no row knows are part of that orphan, under the mix's rules (removed when old, o
 when withdrawn), even when the mix itself is already gone. So do their sealed forms
 (``<file>.enc``, and a ``<file>.enc.part`` a crash left, ``recording/seal.py``); a removed
 orphan's data key, if it had one, is destroyed with it.
+
+With object storage, ``orphan_objects.py`` sweeps the bucket by the same rules.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ class OrphanReport:
 
 
 @dataclass(kw_only=True)
-class _Counts:
+class Counts:
+    """A sweep's running totals, as ``OrphanReport`` gives them."""
+
     days: int = 0
     recordings: int = 0
     orphans: int = 0
@@ -104,7 +108,7 @@ async def sweep_orphans(
     is handed to ``on_orphan`` as it is found. Raises ``RecordingError`` if the folder cannot
     be read, ``DatabaseError`` if the database cannot be asked.
     """
-    counts = _Counts()
+    counts = Counts()
     try:
         # File-system work runs in a thread: a sweep must not stall a running event loop.
         if not await asyncio.to_thread(recordings_dir.is_dir):
@@ -114,7 +118,7 @@ async def sweep_orphans(
             recordings = await asyncio.to_thread(_recordings, folder, counts)
             counts.recordings += len(recordings)
             paths = [f"{day_path}/{name}" for name in recordings]
-            known = await _known(sessions, paths, chunk_size)
+            known = await known_paths(sessions, paths, chunk_size)
             unknown = {
                 name: kinds
                 for name, kinds in recordings.items()
@@ -131,10 +135,10 @@ async def sweep_orphans(
                 remove=remove,
             )
             for orphan in found:
-                _count(counts, orphan)
+                count_orphan(counts, orphan)
                 if on_orphan is not None:
                     on_orphan(orphan)
-            await _destroy_keys(sessions, [o.relative_path for o in found if o.removed])
+            await destroy_orphan_keys(sessions, [o.relative_path for o in found if o.removed])
     except OSError as exc:
         raise RecordingError(
             f"The recordings folder could not be read or changed at {exc.filename} "
@@ -148,14 +152,14 @@ async def sweep_orphans(
     return OrphanReport(**vars(counts))
 
 
-async def _destroy_keys(sessions: async_sessionmaker[AsyncSession], paths: list[str]) -> None:
+async def destroy_orphan_keys(sessions: async_sessionmaker[AsyncSession], paths: list[str]) -> None:
     """A sealed orphan (its row never reached the database) leaves no key row behind."""
     if paths:
         async with sessions() as session, session.begin():
             await destroy_keys(session, paths)
 
 
-def _day_folders(root: Path, counts: _Counts) -> list[tuple[Path, str, datetime]]:
+def _day_folders(root: Path, counts: Counts) -> list[tuple[Path, str, datetime]]:
     """``(folder, "YYYY/MM/DD", start of that day in UTC)`` of every day folder, in order.
 
     A list: one entry per day, a few thousand over years of recordings.
@@ -163,7 +167,7 @@ def _day_folders(root: Path, counts: _Counts) -> list[tuple[Path, str, datetime]
     return list(_walk_days(root, counts))
 
 
-def _walk_days(root: Path, counts: _Counts) -> Iterator[tuple[Path, str, datetime]]:
+def _walk_days(root: Path, counts: Counts) -> Iterator[tuple[Path, str, datetime]]:
     for year in _numbered_dirs(root, 4, counts):
         for month in _numbered_dirs(year, 2, counts):
             for day in _numbered_dirs(month, 2, counts):
@@ -174,7 +178,7 @@ def _walk_days(root: Path, counts: _Counts) -> Iterator[tuple[Path, str, datetim
                 yield day, f"{year.name}/{month.name}/{day.name}", start
 
 
-def _numbered_dirs(parent: Path, digits: int, counts: _Counts) -> list[Path]:
+def _numbered_dirs(parent: Path, digits: int, counts: Counts) -> list[Path]:
     found: list[Path] = []
     with os.scandir(parent) as entries:
         for entry in entries:
@@ -188,7 +192,7 @@ def _numbered_dirs(parent: Path, digits: int, counts: _Counts) -> list[Path]:
     return sorted(found)
 
 
-def _recordings(folder: Path, counts: _Counts) -> dict[str, set[str]]:
+def _recordings(folder: Path, counts: Counts) -> dict[str, set[str]]:
     """Mix name -> which of its ``.wav``, legs, ``.wav.done`` and ``.wav.withdrawn`` exist,
     for one day folder."""
     recordings: dict[str, set[str]] = {}
@@ -214,7 +218,7 @@ def _recordings(folder: Path, counts: _Counts) -> dict[str, set[str]]:
     return recordings
 
 
-async def _known(
+async def known_paths(
     sessions: async_sessionmaker[AsyncSession], paths: Sequence[str], chunk_size: int
 ) -> set[str]:
     """Those of ``paths`` that a row stores as its recording path."""
@@ -300,7 +304,8 @@ def _orphan(
     )
 
 
-def _count(counts: _Counts, orphan: Orphan) -> None:
+def count_orphan(counts: Counts, orphan: Orphan) -> None:
+    """Add one orphan to the totals."""
     counts.orphans += 1
     counts.removable += orphan.removable
     if orphan.removed:

@@ -41,6 +41,7 @@ from callrec_ari.lifecycle.reduce import ERASURE, RETENTION, Reduced, reduce_cal
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.recording import audio
 from callrec_ari.recording.paths import service_path
+from callrec_ari.storage.recordings import Offsite, held_offsite
 
 log = structlog.get_logger(__name__)
 
@@ -99,8 +100,10 @@ class _Tally:
         if len(self.refused) < MAX_LISTED:
             self.refused.append(RefusedCall(uniqueid=uniqueid, recording_path=path))
 
-    def preview(self, recordings_dir: Path, calls: Sequence[DueCall]) -> None:
-        """Count what reducing ``calls`` would do, touching nothing."""
+    def preview(self, recordings_dir: Path, calls: Sequence[DueCall]) -> list[str]:
+        """Count what reducing ``calls`` would do, touching nothing; the recording paths not
+        found in the recordings folder (for a look in the outbox and the store)."""
+        elsewhere: list[str] = []
         for call in calls:
             if call.recording_path is not None:
                 try:
@@ -111,8 +114,16 @@ class _Tally:
                 exists = audio.exists(path)  # plain or sealed
                 self.deleted += exists
                 self.missing += not exists
+                if not exists:
+                    elsewhere.append(call.recording_path)
             self.reduced += 1
             self.by_reason[call.reason] += 1
+        return elsewhere
+
+    def found_elsewhere(self, count: int) -> None:
+        """``count`` of the files counted missing are in the outbox or the store."""
+        self.deleted += count
+        self.missing -= count
 
 
 async def run_purge(
@@ -126,8 +137,10 @@ async def run_purge(
     only_call_ids: Collection[int] | None = None,
     on_progress: Callable[[int], None] | None = None,
     between_batches: Callable[[], Awaitable[None]] | None = None,
+    offsite: Offsite | None = None,
 ) -> PurgeReport:
-    """Reduce every call due at ``now`` (or only those of ``only_call_ids`` that are due).
+    """Reduce every call due at ``now`` (or only those of ``only_call_ids`` that are due);
+    with ``offsite`` (object storage) their outbox files and stored objects go too.
 
     ``on_progress`` gets the number of due rows each batch handled; ``between_batches`` is
     awaited after each committed batch (the service paces its purge with it). Raises
@@ -145,6 +158,7 @@ async def run_purge(
             only_call_ids=only_call_ids,
             on_progress=on_progress,
             between_batches=between_batches,
+            offsite=offsite,
         )
     except SQLAlchemyError as exc:
         raise DatabaseError(
@@ -177,6 +191,7 @@ async def _purge(
     only_call_ids: Collection[int] | None,
     on_progress: Callable[[int], None] | None,
     between_batches: Callable[[], Awaitable[None]] | None,
+    offsite: Offsite | None,
 ) -> PurgeReport:
     async with sessions() as session:
         unknown = await unknown_policies(session, retention, only_call_ids)
@@ -205,9 +220,11 @@ async def _purge(
                     break
                 after_id = calls[-1].call_id
                 if dry_run:
-                    tally.preview(recordings_dir, calls)
+                    elsewhere = tally.preview(recordings_dir, calls)
+                    if offsite is not None and elsewhere:
+                        tally.found_elsewhere(len(await held_offsite(offsite, elsewhere)))
                 else:
-                    await _reduce(session, recordings_dir, calls, tally, now)
+                    await _reduce(session, recordings_dir, calls, tally, now, offsite=offsite)
             if on_progress is not None:
                 on_progress(len(calls))
             if between_batches is not None:
@@ -260,6 +277,8 @@ async def _reduce(
     calls: Sequence[DueCall],
     tally: _Tally,
     now: datetime,
+    *,
+    offsite: Offsite | None,
 ) -> None:
     # On PostgreSQL a hold committed while this batch waited for its row locks is only
     # visible to a statement started after the locks were granted.
@@ -267,7 +286,9 @@ async def _reduce(
     for reason in (RETENTION, ERASURE):
         group = [call for call in calls if call.reason == reason and call.call_id not in held]
         if group:
-            done = await reduce_calls(session, recordings_dir, group, reason=reason, now=now)
+            done = await reduce_calls(
+                session, recordings_dir, group, reason=reason, now=now, offsite=offsite
+            )
             tally.add(reason, done, group)
 
 

@@ -13,6 +13,11 @@ mix and of both legs, whose files go with the mix), the recording's data key (so
 its encrypted files, in a backup too, can no longer be decrypted), any
 restriction note, and every correction (which holds old values).
 
+With object storage (``offsite``) the recording's files in the outbox and its objects in the
+store go too, after the local files and before the rows (``storage/recordings.py``); if the
+store cannot be reached the caller's transaction fails, the rows stay as they were, and the
+next run deletes what is left.
+
 The unlinks run in a worker thread, ``FILES_PER_THREAD_CALL`` at a time, so that a purge of
 thousands of files never stalls the event loop the calls run on; the rows are changed only
 after the thread has finished, so the order above holds.
@@ -38,6 +43,7 @@ from callrec_ari.recording import audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
+from callrec_ari.storage.recordings import Offsite, remove_offsite
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +92,7 @@ class _Deletions:
     """The file side of ``reduce_calls``, filled in a worker thread (no event loop there)."""
 
     deleted: int = 0
-    missing: int = 0
+    missing: list[str] = field(default_factory=list)  # relative paths found nowhere here
     done: list[int] = field(default_factory=list)
     refused_errors: list[tuple[int, str]] = field(default_factory=list)
 
@@ -100,7 +106,8 @@ class _Deletions:
                     self.refused_errors.append((call.call_id, str(exc)))
                     continue
                 self.deleted += existed
-                self.missing += not existed
+                if not existed:
+                    self.missing.append(call.recording_path)
             self.done.append(call.call_id)
 
 
@@ -111,8 +118,10 @@ async def reduce_calls(
     *,
     reason: str,
     now: datetime,
+    offsite: Offsite | None = None,
 ) -> Reduced:
-    """Delete the files of ``calls``, then anonymise their rows, in the caller's transaction.
+    """Delete the files of ``calls`` (and, with ``offsite``, their outbox files and stored
+    objects), then anonymise their rows, in the caller's transaction.
 
     The caller commits; files are deleted before that, which is the safe order (see the
     module docstring). A call whose stored path escapes the recordings folder is left as it
@@ -126,7 +135,12 @@ async def reduce_calls(
         log.error("purge.path_refused", call_row=call_id, error=error)
     refused = [call_id for call_id, _ in files.refused_errors]
     done = files.done
-    deleted, missing = files.deleted, files.missing
+    deleted, missing = files.deleted, len(files.missing)
+    if offsite is not None:
+        finished_paths = {c.recording_path for c in calls if c.call_id in set(done)}
+        gone = await remove_offsite(offsite, sorted(p for p in finished_paths if p is not None))
+        elsewhere = len(set(files.missing) & gone)  # not here, but in the outbox or the store
+        deleted, missing = deleted + elsewhere, missing - elsewhere
     # The crypto-erasure: with the key row gone, no copy of the encrypted files (a backup)
     # can be decrypted any more. In the same transaction as the rows below.
     finished = set(done)

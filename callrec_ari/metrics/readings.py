@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from callrec_ari.db.writer import CallWriter
     from callrec_ari.flow.controller import CallController
     from callrec_ari.recording.seal import Sealer
+    from callrec_ari.storage.uploads import UploadQueue
     from callrec_ari.supervision import Duties, TaskStatus
 
 
@@ -28,6 +29,7 @@ class Readings:
         self.events: EventStream | None = None
         self.writer: CallWriter | None = None
         self.sealer: Sealer | None = None  # with [encryption] on
+        self.uploads: UploadQueue | None = None  # with [storage] kind = "s3"
         self.duties: Duties | None = None
         self.purge: TaskStatus | None = None  # the service's purge duty, if it runs one
         self.overdue_calls: int | None = None  # the last count, refreshed by its own duty
@@ -82,6 +84,12 @@ class Readings:
                 "callrec_sealed_recordings",
                 "Recordings encrypted since the service started.",
                 value=self.sealer.sealed,
+            )
+        if self.uploads is not None:
+            yield _gauge(
+                "callrec_upload_backlog",
+                "Sealed recording files in the outbox, not yet confirmed by the object store.",
+                len(self.uploads.pending),
             )
         if self.duties is not None:
             yield from _duties(self.duties)

@@ -27,6 +27,12 @@ So a recording exists in plain only for the call's length plus the seconds it ta
 it closed (``finalise.settle`` polls every 50 ms), half a second for others to join its
 batch, and to seal it (milliseconds per minute of audio), in the recordings folder, where
 Asterisk wrote it.
+
+With object storage (``[storage] kind = "s3"``) each sealed file is then handed over
+(``hand_over``: the upload queue's ``add``) under the key ``<relative plain path>.enc``. A
+hand-over that fails (or a crash between the rename and it) leaves the sealed file in the
+recordings folder, where readers still find it: failed ones are tried again at each sweep,
+and the first sweep after a start hands over every recent sealed file still there.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,7 +55,7 @@ from callrec_ari.crypto.format import encrypt_file
 from callrec_ari.crypto.keys import MasterKeys, new_data_key
 from callrec_ari.db.models import Call, RecordingKey
 from callrec_ari.db.session import describe_error
-from callrec_ari.errors import RecordingError
+from callrec_ari.errors import CallrecError, RecordingError
 from callrec_ari.recording.audio import sealed_path
 from callrec_ari.recording.finalise import recording_closed
 from callrec_ari.recording.legs import leg_files
@@ -67,6 +73,8 @@ _BATCH = 50  # recordings sealed together at most
 # half a second later than it could.
 _LINGER_SECONDS = 0.5
 _SETTLED = (RecordingStatus.COMPLETE.value, RecordingStatus.EMPTY.value)
+
+HandOver = Callable[[Path, str], Awaitable[None]]  # (sealed file, storage key)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +104,7 @@ class Sealer:
         sweep_interval_seconds: float = 60.0,
         lookback_hours: float = 48.0,
         linger_seconds: float = _LINGER_SECONDS,
+        hand_over: HandOver | None = None,
     ) -> None:
         self._dir = recordings_dir
         self._keys = keys
@@ -105,6 +114,8 @@ class Sealer:
         self._interval = sweep_interval_seconds
         self._lookback = timedelta(hours=lookback_hours)
         self._linger = linger_seconds
+        self._hand_over = hand_over
+        self._not_handed: set[Path] = set()  # sealed files whose hand-over failed
         self._held: list[Pending] = []  # taken from the queue, waiting for its batch
         self._swept = False  # the first sweep looks at every recent row (``sweep``)
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
@@ -164,6 +175,10 @@ class Sealer:
         """
         if full is None:
             full, self._swept = not self._swept, True
+        if self._not_handed:
+            retry, self._not_handed = sorted(self._not_handed), set()
+            # One deleted since (purge, erasure) is no longer anyone's to hand over.
+            await self._hand_over_files([p for p in retry if await asyncio.to_thread(p.is_file)])
         since = self._clock() - self._lookback
         query = select(Call.recording_path, Call.sha256, Call.caller_leg_sha256).where(
             Call.recording_status.in_(_SETTLED),
@@ -182,7 +197,11 @@ class Sealer:
             rows = (await session.execute(query.add_columns(Call.agent_leg_sha256))).all()
         sealed = 0
         for path, mix_hash, caller_hash, agent_hash in rows:
-            if path is None or not await asyncio.to_thread(self._left_plain, path):
+            if path is None:
+                continue
+            if not await asyncio.to_thread(self._left_plain, path):
+                if full and self._hand_over is not None:
+                    await self._hand_over_files(await asyncio.to_thread(self._left_sealed, path))
                 continue
             mix = service_path(self._dir, path)
             caller, agent = leg_files(mix)
@@ -196,6 +215,33 @@ class Sealer:
         except RecordingError:
             return False
         return bool(plain_files(mix)) and recording_closed(mix) is True
+
+    def _left_sealed(self, relative: str) -> list[Path]:
+        """The sealed files of a recording still in the recordings folder (not handed over)."""
+        try:
+            mix = service_path(self._dir, relative)
+        except RecordingError:
+            return []
+        return [
+            sealed_path(plain)
+            for plain in (mix, *leg_files(mix))
+            if sealed_path(plain).is_file() and not plain.exists()
+        ]
+
+    async def _hand_over_files(self, sealed: list[Path]) -> None:
+        """Give each sealed file to ``hand_over`` under ``<relative plain path>.enc``; a
+        failure is logged and the file tried again at the next sweep."""
+        if self._hand_over is None:
+            return
+        for path in sealed:
+            key = path.relative_to(self._dir).as_posix()
+            try:
+                await self._hand_over(path, key)
+            except (CallrecError, OSError) as exc:
+                self._not_handed.add(path)
+                log.warning("seal.hand_over_failed", key=key, error=str(exc))
+            else:
+                self._not_handed.discard(path)
 
     async def seal(self, pending: Pending) -> bool:
         """Seal one recording now; False (logged) if it was left plain for a later attempt."""
@@ -235,9 +281,11 @@ class Sealer:
         except BaseException:
             await asyncio.to_thread(_drop, [plain for job in ready for plain in job.parts])
             raise
-        await asyncio.to_thread(_commit, [plain for job in ready for plain in job.parts])
+        plains = [plain for job in ready for plain in job.parts]
+        await asyncio.to_thread(_commit, plains)
         self.sealed += len(ready)
         log.debug("recordings.sealed", paths=[job.relative for job in ready])
+        await self._hand_over_files([sealed_path(plain) for plain in plains])
         return len(ready)
 
 

@@ -22,6 +22,7 @@ from callrec_ari.calls.listen import Listening
 from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.db.models import Release
 from callrec_ari.releases.service import ReleaseView, decide_release, redeem_release
+from callrec_ari.storage.recordings import Offsite
 
 __all__ = ["Seal", "decide_and_seal", "redeem_sealed"]
 
@@ -80,6 +81,7 @@ async def redeem_sealed(
     now: datetime,
     client: str | None,
     keys: MasterKeys | None = None,
+    offsite: Offsite | None = None,
 ) -> Listening:
     """``redeem_release`` with the token kept on the release, which is then cleared.
 
@@ -102,6 +104,7 @@ async def redeem_sealed(
         now=now,
         client=client,
         keys=keys,
+        offsite=offsite,
     )
     await session.execute(update(Release).where(Release.id == release_id).values(token_sealed=None))
     return listening

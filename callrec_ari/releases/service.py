@@ -50,6 +50,7 @@ from callrec_ari.reasons import is_blank, require_reason
 from callrec_ari.recording.audio import sha256_of
 from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.subject import facts
+from callrec_ari.storage.recordings import Offsite
 
 MAX_RECIPIENT = 256  # the releases.recipient column
 MIN_LEGAL_GROUND = 10
@@ -219,6 +220,7 @@ async def redeem_release(
     now: datetime,
     client: str | None,
     keys: MasterKeys | None = None,
+    offsite: Offsite | None = None,
 ) -> Listening:
     """The recording of an approved release, for the person who asked for it, once.
 
@@ -250,8 +252,9 @@ async def redeem_release(
             await _move(session, release, stored, {"status": ReleaseStatus.EXPIRED.value})
         expired = release.expires_at.isoformat() if release.expires_at else "approval"
         raise ForbiddenError(f"This release expired at {expired}.")
-    listening = await playable(session, call, recordings_dir, keys)
-    digest = await asyncio.to_thread(sha256_of, listening.audio)
+    listening = await playable(session, call, recordings_dir, keys, offsite)
+    async with listening.local_audio() as audio:
+        digest = await asyncio.to_thread(sha256_of, audio)
     await _move(
         session,
         release,

@@ -23,6 +23,7 @@ from callrec_ari.rights import erasure, export, list_commands, lookup, rectify, 
 from callrec_ari.rights import text as show
 from callrec_ari.rights.job import Job, actor_option, handler, out, out_json, request_option
 from callrec_ari.rights.subject import CallSummary
+from callrec_ari.storage.recordings import opened_offsite
 
 _PAGE = 200
 
@@ -148,39 +149,48 @@ def _record_refusal(job: Job, refusal: ForbiddenError) -> None:
 
 def _export_package(job: Job) -> export.Package:
     args = job.args
-    return job.run(
-        lambda session: export.export_number(
-            session,
-            job.recordings,
-            args.number,
-            args.out,
-            actor=job.actor,
-            now=job.now,
-            region=job.region,
-            request_id=args.request,
-            agent_consent=AgentConsent.stated(
-                args.agent_consent, args.consent_on, args.consent_how
-            ),
-            keys=job.settings.encryption.master_keys,
-        )
-    )
+
+    async def export_package(session: AsyncSession) -> export.Package:
+        async with opened_offsite(job.settings) as offsite:
+            return await export.export_number(
+                session,
+                job.recordings,
+                args.number,
+                args.out,
+                actor=job.actor,
+                now=job.now,
+                region=job.region,
+                request_id=args.request,
+                agent_consent=AgentConsent.stated(
+                    args.agent_consent, args.consent_on, args.consent_how
+                ),
+                keys=job.settings.encryption.master_keys,
+                offsite=offsite,
+            )
+
+    return job.run(export_package)
 
 
 def _erase(job: Job) -> int:
     args = job.args
-    result = job.run(
-        lambda session: erasure.erase_number(
-            session,
-            job.recordings,
-            args.number,
-            actor=job.actor,
-            now=job.now,
-            region=job.region,
-            request_id=args.request,
-            do_not_record=args.do_not_record,
-            reason=args.reason,
-        )
-    )
+
+    async def erase(session: AsyncSession) -> erasure.Erasure:
+        # With object storage the recordings' objects go too (storage/recordings.py).
+        async with opened_offsite(job.settings) as offsite:
+            return await erasure.erase_number(
+                session,
+                job.recordings,
+                args.number,
+                actor=job.actor,
+                now=job.now,
+                region=job.region,
+                request_id=args.request,
+                do_not_record=args.do_not_record,
+                reason=args.reason,
+                offsite=offsite,
+            )
+
+    result = job.run(erase)
     out(show.erasure(result))
     return 0
 

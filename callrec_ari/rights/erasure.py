@@ -28,6 +28,7 @@ from callrec_ari.records import RecordingStatus
 from callrec_ari.rights import donotrecord
 from callrec_ari.rights.audit import linked_request, record_action, require_rights_role
 from callrec_ari.rights.subject import calls_of_number, hold_cases
+from callrec_ari.storage.recordings import Offsite
 
 RECORDING = RecordingStatus.RECORDING.value
 LEGAL_HOLD = "legal hold"
@@ -67,11 +68,14 @@ async def erase_number(
     request_id: int | None = None,
     do_not_record: bool = False,
     reason: str | None = None,
+    offsite: Offsite | None = None,
 ) -> Erasure:
     """Erase every recording and personal field kept about ``number``, except held calls.
 
     Nothing changes if any recording path to delete points outside ``recordings_dir``
-    (``RecordingError``): such a row needs a person to look at it first.
+    (``RecordingError``): such a row needs a person to look at it first. With object storage
+    (``offsite``) the outbox files and stored objects go too; ``StorageError`` if the store
+    cannot be reached (the caller's transaction then changes nothing: try again).
     """
     require_rights_role(actor, "erase calls")
     e164 = parse_e164(number, region)
@@ -94,7 +98,9 @@ async def erase_number(
             .values(erasure_requested_at=now, erasure_request_id=request_id, updated_at=now)
         )
     doomed = [Doomed(call_id=call.id, recording_path=call.recording_path) for call in going]
-    reduced = await reduce_calls(session, recordings_dir, doomed, reason=ERASURE, now=now)
+    reduced = await reduce_calls(
+        session, recordings_dir, doomed, reason=ERASURE, now=now, offsite=offsite
+    )
     if reduced.refused:  # _check_path agreed with reduce_calls, so only a changed rule gets here
         raise RecordingError(f"Erasure of {e164} refused {len(reduced.refused)} recording paths.")
     if do_not_record:

@@ -52,6 +52,7 @@ from callrec_ari.records import RecordingStatus
 from callrec_ari.rights.audit import RequestStatus, record_action
 from callrec_ari.rights.subject import CallSummary, calls_of_number, facts, hold_cases
 from callrec_ari.rights.summary import Contents, Item, calls_json, summary_html, summary_text
+from callrec_ari.storage.recordings import Offsite, fetched, present
 
 RECORDINGS = "recordings"
 CHECKSUMS = "SHA256SUMS"
@@ -121,6 +122,7 @@ async def export_number(
     agent_consent: AgentConsent | None = None,
     delivery: str | None = None,
     keys: MasterKeys | None = None,
+    offsite: Offsite | None = None,
 ) -> Package:
     """Write the access package of ``number`` to ``out_dir`` (which must not hold anything).
 
@@ -128,6 +130,8 @@ async def export_number(
     ``number``. ``agent_consent`` lets the mix of that agent's calls go out instead of the
     caller's leg. ``delivery`` says, for the record, where the package goes when ``out_dir``
     is only a temporary step (the web app's download); the record names ``out_dir`` otherwise.
+    With ``offsite`` (object storage) recordings no longer on disk are fetched from the store
+    (their ciphertext, into a private temporary folder) and decrypted into the package.
     """
     if not may_export_any(actor):
         raise ForbiddenError(f"{actor.described} may not export recordings.")
@@ -143,9 +147,12 @@ async def export_number(
     for call in included:
         if call.recording_path is None or call.recording_status != RecordingStatus.COMPLETE:
             continue
-        want = await asyncio.to_thread(
-            _choose, recordings_dir, call, call.recording_path, agent_consent
-        )
+        try:  # a leg outside the folder counts as none: never followed
+            leg = caller_leg(call.recording_path)
+            leg_present = await present(recordings_dir, leg, offsite)
+        except RecordingError:
+            leg_present = False
+        want = _choose(call, call.recording_path, agent_consent, leg_present=leg_present)
         if want is None:
             without_consent.append(call.uniqueid)
         else:
@@ -169,9 +176,11 @@ async def export_number(
         )
         for call in included
     ]
-    files, problems, copied = await asyncio.to_thread(
-        _write_package, recordings_dir, out_dir, draft, entries
-    )
+    sealed = [(w.recording_path, w.key) for w in wanted.values() if w.key is not None]
+    async with fetched(recordings_dir, sealed, offsite) as elsewhere:
+        files, problems, copied = await asyncio.to_thread(
+            _write_package, recordings_dir, out_dir, draft, entries, elsewhere
+        )
     registered = [
         await register(
             session,
@@ -250,7 +259,7 @@ async def answered_request(
 
 
 def _choose(
-    recordings_dir: Path, call: Call, recording_path: str, consent: AgentConsent | None
+    call: Call, recording_path: str, consent: AgentConsent | None, *, leg_present: bool
 ) -> _Wanted | None:
     """What of ``call`` may go out: the mix with its agent's consent, else the caller's leg;
     ``None`` if it has no caller leg (recorded before legs were kept)."""
@@ -265,16 +274,12 @@ def _choose(
             kind=CopyKind.MIX,
             consent=consent,
         )
-    try:
-        leg = caller_leg(recording_path)
-        if not audio.exists(service_path(recordings_dir, leg)):
-            return None
-    except RecordingError:
-        return None  # no mix path, or a leg outside the folder: no leg, never followed
+    if not leg_present:
+        return None  # no leg, or one outside the folder: never followed
     return _Wanted(
         call_id=call.id,
         uniqueid=call.uniqueid,
-        recording_path=leg,
+        recording_path=caller_leg(recording_path),
         sha256=call.caller_leg_sha256,  # stored when it settled; None on older rows
         name=PurePosixPath(caller_leg(mix)).name,
         kind=CopyKind.CALLER,
@@ -313,7 +318,11 @@ async def _corrections(
 
 
 def _write_package(
-    recordings_dir: Path, out_dir: Path, draft: Contents, calls: list[_Entry]
+    recordings_dir: Path,
+    out_dir: Path,
+    draft: Contents,
+    calls: list[_Entry],
+    elsewhere: dict[str, audio.StoredAudio],
 ) -> tuple[dict[str, str], tuple[Problem, ...], list[tuple[_Wanted, str]]]:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -328,7 +337,7 @@ def _write_package(
             if entry.want is not None:
                 name = f"{RECORDINGS}/{entry.want.name}"
                 try:
-                    files[name] = _copy(recordings_dir, entry.want, work / name)
+                    files[name] = _copy(recordings_dir, entry.want, work / name, elsewhere)
                     copied.append((entry.want, files[name]))
                     file = name
                 except RecordingError as exc:
@@ -355,8 +364,11 @@ def _write_package(
     return files, tuple(problems), copied
 
 
-def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:
-    """Copy one recording after checking it; its SHA-256. ``RecordingError`` says what is wrong."""
+def _copy(
+    recordings_dir: Path, want: _Wanted, target: Path, elsewhere: dict[str, audio.StoredAudio]
+) -> str:
+    """Copy one recording after checking it (from ``elsewhere`` when it is no longer in the
+    recordings folder); its SHA-256. ``RecordingError`` says what is wrong."""
     try:
         source = service_path(recordings_dir, want.recording_path)
     except RecordingError:
@@ -366,7 +378,11 @@ def _copy(recordings_dir: Path, want: _Wanted, target: Path) -> str:
         ) from None
     try:
         # Neither form there: measuring the plain name says it does not exist.
-        stored = audio.stored_audio(source, want.key) or audio.StoredAudio(path=source)
+        stored = (
+            audio.stored_audio(source, want.key)
+            or elsewhere.get(want.recording_path)
+            or audio.StoredAudio(path=source)
+        )
         found = inspect_wav(stored)
     except RecordingError as exc:
         raise RecordingError(

@@ -99,7 +99,7 @@ class UploadQueue:
 
     def path_for(self, key: str) -> Path:
         """Where the file waiting for ``key`` is kept: one flat folder, the key quoted."""
-        return self.outbox / quote(check_key(key), safe="")
+        return outbox_file(self.outbox, key)
 
     async def wait_idle(self) -> None:
         """Return once ``run`` has taken in the outbox and nothing is waiting or being
@@ -272,6 +272,11 @@ class UploadQueue:
             ) from None
         _sync_folder(self.outbox)
         source.unlink()
+
+
+def outbox_file(outbox: Path, key: str) -> Path:
+    """Where the file waiting for ``key`` is kept in ``outbox``, whether a queue runs or not."""
+    return outbox / quote(check_key(key), safe="")
 
 
 def _describe(path: Path) -> _LocalFile | None:

@@ -24,6 +24,7 @@ from callrec_ari.db.session import run_command
 from callrec_ari.errors import ForbiddenError
 from callrec_ari.rights.job import config_option
 from callrec_ari.staff.accounts import find_account
+from callrec_ari.storage.recordings import opened_offsite
 from callrec_ari.training import library
 from callrec_ari.training.library import TrainingCopyView
 
@@ -107,17 +108,19 @@ def _make(cli: CommandLine, args: argparse.Namespace) -> int:
     now = cli.clock()
 
     async def work(settings: Settings, session: AsyncSession) -> TrainingCopyView:
-        return await library.make_copy(
-            session,
-            actor=await _acting(session, args.as_name),
-            uniqueid=args.uniqueid,
-            topic=args.topic,
-            spans=",".join(args.silence),
-            caller=args.caller,
-            settings=settings,
-            now=now,
-            client=cli.operator.client,
-        )
+        async with opened_offsite(settings) as offsite:
+            return await library.make_copy(
+                session,
+                actor=await _acting(session, args.as_name),
+                uniqueid=args.uniqueid,
+                topic=args.topic,
+                spans=",".join(args.silence),
+                caller=args.caller,
+                settings=settings,
+                now=now,
+                client=cli.operator.client,
+                offsite=offsite,
+            )
 
     made = _run(cli, args, work)
     _out(f"training copy {made.id} made: {_line(made)}")

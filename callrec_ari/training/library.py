@@ -29,6 +29,7 @@ from callrec_ari.config import Settings
 from callrec_ari.db.models import TrainingCopy
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.reasons import require_reason
+from callrec_ari.storage.recordings import Offsite
 from callrec_ari.training import anonymise
 from callrec_ari.training.anonymise import Recipe
 from callrec_ari.training.expiry import expires_on, month_start, target
@@ -88,6 +89,7 @@ async def make_copy(
     settings: Settings,
     now: datetime,
     client: str | None,
+    offsite: Offsite | None = None,
 ) -> TrainingCopyView:
     """Make an anonymised copy of call ``uniqueid`` marked by ``actor`` (``caller``:
     ``disguise`` or ``remove``; ``spans`` as ``spans.parse_spans`` reads them).
@@ -101,24 +103,25 @@ async def make_copy(
     if len(about) > MAX_TOPIC:
         raise InputError(f"The topic is longer than {MAX_TOPIC} characters.")
     voice = anonymise.caller_voice(caller)
-    original = await original_for_training(
+    library = settings.training.dir
+    async with original_for_training(
         session,
         actor=actor,
         uniqueid=uniqueid,
         settings=settings,
         recordings_dir=settings.recording.service_dir,
         keys=settings.encryption.master_keys,
-    )
-    silenced = parse_spans(spans, duration=original.duration)
-    library = settings.training.dir
-    async with plain_legs(original, library) as (caller_leg, agent_leg):
-        recipe = anonymise.draw(
-            agent=agent_leg,
-            caller=None if voice is anonymise.CallerVoice.REMOVED else caller_leg,
-            spans=silenced,
-        )
-        limit = anonymise.timeout_for(original.duration)
-        file, digest = await _write(recipe, library, now, limit)
+        offsite=offsite,
+    ) as original:
+        silenced = parse_spans(spans, duration=original.duration)
+        async with plain_legs(original, library) as (caller_leg, agent_leg):
+            recipe = anonymise.draw(
+                agent=agent_leg,
+                caller=None if voice is anonymise.CallerVoice.REMOVED else caller_leg,
+                spans=silenced,
+            )
+            limit = anonymise.timeout_for(original.duration)
+            file, digest = await _write(recipe, library, now, limit)
     row = TrainingCopy(
         id=secrets.token_hex(8),
         file=file,

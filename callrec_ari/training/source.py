@@ -5,7 +5,8 @@ restricted (GDPR Art. 18), its recording is kept (not withdrawn, purged or missi
 route's processing lists the purpose ``training`` (what callers were told; outbound calls
 have the profile's processing) and both legs are on disk (calls recorded before callrec
 kept the two voices apart have none). A legal hold does not matter: the copy is new
-material, the original is untouched.
+material, the original is untouched. Legs only the object store holds are fetched (their
+ciphertext, into a private temporary folder) for as long as the original is used.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from callrec_ari.db.models import Call
 from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.profile.model import Processing, Purpose
 from callrec_ari.recording.audio import StoredAudio, copy_plain, stored_audio
-from callrec_ari.recording.legs import leg_files
+from callrec_ari.recording.legs import leg_files, legs_of
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import Direction
 from callrec_ari.rights.subject import facts
 from callrec_ari.routing import store as routing
+from callrec_ari.storage.recordings import Offsite, fetched
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +50,7 @@ class Original:
     language: str | None  # the call's first language
 
 
+@contextlib.asynccontextmanager
 async def original_for_training(
     session: AsyncSession,
     *,
@@ -56,8 +59,10 @@ async def original_for_training(
     settings: Settings,
     recordings_dir: Path,
     keys: MasterKeys | None = None,
-) -> Original:
-    """The call ``uniqueid`` as material for a training copy by ``actor``.
+    offsite: Offsite | None = None,
+) -> AsyncIterator[Original]:
+    """The call ``uniqueid`` as material for a training copy by ``actor``, for the time of
+    the block (legs fetched from the object store are removed after it).
 
     ``ForbiddenError`` if ``actor`` may not mark calls or play this one, the call is
     restricted, or its route's purposes leave out training; ``NotFoundError`` if it does not
@@ -77,18 +82,29 @@ async def original_for_training(
         raise NotFoundError(
             f"The caller withdrew consent during call {uniqueid!r}: its recording was deleted."
         )
-    listening = await playable(session, call, recordings_dir, keys)  # NotFoundError: none
+    listening = await playable(session, call, recordings_dir, keys, offsite)  # NotFound: none
     _require_training_purpose(await routing.effective(session, settings), call)
-    mix = service_path(recordings_dir, call.recording_path or "")
-    caller, agent = await asyncio.to_thread(_legs, uniqueid, mix, listening.key, recordings_dir)
-    duration = await asyncio.to_thread(lambda: max(_seconds(caller), _seconds(agent)))
-    return Original(
-        uniqueid=call.uniqueid,
-        caller_leg=caller,
-        agent_leg=agent,
-        duration=duration,
-        language=next(iter(filter(None, call.languages.split(","))), None),
-    )
+    relative = call.recording_path or ""
+    mix = service_path(recordings_dir, relative)
+    key = listening.key
+    remote = [(leg, key) for leg in legs_of(relative)] if key is not None else []
+    async with fetched(recordings_dir, remote, offsite) as elsewhere:
+        caller, agent = await asyncio.to_thread(
+            _legs,
+            uniqueid,
+            mix,
+            key,
+            recordings_dir,
+            [elsewhere.get(leg) for leg in legs_of(relative)],
+        )
+        duration = await asyncio.to_thread(lambda: max(_seconds(caller), _seconds(agent)))
+        yield Original(
+            uniqueid=call.uniqueid,
+            caller_leg=caller,
+            agent_leg=agent,
+            duration=duration,
+            language=next(iter(filter(None, call.languages.split(","))), None),
+        )
 
 
 def processing_of(settings: Settings, call: Call) -> tuple[str, Processing]:
@@ -111,14 +127,21 @@ def _require_training_purpose(settings: Settings, call: Call) -> None:
 
 
 def _legs(
-    uniqueid: str, mix: Path, key: bytes | None, recordings_dir: Path
+    uniqueid: str,
+    mix: Path,
+    key: bytes | None,
+    recordings_dir: Path,
+    elsewhere: list[StoredAudio | None],
 ) -> tuple[StoredAudio, StoredAudio]:
-    """Both legs as stored; ``RecordingError`` if one is missing or leads out of the
-    recordings folder."""
+    """Both legs as stored (in the folder, else ``elsewhere``: the outbox or a fetched copy);
+    ``RecordingError`` if one is missing or leads out of the recordings folder."""
     root = recordings_dir.resolve()
     found = []
-    for who, leg in zip(("caller", "agent"), leg_files(mix), strict=True):
+    for who, leg, away in zip(("caller", "agent"), leg_files(mix), elsewhere, strict=True):
         stored = stored_audio(leg, key)
+        if stored is None and away is not None:
+            found.append(away)
+            continue
         if stored is None or not stored.path.resolve().is_relative_to(root):
             raise RecordingError(
                 f"Call {uniqueid!r} has no separate {who} leg (recorded before callrec kept "

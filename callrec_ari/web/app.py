@@ -24,6 +24,7 @@ from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import ConfigError
 from callrec_ari.staff.lockout import UnknownNames
 from callrec_ari.staff.passwords import Passwords
+from callrec_ari.storage.recordings import opened_offsite
 from callrec_ari.web import (
     admin,
     admin_prompts,
@@ -42,7 +43,7 @@ from callrec_ari.web import (
     training,
 )
 from callrec_ari.web.errors import error_answers
-from callrec_ari.web.keys import CLOCK, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.keys import CLOCK, OFFSITE, PASSWORDS, RENDERER, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.limits import FORM_BYTES, limit_bodies
 from callrec_ari.web.refusals import audit_refusals
 from callrec_ari.web.render import Renderer
@@ -105,6 +106,7 @@ def build_web_app(
     app[auth.UNKNOWN_NAMES] = UnknownNames()
     app[auth.SIGN_IN_WRITES] = asyncio.Lock()
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_offsite)
     app.on_cleanup.append(_stop_hashing)
     app.router.add_routes(auth.routes)
     app.router.add_routes(calls.routes)
@@ -133,6 +135,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS] = create_session_factory(engine)
     yield
     await engine.dispose()
+
+
+async def _offsite(app: web.Application) -> AsyncIterator[None]:
+    """The object store, with ``[storage] kind = "s3"``: recordings are played and deleted
+    there too (the service uploads; the web app runs no upload queue)."""
+    async with opened_offsite(app[SETTINGS]) as offsite:
+        app[OFFSITE] = offsite
+        yield
 
 
 async def _stop_hashing(app: web.Application) -> None:

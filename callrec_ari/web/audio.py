@@ -5,6 +5,10 @@ encrypted one is decrypted on the way: only the chunks that hold the asked range
 (``crypto/format.py``), in a worker thread, a piece at a time, so a player that seeks to the
 last minute of a long call costs one chunk, and the event loop never waits on a disk.
 One range per request (``bytes=a-b``, ``a-``, ``-n``), as browsers' media players ask.
+
+A recording only the object store holds (``Listening.remote``) is streamed from there: the
+chunks that hold the asked range come in one ranged GET and are decrypted as they arrive
+(``storage/encrypted_range.py``); nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from callrec_ari.calls.listen import Listening
 from callrec_ari.recording.audio import StoredAudio
+from callrec_ari.storage.encrypted_range import plaintext
 
 _PIECE = 1 << 16  # bytes decrypted and sent at a time: one chunk
 
@@ -41,6 +47,48 @@ def _span(request: web.Request, size: int) -> tuple[int, int] | None:
     return start, stop
 
 
+async def send_listening(
+    request: web.Request, listening: Listening, *, headers: Mapping[str, str]
+) -> web.StreamResponse:
+    """The recording ``listening`` found, from the disk (``send_audio``) or from the store."""
+    remote, key = listening.remote, listening.key
+    if remote is None or key is None:
+        return await send_audio(request, listening.audio, headers=headers)
+    size = remote.size
+    try:
+        span = _span(request, size)
+    except _UnsatisfiableError:
+        return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+    start, stop = span if span is not None else (0, size)
+    pieces = plaintext(remote, key, start, stop)
+    try:
+        # The first piece before any header: a store that fails now is an error page, not a
+        # response cut short.
+        first = await anext(pieces, b"")
+        response = _ranged(headers, span, start, stop, size)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        await response.write(first)
+        async for piece in pieces:
+            await response.write(piece)
+        await response.write_eof()
+        return response
+    finally:
+        await pieces.aclose()
+
+
+def _ranged(
+    headers: Mapping[str, str], span: tuple[int, int] | None, start: int, stop: int, size: int
+) -> web.StreamResponse:
+    response = web.StreamResponse(status=200 if span is None else 206, headers=headers)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.content_length = stop - start
+    if span is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return response
+
+
 async def send_audio(
     request: web.Request, audio: StoredAudio, *, headers: Mapping[str, str]
 ) -> web.StreamResponse:
@@ -60,11 +108,7 @@ async def send_audio(
             # A response, not a raised HTTPException: the error pages would drop the header.
             return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
         start, stop = span if span is not None else (0, size)
-        response = web.StreamResponse(status=200 if span is None else 206, headers=headers)
-        response.headers["Accept-Ranges"] = "bytes"
-        response.content_length = stop - start
-        if span is not None:
-            response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        response = _ranged(headers, span, start, stop, size)
         await response.prepare(request)
         if request.method == "HEAD":
             return response

@@ -43,8 +43,8 @@ from callrec_ari.errors import ForbiddenError, NotFoundError, RecordingError
 from callrec_ari.evidence.read import read_evidence
 from callrec_ari.evidence.statement import statement
 from callrec_ari.recording import waveform
-from callrec_ari.web.audio import send_audio
-from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.audio import send_listening
+from callrec_ari.web.keys import CLOCK, OFFSITE, SESSIONS, SETTINGS
 from callrec_ari.web.refusals import STREAMS
 from callrec_ari.web.request import allowed, client_of, done, fields, page, signed_in
 
@@ -210,6 +210,7 @@ async def _open(request: web.Request, reason: str, category: str) -> Listening:
             category=category,
             recordings_dir=settings.recording.service_dir,
             keys=settings.encryption.master_keys,
+            offsite=request.app.get(OFFSITE),
             min_reason=settings.web.reason_min_length,
             now=request.app[CLOCK](),
             client=client_of(request),
@@ -277,6 +278,7 @@ async def _recheck(request: web.Request, *, via: str) -> Listening:
             uniqueid=uniqueid,
             recordings_dir=request.app[SETTINGS].recording.service_dir,
             keys=request.app[SETTINGS].encryption.master_keys,
+            offsite=request.app.get(OFFSITE),
         )
         repeats = request.app[STREAMS].admit((account.username, listening.uniqueid), now)
         if repeats is not None:
@@ -316,9 +318,9 @@ async def listen_to(request: web.Request) -> web.StreamResponse:
 async def audio(request: web.Request) -> web.StreamResponse:
     """The recording, streamed with Range support, for a session that stated a reason."""
     listening = await _recheck(request, via="audio")
-    return await send_audio(
+    return await send_listening(
         request,
-        listening.audio,
+        listening,
         headers={"Content-Type": "audio/wav", "Cache-Control": "private, no-store"},
     )
 
@@ -328,7 +330,8 @@ async def waveform_svg(request: web.Request) -> web.StreamResponse:
     """The recording's waveform, for a session that stated a reason (as the audio)."""
     listening = await _recheck(request, via="waveform")
     try:
-        levels = await asyncio.to_thread(waveform.peaks, listening.audio)
+        async with listening.local_audio() as audio:  # fetched whole if only the store has it
+            levels = await asyncio.to_thread(waveform.peaks, audio)
     except RecordingError:
         raise NotFoundError("The recording can no longer be read.") from None
     response = web.Response(text=waveform.svg(levels), content_type="image/svg+xml")

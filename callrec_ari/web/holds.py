@@ -13,7 +13,7 @@ from callrec_ari.errors import InputError
 from callrec_ari.lifecycle import holds
 from callrec_ari.lifecycle.holds import Hold, HoldRequest
 from callrec_ari.routing import store as routing
-from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.keys import CLOCK, OFFSITE, SESSIONS, SETTINGS
 from callrec_ari.web.request import allowed, done, fields, page, path_id
 
 routes = web.RouteTableDef()
@@ -127,6 +127,7 @@ async def release(request: web.Request) -> web.StreamResponse:
         recordings_dir=settings.recording.service_dir,
         retention=retention,
         batch_size=settings.lifecycle.purge_batch_size,
+        offsite=request.app.get(OFFSITE),
     )
     return done(
         request,

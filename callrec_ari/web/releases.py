@@ -15,8 +15,8 @@ from callrec_ari.access import may_ask_any_release, may_decide_release
 from callrec_ari.errors import CallrecError, ForbiddenError, InputError, NotFoundError
 from callrec_ari.releases import sealed, service
 from callrec_ari.releases.service import ReleaseStatus, ReleaseView
-from callrec_ari.web.audio import send_audio
-from callrec_ari.web.keys import CLOCK, SEAL, SESSIONS, SETTINGS
+from callrec_ari.web.audio import send_listening
+from callrec_ari.web.keys import CLOCK, OFFSITE, SEAL, SESSIONS, SETTINGS
 from callrec_ari.web.request import allowed, client_of, done, fields, page, path_id, signed_in
 
 routes = web.RouteTableDef()
@@ -135,14 +135,15 @@ async def download(request: web.Request) -> web.StreamResponse:
                 keys=request.app[SETTINGS].encryption.master_keys,
                 now=request.app[CLOCK](),
                 client=client_of(request),
+                offsite=request.app.get(OFFSITE),
             )
         except (NotFoundError, ForbiddenError, InputError) as exc:
             refused = exc  # an expiry is recorded when this commits; the refusal follows
     if refused is not None:
         raise refused
-    return await send_audio(
+    return await send_listening(
         request,
-        listening.audio,
+        listening,
         headers={
             "Content-Type": listening.content_type,
             "Content-Disposition": f'attachment; filename="release-{release_id}.wav"',

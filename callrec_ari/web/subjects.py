@@ -32,7 +32,7 @@ from callrec_ari.rights.erasure import Erasure
 from callrec_ari.rights.lookup import Findings
 from callrec_ari.rights.rectify import Change, Field, History
 from callrec_ari.rights.restrict import Restriction
-from callrec_ari.web.keys import SETTINGS
+from callrec_ari.web.keys import OFFSITE, SETTINGS
 from callrec_ari.web.request import client_of, done, fields, is_api, page
 from callrec_ari.web.rights import dpo, is_yes, now_of, optional_id, run
 
@@ -199,6 +199,7 @@ async def export_package(request: web.Request) -> web.StreamResponse:
                 agent_consent=consent,
                 delivery=f"web download by {account.actor.name}",
                 keys=settings.encryption.master_keys,
+                offsite=request.app.get(OFFSITE),
             ),
         )
         name = f"access-{package.number.removeprefix('+')}-{now:%Y%m%d}"
@@ -246,6 +247,7 @@ async def erase(request: web.Request) -> web.StreamResponse:
             request_id=optional_id(given.get("request")),
             do_not_record=is_yes(given.get("do_not_record")),
             reason=given.get("reason"),
+            offsite=request.app.get(OFFSITE),
         ),
     )
     if not is_api(request):

@@ -15,7 +15,7 @@ from callrec_ari.access import may_mark_for_training, may_play_training
 from callrec_ari.training import library
 from callrec_ari.training.expiry import target
 from callrec_ari.training.library import TrainingCopyView
-from callrec_ari.web.keys import CLOCK, SESSIONS, SETTINGS
+from callrec_ari.web.keys import CLOCK, OFFSITE, SESSIONS, SETTINGS
 from callrec_ari.web.refusals import STREAMS
 from callrec_ari.web.request import allowed, client_of, done, fields, page
 
@@ -39,6 +39,7 @@ async def make(request: web.Request) -> web.StreamResponse:
             settings=request.app[SETTINGS],
             now=request.app[CLOCK](),
             client=client_of(request),
+            offsite=request.app.get(OFFSITE),
         )
     return done(request, to="/training", body=made.to_json(), status=201)
 

@@ -140,3 +140,17 @@ def test_a_local_store_may_have_a_folder_of_its_own(tmp_path: Path):
     written = with_absolute_paths(data, tmp_path)
     assert written["storage"]["dir"] == str(tmp_path / "store")
     assert written["storage"]["outbox_dir"] == str(tmp_path / "var/outbox")
+
+
+def test_an_s3_store_needs_encryption_on():
+    """kind = s3 with [encryption] off is refused: plain WAVs never leave the machine."""
+    data = example(**S3)
+    data["encryption"] = {"enabled": False}
+    with pytest.raises(ConfigError) as refused:
+        parse(data, {}, base_dir=Path("/etc"))
+    assert str(refused.value) == (
+        'Config key storage.kind = "s3" needs [encryption] enabled = true: only encrypted '
+        "recordings leave this machine."
+    )
+    data["storage"] = {"kind": "local"}
+    assert parse(data, {}, base_dir=Path("/etc")).storage.kind is StorageKind.LOCAL

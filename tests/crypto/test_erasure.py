@@ -18,8 +18,9 @@ from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.recording.audio import StoredAudio, sealed_path, sha256_of, stored_audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.rights.erasure import erase_number
+from callrec_ari.storage.recordings import recording_keys
 from tests.rights.conftest import DPO, NOW, NUMBER, OTHER, REGION
-from tests.support.vault import pending, recorded_with_legs
+from tests.support.vault import pending, recorded_with_legs, uploaded
 
 
 def _encrypted_files(folder):
@@ -114,3 +115,65 @@ async def test_a_plain_recording_from_before_encryption_is_erased_as_before(vaul
     assert not mix.exists()
     assert not any(leg.exists() for leg in leg_files(mix))
     assert StoredAudio(path=mix).encrypted is False
+
+
+async def _bucket_copy(offsite, folder):
+    """Every object of the store written to ``folder`` under its key: a backup of the bucket."""
+    async for info in offsite.store.objects():
+        target = folder / info.key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(await (await offsite.store.read(info.key)).read_all())
+
+
+async def test_erasure_deletes_the_stored_objects_and_a_bucket_copy_cannot_be_decrypted(
+    vault, offsite, tmp_path
+):
+    """Sealed and uploaded, nothing left on disk; a copy of the bucket decrypts before the
+    erasure and not after; the objects of the number go, the other caller's stay."""
+    mine = recorded_with_legs(vault.recordings, "4.1", e164=NUMBER)
+    theirs = recorded_with_legs(vault.recordings, "4.2", e164=OTHER, number="48229876543")
+    await vault.store(mine, theirs)
+    await uploaded(vault, mine, offsite)
+    await uploaded(vault, theirs, offsite)
+    assert [p for p in vault.recordings.rglob("*") if p.is_file()] == []
+    backup = tmp_path / "bucket-copy"
+    await _bucket_copy(offsite, backup)
+    assert await _can_decrypt(vault.sessions, vault.keys, backup, mine.recording_path) == (
+        mine.sha256
+    )
+
+    async with vault.sessions() as session, session.begin():
+        result = await erase_number(
+            session, vault.recordings, NUMBER, actor=DPO, now=NOW, region=REGION, offsite=offsite
+        )
+    assert (result.erased, result.files_deleted, result.files_missing) == (("4.1",), 1, 0)
+    left = sorted([info.key async for info in offsite.store.objects()])
+    assert left == recording_keys_sorted(theirs.recording_path)
+    after = await _can_decrypt(vault.sessions, vault.keys, backup, mine.recording_path)
+    assert "encrypted and its key is gone" in after
+
+
+async def test_the_purge_deletes_the_stored_objects_with_their_key(vault, offsite):
+    """A recording that only the store holds is purged there: objects and key gone, and the
+    purge counts it deleted, not missing; a dry run before said it would."""
+    record = recorded_with_legs(vault.recordings, "4.3", delete_after=NOW.replace(year=2025))
+    await vault.store(record)
+    await uploaded(vault, record, offsite)
+    options = {
+        "recordings_dir": vault.recordings,
+        "retention": {"months-6": RetentionPolicy(name="months-6", days=183)},
+        "now": NOW,
+        "offsite": offsite,
+    }
+    preview = await run_purge(vault.sessions, dry_run=True, **options)
+    assert (preview.files_deleted, preview.files_missing) == (1, 0)
+    report = await run_purge(vault.sessions, **options)
+    assert (report.reduced, report.files_deleted, report.files_missing) == (1, 1, 0)
+    assert [info.key async for info in offsite.store.objects()] == []
+    async with vault.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(RecordingKey)) == 0
+
+
+def recording_keys_sorted(relative):
+    """The sorted keys of a recording's three sealed files."""
+    return sorted(recording_keys(relative))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -14,9 +15,11 @@ from callrec_ari.crypto.store import data_key
 from callrec_ari.db.models import RecordingKey
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.errors import RecordingError
-from callrec_ari.recording.audio import sealed_path, sha256_of, stored_audio
+from callrec_ari.recording.audio import StoredAudio, sealed_path, sha256_of, stored_audio
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.seal import Pending, Sealer
+from callrec_ari.storage import LocalStore
+from callrec_ari.storage.uploads import UploadQueue
 from tests.rights.conftest import NOW
 from tests.support.vault import pending, recorded_with_legs
 
@@ -197,3 +200,100 @@ async def test_a_stop_seals_what_was_waiting_for_its_batch(vault):
     assert await sealer.drain() == 1
     assert _plain_left(vault.recordings) == []
     assert sealer.waiting == 0
+
+
+async def _stored_wav(store, key: str, data_key: bytes, tmp_path) -> bytes:
+    """The plaintext of the object under ``key``: its ciphertext fetched and decrypted."""
+    copy = tmp_path / f"fetched-{secrets.token_hex(4)}.enc"
+    copy.write_bytes(await (await store.read(key)).read_all())
+    with StoredAudio(path=copy, key=data_key).open() as handle:
+        return handle.read()
+
+
+async def test_with_object_storage_the_sealed_files_go_to_the_store_and_leave_the_folder(
+    vault, s3_store, tmp_path
+):
+    """The mix and both legs, sealed, are moved into the outbox under <plain path>.enc, then
+    uploaded; nothing of the recording is left on disk, and each object decrypts to its WAV."""
+    record = recorded_with_legs(vault.recordings, "7.1")
+    mix = vault.recordings / record.recording_path
+    before = {path.name: path.read_bytes() for path in (mix, *leg_files(mix))}
+    queue = UploadQueue(s3_store, tmp_path / "outbox", retry_min_seconds=0.05)
+    sealer = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        hand_over=queue.add,
+    )
+    assert await sealer.seal(pending(record))
+    assert sorted(p.name for p in vault.recordings.rglob("*") if p.is_file()) == []
+    keys = sorted(
+        f"{record.recording_path.removesuffix('.wav')}{end}.wav.enc"
+        for end in ("", ".caller", ".agent")
+    )
+    assert sorted(queue.path_for(key).name for key in keys) == sorted(
+        p.name for p in (tmp_path / "outbox").iterdir()
+    )
+    task = asyncio.create_task(queue.run())
+    try:
+        await asyncio.wait_for(queue.wait_idle(), 20)
+    finally:
+        task.cancel()
+    assert list((tmp_path / "outbox").iterdir()) == []
+    assert sorted([info.key async for info in s3_store.objects()]) == keys
+    async with vault.sessions() as session:
+        key = await data_key(session, vault.keys, record.recording_path)
+    assert key is not None
+    for path in (mix, *leg_files(mix)):
+        stored = await _stored_wav(
+            s3_store, f"{record.recording_path[: -len(mix.name)]}{path.name}.enc", key, tmp_path
+        )
+        assert stored == before[path.name]
+
+
+async def test_a_sealed_file_a_crash_left_in_the_folder_is_handed_over_by_the_first_sweep(
+    vault, tmp_path
+):
+    """Killed between the rename and the hand-over, the sealed files stay in the recordings
+    folder (readers find them there); the first sweep after the start hands them over."""
+    record = recorded_with_legs(vault.recordings, "7.2")
+    await vault.store(dataclasses.replace(record, ended_at=NOW - timedelta(minutes=5)))
+    assert await vault.sealer.seal(pending(record))  # a sealer that hands over nothing
+    assert len(list(vault.recordings.rglob("*.enc"))) == 3
+    queue = UploadQueue(LocalStore(tmp_path / "store"), tmp_path / "outbox")
+    restarted = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        hand_over=queue.add,
+    )
+    assert await restarted.sweep() == 0  # nothing to seal, but three files to hand over
+    assert list(vault.recordings.rglob("*.enc")) == []
+    assert len(list((tmp_path / "outbox").iterdir())) == 3
+
+
+async def test_a_hand_over_that_fails_is_tried_again_at_the_next_sweep(vault, tmp_path):
+    """An outbox that cannot be written leaves the sealed files where they are, logged; once
+    it can, the next sweep (not only the first) hands them over."""
+    record = recorded_with_legs(vault.recordings, "7.3")
+    blocked = tmp_path / "outbox"
+    blocked.write_text("not a folder")
+    queue = UploadQueue(LocalStore(tmp_path / "store"), blocked)
+    sealer = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        hand_over=queue.add,
+    )
+    await sealer.sweep()  # the first, full sweep: nothing yet
+    with capture_logs() as logs:
+        assert await sealer.seal(pending(record))
+    assert [e["event"] for e in logs].count("seal.hand_over_failed") == 3
+    assert len(list(vault.recordings.rglob("*.enc"))) == 3
+    blocked.unlink()
+    await sealer.sweep()
+    assert list(vault.recordings.rglob("*.enc")) == []
+    assert len(list(blocked.iterdir())) == 3

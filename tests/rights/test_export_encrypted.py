@@ -11,7 +11,7 @@ from callrec_ari.recording.legs import leg_files
 from callrec_ari.rights.export import export_number
 from tests.rights.conftest import DPO, NOW, NUMBER, REGION, open_export_request
 from tests.rights.test_export import CONSENT, checksums
-from tests.support.vault import pending, recorded_with_legs
+from tests.support.vault import pending, recorded_with_legs, uploaded
 
 
 async def export(vault, out, **more):
@@ -82,3 +82,23 @@ async def test_without_the_key_the_recording_is_reported_not_copied(vault, tmp_p
                 request_id=request_id,
             )
     assert not (tmp_path / "package").exists()
+
+
+async def test_recordings_only_the_object_store_holds_go_out_decrypted(vault, offsite, tmp_path):
+    """Sealed and uploaded, nothing on disk: the caller's leg (and, with consent, the mix) is
+    fetched, decrypted into the package and checked against the row."""
+    record = recorded_with_legs(vault.recordings, "e9")
+    mix = vault.recordings / record.recording_path
+    caller_plain = leg_files(mix)[0].read_bytes()
+    await vault.store(record)
+    await uploaded(vault, record, offsite)
+    assert not [p for p in vault.recordings.rglob("*") if p.is_file()]
+
+    package = await export(vault, tmp_path / "leg", offsite=offsite)
+    assert package.problems == ()
+    assert (tmp_path / "leg" / "recordings" / "e9.caller.wav").read_bytes() == caller_plain
+
+    package = await export(vault, tmp_path / "mix", agent_consent=CONSENT, offsite=offsite)
+    assert package.problems == ()
+    copy = tmp_path / "mix" / "recordings" / "e9.wav"
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == record.sha256

@@ -1,45 +1,18 @@
-"""Fixtures for the storage tests: one SeaweedFS server per session, a fresh store per test."""
+"""Fixtures for the storage tests: each store in turn (``s3_store``, on the session's
+SeaweedFS server, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiobotocore.session import AioSession
 
 from callrec_ari.storage import LocalStore, RecordingStore
 from callrec_ari.storage.s3 import S3Store
-from tests.support.seaweedfs import SeaweedServer
+from tests.support.seaweedfs import PART_BYTES, TEST_BUCKET
 
-BUCKET = "callrec-tests"
-PART_BYTES = 5 * 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def seaweed() -> Iterator[SeaweedServer]:
-    """One SeaweedFS server for the whole session, with the tests' bucket."""
-    with SeaweedServer() as server:
-        server.create_bucket(BUCKET)
-        yield server
-
-
-@pytest.fixture(scope="session")
-def aio_session() -> AioSession:
-    """One client session for the run: it reads the S3 API model once, not per test."""
-    return AioSession()
-
-
-@pytest.fixture
-async def s3_store(seaweed: SeaweedServer, aio_session: AioSession) -> AsyncIterator[S3Store]:
-    """A store on the session's bucket, under a prefix of this test's own, in parts of the
-    smallest size S3 allows (5 MiB), so that a test file of a few MiB goes in parts."""
-    settings = seaweed.settings(
-        BUCKET, prefix=f"test-{secrets.token_hex(6)}/", part_size_bytes=PART_BYTES
-    )
-    async with S3Store(settings, session=aio_session) as store:
-        yield store
+BUCKET = TEST_BUCKET
+__all__ = ["BUCKET", "PART_BYTES"]  # for the tests here
 
 
 @pytest.fixture(params=["local", "s3"])

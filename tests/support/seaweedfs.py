@@ -32,6 +32,8 @@ from tests.support.server import ServerUnderTest
 
 ACCESS_KEY = "callrec-test"
 SECRET_KEY = "callrec-test-secret-0123456789"
+TEST_BUCKET = "callrec-tests"  # made by the session's ``seaweed`` fixture
+PART_BYTES = 5 * 1024 * 1024  # the smallest part S3 allows: a file of a few MiB goes in parts
 START_TIMEOUT_SECONDS = 60.0
 # weed waits up to 15 s for its filer's gRPC clients before it ends on SIGTERM; a test
 # server has nothing to flush that a kill would lose.

@@ -4,6 +4,8 @@ uses them (crypto, recording, rights)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import secrets
 from collections.abc import Awaitable, Callable
@@ -20,6 +22,8 @@ from callrec_ari.recording.finalise import inspect_wav
 from callrec_ari.recording.legs import leg_files
 from callrec_ari.recording.seal import Pending, Sealer
 from callrec_ari.records import CallRecord
+from callrec_ari.storage.recordings import Offsite
+from callrec_ari.storage.uploads import UploadQueue
 from tests.db.records import T0, finished, ringing
 from tests.support.audio import write_speech_like_wav, write_wav
 
@@ -101,3 +105,24 @@ def pending(record: CallRecord) -> Pending:
     """What the service hands the sealer when ``record``'s recording closes (no hashes)."""
     assert record.recording_path is not None
     return Pending(relative_path=record.recording_path, hashes={})
+
+
+async def uploaded(vault: Vault, record: CallRecord, offsite: Offsite) -> None:
+    """Seal ``record``'s recording and upload its files as the service does with an S3
+    store, until the store has confirmed them and nothing of them is left on disk."""
+    queue = UploadQueue(offsite.store, offsite.outbox, retry_min_seconds=0.05)
+    sealer = Sealer(
+        recordings_dir=vault.recordings,
+        keys=vault.keys,
+        sessions=vault.sessions,
+        clock=lambda: NOW,
+        hand_over=queue.add,
+    )
+    assert await sealer.seal(pending(record))
+    task = asyncio.create_task(queue.run())
+    try:
+        await asyncio.wait_for(queue.wait_idle(), 30)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -3,6 +3,7 @@ sentence, and a refused call leaves no file, no row and no ``training.made`` ent
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
@@ -16,13 +17,17 @@ from callrec_ari.profile.edit import set_processing
 from callrec_ari.profile.model import Processing, Purpose
 from callrec_ari.recording.seal import Pending, Sealer
 from callrec_ari.records import Consent, Direction, RecordingStatus
+from callrec_ari.storage.uploads import UploadQueue
+from callrec_ari.training import library
 from tests.calls.conftest import set_call
 from tests.rights.conftest import place_hold
 from tests.support.audio import read_samples, tone_power
 from tests.training.conftest import (
     AGENT_HZ,
+    CLIENT,
     NOW,
     OTHER_DID,
+    SUPERVISOR,
     audit,
     copy_rows,
     make,
@@ -202,3 +207,47 @@ async def test_a_copy_is_made_from_encrypted_legs_and_no_plain_leg_is_left(
     assert tone_power(samples, AGENT_HZ) > 1e5
     assert sorted(p.name for p in settings.training.dir.iterdir()) == [row.file]
     assert not list((recordings / "2026").rglob("*.wav"))  # the recording stays sealed
+
+
+async def test_a_copy_is_made_from_legs_only_the_object_store_holds(
+    session_factory, settings, recordings, offsite
+):
+    """Sealed and uploaded, nothing on disk: the legs are fetched and decrypted for ffmpeg;
+    the copy holds the agent's tone, and no fetched or plain leg is left in the library."""
+    settings = dataclasses.replace(settings, encryption=with_master_key(settings.encryption))
+    record = toned(recordings, "s2", seconds=3.0)
+    await store(session_factory, record)
+    queue = UploadQueue(offsite.store, offsite.outbox, retry_min_seconds=0.05)
+    sealer = Sealer(
+        recordings_dir=recordings,
+        keys=settings.encryption.master_keys,
+        sessions=session_factory,
+        clock=lambda: NOW,
+        hand_over=queue.add,
+    )
+    assert await sealer.seal(Pending(relative_path=record.recording_path, hashes={}))
+    task = asyncio.create_task(queue.run())
+    try:
+        await asyncio.wait_for(queue.wait_idle(), 30)
+    finally:
+        task.cancel()
+    assert not [p for p in recordings.rglob("*") if p.is_file()]
+
+    async with session_factory() as session, session.begin():
+        await library.make_copy(
+            session,
+            actor=SUPERVISOR,
+            uniqueid="s2",
+            topic="a rude caller handled calmly",
+            spans="",
+            caller="remove",
+            settings=settings,
+            now=NOW,
+            client=CLIENT,
+            offsite=offsite,
+        )
+
+    [row] = await copy_rows(session_factory)
+    samples = read_samples(settings.training.dir / row.file)
+    assert tone_power(samples, AGENT_HZ) > 1e5
+    assert sorted(p.name for p in settings.training.dir.iterdir()) == [row.file]
