@@ -57,7 +57,7 @@ async def uploading_service(asterisk: AsteriskSandbox, seaweed: SeaweedServer, t
     await service.stop()
 
 
-async def _add_supervisor(url: str) -> None:
+async def add_supervisor(url: str) -> None:
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session:
@@ -98,7 +98,7 @@ async def test_a_real_call_is_uploaded_and_plays_from_the_store(
     assert stored == sorted(recording_keys(str(row.recording_path)))
     assert recordings_of(asterisk, row.uniqueid) == []  # no plain, no sealed file left
     assert list(queue.outbox.iterdir()) == []
-    await _add_supervisor(service.settings.database.url)
+    await add_supervisor(service.settings.database.url)
 
     app = build_web_app(service.settings)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
