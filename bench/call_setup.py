@@ -17,6 +17,7 @@ i.e. the time from the end of the prompt to the agent's phone ringing. Run as ro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -25,14 +26,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.arrivals import BucketWatch, playable_delays, wait_for
 from bench.overload import OverloadResult, describe, overload_run
 from bench.prompt import PROMPT_NAME, install_bench_prompt
 from bench.report import SearchResult, table, write_json
 from bench.runner import HOLD_MS, Bench, CallPath, RunResult
-from bench.service import sealing_delays, service_config
+from bench.service import records, sealing_delays, service_config
 from bench.stats import Distribution
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings
+from callrec_ari.records import RecordingStatus
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.session import SandboxSession
@@ -95,12 +98,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="callrec keeps plain WAVs as the baseline does (the example config encrypts them)",
     )
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="callrec uploads its sealed recordings to an S3 store (a SeaweedFS it starts) and "
+        "the time from each call's end to its recording in the bucket is reported",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 if every measured call went through and was recorded."""
     args = parse_args(argv)
+    if args.s3 and args.plain:
+        print("bench.call_setup: --s3 needs encryption (leave out --plain).", file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("bench.call_setup needs root (the Asterisk sandbox uses chroot).", file=sys.stderr)
         return 2
@@ -112,12 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         runs, search, overload = _measure(args, workdir, meta)
         meta["loadavg_after"] = os.getloadavg()
         print(table(meta, runs, search))
-        sealed = meta.get("sealed_after_call_end_s")
-        if sealed:
-            print(
-                f"encrypted on disk after the call ended: p50 {sealed['p50']:.2f} s, "
-                f"p99 {sealed['p99']:.2f} s, max {sealed['max']:.2f} s ({sealed['count']} calls)"
-            )
+        for key, what in (
+            ("sealed_after_call_end_s", "encrypted on disk"),
+            ("in_bucket_after_call_end_s", "playable from the bucket (sealed, uploaded)"),
+        ):
+            delays = meta.get(key)
+            if delays:
+                print(
+                    f"{what} after the call ended: p50 {delays['p50']:.2f} s, "
+                    f"p99 {delays['p99']:.2f} s, max {delays['max']:.2f} s "
+                    f"({delays['count']} calls)"
+                )
         if overload is not None:
             print("\n".join(describe(overload)))
         if args.json:
@@ -143,6 +160,7 @@ def _measure(
         cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox", keep_recordings=False
     )
     asterisk = session.start()
+    stack = contextlib.ExitStack()  # the object store and its watcher, with --s3
     try:
         assert session.agent is not None
         prompts = workdir / "prompts"
@@ -156,6 +174,7 @@ def _measure(
         if args.plain:
             config["encryption"] = {"enabled": False}
         meta["encryption"] = config.get("encryption", {}).get("enabled", False)
+        watch = _object_store(args, config, workdir, stack)
         with ServiceProcess(config, workdir / "service") as service:
             bench = Bench(
                 asterisk,
@@ -175,11 +194,54 @@ def _measure(
             if meta["encryption"]:
                 delays = Distribution.of(sealing_delays(service))
                 meta["sealed_after_call_end_s"] = None if delays is None else vars(delays)
+            if watch is not None:
+                meta["in_bucket_after_call_end_s"] = _in_bucket(watch, service)
             search = _search(bench, args) if args.max_rate else None
             overload = _overload(bench, args, search, asterisk.recordings_service_dir)
     finally:
+        stack.close()
         session.stop()
     return runs, search, overload
+
+
+def _object_store(
+    args: argparse.Namespace, config: dict[str, Any], workdir: Path, stack: contextlib.ExitStack
+) -> BucketWatch | None:
+    """With ``--s3``: start SeaweedFS, point the service's ``[storage]`` at it, and watch the
+    bucket for the recordings' arrival."""
+    if not args.s3:
+        return None
+    from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedServer  # noqa: PLC0415
+
+    server = stack.enter_context(SeaweedServer())
+    bucket = server.create_bucket("callrec-bench")
+    config["storage"] = {
+        "kind": "s3",
+        "location": config["profile"].get("storage_country", "PL"),
+        "bucket": bucket,
+        "prefix": "bench",
+        "endpoint_url": server.endpoint_url,
+        "access_key_id": ACCESS_KEY,
+        "secret_access_key": SECRET_KEY,
+        "addressing_style": "path",
+        "outbox_dir": str(workdir / "outbox"),
+    }
+    watch = BucketWatch(server.client(), bucket, "bench/", interval=0.1)
+    watch.start()
+    stack.callback(watch.stop)
+    return watch
+
+
+def _in_bucket(watch: BucketWatch, service: ServiceProcess) -> dict[str, float] | None:
+    """Per recorded call: seconds from its end to its mix's object in the bucket."""
+    ends = {
+        str(record.recording_path): record.ended_at
+        for record in records(service)
+        if record.recording_path is not None and record.recording_status == RecordingStatus.COMPLETE
+    }
+    wait_for(watch, [path + ".enc" for path in ends], timeout=60)
+    delays = Distribution.of(playable_delays(watch, ends))
+    return None if delays is None else vars(delays)
 
 
 def _search(bench: Bench, args: argparse.Namespace) -> list[SearchResult]:
