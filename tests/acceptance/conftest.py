@@ -14,16 +14,19 @@ import hashlib
 import os
 import wave
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from callrec_ari.access import Role
 from callrec_ari.app import CONTROLLER, EVENTS, WRITER, build_app
 from callrec_ari.config import Settings, parse, read
 from callrec_ari.db import lookup
 from callrec_ari.db.migrate import upgrade_to_head
+from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import CallRecord
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
@@ -31,6 +34,9 @@ from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.session import PROJECT_DIR, SandboxSession, sandbox_config
 from callrec_ari.sandbox.sipp import AUDIO_PCAP, CallerScript, CallResult, SippAgent, place_calls
 from callrec_ari.sandbox.tones import tone_pcap
+from callrec_ari.staff import accounts
+from tests.support.passwords import CHEAP_PASSWORDS
+from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.asterisk
 
@@ -232,3 +238,24 @@ def setup_delay(result: CallResult, agent: SippAgent, caller: str, prompt_second
         return float(parts[0]) + float(parts[1]) / 1e6
 
     return seconds(invited) - seconds(answered) - prompt_seconds
+
+
+async def add_supervisor(url: str) -> None:
+    """Sue, a supervisor (password ``PASSWORD``, no second factor), in the database ``url``."""
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            await accounts.create_user(
+                session,
+                by="cli:test",
+                username="sue",
+                display_name="Sue",
+                password=PASSWORD,
+                passwords=CHEAP_PASSWORDS,
+                roles=[Role.SUPERVISOR],
+                totp_exempt=True,
+                now=datetime.now(UTC),
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()

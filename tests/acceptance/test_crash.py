@@ -18,7 +18,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from callrec_ari.access import Role
 from callrec_ari.app import EVENTS
 from callrec_ari.db import lookup
-from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.evidence.facts import Kind
 from callrec_ari.flow import notes
 from callrec_ari.recording.legs import leg_files
@@ -27,18 +26,18 @@ from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.demo import announcement_seconds
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
-from callrec_ari.staff import accounts
 from callrec_ari.web.app import build_web_app
 from tests.acceptance.conftest import (
     QUICK_DID,
     Service,
     acceptance_config,
+    add_supervisor,
     sandbox_settings,
     sha256_of,
     until,
 )
-from tests.support.passwords import CHEAP_PASSWORDS, CHEAP_TABLE
-from tests.web.conftest import PASSWORD, Person, sign_in
+from tests.support.passwords import CHEAP_TABLE
+from tests.web.conftest import Person, sign_in
 from tests.web.test_calls import listen
 
 pytestmark = pytest.mark.asterisk
@@ -141,23 +140,7 @@ async def answered_rows(database_url: str) -> bool:
 
 async def plays_in_the_staff_app(service: Service, row: CallRecord) -> None:
     """A supervisor opens the call and the app serves the repaired WAV as stored."""
-    engine = create_engine(service.settings.database.url)
-    try:
-        async with create_session_factory(engine)() as session:
-            await accounts.create_user(
-                session,
-                by="cli:test",
-                username="sue",
-                display_name="Sue",
-                password=PASSWORD,
-                passwords=CHEAP_PASSWORDS,
-                roles=[Role.SUPERVISOR],
-                totp_exempt=True,
-                now=datetime.now(UTC),
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
+    await add_supervisor(service.settings.database.url)
     app = build_web_app(service.settings)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         await sign_in(client, Person("sue", frozenset({Role.SUPERVISOR}), None, None), clock=None)

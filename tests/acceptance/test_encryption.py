@@ -4,7 +4,6 @@ disk with no plain WAV left, and plays back byte-exact through the web app's Ran
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,17 @@ from callrec_ari.recording.legs import leg_files
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript
-from callrec_ari.staff import accounts
 from callrec_ari.web.app import build_web_app
-from tests.acceptance.conftest import QUICK_DID, Service, recordings_of, sandbox_settings, until
-from tests.support.passwords import CHEAP_PASSWORDS, CHEAP_TABLE
-from tests.web.conftest import PASSWORD, Person, sign_in
+from tests.acceptance.conftest import (
+    QUICK_DID,
+    Service,
+    add_supervisor,
+    recordings_of,
+    sandbox_settings,
+    until,
+)
+from tests.support.passwords import CHEAP_TABLE
+from tests.web.conftest import Person, sign_in
 from tests.web.test_calls import listen
 
 pytestmark = pytest.mark.asterisk
@@ -74,20 +79,9 @@ async def test_a_real_call_is_sealed_on_disk_and_plays_byte_exact_through_range_
             # As the service started with it: the key file it made at its start.
             keys = service.app[SETTINGS].encryption.master_keys
             key = await data_key(session, keys, str(row.recording_path))
-            await accounts.create_user(
-                session,
-                by="cli:test",
-                username="sue",
-                display_name="Sue",
-                password=PASSWORD,
-                passwords=CHEAP_PASSWORDS,
-                roles=[Role.SUPERVISOR],
-                totp_exempt=True,
-                now=datetime.now(UTC),
-            )
-            await session.commit()
     finally:
         await engine.dispose()
+    await add_supervisor(service.settings.database.url)
     audio = stored_audio(mix, key)
     assert audio is not None
     assert audio.encrypted

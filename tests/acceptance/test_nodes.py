@@ -45,11 +45,11 @@ from tests.acceptance.conftest import (
     CACHE,
     QUICK_DID,
     acceptance_config,
+    add_supervisor,
     recordings_of,
     sandbox_settings,
     until,
 )
-from tests.acceptance.test_object_storage import add_supervisor
 from tests.support.passwords import CHEAP_TABLE
 from tests.support.postgres import PostgresServer
 from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, TEST_BUCKET, SeaweedServer

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,22 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callrec_ari.access import Role
 from callrec_ari.app import SEALER, UPLOADS
-from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.records import Consent, RecordingStatus
 from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript
-from callrec_ari.staff import accounts
 from callrec_ari.storage.recordings import recording_keys
 from callrec_ari.web.app import build_web_app
-from tests.acceptance.conftest import QUICK_DID, Service, recordings_of, sandbox_settings, until
-from tests.support.passwords import CHEAP_PASSWORDS, CHEAP_TABLE
+from tests.acceptance.conftest import (
+    QUICK_DID,
+    Service,
+    add_supervisor,
+    recordings_of,
+    sandbox_settings,
+    until,
+)
+from tests.support.passwords import CHEAP_TABLE
 from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, TEST_BUCKET, SeaweedServer
-from tests.web.conftest import PASSWORD, Person, sign_in
+from tests.web.conftest import Person, sign_in
 from tests.web.test_calls import listen
 
 pytestmark = pytest.mark.asterisk
@@ -55,26 +59,6 @@ async def uploading_service(asterisk: AsteriskSandbox, seaweed: SeaweedServer, t
     await service.start()
     yield service
     await service.stop()
-
-
-async def add_supervisor(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with create_session_factory(engine)() as session:
-            await accounts.create_user(
-                session,
-                by="cli:test",
-                username="sue",
-                display_name="Sue",
-                password=PASSWORD,
-                passwords=CHEAP_PASSWORDS,
-                roles=[Role.SUPERVISOR],
-                totp_exempt=True,
-                now=datetime.now(UTC),
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
 
 
 async def test_a_real_call_is_uploaded_and_plays_from_the_store(
