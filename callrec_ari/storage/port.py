@@ -34,6 +34,9 @@ class ObjectInfo:
     key: str
     size: int
     modified_at: datetime
+    # The SHA-256 stored with the object, when the store hands it over with the size (S3's
+    # HEAD does: one request confirms both); None: ask ``checksum``.
+    sha256: str | None = None
 
 
 class ByteStream:

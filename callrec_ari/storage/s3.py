@@ -277,7 +277,10 @@ class S3Store:
         if response is None:
             return None
         return ObjectInfo(
-            key=key, size=response["ContentLength"], modified_at=response["LastModified"]
+            key=key,
+            size=response["ContentLength"],
+            modified_at=response["LastModified"],
+            sha256=response.get("Metadata", {}).get(SHA256_METADATA),
         )
 
     async def checksum(self, key: str) -> str | None:

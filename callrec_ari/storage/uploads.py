@@ -81,6 +81,9 @@ class UploadQueue:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
         self._failures: dict[str, int] = {}  # failed attempts in a row, by key
+        # Keys handed over by add() in this run and not tried yet: no earlier attempt can have
+        # stored them, so their first attempt need not ask the store first.
+        self._fresh: set[str] = set()
         self._idle = asyncio.Event()  # set once run() has read the outbox and all is done
         self._running = False
 
@@ -93,7 +96,13 @@ class UploadQueue:
         """Hand the finished file ``source`` over for upload under ``key``: it is moved into
         the outbox (renamed; copied first only across file systems) and queued."""
         check_key(key)
-        await asyncio.to_thread(self._move_in, source, self.path_for(key))
+        # Marked before the move: a scan of the outbox may find the file before this resumes.
+        self._fresh.add(key)
+        try:
+            await asyncio.to_thread(self._move_in, source, self.path_for(key))
+        except BaseException:
+            self._fresh.discard(key)
+            raise
         if self._running:
             self._submit(key)
 
@@ -192,10 +201,12 @@ class UploadQueue:
         """One attempt: ``uploaded``, ``already_stored`` (confirmed without uploading),
         ``gone`` (nothing to do) or ``changed`` (a new file arrived under the key)."""
         path = self.path_for(key)
+        fresh = key in self._fresh
+        self._fresh.discard(key)  # a retry asks the store first: the last PUT may have landed
         local = await asyncio.to_thread(_describe, path)
         if local is None:
             return "gone"  # removed by someone else, or queued twice and done already
-        if await self._confirmed(key, local):
+        if not fresh and await self._confirmed(key, local):
             outcome = "already_stored"  # a crash came between the upload and the removal
         else:
             await self.store.put(key, path, sha256=local.sha256)
@@ -214,7 +225,8 @@ class UploadQueue:
         info = await self.store.head(key)
         if info is None or info.size != local.size:
             return False
-        return await self.store.checksum(key) == local.sha256
+        stored = info.sha256 if info.sha256 is not None else await self.store.checksum(key)
+        return stored == local.sha256
 
     def _scan(self) -> list[str]:
         """The keys of the files in the outbox, oldest first; half-made copies are removed

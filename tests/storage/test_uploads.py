@@ -307,3 +307,43 @@ async def test_uploads_never_hold_up_the_event_loop(seaweed, aio_session, tmp_pa
     assert await store.checksum("2026/12/02/long.wav") == hashlib.sha256(data).hexdigest()
     await store.close()
     assert longest < 0.03, f"the event loop ran {longest * 1000:.0f} ms without a break"
+
+
+class Counting:
+    """The store, with the requests the queue makes of it counted (every call goes through)."""
+
+    def __init__(self, store: RecordingStore) -> None:
+        self._store = store
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._store, name)
+        if name not in {"put", "head", "checksum"}:
+            return attribute
+
+        async def counted(*args, **kwargs):
+            self.calls.append(name)
+            return await attribute(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_handed_over_file_costs_one_put_and_one_look(store: RecordingStore, tmp_path):
+    """A file added in this run is stored without asking the store first, and confirmed by one
+    look (S3's HEAD brings the SHA-256 with the size); one found in the outbox at start is
+    looked up first, as an earlier run may have stored it already."""
+    counting = Counting(store)
+    queue = UploadQueue(counting, tmp_path / "outbox")  # type: ignore[arg-type]
+    data = os.urandom(5000)
+    async with running(queue):
+        await queue.add(finished_file(tmp_path / "in", "a.wav.enc", data), "a.wav.enc")
+        await idle(queue)
+    await assert_stored(store, "a.wav.enc", data)
+    looks = 1 if isinstance(store, S3Store) else 2  # a folder reads the file back to hash it
+    assert counting.calls == ["put", "head"] + ["checksum"] * (looks - 1)
+
+    counting.calls.clear()
+    left = finished_file(tmp_path / "outbox", "b.wav.enc", data)  # as a crashed run left it
+    async with running(queue):
+        await wait_for(lambda: not left.exists(), "the file found at start to go up")
+    assert counting.calls[:1] == ["head"]
