@@ -74,9 +74,12 @@ async def test_the_caller_leg_holds_the_callers_voice_alone_and_the_purge_takes_
     assert caller_tone > 1e5, heard  # the caller's tone is there, loud
     assert agent_tone < caller_tone / 1000, heard  # the agent's is not (less than -30 dB)
     caller_tone, agent_tone = heard["agent"]
-    assert agent_tone > 1e5, heard
+    # The staff phone's tone starts when it answers, and on a loaded machine part of it can
+    # fall before recording starts (once 4e4 instead of the usual 1e6): present means far
+    # above silence (below 1 here), and the separation below is what the test is about.
+    assert agent_tone > 1e4, heard
     assert caller_tone < agent_tone / 1000, heard
-    assert min(heard["mix"]) > 1e5, heard  # listening keeps both voices
+    assert min(heard["mix"]) > 1e4, heard  # listening keeps both voices
 
     # Each leg is fingerprinted on the row like the mix, so any copy of it can be checked.
     assert row.sha256 == sha256_of(mix)
