@@ -119,7 +119,7 @@ class Sealer:
         self._held: list[Pending] = []  # taken from the queue, waiting for its batch
         self._swept = False  # the first sweep looks at every recent row (``sweep``)
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
-        self.sealed = 0  # recordings sealed since start
+        self.sealed = 0  # recordings sealed (and handed over, with object storage) since start
 
     def submit(self, pending: Pending) -> None:
         """Queue a closed recording for sealing; returns at once."""
@@ -283,9 +283,10 @@ class Sealer:
             raise
         plains = [plain for job in ready for plain in job.parts]
         await asyncio.to_thread(_commit, plains)
-        self.sealed += len(ready)
         log.debug("recordings.sealed", paths=[job.relative for job in ready])
         await self._hand_over_files([sealed_path(plain) for plain in plains])
+        # Counted once handed over, so whoever waits on the count then finds the uploads queued.
+        self.sealed += len(ready)
         return len(ready)
 
 
