@@ -37,6 +37,10 @@ class ObjectInfo:
     # The SHA-256 stored with the object, when the store hands it over with the size (S3's
     # HEAD does: one request confirms both); None: ask ``checksum``.
     sha256: str | None = None
+    # True when the store itself checked the bytes it received against a digest sent with
+    # them (S3: a single PUT's Content-MD5, which a mismatch fails with BadDigest, and an ETag
+    # that is that MD5): size and SHA-256 are then confirmed without asking again.
+    verified: bool = False
 
 
 class ByteStream:

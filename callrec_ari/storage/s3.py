@@ -158,19 +158,30 @@ class S3Store:
         except OSError as exc:
             raise StorageError(f"The file {source} cannot be read: {exc.strerror}.") from None
         metadata = {SHA256_METADATA: digest}
-        if size <= self._settings.part_size_bytes:
-            body, md5 = await asyncio.to_thread(_read_part, source, 0, size)
-            with self._errors(f"store {key}"):
-                await self.client.put_object(
-                    Bucket=self._settings.bucket,
-                    Key=name,
-                    Body=body,
-                    ContentMD5=md5,
-                    Metadata=metadata,
-                )
-        else:
+        if size > self._settings.part_size_bytes:
             await self._put_parts(key, name, source, size, metadata)
-        return ObjectInfo(key=key, size=size, modified_at=datetime.now(UTC))
+            return ObjectInfo(key=key, size=size, modified_at=datetime.now(UTC))
+        body, md5 = await asyncio.to_thread(_read_part, source, 0, size)
+        with self._errors(f"store {key}"):
+            response = await self.client.put_object(
+                Bucket=self._settings.bucket,
+                Key=name,
+                Body=body,
+                ContentMD5=md5,
+                Metadata=metadata,
+            )
+        # The store checked the body against Content-MD5 (or failed the PUT); an ETag that is
+        # the same MD5 says it stored what it checked. Otherwise (e.g. SSE-KMS ETags) the
+        # caller confirms with a HEAD.
+        etag = response.get("ETag", "").strip('"')
+        verified = etag == base64.b64decode(md5).hex()
+        return ObjectInfo(
+            key=key,
+            size=size,
+            modified_at=datetime.now(UTC),
+            sha256=digest if verified else None,
+            verified=verified,
+        )
 
     async def _put_parts(
         self, key: str, name: str, source: Path, size: int, metadata: dict[str, str]

@@ -4,7 +4,8 @@
 
     add(file, key) ──rename──> outbox/<key, quoted> ──worker──> head: already there, same?
                                      ^                          │ no          │ yes
-                                     │                          put ──> head + checksum match?
+                                     │                 put ──> verified by the store (S3's
+                                     │                         Content-MD5), or head + checksum?
                                      │                                      │ yes
                                      │                     on_stored(key), then the file is removed
                                      └──── retry after a growing delay <── no, or the store is down
@@ -37,7 +38,7 @@ from urllib.parse import quote, unquote
 import structlog
 
 from callrec_ari.errors import CallrecError, StorageError
-from callrec_ari.storage.port import RecordingStore, check_key, file_sha256
+from callrec_ari.storage.port import ObjectInfo, RecordingStore, check_key, file_sha256
 from callrec_ari.supervision import UNWATCHED, Backoff, Rounds
 
 log = structlog.get_logger(__name__)
@@ -209,8 +210,8 @@ class UploadQueue:
         if not fresh and await self._confirmed(key, local):
             outcome = "already_stored"  # a crash came between the upload and the removal
         else:
-            await self.store.put(key, path, sha256=local.sha256)
-            if not await self._confirmed(key, local):
+            stored = await self.store.put(key, path, sha256=local.sha256)
+            if not _vouched_for(stored, local) and not await self._confirmed(key, local):
                 raise StorageError(
                     f"The upload of {key} to {self.store.description} could not be confirmed: "
                     "the stored size or SHA-256 differs from the file's."
@@ -284,6 +285,11 @@ class UploadQueue:
             ) from None
         _sync_folder(self.outbox)
         source.unlink()
+
+
+def _vouched_for(stored: ObjectInfo, local: _LocalFile) -> bool:
+    """Whether the store's answer to the PUT already confirms the file's size and SHA-256."""
+    return stored.verified and (stored.size, stored.sha256) == (local.size, local.sha256)
 
 
 def outbox_file(outbox: Path, key: str) -> Path:

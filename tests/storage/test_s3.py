@@ -3,10 +3,13 @@ sentence naming the bucket and endpoint."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from callrec_ari.errors import StorageError, StorageUnavailableError
 from callrec_ari.storage.s3 import S3Store
@@ -36,6 +39,27 @@ async def test_keys_live_under_the_configured_prefix(seaweed, aio_session, tmp_p
     async with S3Store(other, session=aio_session) as neighbour:
         assert await neighbour.head(KEY) is None
         assert [info async for info in neighbour.objects()] == []
+
+
+async def test_a_single_put_is_confirmed_by_the_store_itself(seaweed, aio_session, tmp_path):
+    """The store checks the body against the Content-MD5 sent with it (a body that does not
+    match is refused), so a PUT whose ETag is that MD5 confirms the size and SHA-256 without a
+    second request; a multipart upload is not vouched for this way."""
+    part = 5 * 1024 * 1024  # S3's smallest part
+    data = secrets.token_bytes(part + 1000)
+    settings = seaweed.settings(BUCKET, prefix=f"md5-{secrets.token_hex(4)}/", part_size_bytes=part)
+    async with S3Store(settings, session=aio_session) as store:
+        small = await store.put(KEY, source(tmp_path, data[:1000]))
+        assert (small.verified, small.size) == (True, 1000)
+        assert small.sha256 == hashlib.sha256(data[:1000]).hexdigest()
+        assert (await store.head(KEY)) is not None
+        large = await store.put("2026/12/02/large.wav", source(tmp_path, data))
+        assert (large.verified, large.sha256) == (False, None)
+    wrong = base64.b64encode(hashlib.md5(b"other bytes", usedforsecurity=False).digest()).decode()
+    with pytest.raises(ClientError, match="BadDigest"):
+        seaweed.client().put_object(
+            Bucket=BUCKET, Key=f"md5-{secrets.token_hex(4)}", Body=data[:1000], ContentMD5=wrong
+        )
 
 
 async def test_listing_follows_the_pages(seaweed, aio_session, tmp_path):
