@@ -34,7 +34,8 @@ POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 def create_engine(url: str) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``."""
     connect_args: dict[str, Any] = {}
-    if make_url(url).get_backend_name() == "postgresql":
+    server = make_url(url).get_backend_name() == "postgresql"
+    if server:
         # asyncpg waits 60 s by default; the writer would rather retry sooner.
         connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
     engine = _create_async_engine(
@@ -42,8 +43,10 @@ def create_engine(url: str) -> AsyncEngine:
         connect_args=connect_args,
         # Parameters hold callers' numbers: keep them out of error messages and logs.
         hide_parameters=True,
-        # A pooled connection may have died with a server restart; test it before use.
-        pool_pre_ping=True,
+        # A pooled connection may have died with a server restart: test it before use. A
+        # SQLite file has no server to lose, and the test is a round trip to its thread on
+        # every checkout.
+        pool_pre_ping=server,
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
