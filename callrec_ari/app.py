@@ -229,8 +229,9 @@ async def _uploads(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(storage, settings.recording.service_dir)
 
     async def still_wanted(key: str) -> None:
-        # Deleted (purge, erasure) while it was uploaded: the object must not outlive it.
-        if not await asyncio.to_thread(queue.path_for(key).exists):
+        # Deleted (purge, erasure) while it was uploaded: the object must not outlive it. A
+        # stat in the local outbox, cheaper than the trip to a worker thread it would take.
+        if not queue.path_for(key).exists():
             await store.delete(key)
 
     queue = UploadQueue(
@@ -420,7 +421,7 @@ def _settle_and_seal(app: web.Application) -> Callable[..., Awaitable[Settled]]:
         instance=settings.ari.app if settings.ha.enabled else None,
         sweep_interval_seconds=settings.encryption.sweep_interval_seconds,
         lookback_hours=settings.encryption.sweep_lookback_hours,
-        hand_over=app[UPLOADS].add if UPLOADS in app else None,
+        hand_over=app[UPLOADS].add_many if UPLOADS in app else None,
     )
     app[SEALER] = sealer
     app[METRICS].readings.sealer = sealer

@@ -29,7 +29,7 @@ batch, and to seal it (milliseconds per minute of audio), in the recordings fold
 Asterisk wrote it.
 
 With object storage (``[storage] kind = "s3"``) each sealed file is then handed over
-(``hand_over``: the upload queue's ``add``) under the key ``<relative plain path>.enc``. A
+(``hand_over``: the upload queue's ``add_many``) under the key ``<relative plain path>.enc``. A
 hand-over that fails (or a crash between the rename and it) leaves the sealed file in the
 recordings folder, where readers still find it: failed ones are tried again at each sweep,
 and the first sweep after a start hands over every recent sealed file still there.
@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,7 +74,7 @@ _BATCH = 50  # recordings sealed together at most
 _LINGER_SECONDS = 0.5
 _SETTLED = (RecordingStatus.COMPLETE.value, RecordingStatus.EMPTY.value)
 
-HandOver = Callable[[Path, str], Awaitable[None]]  # (sealed file, storage key)
+HandOver = Callable[[Sequence[tuple[Path, str]]], Awaitable[None]]  # (sealed file, key)s
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,17 +231,17 @@ class Sealer:
     async def _hand_over_files(self, sealed: list[Path]) -> None:
         """Give each sealed file to ``hand_over`` under ``<relative plain path>.enc``; a
         failure is logged and the file tried again at the next sweep."""
-        if self._hand_over is None:
+        if self._hand_over is None or not sealed:
             return
-        for path in sealed:
-            key = path.relative_to(self._dir).as_posix()
-            try:
-                await self._hand_over(path, key)
-            except (CallrecError, OSError) as exc:
-                self._not_handed.add(path)
-                log.warning("seal.hand_over_failed", key=key, error=str(exc))
-            else:
-                self._not_handed.discard(path)
+        files = [(path, path.relative_to(self._dir).as_posix()) for path in sealed]
+        try:
+            await self._hand_over(files)
+        except (CallrecError, OSError) as exc:
+            # Those handed over before the failure are gone from here: the retry skips them.
+            self._not_handed.update(sealed)
+            log.warning("seal.hand_over_failed", keys=[key for _, key in files], error=str(exc))
+        else:
+            self._not_handed.difference_update(sealed)
 
     async def seal(self, pending: Pending) -> bool:
         """Seal one recording now; False (logged) if it was left plain for a later attempt."""

@@ -151,17 +151,20 @@ class S3Store:
         """Upload ``source`` under ``key``: one PUT, or a multipart upload for a large file."""
         name = self._object_key(key)
         try:
-            size = (await asyncio.to_thread(source.stat)).st_size
-            digest = sha256 if sha256 else await asyncio.to_thread(file_sha256, source)
+            # One trip to a worker thread: a recording is a few small files, and the trip
+            # costs more CPU than reading one of them.
+            size, digest, single = await asyncio.to_thread(
+                _prepare, source, self._settings.part_size_bytes, sha256
+            )
         except FileNotFoundError:
             raise StorageError(f"The file {source} to be stored does not exist.") from None
         except OSError as exc:
             raise StorageError(f"The file {source} cannot be read: {exc.strerror}.") from None
         metadata = {SHA256_METADATA: digest}
-        if size > self._settings.part_size_bytes:
+        if single is None:
             await self._put_parts(key, name, source, size, metadata)
             return ObjectInfo(key=key, size=size, modified_at=datetime.now(UTC))
-        body, md5 = await asyncio.to_thread(_read_part, source, 0, size)
+        body, md5 = single
         with self._errors(f"store {key}"):
             response = await self.client.put_object(
                 Bucket=self._settings.bucket,
@@ -375,6 +378,21 @@ class S3Store:
     def _errors(self, doing: str, *, key: str = "") -> contextlib.AbstractContextManager[None]:
         """Inside the block, the client's exceptions become callrec's naming this bucket."""
         return translated(self._settings.where, doing, key)
+
+
+def _prepare(
+    source: Path, part_bytes: int, sha256: str | None
+) -> tuple[int, str, tuple[io.BytesIO, str] | None]:
+    """The file's size and SHA-256 and, if it goes in one PUT, its body and Content-MD5
+    (read once for both); blocking."""
+    size = source.stat().st_size
+    if size > part_bytes:
+        return size, sha256 or file_sha256(source), None
+    body, md5 = _read_part(source, 0, size)
+    if sha256 is None:
+        with body.getbuffer() as view:
+            sha256 = hashlib.sha256(view).hexdigest()
+    return size, sha256, (body, md5)
 
 
 def _read_part(source: Path, offset: int, length: int) -> tuple[io.BytesIO, str]:

@@ -30,7 +30,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -96,16 +96,23 @@ class UploadQueue:
     async def add(self, source: Path, key: str) -> None:
         """Hand the finished file ``source`` over for upload under ``key``: it is moved into
         the outbox (renamed; copied first only across file systems) and queued."""
-        check_key(key)
-        # Marked before the move: a scan of the outbox may find the file before this resumes.
-        self._fresh.add(key)
+        await self.add_many([(source, key)])
+
+    async def add_many(self, files: Sequence[tuple[Path, str]]) -> None:
+        """``add`` for several files (a recording's mix and legs) in one trip to a worker
+        thread and one sync of the outbox. If one cannot be moved, those moved before it are
+        queued all the same and the error is raised; the rest stay where they were."""
+        keys = [check_key(key) for _, key in files]
+        # Marked before the move: a scan of the outbox may find a file before this resumes.
+        self._fresh.update(keys)
+        moved: list[str] = []
         try:
-            await asyncio.to_thread(self._move_in, source, self.path_for(key))
-        except BaseException:
-            self._fresh.discard(key)
-            raise
-        if self._running:
-            self._submit(key)
+            await asyncio.to_thread(self._move_all, files, moved)
+        finally:
+            self._fresh.difference_update(keys[len(moved) :])
+            if self._running:
+                for key in moved:
+                    self._submit(key)
 
     def path_for(self, key: str) -> Path:
         """Where the file waiting for ``key`` is kept: one flat folder, the key quoted."""
@@ -255,9 +262,19 @@ class UploadQueue:
             found.append((entry.stat(follow_symlinks=False).st_mtime, key))
         return [key for _, key in sorted(found)]
 
+    def _move_all(self, files: Sequence[tuple[Path, str]], moved: list[str]) -> None:
+        """Move each file in (``moved`` gets its key), then make the renames durable."""
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        try:
+            for source, key in files:
+                self._move_in(source, self.path_for(key))
+                moved.append(key)
+        finally:
+            if moved:
+                _sync_folder(self.outbox)
+
     def _move_in(self, source: Path, target: Path) -> None:
         """Rename ``source`` to ``target``; across file systems, copy (synced) then remove."""
-        self.outbox.mkdir(parents=True, exist_ok=True)
         try:
             source.replace(target)
         except OSError as exc:
@@ -267,7 +284,6 @@ class UploadQueue:
                     f"{exc.strerror}."
                 ) from None
             self._copy_in(source, target)
-        _sync_folder(self.outbox)
 
     def _copy_in(self, source: Path, target: Path) -> None:
         temp = self.outbox / f"{INCOMING_PREFIX}{secrets.token_hex(8)}"

@@ -224,7 +224,7 @@ async def test_with_object_storage_the_sealed_files_go_to_the_store_and_leave_th
         keys=vault.keys,
         sessions=vault.sessions,
         clock=lambda: NOW,
-        hand_over=queue.add,
+        hand_over=queue.add_many,
     )
     assert await sealer.seal(pending(record))
     assert sorted(p.name for p in vault.recordings.rglob("*") if p.is_file()) == []
@@ -267,7 +267,7 @@ async def test_a_sealed_file_a_crash_left_in_the_folder_is_handed_over_by_the_fi
         keys=vault.keys,
         sessions=vault.sessions,
         clock=lambda: NOW,
-        hand_over=queue.add,
+        hand_over=queue.add_many,
     )
     assert await restarted.sweep() == 0  # nothing to seal, but three files to hand over
     assert list(vault.recordings.rglob("*.enc")) == []
@@ -286,12 +286,13 @@ async def test_a_hand_over_that_fails_is_tried_again_at_the_next_sweep(vault, tm
         keys=vault.keys,
         sessions=vault.sessions,
         clock=lambda: NOW,
-        hand_over=queue.add,
+        hand_over=queue.add_many,
     )
     await sealer.sweep()  # the first, full sweep: nothing yet
     with capture_logs() as logs:
         assert await sealer.seal(pending(record))
-    assert [e["event"] for e in logs].count("seal.hand_over_failed") == 3
+    [failed] = [e for e in logs if e["event"] == "seal.hand_over_failed"]
+    assert len(failed["keys"]) == 3  # the mix and both legs, one hand-over
     assert len(list(vault.recordings.rglob("*.enc"))) == 3
     blocked.unlink()
     await sealer.sweep()

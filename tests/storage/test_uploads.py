@@ -14,7 +14,7 @@ import pytest
 from aiobotocore.session import AioSession
 from structlog.testing import capture_logs
 
-from callrec_ari.errors import DatabaseError
+from callrec_ari.errors import DatabaseError, StorageError
 from callrec_ari.storage import LocalStore, RecordingStore
 from callrec_ari.storage.s3 import S3Store
 from callrec_ari.storage.uploads import UploadQueue
@@ -83,6 +83,31 @@ async def test_added_files_are_stored_then_removed_here(store: RecordingStore, t
     assert list((tmp_path / "done").iterdir()) == []  # moved in, not copied
     for key, data in files.items():
         await assert_stored(store, key, data)
+
+
+async def test_a_recording_handed_over_together_goes_up_as_far_as_it_was_moved(
+    store: RecordingStore, tmp_path
+):
+    """add_many moves a recording's files in one go; when one of them is missing, the files
+    before it are uploaded all the same, the one after it stays where it was, and the error
+    names the missing file."""
+    queue = UploadQueue(store, tmp_path / "outbox")
+    mix = finished_file(tmp_path / "done", "1.wav.enc", b"mix")
+    missing = tmp_path / "done" / "1.caller.wav.enc"
+    agent = finished_file(tmp_path / "done", "1.agent.wav.enc", b"agent leg")
+    async with running(queue):
+        with pytest.raises(StorageError, match=r"1\.caller\.wav\.enc"):
+            await queue.add_many(
+                [
+                    (mix, "d/1.wav.enc"),
+                    (missing, "d/1.caller.wav.enc"),
+                    (agent, "d/1.agent.wav.enc"),
+                ]
+            )
+        await idle(queue)
+    await assert_stored(store, "d/1.wav.enc", b"mix")
+    assert await store.head("d/1.agent.wav.enc") is None
+    assert agent.read_bytes() == b"agent leg"
 
 
 async def test_files_added_while_stopped_go_up_at_the_next_start(store, tmp_path):

@@ -116,7 +116,7 @@ async def uploaded(vault: Vault, record: CallRecord, offsite: Offsite) -> None:
         keys=vault.keys,
         sessions=vault.sessions,
         clock=lambda: NOW,
-        hand_over=queue.add,
+        hand_over=queue.add_many,
     )
     assert await sealer.seal(pending(record))
     task = asyncio.create_task(queue.run())

@@ -223,7 +223,7 @@ async def test_a_copy_is_made_from_legs_only_the_object_store_holds(
         keys=settings.encryption.master_keys,
         sessions=session_factory,
         clock=lambda: NOW,
-        hand_over=queue.add,
+        hand_over=queue.add_many,
     )
     assert await sealer.seal(Pending(relative_path=record.recording_path, hashes={}))
     task = asyncio.create_task(queue.run())

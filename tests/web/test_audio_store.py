@@ -53,7 +53,7 @@ async def uploaded(settings, session_factory, calls, aio_session):
             keys=with_master_key(settings.encryption).master_keys,
             sessions=session_factory,
             clock=lambda: START,
-            hand_over=queue.add,
+            hand_over=queue.add_many,
         )
         assert await sealer.seal(Pending(relative_path=str(calls[0].recording_path), hashes={}))
         task = asyncio.create_task(queue.run())
