@@ -34,6 +34,13 @@ class Restriction:
     unchanged: tuple[str, ...]  # uniqueids that already were (or were not)
 
 
+# What each direction is called: the permission asked for and the reason's name.
+_WORDS = {
+    True: ("restrict calls", "reason for the restriction"),
+    False: ("lift restrictions", "reason for lifting the restriction"),
+}
+
+
 async def restrict_call(
     session: AsyncSession,
     uniqueid: str,
@@ -44,14 +51,8 @@ async def restrict_call(
     request_id: int | None = None,
 ) -> Restriction:
     """Restrict one call; ``InputError`` if it is restricted already or erased."""
-    require_rights_role(actor, "restrict calls")
-    why = require_text(reason, "reason for the restriction")
-    call = await require_live_call_row(session, uniqueid)
-    await linked_request(session, request_id)
-    if call.restricted_at is not None:
-        raise InputError(f"Call {uniqueid!r} is already restricted (by {call.restricted_by}).")
-    return await _apply(
-        session, [call], restrict=True, reason=why, actor=actor, now=now, request_id=request_id
+    return await _one_call(
+        session, uniqueid, restrict=True, reason=reason, actor=actor, now=now, request_id=request_id
     )
 
 
@@ -66,20 +67,15 @@ async def restrict_number(
     request_id: int | None = None,
 ) -> Restriction:
     """Restrict every stored call from ``number``; ``NotFoundError`` if it has none."""
-    require_rights_role(actor, "restrict calls")
-    e164 = parse_e164(number, region)
-    why = require_text(reason, "reason for the restriction")
-    await linked_request(session, request_id, number=e164)
-    calls = await _calls_of(session, e164, region)
-    return await _apply(
+    return await _every_call(
         session,
-        calls,
+        number,
         restrict=True,
-        reason=why,
+        reason=reason,
         actor=actor,
         now=now,
+        region=region,
         request_id=request_id,
-        number=e164,
     )
 
 
@@ -93,14 +89,14 @@ async def lift_call(
     request_id: int | None = None,
 ) -> Restriction:
     """Lift the restriction of one call; ``InputError`` if it is not restricted."""
-    require_rights_role(actor, "lift restrictions")
-    why = require_text(reason, "reason for lifting the restriction")
-    call = await require_live_call_row(session, uniqueid)
-    await linked_request(session, request_id)
-    if call.restricted_at is None:
-        raise InputError(f"Call {uniqueid!r} is not restricted.")
-    return await _apply(
-        session, [call], restrict=False, reason=why, actor=actor, now=now, request_id=request_id
+    return await _one_call(
+        session,
+        uniqueid,
+        restrict=False,
+        reason=reason,
+        actor=actor,
+        now=now,
+        request_id=request_id,
     )
 
 
@@ -115,15 +111,63 @@ async def lift_number(
     request_id: int | None = None,
 ) -> Restriction:
     """Lift the restriction of every stored call from ``number``."""
-    require_rights_role(actor, "lift restrictions")
+    return await _every_call(
+        session,
+        number,
+        restrict=False,
+        reason=reason,
+        actor=actor,
+        now=now,
+        region=region,
+        request_id=request_id,
+    )
+
+
+async def _one_call(
+    session: AsyncSession,
+    uniqueid: str,
+    *,
+    restrict: bool,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    request_id: int | None,
+) -> Restriction:
+    permission, reason_name = _WORDS[restrict]
+    require_rights_role(actor, permission)
+    why = require_text(reason, reason_name)
+    call = await require_live_call_row(session, uniqueid)
+    await linked_request(session, request_id)
+    if restrict and call.restricted_at is not None:
+        raise InputError(f"Call {uniqueid!r} is already restricted (by {call.restricted_by}).")
+    if not restrict and call.restricted_at is None:
+        raise InputError(f"Call {uniqueid!r} is not restricted.")
+    return await _apply(
+        session, [call], restrict=restrict, reason=why, actor=actor, now=now, request_id=request_id
+    )
+
+
+async def _every_call(
+    session: AsyncSession,
+    number: str,
+    *,
+    restrict: bool,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    region: str,
+    request_id: int | None,
+) -> Restriction:
+    permission, reason_name = _WORDS[restrict]
+    require_rights_role(actor, permission)
     e164 = parse_e164(number, region)
-    why = require_text(reason, "reason for lifting the restriction")
+    why = require_text(reason, reason_name)
     await linked_request(session, request_id, number=e164)
     calls = await _calls_of(session, e164, region)
     return await _apply(
         session,
         calls,
-        restrict=False,
+        restrict=restrict,
         reason=why,
         actor=actor,
         now=now,
