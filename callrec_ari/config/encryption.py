@@ -88,6 +88,18 @@ def with_master_key(settings: EncryptionSettings) -> EncryptionSettings:
     return replace(settings, master_keys=LocalMasterKeys(MasterKey(_read(settings.key_file))))
 
 
+def require_master_keys(settings: EncryptionSettings) -> LocalMasterKeys:
+    """The configured master keys for a command; ``ConfigError`` saying why there are none
+    (the key file is missing or unreadable, or none is configured)."""
+    if settings.master_keys is not None:
+        return settings.master_keys
+    if settings.key_file is not None:
+        read_master_key(settings.key_file)  # says the file is missing, or why not
+    raise ConfigError(
+        "No master key is configured: set [encryption] key_file or CALLREC_MASTER_KEY."
+    )
+
+
 def read_master_key(path: Path) -> MasterKey:
     """The master key in the key file ``path`` (``callrec keys rotate --new-key-file``)."""
     return MasterKey(_read(path))

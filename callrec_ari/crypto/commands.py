@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from callrec_ari.cli import CommandLine
-from callrec_ari.config import Settings
-from callrec_ari.config.encryption import read_master_key
+from callrec_ari.config.encryption import read_master_key, require_master_keys
 from callrec_ari.crypto import store
-from callrec_ari.crypto.keys import LocalMasterKeys
 from callrec_ari.crypto.rotate import DEFAULT_BATCH, Rotation, rotate
 from callrec_ari.db import schema
 from callrec_ari.db.session import open_sessions
-from callrec_ari.errors import ConfigError, InputError
+from callrec_ari.errors import InputError
 from callrec_ari.keyfile import create_if_missing
 
 
@@ -60,17 +58,6 @@ def _action(actions: Any, name: str, handler: Any, text: str) -> Any:
     )
     parser.set_defaults(handler=handler)
     return parser
-
-
-def _keys(settings: Settings) -> LocalMasterKeys:
-    keys = settings.encryption.master_keys
-    if keys is None and settings.encryption.key_file is not None:
-        read_master_key(settings.encryption.key_file)  # says the file is missing, or why not
-    if keys is None:
-        raise ConfigError(
-            "No master key is configured: set [encryption] key_file or CALLREC_MASTER_KEY."
-        )
-    return keys
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -113,7 +100,7 @@ def _rotate(cli: CommandLine, args: argparse.Namespace) -> int:
     async def run() -> Rotation:
         # The database first: a command that cannot reach it says so before anything else.
         async with open_sessions(settings.database.url, client=cli.operator.client) as sessions:
-            keys = _keys(settings)
+            keys = require_master_keys(settings.encryption)
             new_key = keys.current if new_file is None else read_master_key(new_file)
             return await rotate(
                 sessions,

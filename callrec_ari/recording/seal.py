@@ -165,13 +165,20 @@ class Sealer:
             batch.append(self._queue.get_nowait())
         return await self.seal_many(batch) if batch else 0
 
-    async def sweep(self, *, full: bool | None = None) -> int:
+    async def sweep(
+        self,
+        *,
+        full: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
         """Seal the recordings of recent rows whose plain files are still there; how many.
 
         The first sweep after start (or ``full``) looks at every recent row, a key stored or
         not: a crash between storing the key and deleting the plain files leaves both. Later
         sweeps look only at rows without a key, so their cost does not grow with the calls of
-        the last ``sweep_lookback_hours``.
+        the last ``sweep_lookback_hours``. ``since`` and ``until`` (calls ended in
+        ``[since, until)``) replace the lookback, for a walk through older rows.
         """
         if full is None:
             full, self._swept = not self._swept, True
@@ -179,13 +186,16 @@ class Sealer:
             retry, self._not_handed = sorted(self._not_handed), set()
             # One deleted since (purge, erasure) is no longer anyone's to hand over.
             await self._hand_over_files([p for p in retry if await asyncio.to_thread(p.is_file)])
-        since = self._clock() - self._lookback
+        if since is None:
+            since = self._clock() - self._lookback
         query = select(Call.recording_path, Call.sha256, Call.caller_leg_sha256).where(
             Call.recording_status.in_(_SETTLED),
             Call.purged_at.is_(None),
             Call.recording_path.is_not(None),
             Call.ended_at >= since,
         )
+        if until is not None:
+            query = query.where(Call.ended_at < until)
         if not full:
             keyed = select(RecordingKey.recording_path).where(
                 RecordingKey.recording_path == Call.recording_path
@@ -196,6 +206,7 @@ class Sealer:
         async with self._sessions() as session:
             rows = (await session.execute(query.add_columns(Call.agent_leg_sha256))).all()
         sealed = 0
+        batch: list[Pending] = []
         for path, mix_hash, caller_hash, agent_hash in rows:
             if path is None:
                 continue
@@ -206,7 +217,12 @@ class Sealer:
             mix = service_path(self._dir, path)
             caller, agent = leg_files(mix)
             hashes = {mix.name: mix_hash, caller.name: caller_hash, agent.name: agent_hash}
-            sealed += await self.seal(Pending(relative_path=path, hashes=hashes))
+            batch.append(Pending(relative_path=path, hashes=hashes))
+            if len(batch) == _BATCH:  # one transaction for the keys of many recordings
+                sealed += await self.seal_many(batch)
+                batch = []
+        if batch:
+            sealed += await self.seal_many(batch)
         return sealed
 
     def _left_plain(self, relative: str) -> bool:

@@ -1,4 +1,5 @@
-"""``callrec storage check``: whether the configured recording store works, in one sentence."""
+"""``callrec storage check|backfill``: whether the configured recording store works, in one
+sentence; and the recordings from before encryption or object storage, brought over."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import sys
 
 from callrec_ari.cli import CommandLine
+from callrec_ari.errors import InputError
 from callrec_ari.rights.job import config_option
 
 
@@ -25,6 +27,23 @@ def add_commands(cli: CommandLine) -> None:
     )
     config_option(check)
     check.set_defaults(handler=lambda args: _check(cli, args))
+    backfill = actions.add_parser(
+        "backfill",
+        help="seal (and upload) recordings kept from before encryption or S3 was turned on",
+        description=(
+            "Seal the plain recordings of calls older than the service's sweep window and, "
+            "with [storage] kind = s3, upload them; safe beside the service, resumable."
+        ),
+    )
+    config_option(backfill)
+    backfill.add_argument(
+        "--wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long to wait for the store to confirm the uploads (default 600)",
+    )
+    backfill.set_defaults(handler=lambda args: _backfill(cli, args))
 
 
 def _check(cli: CommandLine, args: argparse.Namespace) -> int:
@@ -33,4 +52,16 @@ def _check(cli: CommandLine, args: argparse.Namespace) -> int:
     settings = cli.load_settings(args)
     said = asyncio.run(check(settings.storage, settings.recording.service_dir))
     sys.stdout.write(said + "\n")
+    return 0
+
+
+def _backfill(cli: CommandLine, args: argparse.Namespace) -> int:
+    from callrec_ari.storage.backfill import ready_to_backfill, run_backfill  # noqa: PLC0415
+
+    if args.wait < 0:
+        raise InputError("--wait must be 0 or more seconds.")
+    settings = cli.load_settings(args)
+    keys = ready_to_backfill(settings)
+    for line in asyncio.run(run_backfill(cli, settings, keys, wait_seconds=args.wait)):
+        sys.stdout.write(line + "\n")
     return 0

@@ -10,6 +10,7 @@ import pytest
 from callrec_ari.storage import LocalStore, RecordingStore
 from callrec_ari.storage.s3 import S3Store
 from tests.support.seaweedfs import PART_BYTES, TEST_BUCKET
+from tests.support.vault import master_key, vault  # noqa: F401 - fixtures
 
 BUCKET = TEST_BUCKET
 __all__ = ["BUCKET", "PART_BYTES"]  # for the tests here
