@@ -85,6 +85,7 @@ COMMANDS: dict[str, list[str]] = {
     "keys status": ["keys", "status"],
     "keys rotate": ["keys", "rotate"],
     "storage check": ["storage", "check"],
+    "storage backfill": ["storage", "backfill", "--wait", "1"],
     "sandbox build": ["sandbox", "build"],
     "sandbox up": ["sandbox", "up"],
     "sandbox call": ["sandbox", "call", "5551000"],

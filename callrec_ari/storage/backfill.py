@@ -148,9 +148,8 @@ def ready_to_backfill(settings: Settings) -> MasterKeys:
             "Nothing to bring over: [encryption] is off, and recordings stay plain in the "
             "recordings folder."
         )
-    keys = require_master_keys(settings.encryption)
     schema.require(settings.database.url)  # "run callrec migrate first", not an SQL error
-    return keys
+    return require_master_keys(settings.encryption)
 
 
 async def run_backfill(
