@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ from callrec_ari.lifecycle.purge import run_purge
 from callrec_ari.storage import open_store
 from callrec_ari.storage.recordings import Offsite, recording_keys
 from callrec_ari.storage.s3 import S3Store
-from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedServer
+from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedServer, counted_requests
 
 PROJECT = Path(__file__).resolve().parents[1]
 BUCKET = "callrec-bench"
@@ -103,22 +102,6 @@ def s3_settings(endpoint: str, prefix: str) -> S3Settings:
         addressing_style=AddressingStyle.PATH,
         timeout_seconds=30.0,
     )
-
-
-class RequestCount:
-    """S3 requests a client sends, by operation (each retry counts: it is a request)."""
-
-    def __init__(self, store: S3Store) -> None:
-        self.by_operation: Counter[str] = Counter()
-        store.client.meta.events.register("before-send.s3", self._sent)
-
-    def _sent(self, event_name: str, **_: object) -> None:
-        self.by_operation[event_name.rsplit(".", 1)[-1]] += 1
-
-    @property
-    def total(self) -> int:
-        """Every request sent so far."""
-        return sum(self.by_operation.values())
 
 
 async def insert_keys(url: str) -> int:
@@ -264,13 +247,14 @@ def _baseline(prefix: str, keys: list[str]) -> Callable[[S3Store], Awaitable[dic
 
     async def job(store: S3Store) -> dict[str, Any]:
         await fill(store, prefix, keys)
-        requests = RequestCount(store)
+        requests = counted_requests(store.client)
         started = time.perf_counter()
         await store.delete_many(keys)
         seconds = time.perf_counter() - started
+        sent = dict(requests)  # not the listing below
         if await stored_keys(store):
             raise BrokenBenchmarkError("The bare batch delete left objects behind.")
-        return {"seconds": seconds, "objects": len(keys), "requests": dict(requests.by_operation)}
+        return {"seconds": seconds, "objects": len(keys), "requests": sent}
 
     return job
 
@@ -311,7 +295,7 @@ async def _purge(args: argparse.Namespace) -> dict[str, Any]:
     store = await open_store(storage, args.dir)
     try:
         assert isinstance(store, S3Store)
-        requests = RequestCount(store)
+        requests = counted_requests(store.client)
         offsite = Offsite(store=store, outbox=storage.outbox_dir)
         async with open_sessions(args.url) as sessions:
             before = current_rss_kib()
@@ -330,7 +314,7 @@ async def _purge(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "rss_before_mib": before / 1024,
-        "requests": dict(requests.by_operation),
+        "requests": dict(requests),
         "report": {
             "reduced": report.reduced,
             "files_deleted": report.files_deleted,
