@@ -138,7 +138,7 @@ async def held_offsite(offsite: Offsite, relative_mixes: Sequence[str]) -> set[s
     The store is asked once per day folder where the folder holds many of them (a listing
     of the range of keys between the first and the last, a thousand keys a request), and
     with a lookup per recording where it holds a few: a purge batch of 500 recordings costs
-    a few requests, not 500.
+    a request or two per day it spans, not 500.
     """
     keys = {storage_key(relative): relative for relative in relative_mixes}
     waiting = await asyncio.to_thread(_in_outbox, offsite, list(keys))
