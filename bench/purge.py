@@ -166,7 +166,7 @@ def _run_child(mode: str, backlog: Backlog, batch_size: int, run_dir: Path) -> d
 
 def _child(args: argparse.Namespace) -> int:
     logging_setup.configure(LogSettings(format=LogFormat.CONSOLE, level="warning"))
-    before = _current_rss_kib()
+    before = current_rss_kib()
     start = time.perf_counter()
     if args.child == "callrec":
         done = asyncio.run(_callrec(args.url, args.dir, args.batch_size))
@@ -178,7 +178,7 @@ def _child(args: argparse.Namespace) -> int:
     return 0
 
 
-def _current_rss_kib() -> int:
+def current_rss_kib() -> int:
     """Resident memory now (not the high-water mark, which start-up may have set higher)."""
     for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
         if line.startswith("VmRSS:"):

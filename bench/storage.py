@@ -11,11 +11,15 @@ the tests do) on 127.0.0.1, on the same disk as the local folders, and measures:
   ``UploadQueue`` into S3 (all of that plus the confirmation by head and checksum and the
   removal of the local file), in MB/s;
 - purge: 10 000 small objects removed with ``delete_many`` (1 000 keys per request, four
-  requests at a time), beside 1 000 removed one ``DELETE`` at a time, and the folder store.
+  requests at a time), beside 1 000 removed one ``DELETE`` at a time, and the folder store;
+- the retention purge of 10 000 recordings only the store holds (three objects and a key
+  row each), through callrec's ``run_purge`` beside a bare ``delete_many`` of the same
+  objects: ``bench/purge_offsite.py`` (``--recordings 0`` leaves it out).
 
 Run as::
 
-    .venv/bin/python -m bench.storage [--files 8] [--mb 28.8] [--objects 10000] [--json]
+    .venv/bin/python -m bench.storage [--files 8] [--mb 28.8] [--objects 10000]
+        [--recordings 10000] [--postgres-url URL] [--json]
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from typing import Any
 
 from aiobotocore.session import AioSession
 
+from bench import purge_offsite
+from bench.purge import BrokenBenchmarkError
 from callrec_ari.storage import LocalStore, RecordingStore
 from callrec_ari.storage.s3 import S3Store
 from callrec_ari.storage.uploads import UploadQueue
@@ -49,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=8, help="recordings uploaded (8)")
     parser.add_argument("--mb", type=float, default=28.8, help="MB per recording (28.8)")
     parser.add_argument("--objects", type=int, default=10_000, help="objects purged (10000)")
+    purge_offsite.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser.parse_args(argv)
 
@@ -206,26 +213,36 @@ def tables(
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="callrec-bench-storage-") as folder:
-        work = Path(folder)
-        files = make_files(work / "calls", args.files, int(args.mb * MB))
-        with SeaweedServer() as server:
-            server.create_bucket(BUCKET)
-            uploads = await upload_rows(work, server, files)
-            purges = await purge_rows(work, server, args.objects)
+async def run(args: argparse.Namespace, work: Path, server: SeaweedServer) -> dict[str, Any]:
+    """The upload and delete rows."""
+    files = make_files(work / "calls", args.files, int(args.mb * MB))
+    server.create_bucket(BUCKET)
+    uploads = await upload_rows(work, server, files)
+    purges = await purge_rows(work, server, args.objects)
     return {"uploads": uploads, "purges": purges}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its tables (or JSON)."""
     args = parse_args(argv)
-    result = asyncio.run(run(args))
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="callrec-bench-storage-") as folder,
+            SeaweedServer() as server,
+        ):
+            result = asyncio.run(run(args, Path(folder), server))
+            if args.recordings:
+                result["purge_job"] = purge_offsite.run(args, server, Path(folder))
+    except BrokenBenchmarkError as exc:
+        print(f"BROKEN BENCHMARK: {exc}", file=sys.stderr)
+        return 3
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()
     else:
         print(tables(result["uploads"], result["purges"], args.files, args.mb))
+        if "purge_job" in result:
+            print("\n" + purge_offsite.table(result["purge_job"]))
     return 0
 
 

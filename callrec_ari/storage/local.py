@@ -159,18 +159,21 @@ class LocalStore:
                 raise self._failed("changed", exc) from None
         return len(paths)
 
-    async def objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
-        """Every file under the folder whose key starts with ``prefix``, in key order.
+    async def objects(
+        self, prefix: str = "", *, start_after: str = ""
+    ) -> AsyncGenerator[ObjectInfo, None]:
+        """Every file under the folder whose key starts with ``prefix`` (and sorts after
+        ``start_after``), in key order.
 
         Folders are read one at a time, so memory holds the names of one folder per level,
         not the tree. A folder's entries are sorted as ``name/`` for a subfolder, which makes
         the depth-first walk come out in the byte order S3 lists keys in.
         """
         check_prefix(prefix)
-        async for info in self._walk("", prefix):
+        async for info in self._walk("", prefix, start_after):
             yield info
 
-    async def _walk(self, folder: str, prefix: str) -> AsyncIterator[ObjectInfo]:
+    async def _walk(self, folder: str, prefix: str, after: str) -> AsyncIterator[ObjectInfo]:
         try:
             entries = await asyncio.to_thread(self._entries, folder)
         except FileNotFoundError:
@@ -181,10 +184,14 @@ class LocalStore:
             key = f"{folder}{name}"
             if is_dir:
                 folder_key = f"{key}/"
-                if folder_key.startswith(prefix) or prefix.startswith(folder_key):
-                    async for info in self._walk(folder_key, prefix):
+                # Every key in a folder sorts before ``after`` when the folder's own name does
+                # and ``after`` is not inside it: such a folder is not read.
+                passed = folder_key < after and not after.startswith(folder_key)
+                wanted = folder_key.startswith(prefix) or prefix.startswith(folder_key)
+                if wanted and not passed:
+                    async for info in self._walk(folder_key, prefix, after):
                         yield info
-            elif key.startswith(prefix) and stat is not None:
+            elif key.startswith(prefix) and key > after and stat is not None:
                 yield _info(key, stat)
 
     def _entries(self, folder: str) -> list[tuple[str, bool, os.stat_result | None]]:

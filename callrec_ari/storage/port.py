@@ -124,9 +124,13 @@ class RecordingStore(Protocol):
         """Remove many objects in batches (a purge); gone ones count as removed. Returns how
         many keys were handled."""
 
-    def objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, fetched page by page. The order is
-        the store's: AWS sorts by key, SeaweedFS lists folder by folder."""
+    def objects(
+        self, prefix: str = "", *, start_after: str = ""
+    ) -> AsyncGenerator[ObjectInfo, None]:
+        """Every object whose key starts with ``prefix`` (and, if given, sorts after
+        ``start_after``), fetched page by page. The order is the store's: AWS sorts by key,
+        SeaweedFS lists folder by folder, each folder's keys sorted. Close the generator
+        (``contextlib.aclosing``) when leaving it before its end."""
 
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""

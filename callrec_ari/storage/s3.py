@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import io
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -357,14 +357,19 @@ class S3Store:
             )
         return len(keys)
 
-    async def objects(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, a page of up to 1000 at a time."""
+    async def objects(
+        self, prefix: str = "", *, start_after: str = ""
+    ) -> AsyncGenerator[ObjectInfo, None]:
+        """Every object whose key starts with ``prefix`` (and sorts after ``start_after``),
+        a page of up to 1000 at a time."""
         check_prefix(prefix)
         paginator = self.client.get_paginator("list_objects_v2")
+        after: dict[str, Any] = {"StartAfter": self._prefix + start_after} if start_after else {}
         pages = paginator.paginate(
             Bucket=self._settings.bucket,
             Prefix=self._prefix + prefix,
             PaginationConfig={"PageSize": self._page_size},
+            **after,
         )
         with self._errors(f"list {prefix or 'the bucket'}"):
             async for page in pages:

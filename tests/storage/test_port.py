@@ -164,6 +164,22 @@ async def test_objects_lists_every_key_under_a_prefix(store: RecordingStore, tmp
     assert [info async for info in store.objects("2025/")] == []
 
 
+async def test_objects_may_start_after_a_key(store: RecordingStore, tmp_path):
+    """With ``start_after`` the listing begins at the first key sorting after it, in key
+    order, across folders; a shortened key starts just before the key itself."""
+    keys = ["2026/12/02/a.wav", "2026/12/02/b.wav", "2026/12/02/c.wav", "2026/12/03/d.wav"]
+    for index, key in enumerate(keys):
+        await store.put(key, write(tmp_path / f"f{index}", b"x"))
+    listed = [info.key async for info in store.objects(start_after="2026/12/02/a.wav")]
+    assert listed == keys[1:]
+    from_b = [
+        info.key async for info in store.objects("2026/12/02/", start_after="2026/12/02/b.wa")
+    ]
+    assert from_b == keys[1:3]
+    assert [info.key async for info in store.objects(start_after="2026/12/02/z")] == keys[3:]
+    assert [info.key async for info in store.objects(start_after="2026/12/04")] == []
+
+
 @pytest.mark.parametrize("key", ["", "/etc/passwd", "../outside.wav", "a//b.wav", "a/./b"])
 async def test_a_key_leaving_the_store_is_refused(store: RecordingStore, tmp_path, key):
     """Keys that are not plain relative paths are refused before anything is touched."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 from pathlib import Path
 
 from callrec_ari.recording.audio import sealed_path
@@ -10,11 +12,15 @@ from callrec_ari.storage.recordings import (
     Offsite,
     Place,
     fetched,
+    held_offsite,
     locate,
     recording_keys,
     remove_offsite,
     storage_key,
 )
+from callrec_ari.storage.s3 import S3Store
+from tests.storage.conftest import BUCKET
+from tests.support.seaweedfs import counted_requests
 
 MIX = "2026/12/02/1764.12.wav"
 
@@ -109,3 +115,47 @@ async def test_whole_file_readers_get_private_copies_removed_afterwards(
         folder = copies[stored].path.parent
         assert folder.stat().st_mode & 0o777 == 0o700
     assert not folder.exists()
+
+
+async def _put_all(store: S3Store, source: Path, keys: list[str]) -> None:
+    await asyncio.gather(*(store.put(key, source) for key in keys))
+
+
+async def test_the_store_is_asked_once_per_folder_holding_many(
+    offsite: Offsite, s3_store: S3Store, tmp_path: Path
+):
+    """Forty recordings of one day are found with one listing (a stored recording not asked
+    about, among them, is not reported), three of another day with a lookup each; those in
+    the outbox cost no request."""
+    busy = [f"2026/12/02/1764.{n}.wav" for n in range(40)]
+    quiet = [f"2026/12/03/1765.{n}.wav" for n in range(3)]
+    stored, waiting = [*busy[:30:2], *quiet[:2]], busy[1:10:2]
+    source = tmp_path / "sealed"
+    source.write_bytes(b"CREC")
+    keys = [key for relative in stored for key in recording_keys(relative)]
+    await _put_all(s3_store, source, [*keys, storage_key("2026/12/02/1764.100.wav")])
+    offsite.outbox.mkdir()
+    for relative in waiting:
+        offsite.outbox_file(storage_key(relative)).write_bytes(b"CREC")
+    sent = counted_requests(s3_store.client)
+
+    assert await held_offsite(offsite, [*busy, *quiet]) == {*stored, *waiting}
+    assert sent == {"ListObjectsV2": 1, "HeadObject": 3}
+
+
+async def test_a_listing_reads_only_the_pages_between_the_first_and_last_recording(
+    seaweed, aio_session, tmp_path: Path
+):
+    """Twenty recordings stored, ten in the middle asked about, three keys a page: the
+    listing starts at the first asked and stops after the last (4 pages, not 7)."""
+    settings = seaweed.settings(BUCKET, prefix=f"held-{secrets.token_hex(4)}/")
+    async with S3Store(settings, session=aio_session, page_size=3) as store:
+        mixes = [f"2026/12/02/1764.{n:02d}.wav" for n in range(20)]
+        source = tmp_path / "sealed"
+        source.write_bytes(b"CREC")
+        await _put_all(store, source, [storage_key(relative) for relative in mixes])
+        sent = counted_requests(store.client)
+        offsite = Offsite(store=store, outbox=tmp_path / "outbox")
+
+        assert await held_offsite(offsite, mixes[5:15]) == set(mixes[5:15])
+        assert sent == {"ListObjectsV2": 4}

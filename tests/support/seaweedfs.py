@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,15 @@ class SeaweedServer(ServerUnderTest):
         if not self.log_file.exists():
             return ""
         return self.log_file.read_text(errors="replace")[-3000:]
+
+
+def counted_requests(client: Any) -> Counter[str]:
+    """A counter, by operation (``HeadObject``, ``ListObjectsV2``...), of the requests the
+    S3 ``client`` sends from now on; a retry counts, as it is a request too."""
+    sent: Counter[str] = Counter()
+
+    def count(event_name: str, **_: object) -> None:
+        sent[event_name.rsplit(".", 1)[-1]] += 1
+
+    client.meta.events.register("before-send.s3", count)
+    return sent
