@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import io
 import re
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -321,10 +321,15 @@ class S3Store:
 
     async def delete_many(self, keys: Iterable[str]) -> int:
         """Remove the objects, a thousand per request, a few requests at a time."""
+        size = self._delete_batch_size
+        if isinstance(keys, Sequence) and keys:
+            # A short list (a purge batch's 1 500 keys) is spread over the requests that may
+            # run at once rather than sent as one full request and a remainder.
+            size = min(size, -(-len(keys) // self._delete_concurrency))
         handled = 0
         running: set[asyncio.Task[int]] = set()
         try:
-            for batch in _batches(keys, self._delete_batch_size):
+            for batch in _batches(keys, size):
                 if len(running) >= self._delete_concurrency:
                     done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     handled += sum(task.result() for task in done)

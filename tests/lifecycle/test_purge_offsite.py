@@ -19,8 +19,9 @@ async def test_a_backlog_in_the_store_costs_a_few_requests_a_batch_not_one_an_ob
     session_factory, recordings: Path, offsite: Offsite, s3_store: S3Store, tmp_path: Path
 ):
     """Sixty recordings of one day, only in the store, purged in batches of 25: every object
-    goes and each is counted deleted, with one listing and one batch delete per batch
-    (six requests, where a lookup per recording took sixty more)."""
+    goes and each is counted deleted, with one listing per batch and its keys deleted by
+    batch (spread over the four requests that run at once), where a lookup per recording
+    took sixty requests more."""
     records = [recorded(f"1764.{n}", None) for n in range(60)]
     await store(session_factory, *records)
     source = tmp_path / "sealed"
@@ -39,7 +40,7 @@ async def test_a_backlog_in_the_store_costs_a_few_requests_a_batch_not_one_an_ob
     )
 
     assert (report.reduced, report.files_deleted, report.files_missing) == (60, 60, 0)
-    assert sent == {"ListObjectsV2": 3, "DeleteObjects": 3}
+    assert sent == {"ListObjectsV2": 3, "DeleteObjects": 3 * 4}
     assert [info async for info in s3_store.objects()] == []
     async with session_factory() as session:
         left = select(func.count()).where(Call.recording_path.is_not(None))

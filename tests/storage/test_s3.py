@@ -15,7 +15,7 @@ from callrec_ari.errors import StorageError, StorageUnavailableError
 from callrec_ari.storage.s3 import S3Store
 from tests.storage.conftest import BUCKET
 from tests.support.postgres import free_port
-from tests.support.seaweedfs import SECRET_KEY
+from tests.support.seaweedfs import SECRET_KEY, counted_requests
 
 KEY = "2026/12/02/call.wav"
 
@@ -83,6 +83,27 @@ async def test_a_batch_delete_spans_several_requests(seaweed, aio_session, tmp_p
             await store.put(key, source(tmp_path))
         assert await store.delete_many(iter(keys)) == 20
         assert [info async for info in store.objects()] == []
+
+
+async def test_a_short_list_of_keys_is_spread_over_the_requests_run_at_once(
+    seaweed, aio_session, tmp_path
+):
+    """Twenty keys with room for 1 000 a request go as four requests of five (they run
+    together), not one; a key stream of unknown length is still sent in full batches."""
+    settings = seaweed.settings(BUCKET, prefix=f"spread-{secrets.token_hex(4)}/")
+    async with S3Store(settings, session=aio_session, delete_concurrency=4) as store:
+        keys = [f"2026/12/02/{index:02d}.wav" for index in range(20)]
+        for key in keys:
+            await store.put(key, source(tmp_path))
+        sent = counted_requests(store.client)
+        assert await store.delete_many(keys) == 20
+        assert sent == {"DeleteObjects": 4}
+        assert [info async for info in store.objects()] == []
+        for key in keys:
+            await store.put(key, source(tmp_path))
+        sent.clear()
+        assert await store.delete_many(iter(keys)) == 20
+        assert sent == {"DeleteObjects": 1}
 
 
 async def test_refused_credentials_are_one_sentence_naming_the_bucket(
