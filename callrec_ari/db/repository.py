@@ -5,6 +5,7 @@ Functions take an ``AsyncSession`` and leave the transaction to the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -269,7 +270,7 @@ async def find_record(session: AsyncSession, uniqueid: str) -> CallRecord | None
     """The stored snapshot of one call as the writer keeps it, or None if it was never
     stored (no access check, no error: for the call service and its tests)."""
     call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
-    return None if call is None else call_to_record(call)
+    return None if call is None else (await _with_legs(session, [call]))[0]
 
 
 async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
@@ -277,7 +278,7 @@ async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
     calls = await session.scalars(
         select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
     )
-    return [call_to_record(call) for call in calls]
+    return await _with_legs(session, list(calls))
 
 
 async def unfinished_calls(
@@ -299,7 +300,17 @@ async def unfinished_calls(
     calls = await session.scalars(
         select(Call).where(*where).order_by(Call.started_at.desc()).limit(limit)
     )
-    return [call_to_record(call) for call in calls]
+    # With their legs: a call followed again after a restart ends its agents' legs itself.
+    return await _with_legs(session, list(calls))
+
+
+async def _with_legs(session: AsyncSession, calls: list[Call]) -> list[CallRecord]:
+    """The snapshots of these rows, each with its agent legs (one query for all)."""
+    legs = await agent_legs_of(session, [call.uniqueid for call in calls])
+    return [
+        dataclasses.replace(call_to_record(call), agent_legs=legs.get(call.uniqueid, ()))
+        for call in calls
+    ]
 
 
 async def handlers_of(session: AsyncSession, uniqueids: Sequence[str]) -> dict[str, str | None]:
