@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,10 +23,12 @@ from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role, may_play, may_search_all, may_see
+from callrec_ari.agent_legs import AgentLeg, agents
 from callrec_ari.audit import trail
 from callrec_ari.calls.agents import agents_on, call_facts, facts_with, took_part
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
+from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.evidence.facts import evidence_from_json, languages_heard
 from callrec_ari.ids import fits
@@ -82,6 +84,8 @@ class CallView:
     withdrawn_at: datetime | None = None  # the caller withdrew consent mid-call (then deleted)
     node: str | None = None  # the PBX node that recorded it; None on rows from before nodes
     interrupted_by: str | None = None  # "pbx": cut by an Asterisk crash, repaired (issue 15)
+    # Every agent on the call, joined to left (issue 16); filled for one call's view only.
+    agent_legs: tuple[AgentLeg, ...] = ()
 
     @classmethod
     def of(
@@ -242,10 +246,9 @@ async def view_call_for(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     moment = now if now is not None else datetime.now(UTC)
     held = await held_call_ids(session, [call.id], moment)
-    legs = await agents_on(session, [call.uniqueid])
-    return CallView.of(
-        call, actor=actor, held=call.id in held, agents=legs.get(call.uniqueid, frozenset())
-    )
+    legs = (await agent_legs_of(session, [call.uniqueid])).get(call.uniqueid, ())
+    view = CallView.of(call, actor=actor, held=call.id in held, agents=frozenset(agents(legs)))
+    return replace(view, agent_legs=legs)
 
 
 async def visible_call(session: AsyncSession, *, actor: Actor, uniqueid: str) -> Call:
