@@ -165,6 +165,19 @@ async def upsert_calls(
     ]
     dialect = session.get_bind().dialect.name
     await session.execute(_upsert_statement(dialect), rows)
+    with_legs = [record.uniqueid for record in records if record.agent_legs]
+    # A purged row keeps no agent (lifecycle/reduce.py): a replayed snapshot brings none back.
+    purged = (
+        set(
+            await session.scalars(
+                select(Call.uniqueid).where(
+                    Call.uniqueid.in_(with_legs), Call.purged_at.is_not(None)
+                )
+            )
+        )
+        if with_legs
+        else set()
+    )
     legs = [
         {
             "call_uniqueid": record.uniqueid,
@@ -174,6 +187,7 @@ async def upsert_calls(
             "left_at": leg.left_at,
         }
         for record in records
+        if record.uniqueid not in purged
         for leg in record.agent_legs
     ]
     if legs:

@@ -36,6 +36,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from callrec_ari.agent_legs import on_call
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Settings
 from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import agents, notes
@@ -184,7 +185,9 @@ class ConsentFlow:
             consent = Consent.INTERRUPTED if ended_at is None else Consent.ABANDONED
             call = with_record(call, consent=consent)
         if ended_at is None:
-            return call, [cmd.Subscribe()]
+            # The agents still on it are followed again too, so their legs end when they leave.
+            follow = [cmd.FollowAgent(channel_id=c) for c in sorted(on_call(record.agent_legs))]
+            return call, [cmd.Subscribe(), *follow]
         if record.consent == Consent.PENDING:
             return replace(with_record(call, ended_at=ended_at), phase=Phase.DONE), []
         return self._ended(call, ended_at, lost=True)

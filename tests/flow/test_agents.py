@@ -62,3 +62,16 @@ def test_an_agent_found_first_in_the_bridge_is_the_calls_agent(settings: Setting
     )
     assert (call.record.agent, call.record.answered_at) == ("a101", at(15))
     assert [leg.agent for leg in call.record.agent_legs] == ["a101", "a102"]
+
+
+def test_a_call_adopted_after_a_restart_follows_its_agents_still_on_it(settings: Settings):
+    """The snapshot names agent100 (gone) and agent101 (still on): the caller's channel and
+    agent101's are subscribed to again, agent100's is not."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.handle(
+        connected(flow), ev.AgentAnswered(at=at(13), agent="a100", channel_id="c1")
+    )
+    call, _ = flow.handle(call, ev.AgentLeft(at=at(20), channel_id="c1"))
+    call, _ = flow.handle(call, ev.AgentsFound(at=at(20.1), found=(("c2", "a101"),)))
+    _, commands = flow.adopt(call.record, ended_at=None)
+    assert commands == [cmd.Subscribe(), cmd.FollowAgent(channel_id="c2")]
