@@ -44,10 +44,14 @@ def agent_answered(call: Call, event: ev.AgentAnswered) -> Step:
 
 
 def agent_left(call: Call, event: ev.AgentLeft) -> Step:
-    """A followed agent hung up: their leg ends, and the flow asks who has the caller now."""
+    """A followed agent hung up: their leg ends, and unless another agent is still on the
+    call (a blind transfer's target answered already), the flow asks who has the caller now:
+    that lists every bridge in Asterisk, so it is asked only when someone may be missing."""
     legs = agent_legs.left(call.record.agent_legs, event.channel_id, event.at)
     if legs == call.record.agent_legs:
         return call, []
+    if agent_legs.on_call(legs):
+        return with_record(call, agent_legs=legs), []
     return with_record(call, agent_legs=legs), [cmd.FindAgents()]
 
 

@@ -70,7 +70,7 @@ async def test_a_blind_transfer_is_a_second_dial_and_the_row_keeps_the_first_age
     harness: Harness,
 ):
     """A blind transfer makes the caller's channel dial agent101: a second leg, the row's
-    agent stays agent100; the later search of the bridge finds nobody new."""
+    agent stays agent100; with agent101 on the call, agent100's hang-up asks Asterisk nothing."""
     await connected(harness)
     peer_b = channel(AGENT_B, "PJSIP/agent101-00000009")
     harness.ari.channels[AGENT_B] = peer_b
@@ -85,6 +85,7 @@ async def test_a_blind_transfer_is_a_second_dial_and_the_row_keeps_the_first_age
         ("agent100", at(14), at(19)),
         ("agent101", at(18), None),
     ]
+    assert "bridged_with" not in harness.ari.operations(CHANNEL)
 
 
 async def test_an_agent_gone_before_the_subscription_leaves_at_once(harness: Harness):
