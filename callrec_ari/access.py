@@ -74,6 +74,8 @@ class CallFacts:
 
     agent: str | None
     restricted: bool
+    # Every agent a queue or a transfer brought on (calls/agents.py); ``agent`` is the first.
+    agents: frozenset[str] = frozenset()
 
 
 _SEE_ALL = frozenset({Role.SUPERVISOR, Role.DPO, Role.DIRECTOR, Role.ADMIN})
@@ -88,7 +90,9 @@ _TRAINING_PLAYERS = frozenset({Role.TRAINER, Role.SUPERVISOR})
 
 def _own(actor: Actor, call: CallFacts) -> bool:
     return (
-        Role.AGENT in actor.roles and actor.extension is not None and actor.extension == call.agent
+        Role.AGENT in actor.roles
+        and actor.extension is not None
+        and (actor.extension == call.agent or actor.extension in call.agents)
     )
 
 

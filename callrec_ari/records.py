@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.evidence.facts import Fact, evidence_from_json, evidence_to_json, languages_heard
 
 
@@ -103,6 +104,10 @@ class CallRecord:
     # What cut the recording short: "pbx" when Asterisk died mid-call and the file it left
     # open was repaired (recording/repair.py); the audio then ends at that moment.
     interrupted_by: str | None = None
+    # Every agent who was on the call, joined to left (agent_legs.py): after a transfer more
+    # than one; ``agent`` stays the first. Empty on calls nobody answered, and on snapshots
+    # from before legs were kept.
+    agent_legs: tuple[AgentLeg, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The record as JSON-ready values (ISO 8601 times, lists for tuples)."""
@@ -110,6 +115,8 @@ class CallRecord:
         for key, value in vars(self).items():
             if key == "evidence":
                 result[key] = evidence_to_json(self.evidence)
+            elif key == "agent_legs":
+                result[key] = [leg.to_json() for leg in self.agent_legs]
             elif isinstance(value, datetime):
                 result[key] = value.isoformat()
             elif isinstance(value, tuple):
@@ -151,6 +158,8 @@ class CallRecord:
             agent_leg_sha256=_optional_str(data.get("agent_leg_sha256")),
             # Absent from snapshots written before repaired recordings were flagged.
             interrupted_by=_optional_str(data.get("interrupted_by")),
+            # Absent from snapshots written before agent legs were kept.
+            agent_legs=tuple(AgentLeg.from_json(leg) for leg in data.get("agent_legs") or ()),
         )
 
     @property

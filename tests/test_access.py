@@ -46,6 +46,19 @@ def test_an_agent_plays_only_their_own_calls():
     assert not may_see(agent, OTHERS)
 
 
+def test_an_agent_a_call_was_transferred_to_plays_all_of_it_and_a_third_does_not():
+    """agent100 answered and passed the call to agent101: both may see and play the whole
+    call; agent102, who never spoke on it, may do neither; a restricted one stays the dpo's."""
+    transferred = CallFacts(agent="agent100", agents=frozenset({"agent101"}), restricted=False)
+    for extension in ("agent100", "agent101"):
+        assert may_see(actor(Role.AGENT, extension), transferred)
+        assert may_play(actor(Role.AGENT, extension), transferred)
+    assert not may_see(actor(Role.AGENT, "agent102"), transferred)
+    assert not may_play(actor(Role.AGENT, "agent102"), transferred)
+    restricted = dataclasses.replace(transferred, restricted=True)
+    assert not may_play(actor(Role.AGENT, "agent101"), restricted)
+
+
 def test_an_agent_without_an_extension_sees_nothing():
     """An agent account with no extension owns no call, even one nobody answered."""
     agent = actor(Role.AGENT)

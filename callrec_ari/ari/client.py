@@ -136,6 +136,29 @@ class AriClient:
             raise AriError(f"Asterisk sent a malformed application {name!r}.")
         return list(ids)
 
+    async def bridged_with(self, channel_id: str) -> list[Channel]:
+        """The other channels in the bridge ``channel_id`` is in now (none if it is in none):
+        after an attended transfer, the agent the caller now talks to."""
+        data = await self._request("GET", "/bridges")
+        if not isinstance(data, list):
+            raise AriError("Asterisk sent a malformed list of bridges.")
+        for bridge in data:
+            members = bridge.get("channels") if isinstance(bridge, dict) else None
+            if not isinstance(members, list):
+                raise AriError("Asterisk sent a malformed bridge.")
+            if channel_id not in members:
+                continue
+            others = []
+            for other in members:
+                if other == channel_id or not isinstance(other, str):
+                    continue
+                try:
+                    others.append(await self.get_channel(other))
+                except ChannelGoneError:
+                    continue  # hung up while we asked: not on the call any more
+            return others
+        return []
+
     async def claim(self, channel_id: str) -> bool:
         """Claim a call ``StasisBroadcast()`` offered; False if another instance was first
         (409) or the offer is over (404)."""

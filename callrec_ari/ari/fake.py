@@ -33,6 +33,7 @@ class FakeAri:
         self.app_channels: list[str] = []
         self.peer_apps: dict[str, list[str]] = {}  # another instance's application -> channels
         self.globals: dict[str, str] = {}
+        self.bridges: list[list[str]] = []  # each bridge's channel ids (bridged_with)
         self.claimed: set[str] = set()  # channels some instance claimed (the first one wins)
         self.failures: dict[str, AriError] = {}  # operation name -> error to raise
         self.unavailable = False
@@ -144,6 +145,14 @@ class FakeAri:
         """The channels placed in the application with ``add_channel`` (or in ``peer_apps``)."""
         self._record("app_channel_ids", app or "callrec")
         return list(self.app_channels if app is None else self.peer_apps.get(app, []))
+
+    async def bridged_with(self, channel_id: str) -> list[Channel]:
+        """The channels of ``bridges`` beside ``channel_id`` that exist (``add_channel``)."""
+        self._record("bridged_with", channel_id)
+        for members in self.bridges:
+            if channel_id in members:
+                return [self.channels[c] for c in members if c != channel_id and c in self.channels]
+        return []
 
     async def claim(self, channel_id: str) -> bool:
         """Record a claim; only the first claim of a channel wins."""

@@ -45,6 +45,9 @@ class AriPort(Protocol):
     async def app_channel_ids(self, app: str | None = None) -> list[str]:
         """The channels currently in a Stasis application (ours unless ``app`` names one)."""
 
+    async def bridged_with(self, channel_id: str) -> list[Channel]:
+        """The other channels in the bridge ``channel_id`` is in now (none if it is in none)."""
+
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
 

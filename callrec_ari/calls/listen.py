@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_play
 from callrec_ari.audit import trail
+from callrec_ari.calls.agents import call_facts
 from callrec_ari.calls.search import visible_call
 from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.crypto.store import data_key
@@ -31,7 +32,6 @@ from callrec_ari.reasons import require_reason
 from callrec_ari.recording.audio import StoredAudio, sealed_path
 from callrec_ari.recording.paths import service_path
 from callrec_ari.records import RecordingStatus
-from callrec_ari.rights.subject import facts
 from callrec_ari.storage.encrypted_range import EncryptedObject, downloaded, open_object
 from callrec_ari.storage.recordings import Offsite, Place, locate
 
@@ -107,7 +107,7 @@ async def open_recording(
         raise InputError(f"The reason is longer than {MAX_REASON} characters.")
     kind = _category(category)
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
-    if not may_play(actor, facts(call)):
+    if not may_play(actor, await call_facts(session, call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
     listening = await playable(session, call, recordings_dir, keys, offsite)
     entry = await trail.append(
@@ -139,7 +139,7 @@ async def recheck(
     was restricted, or their roles changed).
     """
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
-    if not may_play(actor, facts(call)):
+    if not may_play(actor, await call_facts(session, call)):
         raise ForbiddenError(f"{actor.described} may not listen to call {uniqueid!r}.")
     return await playable(session, call, recordings_dir, keys, offsite)
 

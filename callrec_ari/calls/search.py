@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,9 +23,12 @@ from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, Role, may_play, may_search_all, may_see
+from callrec_ari.agent_legs import AgentLeg, agents
 from callrec_ari.audit import trail
+from callrec_ari.calls.agents import agents_on, call_facts, facts_with, took_part
 from callrec_ari.dates import parse_optional
 from callrec_ari.db.models import Call, LegalHold, LegalHoldCall
+from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError
 from callrec_ari.evidence.facts import evidence_from_json, languages_heard
 from callrec_ari.ids import fits
@@ -34,7 +37,7 @@ from callrec_ari.log import mask_number
 from callrec_ari.names import NODE
 from callrec_ari.numbers import parse_e164
 from callrec_ari.records import Consent, RecordingStatus
-from callrec_ari.rights.subject import by_caller_e164, by_caller_spelling, facts
+from callrec_ari.rights.subject import by_caller_e164, by_caller_spelling
 
 MAX_PAGE = 500
 _AGENT_LIMIT = 128  # the calls.agent column
@@ -81,10 +84,14 @@ class CallView:
     withdrawn_at: datetime | None = None  # the caller withdrew consent mid-call (then deleted)
     node: str | None = None  # the PBX node that recorded it; None on rows from before nodes
     interrupted_by: str | None = None  # "pbx": cut by an Asterisk crash, repaired (issue 15)
+    # Every agent on the call, joined to left (issue 16); filled for one call's view only.
+    agent_legs: tuple[AgentLeg, ...] = ()
 
     @classmethod
-    def of(cls, call: Call, *, actor: Actor, held: bool) -> CallView:
-        """The view of a stored row for ``actor``."""
+    def of(
+        cls, call: Call, *, actor: Actor, held: bool, agents: frozenset[str] = frozenset()
+    ) -> CallView:
+        """The view of a stored row for ``actor``; ``agents``: those of its legs."""
         status = RecordingStatus(call.recording_status)
         return cls(
             uniqueid=call.uniqueid,
@@ -102,7 +109,7 @@ class CallView:
             delete_after=call.delete_after,
             held=held,
             restricted=call.restricted_at is not None,
-            playable=may_play(actor, facts(call))
+            playable=may_play(actor, facts_with(call, agents))
             and status is RecordingStatus.COMPLETE
             and call.purged_at is None,
             languages_played=_played(call.evidence),
@@ -210,8 +217,18 @@ async def search_calls(
         client=client,
     )
     last = shown[-1] if shown and more else None
+    # Only an agent's right to play depends on the legs; anyone else's needs no query.
+    legs = {} if may_search_all(actor) else await agents_on(session, [c.uniqueid for c in shown])
     return Page(
-        calls=[CallView.of(call, actor=actor, held=call.id in held) for call in shown],
+        calls=[
+            CallView.of(
+                call,
+                actor=actor,
+                held=call.id in held,
+                agents=legs.get(call.uniqueid, frozenset()),
+            )
+            for call in shown
+        ],
         next_cursor=_encode(last.started_at, last.id) if last is not None else None,
     )
 
@@ -229,7 +246,9 @@ async def view_call_for(
     call = await visible_call(session, actor=actor, uniqueid=uniqueid)
     moment = now if now is not None else datetime.now(UTC)
     held = await held_call_ids(session, [call.id], moment)
-    return CallView.of(call, actor=actor, held=call.id in held)
+    legs = (await agent_legs_of(session, [call.uniqueid])).get(call.uniqueid, ())
+    view = CallView.of(call, actor=actor, held=call.id in held, agents=frozenset(agents(legs)))
+    return replace(view, agent_legs=legs)
 
 
 async def visible_call(session: AsyncSession, *, actor: Actor, uniqueid: str) -> Call:
@@ -239,7 +258,7 @@ async def visible_call(session: AsyncSession, *, actor: Actor, uniqueid: str) ->
     exist: the answer must not tell them which calls there are.
     """
     call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
-    if call is None or not may_see(actor, facts(call)):
+    if call is None or not may_see(actor, await call_facts(session, call)):
         raise NotFoundError(f"Call {uniqueid!r} does not exist.")
     return call
 
@@ -250,7 +269,7 @@ def _scope(actor: Actor) -> ColumnElement[bool]:
         return true()
     if Role.AGENT in actor.roles:
         # An agent account without an extension has no calls of its own.
-        return Call.agent == actor.extension if actor.extension else false()
+        return took_part(actor.extension) if actor.extension else false()
     raise ForbiddenError(f"{actor.described} may not search calls.")
 
 
@@ -261,7 +280,7 @@ def _conditions(filters: SearchFilters, now: datetime) -> list[ColumnElement[boo
     if filters.until is not None:
         conditions.append(Call.started_at < filters.until)
     if filters.agent is not None:
-        conditions.append(Call.agent == filters.agent)
+        conditions.append(took_part(filters.agent))
     if filters.consent is not None:
         conditions.append(Call.consent == filters.consent.value)
     if filters.node is not None:

@@ -97,6 +97,25 @@ class Call(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_NOW)
 
 
+class CallAgent(Base):
+    """One agent's part of a call (agent_legs.py): a queued or transferred call has several.
+    Written by the writer beside the call's row; ``calls.agent`` stays the first agent."""
+
+    __tablename__ = "call_agents"
+    __table_args__ = (
+        UniqueConstraint("call_uniqueid", "channel_id"),
+        # "An agent's own calls" (access, search by agent) looks calls up by agent.
+        Index("ix_call_agents_agent", "agent", "call_uniqueid"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    call_uniqueid: Mapped[str] = mapped_column(ForeignKey("calls.uniqueid", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(128))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
 class LegalHold(Base):
     """A hold stops the deletion of its calls until released (or its end date passes)."""
 

@@ -5,6 +5,7 @@ Functions take an ``AsyncSession`` and leave the transaction to the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -15,8 +16,9 @@ from sqlalchemy import ColumnElement, Table, and_, case, false, func, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.audit.withdrawals import audit_withdrawals
-from callrec_ari.db.models import Call
+from callrec_ari.db.models import Call, CallAgent
 from callrec_ari.errors import DatabaseError
 from callrec_ari.evidence.facts import evidence_from_json, evidence_to_json
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
@@ -161,19 +163,86 @@ async def upsert_calls(
         }
         for record in records
     ]
-    await session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert_statement(dialect), rows)
+    with_legs = [record.uniqueid for record in records if record.agent_legs]
+    # A purged row keeps no agent (lifecycle/reduce.py): a replayed snapshot brings none back.
+    purged = (
+        set(
+            await session.scalars(
+                select(Call.uniqueid).where(
+                    Call.uniqueid.in_(with_legs), Call.purged_at.is_not(None)
+                )
+            )
+        )
+        if with_legs
+        else set()
+    )
+    legs = [
+        {
+            "call_uniqueid": record.uniqueid,
+            "channel_id": leg.channel_id,
+            "agent": leg.agent,
+            "joined_at": leg.joined_at,
+            "left_at": leg.left_at,
+        }
+        for record in records
+        if record.uniqueid not in purged
+        for leg in record.agent_legs
+    ]
+    if legs:
+        await session.execute(_legs_statement(dialect), legs)
+
+
+@functools.cache
+def _legs_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The upsert of agent legs: a leg is keyed by call and channel and only ever gains its
+    end, so a stale snapshot replayed from the journal never reopens a leg that ended."""
+    agents = CallAgent.metadata.tables[CallAgent.__tablename__]
+    statement = _insert(dialect)(agents)
+    return statement.on_conflict_do_update(
+        index_elements=[agents.c.call_uniqueid, agents.c.channel_id],
+        set_={"left_at": func.coalesce(agents.c.left_at, statement.excluded.left_at)},
+        where=agents.c.left_at.is_(None) & statement.excluded.left_at.is_not(None),
+    )
+
+
+def _insert(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise DatabaseError(f"Database type {dialect} is not supported (use SQLite or PostgreSQL).")
+
+
+async def agent_legs_of(
+    session: AsyncSession, uniqueids: Sequence[str]
+) -> dict[str, tuple[AgentLeg, ...]]:
+    """Each of these calls' agent legs, in the order the agents joined (calls with none are
+    left out)."""
+    if not uniqueids:
+        return {}
+    rows = await session.scalars(
+        select(CallAgent)
+        .where(CallAgent.call_uniqueid.in_(uniqueids))
+        .order_by(CallAgent.joined_at, CallAgent.id)
+    )
+    legs: dict[str, tuple[AgentLeg, ...]] = {}
+    for row in rows:
+        leg = AgentLeg(
+            agent=row.agent,
+            channel_id=row.channel_id,
+            joined_at=row.joined_at,
+            left_at=row.left_at,
+        )
+        legs[row.call_uniqueid] = (*legs.get(row.call_uniqueid, ()), leg)
+    return legs
 
 
 @functools.cache
 def _upsert_statement(dialect: str) -> postgresql.Insert | sqlite.Insert:
     """The upsert, built once per dialect: building and caching it cost more than running it."""
-    insert: Callable[[Table], postgresql.Insert | sqlite.Insert]
-    if dialect == "postgresql":
-        insert = postgresql.insert
-    elif dialect == "sqlite":
-        insert = sqlite.insert
-    else:
-        raise DatabaseError(f"Database type {dialect} is not supported (use SQLite or PostgreSQL).")
+    insert = _insert(dialect)
     # The table, not the mapped class: the ORM's bulk-insert layer costs more than the write.
     calls = Call.metadata.tables[Call.__tablename__]
     statement = insert(calls)
@@ -215,7 +284,7 @@ async def find_record(session: AsyncSession, uniqueid: str) -> CallRecord | None
     """The stored snapshot of one call as the writer keeps it, or None if it was never
     stored (no access check, no error: for the call service and its tests)."""
     call = await session.scalar(select(Call).where(Call.uniqueid == uniqueid))
-    return None if call is None else call_to_record(call)
+    return None if call is None else (await _with_legs(session, [call]))[0]
 
 
 async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
@@ -223,7 +292,7 @@ async def latest_calls(session: AsyncSession, limit: int) -> list[CallRecord]:
     calls = await session.scalars(
         select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
     )
-    return [call_to_record(call) for call in calls]
+    return await _with_legs(session, list(calls))
 
 
 async def unfinished_calls(
@@ -245,7 +314,17 @@ async def unfinished_calls(
     calls = await session.scalars(
         select(Call).where(*where).order_by(Call.started_at.desc()).limit(limit)
     )
-    return [call_to_record(call) for call in calls]
+    # With their legs: a call followed again after a restart ends its agents' legs itself.
+    return await _with_legs(session, list(calls))
+
+
+async def _with_legs(session: AsyncSession, calls: list[Call]) -> list[CallRecord]:
+    """The snapshots of these rows, each with its agent legs (one query for all)."""
+    legs = await agent_legs_of(session, [call.uniqueid for call in calls])
+    return [
+        dataclasses.replace(call_to_record(call), agent_legs=legs.get(call.uniqueid, ()))
+        for call in calls
+    ]
 
 
 async def handlers_of(session: AsyncSession, uniqueids: Sequence[str]) -> dict[str, str | None]:

@@ -94,7 +94,9 @@ def translate(event: ari.AriEvent) -> ev.FlowEvent | None:
                 at=event.timestamp, playback_id=event.playback_id, failed=event.failed
             )
         case ari.Dial() if event.dialstatus == "ANSWER":
-            return ev.AgentAnswered(at=event.timestamp, agent=agent_of(event.peer))
+            return ev.AgentAnswered(
+                at=event.timestamp, agent=agent_of(event.peer), channel_id=event.peer.id
+            )
         case ari.ChannelDestroyed():
             return ev.ChannelEnded(at=event.timestamp)
         case ari.ConsentWithdrawn():

@@ -38,6 +38,18 @@ class Subscribe:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FollowAgent:
+    """Follow an agent's channel (subscribe) to hear when it hangs up (``AgentLeft``)."""
+
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FindAgents:
+    """Look up who the caller is bridged with now and report it (``AgentsFound``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetVariables:
     """Set channel variables for the dialplan."""
 
@@ -80,6 +92,8 @@ Command = (
     | Play
     | StopPlayback
     | Subscribe
+    | FollowAgent
+    | FindAgents
     | SetVariables
     | Continue
     | Hangup

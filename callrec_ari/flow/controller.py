@@ -25,6 +25,7 @@ from callrec_ari.flow import events as ev
 from callrec_ari.flow.arrival import (
     STASIS,
     STASIS_BROADCAST,
+    agent_of,
     arrival_from,
     stasis_args,
     translate,
@@ -106,6 +107,8 @@ class CallController:
         self._metrics = metrics or Metrics()
         self._quiet_seconds = quiet_seconds  # how long a file left by a crash stays unchanged
         self._calls: dict[str, _Worker] = {}
+        # Agents' channels followed (cmd.FollowAgent) -> the caller's channel of their call.
+        self._agents: dict[str, str] = {}
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
         self._idle = asyncio.Event()
         self._idle.set()
@@ -148,6 +151,16 @@ class CallController:
                 if self._do_not_record(arrival.caller_number):
                     arrival = replace(arrival, do_not_record=True)
                 self._spawn(arrival.channel_id, _Start(arrival=arrival, recovered=False))
+            return
+        caller = self._agents.get(event.channel_id)
+        if caller is not None:
+            # An agent's channel: only its end matters (the caller's channel reports the rest).
+            if isinstance(event, ari.ChannelDestroyed):
+                del self._agents[event.channel_id]
+                worker = self._calls.get(caller)
+                if worker is not None:
+                    left = ev.AgentLeft(at=event.timestamp, channel_id=event.channel_id)
+                    worker.queue.put_nowait(left)
             return
         worker = self._calls.get(event.channel_id)
         flow_event = translate(event)
@@ -297,6 +310,9 @@ class CallController:
             if worker.timer is not None:
                 worker.timer.cancel()
             worker.released.set()
+            for agent, caller in list(self._agents.items()):
+                if caller == worker.channel_id:
+                    del self._agents[agent]
             if self._calls.get(worker.channel_id) is worker:
                 del self._calls[worker.channel_id]
             if not self._calls:
@@ -414,6 +430,10 @@ class CallController:
         if isinstance(command, cmd.StartTimer):
             self._start_timer(channel_id, command.seconds)
             return None
+        if isinstance(command, cmd.FollowAgent):
+            return await self._follow_agent(channel_id, command.channel_id)
+        if isinstance(command, cmd.FindAgents):
+            return await self._find_agents(channel_id)
         try:
             await send(self._ari, channel_id, command)
         except ChannelGoneError as exc:
@@ -427,6 +447,32 @@ class CallController:
         if isinstance(command, cmd.Continue):
             return ev.Continued(at=self._clock())
         return None
+
+    async def _follow_agent(self, channel_id: str, agent_channel: str) -> ev.FlowEvent | None:
+        """Subscribe to an agent's channel so its hang-up reaches the call as ``AgentLeft``."""
+        self._agents[agent_channel] = channel_id
+        try:
+            await self._ari.subscribe(agent_channel)
+        except ChannelGoneError:
+            self._agents.pop(agent_channel, None)
+            return ev.AgentLeft(at=self._clock(), channel_id=agent_channel)
+        except AriError as exc:
+            # The leg then ends with the call: its end is late, never lost.
+            self._agents.pop(agent_channel, None)
+            log.warning("call.agent_not_followed", agent_channel=agent_channel, error=str(exc))
+        return None
+
+    async def _find_agents(self, channel_id: str) -> ev.FlowEvent | None:
+        """Who the caller is bridged with now, as ``AgentsFound``."""
+        try:
+            bridged = await self._ari.bridged_with(channel_id)
+        except ChannelGoneError:
+            return None  # the caller hung up too: the call's end closes every leg
+        except AriError as exc:
+            log.warning("call.agents_not_found", error=str(exc))
+            return None
+        found = tuple((channel.id, agent_of(channel)) for channel in bridged)
+        return ev.AgentsFound(at=self._clock(), found=found) if found else None
 
     def _start_timer(self, channel_id: str, seconds: float) -> None:
         worker = self._calls.get(channel_id)

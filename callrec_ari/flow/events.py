@@ -62,6 +62,24 @@ class AgentAnswered:
 
     at: datetime
     agent: str
+    channel_id: str = ""  # the agent's channel, followed until it hangs up ("": unknown)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentLeft:
+    """An agent's channel the call follows hung up (after a transfer, or at the end)."""
+
+    at: datetime
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentsFound:
+    """The channels bridged with the caller now, each (channel id, agent): who took the call
+    over when the caller's channel saw no Dial (an attended transfer)."""
+
+    at: datetime
+    found: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +150,8 @@ FlowEvent = (
     | KeyTimeout
     | LeftStasis
     | AgentAnswered
+    | AgentLeft
+    | AgentsFound
     | ChannelEnded
     | Interrupted
     | Continued

@@ -36,11 +36,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from callrec_ari.agent_legs import on_call
 from callrec_ari.config import DeclineAction, DoNotRecordAction, Settings
 from callrec_ari.evidence.facts import Fact, Kind
+from callrec_ari.flow import agents, notes
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow import notes
 from callrec_ari.flow.call import (
     BEFORE_CONNECTION,
     Call,
@@ -184,7 +185,9 @@ class ConsentFlow:
             consent = Consent.INTERRUPTED if ended_at is None else Consent.ABANDONED
             call = with_record(call, consent=consent)
         if ended_at is None:
-            return call, [cmd.Subscribe()]
+            # The agents still on it are followed again too, so their legs end when they leave.
+            follow = [cmd.FollowAgent(channel_id=c) for c in sorted(on_call(record.agent_legs))]
+            return call, [cmd.Subscribe(), *follow]
         if record.consent == Consent.PENDING:
             return replace(with_record(call, ended_at=ended_at), phase=Phase.DONE), []
         return self._ended(call, ended_at, lost=True)
@@ -204,10 +207,10 @@ class ConsentFlow:
                 return self._channel_gone(call, event.at)
             case ev.ChannelEnded():
                 return self._ended(call, event.at, lost=event.lost)
-            case ev.AgentAnswered() if call.phase == Phase.CONNECTED:
-                if call.record.agent is not None:
-                    return call, []
-                return with_record(call, agent=event.agent, answered_at=event.at), []
+            case ev.AgentAnswered() | ev.AgentLeft() | ev.AgentsFound() if (
+                call.phase == Phase.CONNECTED
+            ):
+                return agents.handle(call, event)
             case ev.Interrupted():
                 return self._interrupted(call, event.at, notes.INTERRUPTED)
             case ev.CommandFailed():
@@ -392,7 +395,7 @@ class ConsentFlow:
             return self._ended_before_consent(call, at)
         if call.phase != Phase.CONNECTED:
             return call, []
-        call = with_record(call, ended_at=at)
+        call = agents.ended(with_record(call, ended_at=at))
         path = call.record.recording_path
         if call.record.recording_status == RecordingStatus.RECORDING and path is not None:
             discard = call.record.consent == Consent.WITHDRAWN

@@ -32,12 +32,12 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 import structlog
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.audit import trail
 from callrec_ari.crypto.store import destroy_keys
-from callrec_ari.db.models import Call, CallCorrection
+from callrec_ari.db.models import Call, CallAgent, CallCorrection
 from callrec_ari.errors import RecordingError
 from callrec_ari.recording import audio
 from callrec_ari.recording.legs import leg_files
@@ -157,6 +157,12 @@ async def reduce_calls(
         )
     if done:
         await session.execute(delete(CallCorrection).where(CallCorrection.call_id.in_(done)))
+        # Who was on the call goes with ``agent``: the row keeps no staff member's name.
+        await session.execute(
+            delete(CallAgent).where(
+                CallAgent.call_uniqueid.in_(select(Call.uniqueid).where(Call.id.in_(done)))
+            )
+        )
         await session.execute(
             update(Call)
             .where(Call.id.in_(done))

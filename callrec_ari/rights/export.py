@@ -38,10 +38,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from callrec_ari.access import Actor, may_export, may_export_any
+from callrec_ari.agent_legs import AgentLeg, agents
 from callrec_ari.copies.register import AgentConsent, CopyKind, Made, register
 from callrec_ari.crypto.keys import MasterKeys
 from callrec_ari.crypto.store import data_key
 from callrec_ari.db.models import Call, CallCorrection, DsrRequest
+from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.errors import ForbiddenError, InputError, NotFoundError, RecordingError
 from callrec_ari.numbers import parse_e164
 from callrec_ari.recording import audio
@@ -107,6 +109,7 @@ class _Entry:
     want: _Wanted | None
     corrections: tuple[dict[str, str | None], ...]
     problem: str | None = None  # why the call's recording is left out, decided before writing
+    agents: tuple[AgentLeg, ...] = ()
 
 
 async def export_number(
@@ -142,6 +145,7 @@ async def export_number(
     included = [call for call in calls if may_export(actor, facts(call))]
     holds = await hold_cases(session, [call.id for call in included], now)
     corrections = await _corrections(session, [call.id for call in included])
+    legs = await agent_legs_of(session, [call.uniqueid for call in included])
     wanted: dict[int, _Wanted] = {}
     without_consent: list[str] = []
     for call in included:
@@ -152,7 +156,13 @@ async def export_number(
             leg_present = await present(recordings_dir, leg, offsite)
         except RecordingError:
             leg_present = False
-        want = _choose(call, call.recording_path, agent_consent, leg_present=leg_present)
+        want = _choose(
+            call,
+            call.recording_path,
+            agent_consent,
+            leg_present=leg_present,
+            others=frozenset(agents(legs.get(call.uniqueid, ()))),
+        )
         if want is None:
             without_consent.append(call.uniqueid)
         else:
@@ -173,6 +183,7 @@ async def export_number(
             want=wanted.get(call.id),
             corrections=corrections.get(call.id, ()),
             problem=NEEDS_CONSENT if call.uniqueid in without_consent else None,
+            agents=legs.get(call.uniqueid, ()),
         )
         for call in included
     ]
@@ -259,12 +270,23 @@ async def answered_request(
 
 
 def _choose(
-    call: Call, recording_path: str, consent: AgentConsent | None, *, leg_present: bool
+    call: Call,
+    recording_path: str,
+    consent: AgentConsent | None,
+    *,
+    leg_present: bool,
+    others: frozenset[str] = frozenset(),
 ) -> _Wanted | None:
     """What of ``call`` may go out: the mix with its agent's consent, else the caller's leg;
-    ``None`` if it has no caller leg (recorded before legs were kept)."""
+    ``None`` if it has no caller leg (recorded before legs were kept). A call transferred to
+    ``others`` holds their voices too: one agent's consent does not let its mix out."""
     mix = relative_path(call.uniqueid, call.started_at).name
-    if consent is not None and call.agent is not None and call.agent == consent.agent:
+    if (
+        consent is not None
+        and call.agent is not None
+        and call.agent == consent.agent
+        and not others - {consent.agent}
+    ):
         return _Wanted(
             call_id=call.id,
             uniqueid=call.uniqueid,
@@ -344,7 +366,13 @@ def _write_package(
                     problem = str(exc)
                     problems.append(Problem(uniqueid=entry.want.uniqueid, message=problem))
             items.append(
-                Item(call=entry.summary, file=file, problem=problem, corrections=entry.corrections)
+                Item(
+                    call=entry.summary,
+                    file=file,
+                    problem=problem,
+                    corrections=entry.corrections,
+                    agents=entry.agents,
+                )
             )
         contents = dataclasses.replace(draft, items=tuple(items))
         for name, text in (

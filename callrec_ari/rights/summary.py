@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.rights.subject import CallSummary
 
 # What the person sees of each call; internal paths and hold case references stay inside.
@@ -27,6 +28,7 @@ class Item:
     file: str | None  # path inside the package
     problem: str | None
     corrections: tuple[dict[str, str | None], ...]  # field, old_value, new_value, changed_at
+    agents: tuple[AgentLeg, ...] = ()  # who spoke for the organisation, from when to when
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +52,9 @@ def calls_json(contents: Contents) -> str:
         data["file"] = item.file
         data["file_problem"] = item.problem
         data["corrections"] = list(item.corrections)
+        data["agents"] = [
+            {k: v for k, v in leg.to_json().items() if k != "channel_id"} for leg in item.agents
+        ]
         calls.append(data)
     document: dict[str, Any] = {
         "number": contents.number,
@@ -116,6 +121,9 @@ Call {{ item.call.uniqueid }}
   from        {{ item.call.caller_number or "-" }}
   to          {{ item.call.dialled_number }}
   answered by {{ item.call.agent or "-" }}
+{% for leg in item.agents %}
+  spoke       {{ leg.agent }} from {{ leg.joined_at | when }} to {{ leg.left_at | when }}
+{% endfor %}
   consent     {{ item.call.consent }}
   recording   {{ item.file or "none" }}\
 {% if item.call.duration_seconds %} ({{ "%.1f" | format(item.call.duration_seconds) }} s){% endif %}
@@ -183,6 +191,8 @@ processing is restricted and only the data-protection officer may release them.<
 <code>{{ item.call.sha256 }}</code>{% else %}none{% endif %}</td>
 <td>
 {% if item.problem %}<span class="problem">{{ item.problem }}</span><br>{% endif %}
+{% for leg in item.agents %}{{ leg.agent }} spoke from {{ leg.joined_at | when }} \
+to {{ leg.left_at | when }}<br>{% endfor %}
 {% if item.call.restricted %}restricted since \
 {{ item.call.restricted_at | day }}<br>{% endif %}
 {% if item.call.erasure_requested_at %}erasure asked for on \

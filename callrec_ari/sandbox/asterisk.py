@@ -35,6 +35,7 @@ _CONFIG_FILES = (
     "rtp.conf",
     "pjsip.conf",
     "extensions.conf",
+    "queues.conf",
 )
 
 # Samples of dialplan/ that are whole files in the sandbox (the withdrawal key and its tone).
@@ -42,6 +43,11 @@ _SAMPLES_AS_IS = {
     "features.conf.sample": "features.conf",
     "musiconhold.conf.sample": "musiconhold.conf",
 }
+
+
+# The dialled number [callrec-route] sends to the queue callrec-agents (app_queue), which
+# rings the phones one after the other, first to last (templates/queues.conf).
+QUEUE_DID = "5550100"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +73,12 @@ class SandboxSettings:
     ari_app: str = "callrec"
     trunk_host: str = "127.0.0.2"
     trunk_port: int = 5070
-    phones: tuple[Phone, ...] = (Phone(endpoint="agent100", host="127.0.0.3"),)
+    # The first phone takes every call of [callrec-route]; the queue's DID (QUEUE_DID) rings
+    # them all in this order. 127.0.0.5 is the benchmark's phone (bench/call_setup.py).
+    phones: tuple[Phone, ...] = (
+        Phone(endpoint="agent100", host="127.0.0.3"),
+        Phone(endpoint="agent101", host="127.0.0.6"),
+    )
     rtp_start: int = 20000
     rtp_end: int = 29999
     baseline_prompt: str = "announcement"
@@ -98,7 +109,10 @@ class SandboxSettings:
             sip_host=f"{net}.1",
             ari_host=f"{net}.1",
             trunk_host=f"{net}.2",
-            phones=(Phone(endpoint="agent100", host=f"{net}.3"),),
+            phones=(
+                Phone(endpoint="agent100", host=f"{net}.3"),
+                Phone(endpoint="agent101", host=f"{net}.6"),
+            ),
             baseline_trunk_host=f"{net}.4",
             rtp_start=40000 + (slot - 1) * 1000,
             rtp_end=40000 + (slot - 1) * 1000 + 999,
@@ -246,6 +260,12 @@ class AsteriskSandbox:
             "trunk_port": str(s.trunk_port),
             "phones": phones,
             "first_phone": s.phones[0].endpoint,
+            "phone_extensions": "\n".join(
+                f"exten => {p.endpoint},1,Dial(PJSIP/{p.endpoint},30)\n same => n,Hangup()"
+                for p in s.phones
+            ),
+            "queue_did": QUEUE_DID,
+            "queue_members": "\n".join(f"member => PJSIP/{p.endpoint}" for p in s.phones),
             "rtp_start": str(s.rtp_start),
             "rtp_end": str(s.rtp_end),
             "baseline_prompt": s.baseline_prompt,

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import Literal
 
 from callrec_ari.errors import SandboxError
 from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
@@ -27,6 +29,15 @@ SIPP_SHARE = Path("/usr/share/sip-tester")
 AUDIO_PCAP = SIPP_SHARE / "g711a.pcap"  # 7 s of speech, G.711 a-law
 _DTMF_NAMES = {"*": "star", "#": "pound"}
 _DTMF_KEYS = frozenset("0123456789*#")
+# The caller's From header with its tag, for the phone's own requests in the dialog (REFER),
+# and the PBX's @host:port from its Contact, for the URIs of the transfer.
+_REMEMBER_CALLER = (
+    '      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true"'
+    ' assign_to="remote_party"/>\n'
+    '      <ereg regexp="@[^;>]*" search_in="hdr" header="Contact:" check_it="true"'
+    ' assign_to="pbx"/>\n'
+)
+_TARGET = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 
 
 def _template(name: str) -> Template:
@@ -88,6 +99,37 @@ def agent_presses(
     return steps
 
 
+@dataclass(frozen=True, kw_only=True)
+class Transfer:
+    """A staff phone passing the caller on to ``target`` (an extension of the phones'
+    context, e.g. another phone's endpoint) ``after_ms`` after answering: ``blind`` (REFER
+    straight away) or ``attended`` (call ``target`` first, talk ``consult_ms``, then REFER
+    with Replaces)."""
+
+    kind: Literal["blind", "attended"]
+    target: str
+    after_ms: int = 2000
+    consult_ms: int = 2000
+
+
+def transfer_part(transfer: Transfer) -> str:
+    """The end of a staff phone's scenario that transfers the caller and leaves."""
+    if not _TARGET.fullmatch(transfer.target):
+        raise SandboxError(f"The transfer target {transfer.target!r} is not a plain extension.")
+    if transfer.after_ms < 0 or transfer.consult_ms < 0:
+        raise SandboxError("A transfer's delays must not be negative.")
+    leave = "".join(
+        _template("agent-leave.part.xml").substitute(label=f"leave{n}")
+        for n in range(1 if transfer.kind == "blind" else 2)
+    )
+    return _template(f"agent-{transfer.kind}.part.xml").substitute(
+        target=transfer.target,
+        after_ms=transfer.after_ms,
+        consult_ms=transfer.consult_ms,
+        leave=leave,
+    )
+
+
 def agent_scenario(
     ring_ms: int = 300,
     *,
@@ -95,8 +137,10 @@ def agent_scenario(
     press_after_ms: int = 0,
     presses: Presses = (),
     audio_pcap: Path = AUDIO_PCAP,
+    transfer: Transfer | None = None,
 ) -> str:
-    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up.
+    """The staff phone's scenario: ring for ``ring_ms``, answer, talk until the far end hangs up
+    (or, with ``transfer``, until the phone has passed the caller on).
 
     With ``press``, the phone presses that key ``press_after_ms`` after answering; with
     ``presses``, each (key, delay) presses the key ``delay`` ms after the previous step (the
@@ -108,8 +152,18 @@ def agent_scenario(
         + _template("dtmf.part.xml").substitute(digit=key, dtmf_pcap=dtmf_pcap(key))
         for key, delay in agent_presses(press, press_after_ms, presses)
     ]
+    ending = (
+        _template("agent-bye.part.xml").substitute()
+        if transfer is None
+        else transfer_part(transfer)
+    )
     return _template("agent.xml").substitute(
-        ring_ms=ring_ms, audio_pcap=audio_pcap, before_talk="".join(parts)
+        ring_ms=ring_ms,
+        audio_pcap=audio_pcap,
+        before_talk="".join(parts),
+        ending=ending,
+        # sipp refuses a variable set but never used: only a transferring phone keeps this
+        invite_actions="" if transfer is None else _REMEMBER_CALLER,
     )
 
 
@@ -288,8 +342,10 @@ class SippAgent:
         press_after_ms: int = 0,
         presses: Presses = (),
         audio_pcap: Path = AUDIO_PCAP,
+        transfer: Transfer | None = None,
     ) -> None:
         self.phone = phone
+        self.transfer = transfer  # passes every caller on instead of talking to the end
         self.audio_pcap = audio_pcap  # what the agent says once it has answered
         self.workdir = workdir
         self.ring_ms = ring_ms
@@ -311,6 +367,7 @@ class SippAgent:
             press_after_ms=self.press_after_ms,
             presses=self.presses,
             audio_pcap=self.audio_pcap,
+            transfer=self.transfer,
         )
         scenario = _write_scenario(self.workdir, "agent", text)
         command = [
@@ -320,7 +377,8 @@ class SippAgent:
             "-p", str(self.phone.port),
             "-mi", self.phone.host,
             "-mp", str(self.media_port),
-            "-nostdin", "-trace_logs", "-trace_err",
+            # -aa: sipp answers NOTIFY (a transfer's progress), INFO, OPTIONS and UPDATE
+            "-aa", "-nostdin", "-trace_logs", "-trace_err",
         ]  # fmt: skip
         self._process = subprocess.Popen(
             command,

@@ -63,6 +63,15 @@ def _call_json(call: CallView) -> dict[str, Any]:
         "caller": call.caller,
         "dialled_number": call.dialled_number,
         "agent": call.agent,
+        # Everyone who was on the call in order (a queue or a transfer); agent is the first.
+        "agents": [
+            {
+                "agent": leg.agent,
+                "joined_at": leg.joined_at.isoformat(),
+                "left_at": leg.left_at.isoformat() if leg.left_at else None,
+            }
+            for leg in call.agent_legs
+        ],
         "languages": list(call.languages),
         # Heard to the end (the consent evidence); null for calls stored before it was kept.
         "languages_played": None if call.languages_played is None else list(call.languages_played),

@@ -153,6 +153,29 @@ async def test_app_channel_ids(client: AriClient, fake_ari: FakeAsterisk) -> Non
     assert only_request(fake_ari).method == "GET"
 
 
+async def test_bridged_with_names_the_other_channels_of_the_callers_bridge(
+    client: AriClient, fake_ari: FakeAsterisk
+) -> None:
+    """After an attended transfer: the bridge holding the caller is found among all bridges,
+    and its other channel read; a channel in no bridge is with nobody."""
+    agent = "1795514343.8"
+    bridges = [
+        {"id": "b-other", "channels": ["1795514399.1", "1795514399.2"]},
+        {"id": "b-call", "channels": [CHANNEL, agent]},
+    ]
+    fake_ari.reply("GET", "/ari/bridges", Reply(200, json=bridges))
+    fake_ari.reply(
+        "GET",
+        f"/ari/channels/{agent}",
+        Reply(200, json=channel_json(agent, name="PJSIP/agent101-00000009")),
+    )
+
+    [found] = await client.bridged_with(CHANNEL)
+
+    assert (found.id, found.name) == (agent, "PJSIP/agent101-00000009")
+    assert await client.bridged_with("1795514300.0") == []
+
+
 async def test_basic_auth_is_sent(client: AriClient, fake_ari: FakeAsterisk) -> None:
     """Every request carries the configured user and password as HTTP basic authentication."""
     await client.answer(CHANNEL)

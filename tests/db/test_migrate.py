@@ -158,3 +158,13 @@ async def test_the_recording_keys_migrate_down_and_up(database_url):
     down, up = await asyncio.to_thread(tables_down_and_up, database_url, "0014")
     assert "recording_keys" not in down
     assert "recording_keys" in up
+
+
+async def test_the_agents_of_calls_migrate_down_and_up(database_url):
+    """Revision 0018 adds ``call_agents``; going back to 0017 removes it, and upgrading
+    again brings it back."""
+
+    down, up = await asyncio.to_thread(tables_down_and_up, database_url, "0017")
+    assert "call_agents" not in down
+    assert "call_agents" in up
+    assert await asyncio.to_thread(current_revision, database_url) == head_revision()

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import StatementError
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.db.models import Call
 from callrec_ari.db.repository import (
+    agent_legs_of,
     find_record,
     handlers_of,
     latest_calls,
@@ -168,3 +170,30 @@ async def test_a_row_keeps_the_node_that_first_wrote_it(session_factory):
     async with session_factory() as session:
         nodes = dict((await session.execute(select(Call.uniqueid, Call.node))).all())
     assert nodes == {"pbx-a-1.1": "pbx-a", "1.2": "pbx-b"}
+
+
+async def test_a_transferred_calls_agents_are_stored_beside_it_and_only_ever_end(
+    session_factory,
+):
+    """Both agents' legs read back with the call; a stale snapshot (the second agent's leg
+    still open, or missing) replayed later never reopens or removes a leg."""
+    first = AgentLeg(
+        agent="agent100", channel_id="1795514342.7", joined_at=T0, left_at=T0 + timedelta(5)
+    )
+    second = AgentLeg(agent="agent101", channel_id="1795514343.8", joined_at=T0 + timedelta(6))
+    talking = dataclasses.replace(ringing(), agent="agent100", agent_legs=(first, second))
+    done = dataclasses.replace(
+        finished(talking),
+        agent_legs=(first, dataclasses.replace(second, left_at=T0 + timedelta(9))),
+    )
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, talking)
+        await upsert_call(session, done)
+    async with session_factory() as session, session.begin():
+        await upsert_call(session, talking)
+        await upsert_call(session, dataclasses.replace(talking, agent_legs=()))
+    async with session_factory() as session:
+        assert await find_record(session, done.uniqueid) == done
+        assert (await agent_legs_of(session, [done.uniqueid, "no.such.call"])) == {
+            done.uniqueid: done.agent_legs
+        }

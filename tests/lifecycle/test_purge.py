@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.db.models import Call, CallCorrection
+from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.errors import DatabaseError
 from callrec_ari.lifecycle import purge as purge_module
 from callrec_ari.lifecycle.due import count_due, iter_due
@@ -282,3 +285,22 @@ async def test_calls_without_a_recording_are_reduced_too(session_factory, record
     assert (report.reduced, report.files_deleted, report.files_missing) == (1, 0, 0)
     reduced = await row(session_factory, "14.1")
     assert (reduced.caller_number, reduced.recording_status) == (None, "none")
+
+
+async def test_a_purged_call_keeps_none_of_its_agents(session_factory, recordings):
+    """A transferred call's agent legs go with the row's agent; the young call's stay, and
+    a snapshot replayed from the journal afterwards brings none back."""
+    leg = AgentLeg(agent="agent101", channel_id="9.9", joined_at=T0)
+    old = dataclasses.replace(recorded("3.1", recordings), agent_legs=(leg,))
+    young = dataclasses.replace(
+        recorded("3.2", recordings, policy="months-6"),
+        agent_legs=(dataclasses.replace(leg, channel_id="9.8"),),
+    )
+    await store(session_factory, old, young)
+
+    assert (await purge(session_factory, recordings)).reduced == 1
+    await store(session_factory, old)
+
+    async with session_factory() as session:
+        legs = await agent_legs_of(session, ["3.1", "3.2"])
+    assert set(legs) == {"3.2"}

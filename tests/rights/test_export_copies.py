@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.audit.verify import verify_chain
 from callrec_ari.copies.register import AgentConsent
 from callrec_ari.db.models import AuditEntry, Copy, DsrAction, DsrRequest
@@ -174,6 +175,35 @@ async def test_another_agent_s_consent_does_not_cover_the_call(
         session_factory, recordings, tmp_path / "out", request_id=request_id, agent_consent=stranger
     )
     assert sorted(files(tmp_path / "out" / "recordings")) == ["a1.caller.wav"]
+
+
+async def test_a_transferred_call_says_who_spoke_and_one_agent_s_consent_keeps_the_mix_in(
+    session_factory, store, recordings, tmp_path
+):
+    """agent100 passed the call to agent101: the package says who spoke from when to when
+    (calls.json and summary.txt), and agent100's consent alone does not let out a mix that
+    holds agent101's voice too: the caller's leg goes out instead."""
+    record = recorded(recordings, "a1")
+    start = record.started_at
+    legs = (
+        AgentLeg(agent="agent100", channel_id="c1", joined_at=start, left_at=start),
+        AgentLeg(agent="agent101", channel_id="c2", joined_at=start, left_at=record.ended_at),
+    )
+    record = dataclasses.replace(record, agent_legs=legs)
+    with_caller_leg(recordings, record)
+    await store(record)
+    request_id = await open_export_request(session_factory)
+    await export(
+        session_factory, recordings, tmp_path / "out", request_id=request_id, agent_consent=CONSENT
+    )
+    assert sorted(files(tmp_path / "out" / "recordings")) == ["a1.caller.wav"]
+    [call] = json.loads((tmp_path / "out" / "calls.json").read_text())["calls"]
+    assert call["agents"] == [
+        {"agent": leg.agent, "joined_at": leg.joined_at.isoformat(), "left_at": end}
+        for leg, end in zip(legs, [start.isoformat(), record.ended_at.isoformat()], strict=True)
+    ]
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    assert "  spoke       agent101 from " in summary
 
 
 async def test_a_call_without_a_caller_leg_is_listed_not_exported(

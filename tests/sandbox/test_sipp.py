@@ -1,5 +1,5 @@
-"""The sandbox's phones: the keys a phone presses, and a leftover from a killed run is
-recognised and stopped."""
+"""The sandbox's phones: the keys a phone presses, the transfers it makes, and a leftover from
+a killed run is recognised and stopped."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from callrec_ari.errors import SandboxError
 from callrec_ari.sandbox.asterisk import Phone
 from callrec_ari.sandbox.sipp import (
+    Transfer,
     agent_scenario,
     dtmf_pcap,
     is_phone_process,
@@ -92,3 +93,35 @@ def test_a_key_sipp_cannot_send_is_refused_before_the_phone_starts(
     """A typo in a test's script fails at once, naming the key, instead of a silent call."""
     with pytest.raises(SandboxError, match=message):
         agent_scenario(presses=presses)
+
+
+def test_a_blind_transfer_refers_the_caller_to_the_target_after_its_delay():
+    """REFER on the caller's dialog names the target at the PBX's own address, after the
+    delay; the phone then leaves (Asterisk's BYE or its own) instead of talking to the end."""
+    scenario = agent_scenario(transfer=Transfer(kind="blind", target="agent101", after_ms=2500))
+    assert '<pause milliseconds="2500"/>' in scenario
+    assert "Refer-To: <sip:agent101[$pbx]>" in scenario
+    assert "Replaces" not in scenario
+    assert scenario.count('<recv request="BYE"') == 1
+
+
+def test_an_attended_transfer_calls_the_target_first_and_replaces_that_call():
+    """A consultation INVITE on a second dialog of the same sipp call, then REFER whose
+    Refer-To replaces it by Call-ID and both tags; both of the phone's legs end."""
+    scenario = agent_scenario(
+        transfer=Transfer(kind="attended", target="agent101", after_ms=1000, consult_ms=3000)
+    )
+    assert "INVITE sip:agent101[$pbx] SIP/2.0" in scenario
+    assert "Call-ID: consult///[call_id]" in scenario
+    assert '<pause milliseconds="3000"/>' in scenario
+    assert "?Replaces=consult%2F%2F%2F[call_id]%3Bto-tag%3D[$consult_tag]%3Bfrom-tag%3D" in (
+        scenario
+    )
+    assert scenario.count('<recv request="BYE"') == 2
+    assert len(set(re.findall(r'<label id="([^"]+)"/>', scenario))) == 4
+
+
+def test_a_transfer_target_that_is_not_a_plain_extension_is_refused():
+    """A target with SIP syntax in it would break the REFER: refused, naming it."""
+    with pytest.raises(SandboxError, match="'agent101>;x' is not a plain extension"):
+        agent_scenario(transfer=Transfer(kind="blind", target="agent101>;x"))

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from callrec_ari.access import Role
+from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.db.models import AuditEntry
 from callrec_ari.db.repository import upsert_calls
 from callrec_ari.records import Consent, RecordingStatus
@@ -51,6 +52,36 @@ async def test_an_agent_finds_and_opens_only_their_own_calls(client, person, clo
     assert (await client.get(f"/calls/{calls[1].uniqueid}")).status == 404
     assert (await client.get(f"/api/calls/{calls[1].uniqueid}")).status == 404
     assert (await listen(client, calls[1].uniqueid)).status in {403, 404}
+
+
+async def test_the_agent_a_call_was_transferred_to_finds_and_plays_it(
+    client, person, clock, calls, session_factory
+):
+    """agent200's call went on to agent300 (a leg): agent300 finds it in their own list and
+    by the agent filter, and it plays for them; agent100's call stays hidden from them."""
+    start = calls[1].started_at
+    first = AgentLeg(agent="agent200", channel_id="1796000000.8", joined_at=start, left_at=start)
+    leg = AgentLeg(agent="agent300", channel_id="1796000000.9", joined_at=start)
+    async with session_factory() as db, db.begin():
+        await upsert_calls(db, [dataclasses.replace(calls[1], agent_legs=(first, leg))])
+    await sign_in(client, await person("olga", Role.AGENT, extension="agent300"), clock)
+    mine = await (await client.get("/api/calls")).json()
+    assert [call["uniqueid"] for call in mine["calls"]] == [calls[1].uniqueid]
+    assert mine["calls"][0]["playable"] is True
+    by_agent = await (await client.get("/api/calls", params={"agent": "agent300"})).json()
+    assert [call["uniqueid"] for call in by_agent["calls"]] == [calls[1].uniqueid]
+    assert (await listen(client, calls[1].uniqueid)).status == 303
+    assert (await client.get(f"/calls/{calls[1].uniqueid}/audio")).status == 200
+    assert (await client.get(f"/api/calls/{calls[0].uniqueid}")).status == 404
+    one = await (await client.get(f"/api/calls/{calls[1].uniqueid}")).json()
+    assert one["agent"] == "agent200"
+    assert one["agents"] == [
+        {"agent": "agent200", "joined_at": start.isoformat(), "left_at": start.isoformat()},
+        {"agent": "agent300", "joined_at": start.isoformat(), "left_at": None},
+    ]
+    page = await (await client.get(f"/calls/{calls[1].uniqueid}")).text()
+    assert page.count("agent300") >= 1
+    assert 'id="agent-legs"' in page
 
 
 async def test_listening_needs_a_reason_and_is_audited(
