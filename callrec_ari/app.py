@@ -305,6 +305,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
             unfinished=partial(_unfinished_calls, app),
             metrics=metrics,
             admission=app[ADMISSION],
+            follow_agents=settings.dialplan.follow_agents,
         )
         register_wake = asyncio.Event()
         importer = RegisterImporter(

@@ -233,6 +233,7 @@ def _dialplan(table: Table, recording: RecordingSettings, base_dir: Path) -> Dia
         record_context=table.matching("record_context", _CONTEXT, "callrec-record"),
         unrecorded_context=table.matching("unrecorded_context", _CONTEXT, "callrec-unrecorded"),
         register_import_seconds=table.positive("register_import_seconds", 30.0),
+        follow_agents=table.get("follow_agents", bool, True),
     )
 
 

@@ -112,6 +112,10 @@ class DialplanSettings:
     record_context: str = "callrec-record"
     unrecorded_context: str = "callrec-unrecorded"
     register_import_seconds: float = 30.0  # also at start and on every ARI (re)connection
+    # Follow each agent's channel (one ARI subscription per agent): exact leave times and an
+    # attended transfer's target. Off: agents a Dial or Queue connects are still listed, each
+    # until the call ends, and an attended transfer's target is missed.
+    follow_agents: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -93,9 +93,11 @@ class CallController:
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         quiet_seconds: float = QUIET_SECONDS,
+        follow_agents: bool = True,
     ) -> None:
         self._ari = ari
         self._flow = flow
+        self._follow_agents = follow_agents  # [dialplan] follow_agents
         self._recordings_dir = recordings_dir
         self._submit = submit
         self._settle = settle
@@ -449,7 +451,10 @@ class CallController:
         return None
 
     async def _follow_agent(self, channel_id: str, agent_channel: str) -> ev.FlowEvent | None:
-        """Subscribe to an agent's channel so its hang-up reaches the call as ``AgentLeft``."""
+        """Subscribe to an agent's channel so its hang-up reaches the call as ``AgentLeft``;
+        not followed, the agent's leg ends with the call."""
+        if not self._follow_agents:
+            return None
         self._agents[agent_channel] = channel_id
         try:
             await self._ari.subscribe(agent_channel)

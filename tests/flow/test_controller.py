@@ -65,6 +65,7 @@ class Harness:
             clock=lambda: at(100),
             metrics=metrics,
             quiet_seconds=quiet_seconds,
+            follow_agents=settings.dialplan.follow_agents,
         )
 
     async def feed(self, *events: ari.AriEvent) -> None:

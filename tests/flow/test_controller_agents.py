@@ -3,6 +3,8 @@ channel, an agent's hang-up, and whoever the caller is bridged with after it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from callrec_ari.agent_legs import AgentLeg
@@ -100,3 +102,20 @@ async def test_an_agent_gone_before_the_subscription_leaves_at_once(harness: Har
         ari.Dial(timestamp=at(14), channel_id=CHANNEL, peer=peer, dialstatus="ANSWER")
     )
     assert harness.last().agent_legs[0].left_at == at(100)
+
+
+async def test_with_follow_agents_off_the_agent_stays_on_until_the_call_ends(settings: Settings):
+    """[dialplan] follow_agents = false: no subscription to the agent's channel, its hang-up
+    is not heard, and the leg ends when the caller's channel does."""
+    harness = Harness(
+        dataclasses.replace(
+            settings, dialplan=dataclasses.replace(settings.dialplan, follow_agents=False)
+        )
+    )
+    await connected(harness)
+    assert harness.ari.operations(AGENT_A) == []
+    assert harness.last().agent_legs[0].agent == "agent100"
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(20), channel_id=AGENT_A, cause=16))
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(30), channel_id=CHANNEL, cause=16))
+    [leg] = harness.last().agent_legs
+    assert leg.left_at == harness.last().ended_at
