@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,89 +42,7 @@ _WORDS = {
 }
 
 
-async def restrict_call(
-    session: AsyncSession,
-    uniqueid: str,
-    *,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    request_id: int | None = None,
-) -> Restriction:
-    """Restrict one call; ``InputError`` if it is restricted already or erased."""
-    return await _one_call(
-        session, uniqueid, restrict=True, reason=reason, actor=actor, now=now, request_id=request_id
-    )
-
-
-async def restrict_number(
-    session: AsyncSession,
-    number: str,
-    *,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    region: str,
-    request_id: int | None = None,
-) -> Restriction:
-    """Restrict every stored call from ``number``; ``NotFoundError`` if it has none."""
-    return await _every_call(
-        session,
-        number,
-        restrict=True,
-        reason=reason,
-        actor=actor,
-        now=now,
-        region=region,
-        request_id=request_id,
-    )
-
-
-async def lift_call(
-    session: AsyncSession,
-    uniqueid: str,
-    *,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    request_id: int | None = None,
-) -> Restriction:
-    """Lift the restriction of one call; ``InputError`` if it is not restricted."""
-    return await _one_call(
-        session,
-        uniqueid,
-        restrict=False,
-        reason=reason,
-        actor=actor,
-        now=now,
-        request_id=request_id,
-    )
-
-
-async def lift_number(
-    session: AsyncSession,
-    number: str,
-    *,
-    reason: str,
-    actor: Actor,
-    now: datetime,
-    region: str,
-    request_id: int | None = None,
-) -> Restriction:
-    """Lift the restriction of every stored call from ``number``."""
-    return await _every_call(
-        session,
-        number,
-        restrict=False,
-        reason=reason,
-        actor=actor,
-        now=now,
-        region=region,
-        request_id=request_id,
-    )
-
-
-async def _one_call(
+async def change_call(
     session: AsyncSession,
     uniqueid: str,
     *,
@@ -131,8 +50,10 @@ async def _one_call(
     reason: str,
     actor: Actor,
     now: datetime,
-    request_id: int | None,
+    request_id: int | None = None,
 ) -> Restriction:
+    """Restrict one call (or lift its restriction); ``InputError`` if it is restricted
+    already (or not restricted), or erased."""
     permission, reason_name = _WORDS[restrict]
     require_rights_role(actor, permission)
     why = require_text(reason, reason_name)
@@ -147,7 +68,7 @@ async def _one_call(
     )
 
 
-async def _every_call(
+async def change_number(
     session: AsyncSession,
     number: str,
     *,
@@ -156,8 +77,10 @@ async def _every_call(
     actor: Actor,
     now: datetime,
     region: str,
-    request_id: int | None,
+    request_id: int | None = None,
 ) -> Restriction:
+    """Restrict (or lift the restriction of) every stored call from ``number``;
+    ``NotFoundError`` if it has none."""
     permission, reason_name = _WORDS[restrict]
     require_rights_role(actor, permission)
     e164 = parse_e164(number, region)
@@ -174,6 +97,13 @@ async def _every_call(
         request_id=request_id,
         number=e164,
     )
+
+
+# The four verbs the command line, the web app and the tests name.
+restrict_call = partial(change_call, restrict=True)
+lift_call = partial(change_call, restrict=False)
+restrict_number = partial(change_number, restrict=True)
+lift_number = partial(change_number, restrict=False)
 
 
 async def _calls_of(session: AsyncSession, e164: str, region: str) -> list[Call]:
