@@ -61,6 +61,10 @@ class _Adopt:
 
 
 _Item = _Start | _Adopt | ev.FlowEvent
+
+# An agent's hang-up usually ends the call a moment later (Dial returns, the dialplan ends);
+# only a caller still on after this long may have been passed to someone (a transfer).
+FIND_AGENTS_AFTER_SECONDS = 0.5
 Unfinished = Callable[[], Awaitable[list[CallRecord]]]
 
 
@@ -94,10 +98,14 @@ class CallController:
         metrics: Metrics | None = None,
         quiet_seconds: float = QUIET_SECONDS,
         follow_agents: bool = True,
+        find_agents_after: float | None = FIND_AGENTS_AFTER_SECONDS,
     ) -> None:
         self._ari = ari
         self._flow = flow
         self._follow_agents = follow_agents  # [dialplan] follow_agents
+        # How long after an agent hangs up to ask who the caller is with (None: at once).
+        self._find_agents_after = find_agents_after
+        self._finding: set[asyncio.Task[None]] = set()
         self._recordings_dir = recordings_dir
         self._submit = submit
         self._settle = settle
@@ -435,7 +443,10 @@ class CallController:
         if isinstance(command, cmd.FollowAgent):
             return await self._follow_agent(channel_id, command.channel_id)
         if isinstance(command, cmd.FindAgents):
-            return await self._find_agents(channel_id)
+            if self._find_agents_after is None:
+                return await self._find_agents(channel_id)
+            self._find_later(channel_id, self._find_agents_after)
+            return None
         try:
             await send(self._ari, channel_id, command)
         except ChannelGoneError as exc:
@@ -466,6 +477,26 @@ class CallController:
             self._agents.pop(agent_channel, None)
             log.warning("call.agent_not_followed", agent_channel=agent_channel, error=str(exc))
         return None
+
+    def _find_later(self, channel_id: str, seconds: float) -> None:
+        """Ask who the caller is with after ``seconds``, unless the call has ended by then:
+        most often an agent hangs up and Asterisk hangs the caller up a moment later, and the
+        question lists every bridge in Asterisk."""
+        worker = self._calls.get(channel_id)
+
+        async def find() -> None:
+            await asyncio.sleep(seconds)
+            if worker is None or self._calls.get(channel_id) is not worker:
+                return
+            if worker.call is None or worker.call.record.ended_at is not None:
+                return
+            found = await self._find_agents(channel_id)
+            if found is not None and self._calls.get(channel_id) is worker:
+                worker.queue.put_nowait(found)
+
+        task = asyncio.create_task(find())
+        self._finding.add(task)
+        task.add_done_callback(self._finding.discard)
 
     async def _find_agents(self, channel_id: str) -> ev.FlowEvent | None:
         """Who the caller is bridged with now, as ``AgentsFound``."""

@@ -49,6 +49,7 @@ class Harness:
         do_not_record: frozenset[str] = frozenset(),
         metrics: Metrics | None = None,
         quiet_seconds: float = 0.2,
+        find_agents_after: float | None = None,
     ) -> None:
         self.ari = FakeAri()
         self.records: list[CallRecord] = []
@@ -66,6 +67,7 @@ class Harness:
             metrics=metrics,
             quiet_seconds=quiet_seconds,
             follow_agents=settings.dialplan.follow_agents,
+            find_agents_after=find_agents_after,
         )
 
     async def feed(self, *events: ari.AriEvent) -> None:

@@ -3,6 +3,7 @@ channel, an agent's hang-up, and whoever the caller is bridged with after it."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -119,3 +120,25 @@ async def test_with_follow_agents_off_the_agent_stays_on_until_the_call_ends(set
     await harness.feed(ari.ChannelDestroyed(timestamp=at(30), channel_id=CHANNEL, cause=16))
     [leg] = harness.last().agent_legs
     assert leg.left_at == harness.last().ended_at
+
+
+async def test_an_agent_who_ends_the_call_costs_no_lookup(settings: Settings):
+    """agent100 hangs up and Asterisk hangs the caller up a moment later: the call ended
+    within the grace, so nobody asks Asterisk for every bridge; a caller still on after it
+    is looked for (an attended transfer)."""
+    harness = Harness(settings, find_agents_after=0.05)
+    await connected(harness)
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(20), channel_id=AGENT_A, cause=16))
+    await harness.feed(ari.ChannelDestroyed(timestamp=at(20), channel_id=CHANNEL, cause=16))
+    await asyncio.sleep(0.1)
+    assert "bridged_with" not in harness.ari.operations(CHANNEL)
+
+    transferred = Harness(settings, find_agents_after=0.05)
+    await connected(transferred)
+    transferred.ari.channels[AGENT_B] = channel(AGENT_B, "PJSIP/agent101-00000009")
+    transferred.ari.bridges.append([CHANNEL, AGENT_B])
+    await transferred.feed(ari.ChannelDestroyed(timestamp=at(20), channel_id=AGENT_A, cause=16))
+    assert "bridged_with" not in transferred.ari.operations(CHANNEL)
+    await asyncio.sleep(0.1)
+    await transferred.feed()
+    assert [leg.agent for leg in transferred.last().agent_legs] == ["agent100", "agent101"]
