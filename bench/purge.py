@@ -153,13 +153,20 @@ def _run_child(mode: str, backlog: Backlog, batch_size: int, run_dir: Path) -> d
         sys.executable, "-m", "bench.purge", "--child", mode, "--url", backlog.url,
         "--dir", str(backlog.recordings), "--out", str(out), "--batch-size", str(batch_size),
     ]  # fmt: skip
+    result = run_purge_child(command, out, f"The {mode} purge")
+    result["calls"] = backlog.calls
+    return result
+
+
+def run_purge_child(command: list[str], out: Path, what: str) -> dict[str, Any]:
+    """Run a purge in a child process; the JSON it wrote to ``out``, with its peak resident
+    set (``peak_rss_mib``, from ``wait4``)."""
     process = subprocess.Popen(command, cwd=PROJECT)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise BrokenBenchmarkError(f"The {mode} purge exited with status {process.returncode}.")
+        raise BrokenBenchmarkError(f"{what} exited with status {process.returncode}.")
     result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["calls"] = backlog.calls
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
     return result
 

@@ -31,7 +31,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from typing import Any, TypeVar
 from aiobotocore.session import AioSession
 from sqlalchemy import delete, func, select
 
-from bench.purge import BrokenBenchmarkError, current_rss_kib
+from bench.purge import BrokenBenchmarkError, current_rss_kib, run_purge_child
 from bench.purge_data import NOW, POLICY_DAYS, insert_rows
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings, RetentionPolicy
@@ -59,7 +58,6 @@ from callrec_ari.storage.recordings import Offsite, recording_keys
 from callrec_ari.storage.s3 import S3Store
 from tests.support.seaweedfs import ACCESS_KEY, SECRET_KEY, SeaweedServer, counted_requests
 
-PROJECT = Path(__file__).resolve().parents[1]
 BUCKET = "callrec-bench"
 POLICY = "days-7"
 _BODY = b"CREC" + bytes(60)  # a sealed file's magic; the purge never reads the body
@@ -266,14 +264,7 @@ def _run_child(run: Run) -> dict[str, Any]:
         "--endpoint", run.endpoint, "--prefix", run.prefix, "--dir", str(run.recordings),
         "--out", str(out), "--batch-size", str(run.batch_size),
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=PROJECT)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise BrokenBenchmarkError(f"The purge exited with status {process.returncode}.")
-    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    return result
+    return run_purge_child(command, out, "The purge")
 
 
 def _child(args: argparse.Namespace) -> int:
