@@ -51,6 +51,9 @@ class AriPort(Protocol):
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
 
+    async def global_value(self, name: str) -> str:
+        """A global dialplan variable's value ("" when not set)."""
+
 
 class InstancePort(Protocol):
     """What one of several callrec instances needs besides ``AriPort`` (README, "Two
