@@ -55,6 +55,9 @@ class AriPort(Protocol):
         """When the running Asterisk started, as Asterisk says it: another value means another
         Asterisk process (it was restarted)."""
 
+    async def global_value(self, name: str) -> str:
+        """A global dialplan variable's value ("" when not set)."""
+
 
 class InstancePort(Protocol):
     """What one of several callrec instances needs besides ``AriPort`` (README, "Two

@@ -31,6 +31,7 @@ from callrec_ari.flow.arrival import (
     translate,
 )
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
+from callrec_ari.flow.dialplan_paths import DialplanPaths
 from callrec_ari.flow.effects import Settle, recording_settled, send
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
@@ -107,7 +108,7 @@ class CallController:
         self._follow_agents = follow_agents  # [dialplan] follow_agents
         # How long after an agent hangs up to ask who the caller is with (None: at once).
         self._find_agents_after = find_agents_after
-        self._finding: set[asyncio.Task[None]] = set()
+        self._finding: set[asyncio.Task[None]] = set()  # background work (_background)
         self._recordings_dir = recordings_dir
         self._submit = submit
         self._settle = settle
@@ -123,6 +124,7 @@ class CallController:
         self._agents: dict[str, str] = {}
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
         self._starts = AsteriskStarts(ari)
+        self._paths = DialplanPaths(ari, lambda: self._flow.settings, monotonic)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -163,6 +165,10 @@ class CallController:
                 arrival = arrival_from(event.channel, event.args, event.timestamp)
                 if self._do_not_record(arrival.caller_number):
                     arrival = replace(arrival, do_not_record=True)
+                if not self._paths.usable:
+                    arrival = replace(arrival, dialplan_start=None)
+                if self._paths.due():
+                    self._background(self._paths.check())
                 self._spawn(arrival.channel_id, _Start(arrival=arrival, recovered=False))
             return
         caller = self._agents.get(event.channel_id)
@@ -199,6 +205,7 @@ class CallController:
         except AriError as exc:
             log.warning("ari.event_filter_refused", error=str(exc))
         await self._starts.check()  # a restart frees recordings a dead Asterisk left open
+        await self._paths.check()
         now = self._clock()
         for worker in lost_sight:
             phase = worker.call.phase if worker.call else None
@@ -504,7 +511,15 @@ class CallController:
             if found is not None and self._calls.get(channel_id) is worker:
                 worker.queue.put_nowait(found)
 
-        task = asyncio.create_task(find())
+        self._background(find())
+
+    def _background(self, work: Awaitable[object]) -> None:
+        """Run ``work`` beside the calls, keeping a reference until it is done."""
+
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
         self._finding.add(task)
         task.add_done_callback(self._finding.discard)
 
