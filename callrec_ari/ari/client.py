@@ -202,6 +202,14 @@ class AriClient:
         """``GET /asterisk/info``: a cheap authenticated request to check ARI answers."""
         return await self._request("GET", "/asterisk/info")
 
+    async def started_at(self) -> str:
+        """``status.startup_time`` of ``GET /asterisk/info``."""
+        info = await self.info()
+        try:
+            return str(info["status"]["startup_time"])
+        except (KeyError, TypeError):
+            raise AriError("ARI's /asterisk/info did not say when Asterisk started.") from None
+
     async def _request(
         self,
         method: str,

@@ -37,6 +37,7 @@ class FakeAri:
         self.claimed: set[str] = set()  # channels some instance claimed (the first one wins)
         self.failures: dict[str, AriError] = {}  # operation name -> error to raise
         self.unavailable = False
+        self.startup_time = "2026-11-24T08:00:00.000+0000"  # started_at; restart() changes it
         self._requested = asyncio.Event()  # set at every request, for tests awaiting one
 
     def add_channel(
@@ -140,6 +141,18 @@ class FakeAri:
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Record the event filter."""
         self._record("set_event_filter", "callrec", event_types=tuple(event_types))
+
+    async def started_at(self) -> str:
+        """``startup_time``: when the fake Asterisk (last) started."""
+        self._record("started_at", "asterisk")
+        return self.startup_time
+
+    def restart(self) -> None:
+        """Make the fake Asterisk a new process: a new start time and none of the old channels."""
+        minutes = int(self.startup_time[14:16]) + 1
+        self.startup_time = f"2026-11-24T08:{minutes:02d}:00.000+0000"
+        self.channels.clear()
+        self.app_channels.clear()
 
     async def app_channel_ids(self, app: str | None = None) -> list[str]:
         """The channels placed in the application with ``add_channel`` (or in ``peer_apps``)."""

@@ -51,6 +51,10 @@ class AriPort(Protocol):
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
 
+    async def started_at(self) -> str:
+        """When the running Asterisk started, as Asterisk says it: another value means another
+        Asterisk process (it was restarted)."""
+
     async def global_value(self, name: str) -> str:
         """A global dialplan variable's value ("" when not set)."""
 

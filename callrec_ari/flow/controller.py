@@ -35,6 +35,7 @@ from callrec_ari.flow.dialplan_paths import DialplanPaths
 from callrec_ari.flow.effects import Settle, recording_settled, send
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
+from callrec_ari.flow.restarts import AsteriskStarts
 from callrec_ari.flow.states import ConsentFlow
 from callrec_ari.metrics import Metrics
 from callrec_ari.recording.paths import service_path
@@ -70,8 +71,9 @@ Unfinished = Callable[[], Awaitable[list[CallRecord]]]
 
 
 class _Worker:
-    def __init__(self, channel_id: str) -> None:
+    def __init__(self, channel_id: str, connection: int) -> None:
         self.channel_id = channel_id
+        self.connection = connection  # the ARI connection it started on (restarts.py)
         self.queue: asyncio.Queue[_Item] = asyncio.Queue()
         self.call: Call | None = None
         self.task: asyncio.Task[None] | None = None
@@ -121,6 +123,7 @@ class CallController:
         # Agents' channels followed (cmd.FollowAgent) -> the caller's channel of their call.
         self._agents: dict[str, str] = {}
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
+        self._starts = AsteriskStarts(ari)
         self._paths = DialplanPaths(ari, lambda: self._flow.settings, monotonic)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -187,6 +190,7 @@ class CallController:
         """A new connection is open and no event of it has been read yet: the calls followed
         now are the ones the lost connection may have hidden events of (``reconcile``)."""
         self._lost_sight = list(self._calls.values())
+        self._starts.opened()
 
     async def reconcile(self) -> None:
         """After (re)connecting: filter events, settle calls we lost sight of, free leftovers."""
@@ -200,6 +204,7 @@ class CallController:
             await self._ari.set_event_filter(ari.EVENT_TYPES)
         except AriError as exc:
             log.warning("ari.event_filter_refused", error=str(exc))
+        await self._starts.check()  # a restart frees recordings a dead Asterisk left open
         await self._paths.check()
         now = self._clock()
         for worker in lost_sight:
@@ -301,7 +306,7 @@ class CallController:
             # One call, one worker: a second would answer and record the call twice.
             log.warning("call.already_followed", call_id=channel_id, start=type(start).__name__)
             return
-        worker = _Worker(channel_id)
+        worker = _Worker(channel_id, self._starts.connection)
         worker.queue.put_nowait(start)
         self._calls[channel_id] = worker
         self._idle.clear()
@@ -439,7 +444,12 @@ class CallController:
                 worker.busy = False  # waiting for Asterisk to close the file, not working
             try:
                 return await recording_settled(
-                    self._settle, self._recordings_dir, command, quiet_seconds=self._quiet_seconds
+                    self._settle,
+                    self._recordings_dir,
+                    command,
+                    quiet_seconds=self._quiet_seconds,
+                    starts=self._starts,
+                    mark=worker.connection if worker is not None else self._starts.connection,
                 )
             finally:
                 if worker is not None:

@@ -153,6 +153,26 @@ async def test_app_channel_ids(client: AriClient, fake_ari: FakeAsterisk) -> Non
     assert only_request(fake_ari).method == "GET"
 
 
+async def test_started_at_is_asterisks_startup_time(
+    client: AriClient, fake_ari: FakeAsterisk
+) -> None:
+    """``started_at`` reads when Asterisk started from ``/asterisk/info``."""
+    info = {"status": {"startup_time": "2026-12-03T09:00:00.123+0000"}, "system": {}}
+    fake_ari.reply("GET", "/ari/asterisk/info", Reply(200, json=info))
+
+    assert await client.started_at() == "2026-12-03T09:00:00.123+0000"
+
+
+async def test_started_at_without_a_startup_time_is_an_error(
+    client: AriClient, fake_ari: FakeAsterisk
+) -> None:
+    """An info answer that does not say when Asterisk started is a clear ``AriError``."""
+    fake_ari.reply("GET", "/ari/asterisk/info", Reply(200, json={"system": {}}))
+
+    with pytest.raises(AriError, match="did not say when Asterisk started"):
+        await client.started_at()
+
+
 async def test_bridged_with_names_the_other_channels_of_the_callers_bridge(
     client: AriClient, fake_ari: FakeAsterisk
 ) -> None:
