@@ -66,6 +66,9 @@ async def test_a_scrape_after_real_calls_counts_each_by_its_row(service: Service
     assert seen.value(f"{LATENCY}_count", **answer) == len(rows)
     assert seen.total(f"{LATENCY}_count") > 3 * len(rows)  # answer, play, subscribe...
     assert 0 < seen.value(f"{LATENCY}_sum", **answer) < len(rows)  # type: ignore[operator]
+    # The sandbox's globals hold callrec's folder and withdrawal item: the dialplan named each
+    # recording, so no call had a channel variable set (flow/dialplan_paths.py).
+    assert not seen.value(f"{LATENCY}_count", method="POST", route="/channels/{id}/variable")
     assert seen.value("callrec_calls_in_flight") == 0
     assert seen.value("callrec_events_pending") == 0
     assert seen.value("callrec_db_writer_backlog") == 0
