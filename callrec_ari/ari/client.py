@@ -52,6 +52,12 @@ class AriClient:
         self._headers = auth_header(settings)
         self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_seconds)
 
+    @property
+    def in_order(self) -> bool:
+        """Requests over the event socket are read and carried out by Asterisk one at a time,
+        in the order sent; over HTTP each may take its own connection."""
+        return self._websocket is not None and self._websocket.available
+
     async def answer(self, channel_id: str) -> None:
         """Answer the channel."""
         await self._request("POST", "/channels/{}/answer", channel_id)

@@ -37,6 +37,7 @@ class FakeAri:
         self.claimed: set[str] = set()  # channels some instance claimed (the first one wins)
         self.failures: dict[str, AriError] = {}  # operation name -> error to raise
         self.unavailable = False
+        self.in_order = False  # as over HTTP: each request is answered before the next
         self.startup_time = "2026-11-24T08:00:00.000+0000"  # started_at; restart() changes it
         self._requested = asyncio.Event()  # set at every request, for tests awaiting one
 

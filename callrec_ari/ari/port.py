@@ -16,6 +16,12 @@ from callrec_ari.ari.models import Channel
 class AriPort(Protocol):
     """The REST operations callrec performs on channels."""
 
+    @property
+    def in_order(self) -> bool:
+        """Whether requests sent one after another are carried out in that order (one
+        socket, read by Asterisk one request at a time), so a batch need not wait for each
+        answer before sending the next."""
+
     async def answer(self, channel_id: str) -> None:
         """Answer the channel."""
 

@@ -63,6 +63,16 @@ class _Adopt:
 
 
 _Item = _Start | _Adopt | ev.FlowEvent
+# Commands of one batch that may go to Asterisk without waiting for each answer when the
+# port carries requests out in order (AriPort.in_order); none of them needs the one before.
+_SENT_TOGETHER = (cmd.Answer, cmd.Play, cmd.Subscribe)
+
+
+def _log_crash(task: asyncio.Task[ev.FlowEvent | None]) -> None:
+    """A command sent with others whose outcome no one waits for any more: a crash is logged."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("call.command_crashed", exc_info=task.exception())
+
 
 # An agent's hang-up usually ends the call a moment later (Dial returns, the dialplan ends);
 # only a caller still on after this long may have been passed to someone (a transfer).
@@ -428,11 +438,31 @@ class CallController:
                     recording=call.record.recording_status,
                     duration=call.record.duration_seconds,
                 )
-        for command in commands:
-            follow_up = await self._execute(worker.channel_id, command)
+        if (
+            len(commands) > 1
+            and self._ari.in_order
+            and all(isinstance(command, _SENT_TOGETHER) for command in commands)
+        ):
+            # Answer, play and subscribe are sent at once: Asterisk carries them out in turn,
+            # and the announcement starts right after the answer instead of a round trip
+            # through callrec later.
+            pending = [
+                asyncio.create_task(self._execute(worker.channel_id, command))
+                for command in commands
+            ]
+        else:
+            pending = []
+        for index, command in enumerate(commands):
+            if pending:
+                follow_up = await pending[index]
+            else:
+                follow_up = await self._execute(worker.channel_id, command)
             if follow_up is not None:
                 # A reaction ends the batch: after a refusal the rest would be wrong, and a
-                # confirmed continue is always a batch's last command.
+                # confirmed continue is always a batch's last command. Requests already sent
+                # finish unheard: the flow reacts to the first failure only.
+                for task in pending[index + 1 :]:
+                    task.add_done_callback(_log_crash)
                 await self._take(worker, self._handle(call, follow_up), follow_up)
                 return
 

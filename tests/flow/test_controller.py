@@ -50,8 +50,9 @@ class Harness:
         metrics: Metrics | None = None,
         quiet_seconds: float = 0.2,
         find_agents_after: float | None = None,
+        ari: FakeAri | None = None,
     ) -> None:
-        self.ari = FakeAri()
+        self.ari = ari or FakeAri()
         self.records: list[CallRecord] = []
         self.settings = settings
         self.controller = CallController(
@@ -392,3 +393,51 @@ async def test_recover_lets_through_a_broadcast_call_and_leaves_a_call_in_conver
     assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
     assert harness.last("3.3").dialled_number == "5552000"
     assert harness.ari.operations("4.4") == ["get_channel"]
+
+
+class SlowAnswer(FakeAri):
+    """Asterisk still answering the channel (the answer is held until ``answered`` is set)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = asyncio.Event()
+
+    async def answer(self, channel_id: str) -> None:
+        await super().answer(channel_id)
+        await self.answered.wait()
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+async def test_over_the_event_socket_the_announcement_is_requested_with_the_answer(
+    settings: Settings, in_order: bool
+):
+    """When Asterisk carries requests out in the order sent (REST on the event socket), play
+    and subscribe go out before the answer comes back, so the announcement follows the answer
+    at once; over HTTP each waits for the one before."""
+    slow = SlowAnswer()
+    slow.in_order = in_order
+    harness = Harness(settings, ari=slow)
+    harness.controller.on_event(start())
+    await slow.requested("answer", CHANNEL)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    expected = ["answer", "play", "subscribe"] if in_order else ["answer"]
+    assert slow.operations(CHANNEL) == expected
+    slow.answered.set()
+    await harness.feed()
+    assert slow.operations(CHANNEL) == ["answer", "play", "subscribe"]
+
+
+async def test_a_failed_answer_sent_with_the_announcement_lets_the_call_through(
+    settings: Settings,
+):
+    """Sent together, the first failure decides: the call is connected unrecorded, with the
+    subscription asked again, and the play already sent is stopped."""
+    harness = Harness(settings)
+    harness.ari.in_order = True
+    harness.ari.fail("answer", status=500)
+    await harness.feed(start())
+    assert harness.ari.operations(CHANNEL)[:3] == ["answer", "play", "subscribe"]
+    assert harness.ari.operations(CHANNEL)[-1] == "continue"
+    assert harness.ari.requests[-1].details["context"] == "callrec-unrecorded"
+    assert harness.last().consent == Consent.INTERRUPTED
