@@ -50,6 +50,7 @@ class Harness:
         metrics: Metrics | None = None,
         quiet_seconds: float = 0.2,
         find_agents_after: float | None = None,
+        *,
         ari: FakeAri | None = None,
     ) -> None:
         self.ari = ari or FakeAri()
