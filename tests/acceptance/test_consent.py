@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 
 from callrec_ari.records import Consent, Direction, RecordingStatus
+from callrec_ari.sandbox.asterisk import AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent
 from tests.acceptance.conftest import (
     Service,
     asterisk_log,
     recordings_of,
+    sandbox_settings,
     sha256_of,
     wav_rms,
 )
+from tests.acceptance.test_metrics import LATENCY, scrape
 
 pytestmark = pytest.mark.asterisk
 
@@ -168,3 +172,30 @@ async def test_decline_on_a_hang_up_route_plays_the_decline_prompt_and_ends(
         for prompts in played_prompts(asterisk_log(service.asterisk)).values()
         for prompt in prompts
     ]
+
+
+async def test_a_service_whose_config_differs_from_the_globals_names_the_file_itself(
+    asterisk: AsteriskSandbox, agent: SippAgent, tmp_path: Path
+):
+    """The sandbox's CALLREC_WITHDRAW_FEATURE is the example's decline key's; a service with
+    another key sets CALLREC_FILE and the item on the channel instead of leaving them to the
+    dialplan: the call is recorded under the same path all the same."""
+    settings = sandbox_settings(asterisk, tmp_path, consent={"decline_key": "8"})
+    service = Service(settings, asterisk, tmp_path)
+    await service.start()
+    try:
+        caller = "48221000077"
+        script = CallerScript(
+            did="5551000", caller=caller, wait_ms=service.listen_ms("5551000"), talk_ms=2000
+        )
+        result = await service.call(script)
+        assert result.ok, result.errors
+        [row] = await service.settled()
+        seen = await scrape(service)
+    finally:
+        await service.stop()
+    assert (row.consent, row.recording_status) == (Consent.GIVEN, RecordingStatus.COMPLETE)
+    assert row.recording_path == f"{row.started_at:%Y/%m/%d}/{row.uniqueid}.wav"
+    assert row.sha256 == sha256_of(service.wav(row))
+    variables = {"method": "POST", "route": "/channels/{id}/variable"}
+    assert seen.value(f"{LATENCY}_count", **variables) == 2  # the file, and the item

@@ -56,7 +56,10 @@ RECORDINGS = "/var/spool/asterisk/callrec"  # [recording] asterisk_dir, as in th
 SHORT_DID = "5557000"  # a route whose announcement is the 2.75 s decline hint: a quick test
 # What an admin types into the samples: this instance's addresses, ports and passwords.
 REPLACEMENTS = {
-    "extensions.conf.sample": {},
+    # This config offers no decline key (stock_config), so no withdrawal item either.
+    "extensions.conf.sample": {
+        "CALLREC_WITHDRAW_FEATURE = callrec-withdraw-9": "CALLREC_WITHDRAW_FEATURE =",
+    },
     "pjsip.conf.sample": {
         "bind = 0.0.0.0:5060": f"bind = {ADDRESSES.sip_host}:{ADDRESSES.sip_port}",
         "contact = sip:sip.provider.example": (
