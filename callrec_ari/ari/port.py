@@ -51,6 +51,10 @@ class AriPort(Protocol):
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
 
+    async def snoop(self, channel_id: str, snoop_id: str, *, app_args: str) -> None:
+        """Make channel ``snoop_id`` in our application whose audio ``channel_id`` hears
+        (whisper out), and nobody else: how callrec speaks to one party of a bridged call."""
+
 
 class InstancePort(Protocol):
     """What one of several callrec instances needs besides ``AriPort`` (README, "Two
