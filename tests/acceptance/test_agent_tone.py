@@ -7,6 +7,7 @@ from __future__ import annotations
 import array
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -64,8 +65,12 @@ async def tone_service(
     await service.stop()
 
 
-async def test_the_agent_a_call_is_blind_transferred_to_hears_the_tone_and_the_caller_does_not(
-    sandbox_session: SandboxSession, tone_service: Service, tmp_path: Path
+@pytest.mark.parametrize("kind", ["blind", "attended"])
+async def test_the_agent_a_call_is_transferred_to_hears_the_tone_and_the_caller_does_not(
+    kind: Literal["blind", "attended"],
+    sandbox_session: SandboxSession,
+    tone_service: Service,
+    tmp_path: Path,
 ):
     """Each phone plays its own frequency; what Asterisk sends each phone is read off the
     loopback. With the tone on, agent101's phone gets a 1400 Hz beep as loud as a voice, the
@@ -77,7 +82,7 @@ async def test_the_agent_a_call_is_blind_transferred_to_hears_the_tone_and_the_c
     assert session_agent is not None
     session_agent.stop()
     phones = asterisk.settings.phones
-    transfer = Transfer(kind="blind", target="agent101", after_ms=3000, consult_ms=0)
+    transfer = Transfer(kind=kind, target="agent101", after_ms=3000, consult_ms=2000)
     phone_a = SippAgent(
         phones[0],
         tmp_path / "a",
@@ -138,6 +143,7 @@ async def test_the_agent_a_call_is_blind_transferred_to_hears_the_tone_and_the_c
             await engine.dispose()
         legs = {leg.agent: leg for leg in found[row.uniqueid]}
         assert legs["agent101"].joined_at <= told[0].at
+        # Blind: told once B's phone answered; attended: once B is found beside the caller.
         assert (told[0].at - legs["agent101"].joined_at).total_seconds() < 3
     else:
         assert beep_to_b < voice / 1000, (beep_to_b, voice)
