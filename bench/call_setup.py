@@ -56,6 +56,7 @@ BENCH_SANDBOX = SandboxSettings(
     baseline_prompt=PROMPT_NAME,
     baseline_language=LANGUAGE,
     baseline_decline_hint=False,  # callrec runs with decline_key = "": no hint either
+    withdraw_feature="",  # and no withdrawal key: the record context names the file itself
 )
 
 

@@ -51,6 +51,9 @@ class AriPort(Protocol):
     async def set_event_filter(self, event_types: Sequence[str]) -> None:
         """Have Asterisk send our application only these event types."""
 
+    async def global_value(self, name: str) -> str:
+        """A global dialplan variable's value ("" when not set)."""
+
     async def snoop(self, channel_id: str, snoop_id: str, *, app_args: str) -> None:
         """Make channel ``snoop_id`` in our application whose audio ``channel_id`` hears
         (whisper out), and nobody else: how callrec speaks to one party of a bridged call."""

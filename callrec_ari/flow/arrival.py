@@ -5,7 +5,7 @@ from the network: checked, never trusted), and each later ARI event. Pure."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -21,6 +21,10 @@ _MAX_NUMBER = 64
 # The staff phone's endpoint, as the dialplan sent it.
 _STAFF = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
 OUTBOUND_ARG = "outbound"  # Stasis(app,outbound,<callee>,<linkedid>,<staff endpoint>)
+# CALLREC_START: Unix time with milliseconds, as STRFTIME(,,%s.%3q) writes it.
+_START = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+# A start further from the StasisStart than this is not believed (a clock jump, a forgery).
+_START_DRIFT = timedelta(hours=1)
 
 
 # The dialplan applications a channel waiting for callrec sits in: Stasis(app,args...) or
@@ -39,8 +43,9 @@ def stasis_args(channel: ari.Channel) -> tuple[str, ...]:
 
 
 def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:
-    """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid),
-    or (outbound, callee's number, linkedid, staff phone) for a callee who answered."""
+    """Build the arrival of a call from its channel and Stasis arguments (DID, linkedid and,
+    from this version's dialplan, its start), or (outbound, callee's number, linkedid, staff
+    phone) for a callee who answered."""
     if args and args[0] == OUTBOUND_ARG:
         return _outbound_arrival(channel, args[1:], at)
     did = args[0] if args else ""
@@ -55,7 +60,17 @@ def arrival_from(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> e
         linkedid=linkedid,
         caller_number=number or None,
         dialled_number=did,
+        dialplan_start=dialplan_start(args[2], at) if len(args) > 2 else None,
     )
+
+
+def dialplan_start(value: str, at: datetime) -> datetime | None:
+    """The dialplan's CALLREC_START as a time, or None if it is malformed or implausibly far
+    from ``at`` (the recording's folder is named after it: it must be the day it says)."""
+    if not _START.fullmatch(value):
+        return None
+    start = datetime.fromtimestamp(float(value), UTC)
+    return start if abs(start - at) <= _START_DRIFT else None
 
 
 def _outbound_arrival(channel: ari.Channel, args: tuple[str, ...], at: datetime) -> ev.CallArrived:

@@ -48,6 +48,11 @@ class Call:
     unconfirmed: Fact | None = None
     outbound: OutboundRoute | None = None  # set on outbound calls (flow/outbound.py)
     stored: bool = True  # False: a call callrec only lets through, leaving no row
+    # Asked to follow the channel past the consent step (cmd.Subscribe): done while the
+    # announcement plays, so that the hand-off after it is a single request.
+    subscribed: bool = False
+    # The dialplan's start of the call when it names the recording itself (arrival.py).
+    dialplan_start: datetime | None = None
 
 
 Step = tuple[Call, list[cmd.Command]]

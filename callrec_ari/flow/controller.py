@@ -31,6 +31,7 @@ from callrec_ari.flow.arrival import (
     translate,
 )
 from callrec_ari.flow.call import BEFORE_CONNECTION, Call, Phase
+from callrec_ari.flow.dialplan_paths import DialplanPaths
 from callrec_ari.flow.effects import Settle, recording_settled, send
 from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
@@ -106,7 +107,7 @@ class CallController:
         self._follow_agents = follow_agents  # [dialplan] follow_agents
         # How long after an agent hangs up to ask who the caller is with (None: at once).
         self._find_agents_after = find_agents_after
-        self._finding: set[asyncio.Task[None]] = set()
+        self._finding: set[asyncio.Task[None]] = set()  # background work (_background)
         self._recordings_dir = recordings_dir
         self._submit = submit
         self._settle = settle
@@ -121,6 +122,7 @@ class CallController:
         # Agents' channels followed (cmd.FollowAgent) -> the caller's channel of their call.
         self._agents: dict[str, str] = {}
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
+        self._paths = DialplanPaths(ari, lambda: self._flow.settings, monotonic)
         self._whisper = Whisper(ari, self._told, clock)  # the agent tone (cmd.TellAgent)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -164,6 +166,10 @@ class CallController:
                 arrival = arrival_from(event.channel, event.args, event.timestamp)
                 if self._do_not_record(arrival.caller_number):
                     arrival = replace(arrival, do_not_record=True)
+                if not self._paths.usable:
+                    arrival = replace(arrival, dialplan_start=None)
+                if self._paths.due():
+                    self._background(self._paths.check())
                 self._spawn(arrival.channel_id, _Start(arrival=arrival, recovered=False))
             return
         caller = self._agents.get(event.channel_id)
@@ -198,6 +204,7 @@ class CallController:
             await self._ari.set_event_filter(ari.EVENT_TYPES)
         except AriError as exc:
             log.warning("ari.event_filter_refused", error=str(exc))
+        await self._paths.check()
         now = self._clock()
         for worker in lost_sight:
             phase = worker.call.phase if worker.call else None
@@ -517,7 +524,15 @@ class CallController:
             if found is not None and self._calls.get(channel_id) is worker:
                 worker.queue.put_nowait(found)
 
-        task = asyncio.create_task(find())
+        self._background(find())
+
+    def _background(self, work: Awaitable[object]) -> None:
+        """Run ``work`` beside the calls, keeping a reference until it is done."""
+
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
         self._finding.add(task)
         task.add_done_callback(self._finding.discard)
 

@@ -23,6 +23,9 @@ class CallArrived:
     # number and agent the staff phone that placed the call.
     outbound: bool = False
     agent: str | None = None
+    # When the dialplan saw the call arrive (its CALLREC_START, a Stasis argument), set only
+    # when Asterisk's globals let the dialplan name the recording itself (dialplan_paths.py).
+    dialplan_start: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -60,7 +60,7 @@ from callrec_ari.flow.notes import heard
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.prompts.versions import PromptVersions
-from callrec_ari.recording.paths import asterisk_path, relative_path
+from callrec_ari.recording.paths import asterisk_path, relative_path, safe_name
 from callrec_ari.recording.withdrawal import feature_name
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
@@ -127,14 +127,20 @@ class ConsentFlow:
             evidence=evidence,
         )
         call = Call(
-            phase=Phase.ANNOUNCING, channel_id=arrival.channel_id, record=record, route=route
+            phase=Phase.ANNOUNCING,
+            channel_id=arrival.channel_id,
+            record=record,
+            route=route,
+            dialplan_start=arrival.dialplan_start,
         )
         if arrival.do_not_record:
             call = with_record(call, consent=Consent.OPTED_OUT)
             if consent.do_not_record == DoNotRecordAction.SILENT:
                 return self._connect_unrecorded(call)
         call, play = self.queue_prompts(call, media)
-        return call, [cmd.Answer(), *play]
+        # Subscribing while the announcement plays takes it off the path from the
+        # announcement's end to the agent's phone ringing.
+        return replace(call, subscribed=True), [cmd.Answer(), *play, cmd.Subscribe()]
 
     def overloaded(self, arrival: ev.CallArrived, why: str) -> Step:
         """callrec cannot keep up (``flow/overload.py``): connect the call unrecorded at once,
@@ -147,6 +153,7 @@ class ConsentFlow:
             playback_id=None,
             playing=None,
             playbacks=0,
+            subscribed=False,  # start()'s commands were not sent
         )
         return self._connect_unrecorded(call)
 
@@ -168,6 +175,7 @@ class ConsentFlow:
             queued=(),
             playback_id=None,
             playing=None,
+            subscribed=False,  # start()'s commands were not sent
         )
         return self._connect_unrecorded(call, stops)
 
@@ -250,19 +258,30 @@ class ConsentFlow:
 
     def recording_variables(self, call: Call) -> tuple[PurePosixPath, dict[str, str]]:
         """Where a call recorded with consent is kept (relative to the recordings' root) and
-        the channel variables its record context needs: ``CALLREC_FILE`` for MixMonitor and,
-        when a decline key is configured, ``CALLREC_WITHDRAW_FEATURE``, the features.conf item
-        that lets the data subject (inbound caller or outbound callee) withdraw mid-call."""
+        the channel variables its record context needs: ``CALLREC_FILE`` for MixMonitor and
+        ``CALLREC_WITHDRAW_FEATURE``, the features.conf item that lets the data subject
+        (inbound caller or outbound callee) withdraw mid-call ("" without a decline key).
+
+        None are needed when the dialplan names the file itself from its own start of the
+        call and Asterisk's globals (``dialplan_paths.py``): the same path, one request less.
+        """
+        start = call.dialplan_start
+        if start is not None and call.outbound is None and safe_name(call.record.uniqueid):
+            return relative_path(call.record.uniqueid, start), {}
         rel = relative_path(call.record.uniqueid, call.record.started_at)
         target = asterisk_path(self._settings.recording.asterisk_dir, rel)
-        variables = {"CALLREC_FILE": str(target)}
         key = self._settings.consent.decline_key
-        if key is not None:
-            variables["CALLREC_WITHDRAW_FEATURE"] = feature_name(key)
-        return rel, variables
+        # Set even when empty: the channel's value hides a global of the same name.
+        return rel, {
+            "CALLREC_FILE": str(target),
+            "CALLREC_WITHDRAW_FEATURE": feature_name(key) if key is not None else "",
+        }
 
     def _consent_given(self, call: Call) -> Step:
         rel, variables = self.recording_variables(call)
+        hand_off: list[cmd.Command] = [cmd.SetVariables(variables=variables)] if variables else []
+        if not call.subscribed:
+            hand_off.append(cmd.Subscribe())
         call = replace(
             with_record(
                 call,
@@ -272,12 +291,10 @@ class ConsentFlow:
             ),
             phase=Phase.HANDING_OFF,
             playback_id=None,
+            subscribed=True,
         )
-        return call, [
-            cmd.SetVariables(variables=variables),
-            cmd.Subscribe(),
-            cmd.Continue(context=self._settings.dialplan.record_context, recorded=True),
-        ]
+        context = self._settings.dialplan.record_context
+        return call, [*hand_off, cmd.Continue(context=context, recorded=True)]
 
     def _continued(self, call: Call, at: datetime) -> Call:
         """The hand-off took effect: the caller was on the line, so what they heard counts."""
@@ -313,11 +330,17 @@ class ConsentFlow:
         return self._connect_unrecorded(call, stop)
 
     def _connect_unrecorded(self, call: Call, before: Sequence[cmd.Command] = ()) -> Step:
-        return replace(call, phase=Phase.HANDING_OFF, queued=(), playback_id=None, playing=None), [
-            *before,
-            cmd.Subscribe(),
-            cmd.Continue(context=self._settings.dialplan.unrecorded_context, recorded=False),
-        ]
+        subscribe = [] if call.subscribed else [cmd.Subscribe()]
+        call = replace(
+            call,
+            phase=Phase.HANDING_OFF,
+            queued=(),
+            playback_id=None,
+            playing=None,
+            subscribed=True,
+        )
+        context = self._settings.dialplan.unrecorded_context
+        return call, [*before, *subscribe, cmd.Continue(context=context, recorded=False)]
 
     def _interrupted(self, call: Call, at: datetime | None, why: str) -> Step:
         if call.phase == Phase.ANNOUNCING:
@@ -334,7 +357,10 @@ class ConsentFlow:
 
     def _command_failed(self, call: Call, failed: cmd.Command, at: datetime | None) -> Step:
         if call.phase == Phase.ANNOUNCING and isinstance(failed, (cmd.Answer, cmd.Play)):
-            return self._interrupted(call, at, notes.FAILED)
+            # A failure ends its batch: the Subscribe after it in start()'s was not sent.
+            return self._interrupted(replace(call, subscribed=False), at, notes.FAILED)
+        if isinstance(failed, cmd.Subscribe) and call.phase in (Phase.ANNOUNCING, Phase.DECLINING):
+            return replace(call, subscribed=False), []  # asked again at the hand-off
         if call.phase != Phase.HANDING_OFF:
             return call, []
         if call.record.recording_status == RecordingStatus.RECORDING:

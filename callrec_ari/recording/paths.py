@@ -16,9 +16,14 @@ from callrec_ari.errors import RecordingError
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}")
 
 
+def safe_name(uniqueid: str) -> bool:
+    """Whether ``uniqueid`` is used as the recording's file name as it is (else its hash)."""
+    return _SAFE_NAME.fullmatch(uniqueid) is not None
+
+
 def relative_path(uniqueid: str, started_at: datetime) -> PurePosixPath:
     """``YYYY/MM/DD/<uniqueid>.wav`` in UTC; an id unfit for a file name is replaced by its hash."""
-    name = uniqueid if _SAFE_NAME.fullmatch(uniqueid) else _digest(uniqueid)
+    name = uniqueid if safe_name(uniqueid) else _digest(uniqueid)
     return PurePosixPath(started_at.strftime("%Y/%m/%d")) / f"{name}.wav"
 
 

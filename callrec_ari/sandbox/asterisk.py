@@ -88,6 +88,10 @@ class SandboxSettings:
     # asterisk.conf systemname: put in front of every uniqueid, as on a node of several
     # sharing one database (README, "Several nodes"); "" leaves uniqueids bare.
     system_name: str = ""
+    # The global CALLREC_WITHDRAW_FEATURE: the item of the example config's decline_key ("9").
+    # With it the record context names recordings itself for a service with that key; a
+    # service with another key sets the channel's variables instead (flow/dialplan_paths.py).
+    withdraw_feature: str = "callrec-withdraw-9"
 
     @property
     def ari_url(self) -> str:
@@ -274,6 +278,8 @@ class AsteriskSandbox:
             "baseline_playback": "&".join(f"callrec/{name}" for name in baseline_media),
             "baseline_dir": str(self.instance / "baseline-recordings"),
             "system_name": f"systemname = {s.system_name}" if s.system_name else "",
+            "recordings_asterisk_dir": str(self.recordings_asterisk_dir),
+            "withdraw_feature": s.withdraw_feature,
         }
 
     def start(self, timeout: float = 60.0) -> None:

@@ -106,10 +106,11 @@ def finished(
 async def test_a_consenting_call_is_recorded_and_finalised(harness: Harness):
     """The whole happy path: announce, consent, connect, agent answers, hang up, WAV measured."""
     await harness.feed(start())
-    assert harness.ari.operations(CHANNEL) == ["answer", "play"]
+    # The subscription is asked while the announcement plays, not after it.
+    assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe"]
     playback = harness.ari.requests[1].details["playback_id"]
     await harness.feed(finished(playback))
-    assert harness.ari.operations(CHANNEL)[2:] == ["set_variables", "subscribe", "continue"]
+    assert harness.ari.operations(CHANNEL)[3:] == ["set_variables", "continue"]
     assert harness.ari.requests[-1].details["context"] == "callrec-record"
     peer = channel("1795514342.7", "PJSIP/agent100-00000007")
     await harness.feed(
@@ -150,7 +151,7 @@ async def test_abandoned_call_writes_a_row_and_asks_for_nothing_more(harness: Ha
     await harness.feed(start(), ari.StasisEnd(timestamp=at(4), channel_id=CHANNEL))
     await asyncio.wait_for(harness.controller.wait_idle(), 1)
     assert harness.last().consent == Consent.ABANDONED
-    assert harness.ari.operations(CHANNEL) == ["answer", "play"]
+    assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe"]
 
 
 async def test_channel_gone_mid_command_is_not_an_error(harness: Harness):
@@ -361,8 +362,8 @@ async def test_the_withdrawal_event_marks_the_call_and_its_end_deletes_the_recor
     assert harness.ari.operations(CHANNEL) == [
         "answer",
         "play",
-        "set_variables",
         "subscribe",
+        "set_variables",
         "continue",
     ]
 

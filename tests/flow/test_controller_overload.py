@@ -67,7 +67,7 @@ async def test_a_late_call_is_connected_unrecorded_at_once_and_the_first_goes_on
     )
     controller.on_event(arrival(FIRST, 0))
     await settle_all(controller, fake)
-    assert fake.operations(FIRST) == ["answer", "play"]
+    assert fake.operations(FIRST) == ["answer", "play", "subscribe"]
     clock.now = at(11.5)
     controller.on_event(arrival(SECOND, 10))
     await settle_all(controller, fake)
@@ -80,7 +80,7 @@ async def test_a_late_call_is_connected_unrecorded_at_once_and_the_first_goes_on
     playback = fake.requests[1].details["playback_id"]
     controller.on_event(finished(playback, FIRST))
     await settle_all(controller, fake)
-    assert fake.operations(FIRST)[2:] == ["set_variables", "subscribe", "continue"]
+    assert fake.operations(FIRST)[3:] == ["set_variables", "continue"]
     assert [r for r in rows if r.uniqueid == FIRST][-1].consent == Consent.GIVEN
     await controller.close(grace_seconds=0.1)
 
@@ -98,5 +98,5 @@ async def test_without_admission_every_call_is_announced(settings: Settings):
     )
     controller.on_event(arrival(FIRST, 0))
     await settle_all(controller, fake)
-    assert fake.operations(FIRST) == ["answer", "play"]
+    assert fake.operations(FIRST) == ["answer", "play", "subscribe"]
     await controller.close(grace_seconds=0.1)

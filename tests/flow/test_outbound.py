@@ -355,7 +355,7 @@ def talking(flow: OutboundFlow) -> Call:
 def test_the_agreed_call_hands_the_callee_the_withdrawal_key_of_the_decline_key(tmp_path: Path):
     """The hand-off names the features.conf item of [consent] decline_key, as an inbound
     call's does; with no decline key configured no key withdraws."""
-    for key, item in (("9", "callrec-withdraw-9"), ("#", "callrec-withdraw-pound"), ("", None)):
+    for key, item in (("9", "callrec-withdraw-9"), ("#", "callrec-withdraw-pound"), ("", "")):
         settings = outbound_settings(tmp_path)
         consent = replace(settings.consent, decline_key=key or None)
         flow = OutboundFlow(ConsentFlow(replace(settings, consent=consent)))

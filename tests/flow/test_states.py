@@ -103,7 +103,7 @@ def test_staying_on_to_the_end_gives_consent_and_records(settings: Settings):
                 "CALLREC_WITHDRAW_FEATURE": "callrec-withdraw-9",
             }
         ),
-        cmd.Subscribe(),
+        # subscribed while the announcement played (start)
         cmd.Continue(context="callrec-record", recorded=True),
     ]
     call, commands = flow.handle(call, ev.Continued(at=at(12.01)))
@@ -181,7 +181,6 @@ def test_decline_key_connects_unrecorded(settings: Settings):
     call, commands = flow.handle(call, ev.DigitPressed(at=at(2), digit="9"))
     assert commands == [
         cmd.StopPlayback(playback_id=playback or ""),
-        cmd.Subscribe(),
         cmd.Continue(context="callrec-unrecorded", recorded=False),
     ]
     assert call.record.consent == Consent.DECLINED

@@ -39,12 +39,13 @@ def test_the_recorded_call_offers_the_withdrawal_item_of_the_decline_key(tmp_pat
 
 
 def test_without_a_decline_key_there_is_no_withdrawal_key(tmp_path: Path):
-    """No decline key configured: no key withdraws either."""
+    """No decline key configured: no key withdraws either (the item is set empty, so a
+    global of the same name in Asterisk cannot give the caller one)."""
     flow = ConsentFlow(example_settings(tmp_path, decline_key=""))
     call, _ = flow.start(arrival())
     _, commands = finish_prompt(flow, call)
     [variables] = [c for c in commands if isinstance(c, cmd.SetVariables)]
-    assert "CALLREC_WITHDRAW_FEATURE" not in variables.variables
+    assert variables.variables["CALLREC_WITHDRAW_FEATURE"] == ""
 
 
 def test_withdrawal_marks_the_call_and_its_end_discards_the_recording(settings: Settings):
