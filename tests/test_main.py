@@ -92,7 +92,13 @@ def test_prompts_build_then_install_through_the_command(tmp_path: Path, capsys):
     assert (source / "en" / "decline-hint.wav").read_bytes() != hint_before  # "press hash"
     assert main(["prompts", "install", "-c", str(config)]) == 0
     installed = sorted(p.name for p in (tmp_path / "sounds" / "en" / "callrec").iterdir())
-    assert installed == ["announcement.wav", "decline-hint.wav", "declined.wav", "not-recorded.wav"]
+    assert installed == [
+        "agent-tone.wav",  # the beep an agent who takes a call over hears (no text)
+        "announcement.wav",
+        "decline-hint.wav",
+        "declined.wav",
+        "not-recorded.wav",
+    ]
 
 
 def test_prompts_build_composes_then_check_reports_a_hand_edit(tmp_path: Path, capsys):

@@ -106,6 +106,17 @@ class AriClient:
                 raise ChannelGoneError(str(exc), status=exc.status) from None
             raise
 
+    async def snoop(self, channel_id: str, snoop_id: str, *, app_args: str) -> None:
+        """A whisper-only snoop channel on ``channel_id`` in our application (``app_args``
+        in its ``StasisStart``)."""
+        await self._request(
+            "POST",
+            "/channels/{}/snoop/{}",
+            channel_id,
+            snoop_id,
+            params={"app": self._settings.app, "appArgs": app_args, "whisper": "out"},
+        )
+
     async def continue_in_dialplan(self, channel_id: str, context: str) -> None:
         """Leave Stasis for ``context``, extension ``s``, priority 1."""
         await self._request(

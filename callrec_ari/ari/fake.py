@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -167,6 +167,16 @@ class FakeAri:
             if channel_id in members:
                 return [self.channels[c] for c in members if c != channel_id and c in self.channels]
         return []
+
+    async def snoop(self, channel_id: str, snoop_id: str, *, app_args: str) -> None:
+        """Record a snoop; "gone" if ``channel_id`` was never added (``add_channel``) or hung
+        up. The snoop channel exists afterwards, outside the application until a test feeds
+        its ``StasisStart``."""
+        self._record("snoop", channel_id, snoop_id=snoop_id, app_args=app_args)
+        if channel_id not in self.channels:
+            raise ChannelGoneError(f"channel {channel_id} not found", status=404)
+        made = self.add_channel(snoop_id, in_app=False, app_data="", app_name="")
+        self.channels[snoop_id] = replace(made, name=f"Snoop/{channel_id}-{len(self.channels):08x}")
 
     async def claim(self, channel_id: str) -> bool:
         """Record a claim; only the first claim of a channel wins."""

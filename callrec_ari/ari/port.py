@@ -64,6 +64,10 @@ class AriPort(Protocol):
     async def global_value(self, name: str) -> str:
         """A global dialplan variable's value ("" when not set)."""
 
+    async def snoop(self, channel_id: str, snoop_id: str, *, app_args: str) -> None:
+        """Make channel ``snoop_id`` in our application whose audio ``channel_id`` hears
+        (whisper out), and nobody else: how callrec speaks to one party of a bridged call."""
+
 
 class InstancePort(Protocol):
     """What one of several callrec instances needs besides ``AriPort`` (README, "Two

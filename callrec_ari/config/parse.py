@@ -284,6 +284,7 @@ def _consent(table: Table) -> ConsentSettings:
         do_not_record=table.choice("do_not_record", DoNotRecordAction, "notice"),
         not_recorded_prompt=table.matching("not_recorded_prompt", SOUND_NAME, "not-recorded"),
         do_not_record_refresh_seconds=table.positive("do_not_record_refresh_seconds", 10.0),
+        agent_tone_prompt=table.matching("agent_tone_prompt", SOUND_NAME, "agent-tone"),
     )
 
 
@@ -348,6 +349,7 @@ def _route(
         on_decline=table.choice("on_decline", DeclineAction, consent.on_decline.value),
         # Only a [[route]] has its own processing; the default route's is the profile's.
         processing=route_processing(table, processing),
+        agent_tone=table.get("agent_tone", bool, True),
     )
 
 

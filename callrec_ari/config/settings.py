@@ -98,6 +98,8 @@ class ConsentSettings:
     decline_prompt: str
     do_not_record: DoNotRecordAction = DoNotRecordAction.NOTICE
     not_recorded_prompt: str = "not-recorded"
+    # What an agent who takes a call over hears, alone, on routes with agent_tone (a beep).
+    agent_tone_prompt: str = "agent-tone"
     # How often the running service reloads the do-not-record list from the database.
     do_not_record_refresh_seconds: float = 10.0
 
@@ -165,6 +167,8 @@ class Route:
     retention: str
     on_decline: DeclineAction
     processing: Processing | None = None  # None: the profile's default processing
+    # An agent who takes the call over (a transfer) hears [consent] agent_tone_prompt first.
+    agent_tone: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

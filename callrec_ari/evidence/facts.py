@@ -34,6 +34,7 @@ class Kind(enum.StrEnum):
     AGREE_OFFERED = "agree_offered"  # outbound: the key the callee was asked to press to agree
     NO_KEY = "no_key"  # outbound: no key came within the route's timeout
     WITHDRAWN = "withdrawn"  # the caller pressed the withdrawal key in the conversation
+    AGENT_TOLD = "agent_told"  # an agent who took the call over heard the recording tone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +77,7 @@ class Fact:
     language: str | None = None  # HEARD, PLAYED, FAILED
     prompts: tuple[PromptHeard, ...] = ()  # HEARD, PLAYED, FAILED
     digit: str | None = None  # OFFERED, PRESSED
-    note: str | None = None  # NOTE
+    note: str | None = None  # NOTE; AGENT_TOLD: the agent
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready values; empty fields are left out to keep each snapshot small."""

@@ -74,6 +74,8 @@ _SENTENCES = {
     Kind.NO_KEY: "At {when} no key had been pressed in the time allowed.",
     Kind.WITHDRAWN: "At {when} the caller pressed the withdrawal key during the conversation: "
     "recording stopped and was deleted when the call ended.",
+    Kind.AGENT_TOLD: "At {when} {note}, who took the call over, had heard the tone saying the "
+    "call is recorded.",
 }
 
 

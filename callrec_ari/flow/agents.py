@@ -5,25 +5,65 @@ transfer's): the agent who answers gets a leg and their channel is followed. Whe
 followed agent hangs up while the caller is still on, the call may have passed to someone
 the caller's channel never dialled (an attended transfer joins the caller to the channel
 the first agent dialled): the flow asks who the caller is bridged with now.
+
+Every agent after the first (who took the call over) hears the route's recording tone, when
+the route has ``agent_tone``: ``TellAgent``, answered by ``AgentTold``, which the evidence keeps.
 """
 
 from __future__ import annotations
 
 from callrec_ari import agent_legs
+from callrec_ari.evidence.facts import Fact, Kind
 from callrec_ari.flow import commands as cmd
 from callrec_ari.flow import events as ev
-from callrec_ari.flow.call import Call, Step, with_record
+from callrec_ari.flow.call import Call, Step, noted, with_record
+
+AgentEvent = ev.AgentAnswered | ev.AgentLeft | ev.AgentsFound | ev.AgentTold
+SOUND_FOLDER = "callrec"
 
 
-def handle(call: Call, event: ev.AgentAnswered | ev.AgentLeft | ev.AgentsFound) -> Step:
-    """Apply one agent event to a connected call."""
+def handle(call: Call, event: AgentEvent, tone: str | None = None) -> Step:
+    """Apply one agent event to a connected call; ``tone`` is the sound an agent who takes
+    the call over hears when the route says so ([consent] agent_tone_prompt)."""
     match event:
         case ev.AgentAnswered():
-            return agent_answered(call, event)
+            call, commands = agent_answered(call, event)
         case ev.AgentLeft():
             return agent_left(call, event)
         case ev.AgentsFound():
-            return agents_found(call, event)
+            call, commands = agents_found(call, event)
+        case ev.AgentTold():
+            return agent_told(call, event), []
+    return call, [*commands, *tell(call, commands, tone)]
+
+
+def tell(call: Call, commands: list[cmd.Command], tone: str | None) -> list[cmd.TellAgent]:
+    """A ``TellAgent`` for each agent these commands start following who is not the call's
+    first agent, when the route plays the tone: nothing on a call nobody takes over."""
+    if tone is None or not call.route.agent_tone or not call.route.languages:
+        return []
+    first = call.record.agent_legs[0].channel_id if call.record.agent_legs else None
+    agents = {leg.channel_id: leg.agent for leg in call.record.agent_legs}
+    return [
+        cmd.TellAgent(
+            channel_id=command.channel_id,
+            agent=agents[command.channel_id],
+            media=(f"sound:{SOUND_FOLDER}/{tone}",),
+            language=call.route.languages[0],
+        )
+        for command in commands
+        if isinstance(command, cmd.FollowAgent)
+        and command.channel_id != first
+        and command.channel_id in agents
+    ]
+
+
+def agent_told(call: Call, event: ev.AgentTold) -> Call:
+    """The evidence says when the agent who took over heard the tone, or that they did not."""
+    if event.played:
+        return noted(call, Fact(kind=Kind.AGENT_TOLD, at=event.at, note=event.agent))
+    note = f"the recording tone could not be played to {event.agent}, who took the call over"
+    return noted(call, Fact(kind=Kind.NOTE, at=event.at, note=note))
 
 
 def agent_answered(call: Call, event: ev.AgentAnswered) -> Step:

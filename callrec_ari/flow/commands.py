@@ -50,6 +50,17 @@ class FindAgents:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TellAgent:
+    """Play ``media`` to an agent who took the call over, heard by them alone (a whisper on
+    their channel, ``flow/whisper.py``), and report ``AgentTold``."""
+
+    channel_id: str  # the agent's channel
+    agent: str
+    media: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetVariables:
     """Set channel variables for the dialplan."""
 
@@ -94,6 +105,7 @@ Command = (
     | Subscribe
     | FollowAgent
     | FindAgents
+    | TellAgent
     | SetVariables
     | Continue
     | Hangup

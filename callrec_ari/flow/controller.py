@@ -37,6 +37,7 @@ from callrec_ari.flow.outbound import OutboundFlow
 from callrec_ari.flow.overload import Admission, Verdict
 from callrec_ari.flow.restarts import AsteriskStarts
 from callrec_ari.flow.states import ConsentFlow
+from callrec_ari.flow.whisper import Whisper, is_snoop
 from callrec_ari.metrics import Metrics
 from callrec_ari.recording.paths import service_path
 from callrec_ari.recording.repair import QUIET_SECONDS
@@ -135,6 +136,7 @@ class CallController:
         self._lost_sight: list[_Worker] | None = None  # taken when a connection opens
         self._starts = AsteriskStarts(ari)
         self._paths = DialplanPaths(ari, lambda: self._flow.settings, monotonic)
+        self._whisper = Whisper(ari, self._told, clock)  # the agent tone (cmd.TellAgent)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -170,6 +172,8 @@ class CallController:
 
     def on_event(self, event: ari.AriEvent) -> None:
         """Route one ARI event to its call's queue; never blocks."""
+        if self._whisper.takes(event):
+            return  # a snoop channel telling an agent the call is recorded, not a call
         if isinstance(event, ari.StasisStart):
             if event.channel_id not in self._calls:
                 arrival = arrival_from(event.channel, event.args, event.timestamp)
@@ -252,6 +256,8 @@ class CallController:
                 continue  # its StasisStart came in while we asked: that worker has it
             if channel.app_name and channel.app_name not in (STASIS, STASIS_BROADCAST):
                 continue
+            if is_snoop(channel):
+                continue  # an agent tone's snoop: hung up by its StasisStart or its agent
             arrival = arrival_from(channel, stasis_args(channel), channel.created)
             log.warning("call.recovered", call_id=channel_id)
             self._spawn(channel_id, _Start(arrival=arrival, recovered=True))
@@ -304,6 +310,7 @@ class CallController:
             await asyncio.wait_for(
                 asyncio.gather(*(w.released.wait() for w in waiting)), grace_seconds
             )
+        await self._whisper.close()
         tasks = [w.task for w in self._calls.values() if w.task is not None]
         for task in tasks:
             task.cancel()
@@ -487,13 +494,8 @@ class CallController:
         if isinstance(command, cmd.StartTimer):
             self._start_timer(channel_id, command.seconds)
             return None
-        if isinstance(command, cmd.FollowAgent):
-            return await self._follow_agent(channel_id, command.channel_id)
-        if isinstance(command, cmd.FindAgents):
-            if self._find_agents_after is None:
-                return await self._find_agents(channel_id)
-            self._find_later(channel_id, self._find_agents_after)
-            return None
+        if isinstance(command, cmd.FollowAgent | cmd.FindAgents | cmd.TellAgent):
+            return await self._agent_command(channel_id, command)
         try:
             await send(self._ari, channel_id, command)
         except ChannelGoneError as exc:
@@ -506,6 +508,21 @@ class CallController:
             return ev.CommandFailed(command=command, at=self._clock())
         if isinstance(command, cmd.Continue):
             return ev.Continued(at=self._clock())
+        return None
+
+    async def _agent_command(
+        self, channel_id: str, command: cmd.FollowAgent | cmd.FindAgents | cmd.TellAgent
+    ) -> ev.FlowEvent | None:
+        """Run a command about the call's agents (none of them is a request on the caller's
+        channel)."""
+        if isinstance(command, cmd.FollowAgent):
+            return await self._follow_agent(channel_id, command.channel_id)
+        if isinstance(command, cmd.TellAgent):
+            self._whisper.tell(channel_id, command)
+            return None
+        if self._find_agents_after is None:
+            return await self._find_agents(channel_id)
+        self._find_later(channel_id, self._find_agents_after)
         return None
 
     async def _follow_agent(self, channel_id: str, agent_channel: str) -> ev.FlowEvent | None:
@@ -524,6 +541,12 @@ class CallController:
             self._agents.pop(agent_channel, None)
             log.warning("call.agent_not_followed", agent_channel=agent_channel, error=str(exc))
         return None
+
+    def _told(self, caller: str, told: ev.AgentTold) -> None:
+        """What became of an agent tone goes to its call, if the call is still followed."""
+        worker = self._calls.get(caller)
+        if worker is not None:
+            worker.queue.put_nowait(told)
 
     def _find_later(self, channel_id: str, seconds: float) -> None:
         """Ask who the caller is with after ``seconds``, unless the call has ended by then:

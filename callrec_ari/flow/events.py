@@ -86,6 +86,17 @@ class AgentsFound:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentTold:
+    """The tone a ``TellAgent`` asked for played to the agent's end (``played``), or could not
+    be played (the agent hung up, Asterisk refused): the call went on either way."""
+
+    at: datetime
+    channel_id: str
+    agent: str
+    played: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChannelEnded:
     """The caller's channel is gone."""
 
@@ -155,6 +166,7 @@ FlowEvent = (
     | AgentAnswered
     | AgentLeft
     | AgentsFound
+    | AgentTold
     | ChannelEnded
     | Interrupted
     | Continued

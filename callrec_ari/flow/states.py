@@ -218,6 +218,8 @@ class ConsentFlow:
             case ev.AgentAnswered() | ev.AgentLeft() | ev.AgentsFound() if (
                 call.phase == Phase.CONNECTED
             ):
+                return agents.handle(call, event, self._settings.consent.agent_tone_prompt)
+            case ev.AgentTold():
                 return agents.handle(call, event)
             case ev.Interrupted():
                 return self._interrupted(call, event.at, notes.INTERRUPTED)

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import structlog
 
+from callrec_ari.agent_legs import Legs, all_left
 from callrec_ari.config import Settings
 from callrec_ari.evidence.facts import UNAVAILABLE, Fact, Kind
 from callrec_ari.lifecycle.retention import delete_after
 from callrec_ari.numbers import to_e164
 from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
-from callrec_ari.register.lines import BadLineError, RegisterCall, latest_per_call, parse_line
+from callrec_ari.register.agents import RegisterAgent, legs_by_call, parse_entry
+from callrec_ari.register.lines import BadLineError, RegisterCall, latest_per_call
 
 log = structlog.get_logger(__name__)
 
@@ -94,10 +96,12 @@ class RegisterImporter:
                 break
             if found is _Found.RENAMED:
                 await asyncio.sleep(self._settle_seconds)  # let an append begun before land
-            calls = await asyncio.to_thread(self._read)
+            calls, legs = await asyncio.to_thread(self._read)
             settings = self._settings()
             records = [
-                outbound_record(call, settings) if call.outbound else to_record(call, settings)
+                outbound_record(call, settings)
+                if call.outbound
+                else to_record(call, settings, legs.get(call.uniqueid, ()))
                 for call in calls
             ]
             for record in records:
@@ -136,12 +140,13 @@ class RegisterImporter:
             return _Found.NOTHING  # no call was connected without the service since then
         return _Found.RENAMED
 
-    def _read(self) -> list[RegisterCall]:
+    def _read(self) -> tuple[list[RegisterCall], dict[str, Legs]]:
         calls: list[RegisterCall] = []
+        agents: list[RegisterAgent] = []
         with self.importing.open("rb") as lines:
             for number, raw in enumerate(lines, start=1):
                 try:
-                    calls.append(parse_line(raw.decode("utf-8")))
+                    entry = parse_entry(raw.decode("utf-8"))
                 except (BadLineError, UnicodeDecodeError) as exc:
                     # The content came partly from callers: logged by position, not quoted.
                     log.warning(
@@ -151,25 +156,38 @@ class RegisterImporter:
                         length=len(raw),
                         reason=str(exc),
                     )
-        return list(latest_per_call(calls).values())
+                    continue
+                if isinstance(entry, RegisterAgent):
+                    agents.append(entry)
+                else:
+                    calls.append(entry)
+        return list(latest_per_call(calls).values()), legs_by_call(agents)
 
 
-def to_record(call: RegisterCall, settings: Settings) -> CallRecord:
+def to_record(call: RegisterCall, settings: Settings, legs: Legs = ()) -> CallRecord:
     """The row of a call connected without the service: nothing played, nothing recorded,
-    kept under its number's route's retention policy like any other call."""
+    kept under its number's route's retention policy like any other call; ``legs`` are the
+    agents the register names (``register/agents.py``), the first one the row's agent when
+    the end line names none (a Queue)."""
     route = settings.route_for(call.did)
-    return CallRecord(
+    agent, answered_at = call.agent, call.answered_at
+    if legs:
+        agent = agent or legs[0].agent
+        answered_at = answered_at or legs[0].joined_at
+        if call.ended_at is not None:
+            legs = all_left(legs, call.ended_at)  # its left line may be in the next file
+    record = CallRecord(
         uniqueid=call.uniqueid,
         linkedid=call.linkedid,
         direction=Direction.INBOUND,
         caller_number=call.caller,
         caller_e164=to_e164(call.caller, settings.numbers_region),
         dialled_number=call.did,
-        agent=call.agent,
+        agent=agent,
         languages=(),
         consent=Consent.SERVICE_UNAVAILABLE,
         started_at=call.started_at,
-        answered_at=call.answered_at,
+        answered_at=answered_at,
         ended_at=call.ended_at,
         recording_path=None,
         recording_status=RecordingStatus.NONE,
@@ -180,6 +198,7 @@ def to_record(call: RegisterCall, settings: Settings) -> CallRecord:
         delete_after=delete_after(call.started_at, settings.retention[route.retention]),
         evidence=(Fact(kind=Kind.NOTE, at=call.started_at, note=UNAVAILABLE),),
     )
+    return replace(record, agent_legs=legs) if legs else record
 
 
 def outbound_record(call: RegisterCall, settings: Settings) -> CallRecord | None:

@@ -73,21 +73,21 @@ def parse_line(text: str) -> RegisterCall:
         raise BadLineError("the event is neither start nor end")
     if len(fields) != expected:
         raise BadLineError(f"a {event} line has {expected} fields, this one {len(fields)}")
-    uniqueid = _field(fields, 2, UNIQUEID, "uniqueid")
-    linkedid = _field(fields, 3, UNIQUEID, "linkedid")
-    started_at = _time(_field(fields, 4, _TIME, "start"), "start")
-    caller = _field(fields, 5, _CALLER, "caller") or None
-    did = _field(fields, 6, _DID, "DID")
+    uniqueid = field(fields, 2, UNIQUEID, "uniqueid")
+    linkedid = field(fields, 3, UNIQUEID, "linkedid")
+    started_at = timestamp(field(fields, 4, _TIME, "start"), "start")
+    caller = field(fields, 5, _CALLER, "caller") or None
+    did = field(fields, 6, _DID, "DID")
     ended_at = answered_at = agent = None
     if outbound:
         answered_at = started_at  # the callee answered before the consent step began
     if event.endswith("end"):
-        ended_at = _time(_field(fields, 7, _TIME, "end"), "end")
+        ended_at = timestamp(field(fields, 7, _TIME, "end"), "end")
         if ended_at < started_at:
             raise BadLineError("the end is before the start")
-        talk_ms = _field(fields, 8, _MS, "answered ms")
-        peer = _field(fields, 9, _PEER, "peer")
-        status = _field(fields, 10, _STATUS, "dial status")
+        talk_ms = field(fields, 8, _MS, "answered ms")
+        peer = field(fields, 9, _PEER, "peer")
+        status = field(fields, 10, _STATUS, "dial status")
         if status == "ANSWER" and talk_ms:
             answered_at = max(started_at, ended_at - timedelta(milliseconds=int(talk_ms)))
         if peer:
@@ -117,14 +117,16 @@ def latest_per_call(calls: Iterable[RegisterCall]) -> dict[str, RegisterCall]:
     return result
 
 
-def _field(fields: list[str], index: int, pattern: re.Pattern[str], name: str) -> str:
+def field(fields: list[str], index: int, pattern: re.Pattern[str], name: str) -> str:
+    """``fields[index]`` if it matches ``pattern`` in full; ``BadLineError`` naming it if not."""
     value = fields[index]
     if not pattern.fullmatch(value):
         raise BadLineError(f"the {name} field is malformed")
     return value
 
 
-def _time(value: str, name: str) -> datetime:
+def timestamp(value: str, name: str) -> datetime:
+    """A register time (Unix seconds, up to six decimals) as UTC, between 2000 and 2100."""
     seconds, _, fraction = value.partition(".")
     # Exact to the microsecond, which a float of the whole value would not be.
     moment = datetime.fromtimestamp(int(seconds), UTC) + timedelta(

@@ -13,6 +13,8 @@ import pytest
 REPO_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 LANGUAGES = ("en", "fi", "pl", "ro", "sv")
 NAMES = ("announcement", "decline-hint", "declined", "not-recorded")
+# Every WAV a language folder holds: the spoken prompts and the agent's beep (no text).
+INSTALLED = ("agent-tone", *NAMES)
 
 
 def make_tone(

@@ -9,7 +9,7 @@ import pytest
 
 from callrec_ari.errors import PromptError
 from callrec_ari.prompts import install_prompts, prompt_duration
-from tests.prompts.conftest import NAMES, REPO_PROMPTS, make_tone
+from tests.prompts.conftest import INSTALLED, REPO_PROMPTS, make_tone
 
 
 @pytest.fixture
@@ -28,7 +28,9 @@ def test_install_copies_every_language_where_asterisk_looks(built_dir, tmp_path)
     installed = install_prompts(built_dir, sounds)
 
     expected = [
-        sounds / language / "callrec" / f"{name}.wav" for language in ("en", "pl") for name in NAMES
+        sounds / language / "callrec" / f"{name}.wav"
+        for language in ("en", "pl")
+        for name in INSTALLED
     ]
     assert installed == expected
     for path in installed:
@@ -69,7 +71,7 @@ def test_bad_wav_is_refused_and_nothing_installed_changes(built_dir, tmp_path, s
     assert str(bad) in str(error.value)
     assert {path: path.read_bytes() for path in installed} == before
     assert sorted(path.name for path in (sounds / "pl" / "callrec").iterdir()) == [
-        f"{name}.wav" for name in NAMES
+        f"{name}.wav" for name in INSTALLED
     ]
 
 
@@ -91,7 +93,7 @@ def test_a_relative_language_link_is_followed_to_the_folder_asterisk_reads(built
     installed = install_prompts(built_dir, sounds, languages=["en"])
 
     real = sounds / "en_US_f_Allison" / "callrec"
-    assert installed == [real / f"{name}.wav" for name in NAMES]
+    assert installed == [real / f"{name}.wav" for name in INSTALLED]
     assert (sounds / "en").readlink() == Path("en_US_f_Allison")
     assert (sounds / "en" / "callrec" / "announcement.wav").read_bytes() == (
         built_dir / "en" / "announcement.wav"

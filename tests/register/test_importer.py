@@ -10,6 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from callrec_ari.db.journal import Journal
+from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.db.writer import CallWriter
 from callrec_ari.lifecycle.retention import add_months
 from callrec_ari.records import Consent, Direction, RecordingStatus
@@ -293,3 +294,35 @@ async def test_finished_calls_are_reported_once_their_file_is_stored(
     write(register, end("1796178115.9"))
     await importer.import_once()
     assert [uniqueid for uniqueid, _ in reported] == ["1796178112.7", "1796178115.9"]
+
+
+async def test_a_queued_call_gets_its_agents_from_the_agent_lines(
+    register, writer, settings, session_factory
+):
+    """A Queue leaves the end line without an agent: the agent lines give the row its first
+    agent and answer time, and call_agents a leg per agent with joined and left times (an
+    agent still on when the caller hung up leaves with the call)."""
+    call = "1796178112.7"
+    queued = end().replace("|21250|PJSIP/reception-0000001f|ANSWER", "|||")
+    write(
+        register,
+        start(),
+        f"{HEAD}|agent-answered|{call}|1796178113.9|PJSIP/agent100-0000001f|1796178115.5\n",
+        f"{HEAD}|agent-answered|{call}|1796178120.4|PJSIP/agent101-00000021|1796178125\n",
+        f"{HEAD}|agent-left|{call}|1796178113.9|PJSIP/agent100-0000001f|1796178115.5|1796178125\n",
+        queued,
+    )
+    assert await importer_for(register, writer, settings).import_once() == 1
+    [row] = await stored(session_factory)
+    assert row.agent == "agent100"
+    assert row.answered_at == datetime.fromtimestamp(1796178115.5, UTC)
+    async with session_factory() as session:
+        legs = (await agent_legs_of(session, [call]))[call]
+    assert [(leg.agent, leg.joined_at, leg.left_at) for leg in legs] == [
+        (
+            "agent100",
+            datetime.fromtimestamp(1796178115.5, UTC),
+            datetime.fromtimestamp(1796178125, UTC),
+        ),
+        ("agent101", datetime.fromtimestamp(1796178125, UTC), row.ended_at),
+    ]
