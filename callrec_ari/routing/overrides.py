@@ -96,14 +96,21 @@ def apply(
     retention.update({stored.name: stored for stored in policies})
     by_did: dict[str, Route] = dict(settings.routes)
     default = settings.default_route
+    # The admin's pages do not set the agent's tone: a route keeps the config file's (a new
+    # number, the default route's).
+    tone = {did: route.agent_tone for did, route in settings.routes.items()}
     for change in routes:
         if change.did == DEFAULT_DID:
-            default = change.route
+            default = dataclasses.replace(
+                change.route, agent_tone=settings.default_route.agent_tone
+            )
         else:
             before = by_did.get(change.did)
             kept = before.processing if before is not None else None
             by_did[change.did] = dataclasses.replace(
-                change.route, processing=change.route.processing or kept
+                change.route,
+                processing=change.route.processing or kept,
+                agent_tone=tone.get(change.did, settings.default_route.agent_tone),
             )
     for did, processing in profile.processing.items():
         if did == DEFAULT_DID:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,35 @@ def test_bad_policies_are_refused(name, days):
     """No policy of zero days, of a century, or with a name that is not a name."""
     with pytest.raises(InputError):
         policy(name, days)
+
+
+def test_an_edited_route_keeps_the_config_files_agent_tone(settings):
+    """The admin's pages do not set the tone for an agent who takes a call over: a route they
+    edit keeps the config file's choice, and a new number takes the default route's."""
+    quiet = dataclasses.replace(settings.route_for("5552000"), agent_tone=False)
+    settings = dataclasses.replace(
+        settings,
+        routes={**settings.routes, "5552000": quiet},
+        default_route=dataclasses.replace(settings.default_route, agent_tone=False),
+    )
+    edit = {"languages": ["ro"], "prompt": "announcement", "retention": "days-7"}
+    changes = [
+        route_change("5552000", on_decline="connect", **edit),
+        route_change("5557000", on_decline="connect", **edit),
+        route_change("*", on_decline="connect", **edit),
+    ]
+    result = apply(settings, [], changes)
+    assert result.route_for("5552000").languages == ("ro",)
+    assert not result.route_for("5552000").agent_tone
+    assert not result.route_for("5557000").agent_tone
+    assert not result.default_route.agent_tone
+    assert apply(example_settings_tone(settings), [], changes[:1]).route_for("5552000").agent_tone
+
+
+def example_settings_tone(settings):
+    """The same settings with the tone on for every route."""
+    return dataclasses.replace(
+        settings,
+        routes={d: dataclasses.replace(r, agent_tone=True) for d, r in settings.routes.items()},
+        default_route=dataclasses.replace(settings.default_route, agent_tone=True),
+    )
