@@ -22,12 +22,12 @@ from callrec_ari import agent_legs
 from callrec_ari.agent_legs import AgentLeg
 from callrec_ari.names import UNIQUEID
 from callrec_ari.register.lines import (
-    FORMAT,
     MAX_LINE,
     BadLineError,
     RegisterCall,
     field,
     parse_line,
+    split_line,
     timestamp,
 )
 
@@ -58,12 +58,7 @@ def parse_entry(text: str) -> RegisterCall | RegisterAgent:
 
 def parse_agent_line(text: str) -> RegisterAgent:
     """The agent leg one ``agent-answered`` or ``agent-left`` line describes."""
-    if len(text) > MAX_LINE:
-        raise BadLineError(f"the line is longer than {MAX_LINE} characters")
-    fields = text.rstrip("\r\n").split("|")
-    if fields[0] != FORMAT:
-        raise BadLineError(f"the line does not start with {FORMAT}")
-    event = fields[1] if len(fields) > 1 else ""
+    fields, event = split_line(text)
     expected = _FIELDS.get(event)
     if expected is None:
         raise BadLineError("the event is neither agent-answered nor agent-left")

@@ -59,14 +59,20 @@ class RegisterCall:
     outbound: bool = False  # the callee of a staff call, not an inbound caller
 
 
-def parse_line(text: str) -> RegisterCall:
-    """The call one line describes; ``BadLineError`` naming the first field at fault."""
+def split_line(text: str) -> tuple[list[str], str]:
+    """A register line's fields and its event (the second field, "" if none);
+    ``BadLineError`` if it is too long or not in this format."""
     if len(text) > MAX_LINE:
         raise BadLineError(f"the line is longer than {MAX_LINE} characters")
     fields = text.rstrip("\r\n").split("|")
     if fields[0] != FORMAT:
         raise BadLineError(f"the line does not start with {FORMAT}")
-    event = fields[1] if len(fields) > 1 else ""
+    return fields, fields[1] if len(fields) > 1 else ""
+
+
+def parse_line(text: str) -> RegisterCall:
+    """The call one line describes; ``BadLineError`` naming the first field at fault."""
+    fields, event = split_line(text)
     outbound = event.startswith("outbound-")
     expected = {"start": 7, "end": 11}.get(event.removeprefix("outbound-"))
     if expected is None:
