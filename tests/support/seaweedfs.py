@@ -39,6 +39,8 @@ START_TIMEOUT_SECONDS = 60.0
 # weed waits up to 15 s for its filer's gRPC clients before it ends on SIGTERM; a test
 # server has nothing to flush that a kill would lose.
 STOP_GRACE_SECONDS = 2.0
+BIND_ATTEMPTS = 3
+BIND_FAILED = "address already in use"
 _PORTS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
     "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc",
@@ -69,6 +71,7 @@ class SeaweedServer(ServerUnderTest):
         self.log_file = self.root / "weed.log"
         self.ports = {name: free_port() for name in _PORTS}
         self._process: subprocess.Popen[bytes] | None = None
+        self._started_once = False  # a restart keeps its ports, whatever happens
         identities = {
             "identities": [
                 {
@@ -106,9 +109,26 @@ class SeaweedServer(ServerUnderTest):
         return S3Settings(**values)  # type: ignore[arg-type]  # the overrides' types vary
 
     def start(self) -> None:
-        """Start the server and wait until its S3 gateway stores an object."""
+        """Start the server and wait until its S3 gateway stores an object.
+
+        Its ports were free when chosen, but another process may take one before weed binds
+        it: a first start that fails so is tried again on new ports.
+        """
         if self.running:
             return
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            logged = self.log_file.stat().st_size if self.log_file.exists() else 0
+            try:
+                self._start_once()
+                self._started_once = True
+                return
+            except RuntimeError:
+                text = self.log_file.read_bytes()[logged:].decode(errors="replace")
+                if self._started_once or attempt == BIND_ATTEMPTS or BIND_FAILED not in text:
+                    raise
+                self.ports = {name: free_port() for name in _PORTS}
+
+    def _start_once(self) -> None:
         argv = [
             str(weed_binary()), "server",
             "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data_dir}",
