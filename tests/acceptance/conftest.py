@@ -259,3 +259,18 @@ async def add_supervisor(url: str) -> None:
             await session.commit()
     finally:
         await engine.dispose()
+
+
+async def imported_from_register(
+    asterisk: AsteriskSandbox, tmp_path: Path, register: Path
+) -> CallRecord:
+    """Start callrec on ``register`` (calls connected while it was down), wait for the one
+    row it imports, stop it, and return that row."""
+    settings = sandbox_settings(asterisk, tmp_path, dialplan={"register_file": str(register)})
+    service = Service(settings, asterisk, tmp_path)
+    await service.start()
+    try:
+        [row] = await until(lambda: lookup.latest(settings.database.url, 10), within=15)
+    finally:
+        await service.stop()
+    return row

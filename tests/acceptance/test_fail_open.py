@@ -24,6 +24,7 @@ from tests.acceptance.conftest import (
     Service,
     acceptance_config,
     asterisk_log,
+    imported_from_register,
     recordings_of,
     sandbox_settings,
     sha256_of,
@@ -84,13 +85,7 @@ async def test_a_call_connected_while_the_service_is_down_gets_its_row_when_it_i
     [invited] = [line for line in agent.invites() if line.startswith(f"invite sip:{caller} ")]
     assert register.exists()
 
-    settings = sandbox_settings(asterisk, tmp_path, dialplan={"register_file": str(register)})
-    service = Service(settings, asterisk, tmp_path)
-    await service.start()
-    try:
-        [row] = await until(lambda: lookup.latest(settings.database.url, 10), within=15)
-    finally:
-        await service.stop()
+    row = await imported_from_register(asterisk, tmp_path, register)
     assert row.consent == Consent.SERVICE_UNAVAILABLE
     assert row.recording_status == RecordingStatus.NONE
     assert row.recording_path is None

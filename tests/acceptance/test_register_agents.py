@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from callrec_ari.config.parse import REGISTER_FILE
-from callrec_ari.db import lookup
 from callrec_ari.db.repository import agent_legs_of
 from callrec_ari.db.session import create_engine, create_session_factory
 from callrec_ari.records import Consent
 from callrec_ari.sandbox.asterisk import QUEUE_DID, AsteriskSandbox
 from callrec_ari.sandbox.sipp import CallerScript, SippAgent, place_calls
-from tests.acceptance.conftest import Service, sandbox_settings, until
+from tests.acceptance.conftest import imported_from_register, sandbox_settings
 from tests.acceptance.test_fail_open import logged, seconds_apart, sipp_time
 
 pytestmark = pytest.mark.asterisk
@@ -41,19 +40,13 @@ async def test_a_queued_call_connected_while_callrec_is_down_lists_its_agent_wit
     assert events[:2] == ["start", "agent-answered"], lines
     assert sorted(events[2:]) == ["agent-left", "end"], lines
 
-    settings = sandbox_settings(asterisk, tmp_path, dialplan={"register_file": str(register)})
-    service = Service(settings, asterisk, tmp_path)
-    await service.start()
-    try:
-        [row] = await until(lambda: lookup.latest(settings.database.url, 10), within=15)
-    finally:
-        await service.stop()
+    row = await imported_from_register(asterisk, tmp_path, register)
     assert row.consent == Consent.SERVICE_UNAVAILABLE
     assert (row.caller_number, row.dialled_number, row.agent) == (caller, QUEUE_DID, "agent100")
     answered = sipp_time(logged(result, "answered", caller))
     hangup = sipp_time(logged(result, "hangup", caller))
     assert seconds_apart(row.answered_at, answered) < 1
-    engine = create_engine(settings.database.url)
+    engine = create_engine(sandbox_settings(asterisk, tmp_path).database.url)
     try:
         async with create_session_factory(engine)() as session:
             [leg] = (await agent_legs_of(session, [row.uniqueid]))[row.uniqueid]
