@@ -273,7 +273,7 @@ def _serve(settings: Settings, sites: list[Site]) -> int:
     for site in sites:
         probe(site)  # a port in use is one sentence, before anything starts or logs
     log_paths(settings)
-    asyncio.run(serve(sites))
+    asyncio.run(serve(sites, freeze_heap=True))
     return 0
 
 
