@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.arrivals import BucketWatch, playable_delays, wait_for
+from bench.disk import DiskError, journaled
 from bench.overload import OverloadResult, describe, overload_run
 from bench.prompt import PROMPT_NAME, install_bench_prompt
 from bench.report import SearchResult, table, write_json
@@ -36,7 +37,7 @@ from bench.stats import Distribution
 from callrec_ari import log as logging_setup
 from callrec_ari.config import LogFormat, LogSettings
 from callrec_ari.records import RecordingStatus
-from callrec_ari.sandbox.asterisk import Phone, SandboxSettings
+from callrec_ari.sandbox.asterisk import AsteriskSandbox, Phone, SandboxSettings
 from callrec_ari.sandbox.service import ServiceProcess
 from callrec_ari.sandbox.session import SandboxSession
 
@@ -94,6 +95,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--p99-limit-ms", type=float, default=500.0, help="a step fails above this setup p99"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, sipp)")
+    parser.add_argument(
+        "--recordings-disk",
+        choices=("journaled", "root"),
+        default="journaled",
+        help="both paths record to a journaled ext4 image (default), or to the machine's root "
+        "file system, which on some sandboxes has no journal (bench/disk.py)",
+    )
     parser.add_argument(
         "--plain",
         action="store_true",
@@ -160,7 +168,16 @@ def _measure(
     session = SandboxSession(
         cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox", keep_recordings=False
     )
-    asterisk = session.start()
+    disk = contextlib.ExitStack()  # the recordings' file system: unmounted once Asterisk stops
+    try:
+        asterisk = session.start(
+            before_start=lambda prepared: meta.update(
+                recordings_disk=_recordings_disk(args, prepared, workdir, disk)
+            )
+        )
+    except BaseException:
+        disk.close()
+        raise
     stack = contextlib.ExitStack()  # the object store and its watcher, with --s3
     try:
         assert session.agent is not None
@@ -202,7 +219,24 @@ def _measure(
     finally:
         stack.close()
         session.stop()
+        disk.close()
     return runs, search, overload
+
+
+def _recordings_disk(
+    args: argparse.Namespace, asterisk: AsteriskSandbox, workdir: Path, disk: contextlib.ExitStack
+) -> str:
+    """Put both paths' recordings on a journaled file system (``bench/disk.py``) unless
+    ``--recordings-disk root``; what they are on, for the report."""
+    root = "the machine's root file system"
+    if args.recordings_disk == "root":
+        return root
+    folders = [asterisk.recordings_service_dir, asterisk.baseline_recordings_dir]
+    try:
+        return disk.enter_context(journaled(folders, workdir))
+    except DiskError as exc:
+        print(f"bench.call_setup: {exc} Recording to {root} instead.", file=sys.stderr)
+        return f"{root} (no journaled image: {exc})"
 
 
 def _object_store(

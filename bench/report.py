@@ -69,6 +69,7 @@ def table(
         f"machine: {meta['cpu_cores']} CPU cores shared by sipp (caller and agent), Asterisk and "
         f"callrec; load average {meta['loadavg_before'][0]:.2f} before, "
         f"{meta['loadavg_after'][0]:.2f} after",
+        f"recordings of both paths on {meta.get('recordings_disk', 'the root file system')}",
         "setup delay  = agent's INVITE - caller's 200 OK - prompt (end of prompt -> phone rings)",
         "answer delay = caller's INVITE -> PBX's 200 OK",
         "total delay  = agent's INVITE - caller's INVITE - prompt (the two above together)",

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -91,8 +91,14 @@ class SandboxSession:
             keep_recordings=False,
         )
 
-    def start(self) -> AsteriskSandbox:
-        """Prepare a fresh instance, install the built prompts, start Asterisk and the phone."""
+    def start(
+        self, *, before_start: Callable[[AsteriskSandbox], None] | None = None
+    ) -> AsteriskSandbox:
+        """Prepare a fresh instance, install the built prompts, start Asterisk and the phone.
+
+        ``before_start`` gets the prepared instance before Asterisk starts: a mount made then
+        (the benchmark's recordings disk) is in the mount namespace Asterisk starts in.
+        """
         if not self.lock.held:
             self.lock.acquire(self.command)
         try:
@@ -102,6 +108,8 @@ class SandboxSession:
             installed = install_prompts(self.prompts_dir, asterisk.host_sounds_dir)
             log.info("sandbox.prompts.installed", count=len(installed))
             self.asterisk = asterisk
+            if before_start is not None:
+                before_start(asterisk)
             asterisk.start()
             self.agent = SippAgent(
                 self.settings.phones[0],
