@@ -201,7 +201,7 @@ def _measure(
                 workdir=workdir / "sipp",
                 prompt_seconds=meta["prompt_seconds"],
             )
-            for path in PATHS:
+            for path in PATHS if args.warmup > 0 else ():
                 _check_recorded(bench.run(path, calls=args.warmup, rate=5, talk_ms=args.talk_ms))
             runs: dict[CallPath, RunResult] = {}
             for path in PATHS:
