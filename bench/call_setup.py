@@ -30,7 +30,7 @@ from bench.arrivals import BucketWatch, playable_delays, wait_for
 from bench.disk import DiskError, journaled
 from bench.overload import OverloadResult, describe, overload_run
 from bench.prompt import PROMPT_NAME, install_bench_prompt
-from bench.report import SearchResult, table, write_json
+from bench.report import SearchResult, median_sustained, table, write_json
 from bench.runner import HOLD_MS, Bench, CallPath, RunResult
 from bench.service import records, sealing_delays, service_config
 from bench.stats import Distribution
@@ -84,6 +84,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--refine", type=int, default=2, help="bisections between the last rate passed and failed"
     )
     parser.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        help="with --max-rate: search this many times in turn and report each sustained ratio "
+        "and their median (the machine's speed drifts between searches)",
+    )
+    parser.add_argument(
         "--overload",
         action="store_true",
         help="with --max-rate: then run callrec at twice the rate it sustains and audit it",
@@ -116,6 +123,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 if every measured call went through and was recorded."""
     args = parse_args(argv)
@@ -130,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = _meta(args)
     status = 1
     try:
-        runs, search, overload = _measure(args, workdir, meta)
+        runs, searches, overload = _measure(args, workdir, meta)
         meta["loadavg_after"] = os.getloadavg()
-        print(table(meta, runs, search))
+        print(table(meta, runs, searches))
         for key, what in (
             ("sealed_after_call_end_s", "encrypted on disk"),
             ("in_bucket_after_call_end_s", "playable from the bucket (sealed, uploaded)"),
@@ -147,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if overload is not None:
             print("\n".join(describe(overload)))
         if args.json:
-            write_json(args.json, meta, runs, search, overload)
+            write_json(args.json, meta, runs, searches, overload)
         status = _verdict(runs)
     except BrokenBenchmarkError as exc:
         print(f"\nBROKEN BENCHMARK: {exc}", file=sys.stderr)
@@ -162,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _measure(
     args: argparse.Namespace, workdir: Path, meta: dict[str, Any]
-) -> tuple[dict[CallPath, RunResult], list[SearchResult] | None, OverloadResult | None]:
-    """Start everything, warm up, measure both paths, optionally search the rate; stop all."""
+) -> tuple[dict[CallPath, RunResult], list[list[SearchResult]], OverloadResult | None]:
+    """Start everything, warm up, measure both paths, optionally search the rate (``--repeat``
+    times); stop all."""
     cache = Path(os.environ.get("CALLREC_SANDBOX_CACHE") or "/var/cache/callrec")
     session = SandboxSession(
         cache, settings=BENCH_SANDBOX, workdir=workdir / "sandbox", keep_recordings=False
@@ -214,13 +232,13 @@ def _measure(
                 meta["sealed_after_call_end_s"] = None if delays is None else vars(delays)
             if watch is not None:
                 meta["in_bucket_after_call_end_s"] = _in_bucket(watch, service)
-            search = _search(bench, args) if args.max_rate else None
-            overload = _overload(bench, args, search, asterisk.recordings_service_dir)
+            searches = [_search(bench, args) for _ in range(args.repeat if args.max_rate else 0)]
+            overload = _overload(bench, args, searches, asterisk.recordings_service_dir)
     finally:
         stack.close()
         session.stop()
         disk.close()
-    return runs, search, overload
+    return runs, searches, overload
 
 
 def _recordings_disk(
@@ -323,12 +341,13 @@ def _step_passes(bench: Bench, args: argparse.Namespace, result: SearchResult, r
 
 
 def _overload(
-    bench: Bench, args: argparse.Namespace, search: list[SearchResult] | None, recordings: Path
+    bench: Bench, args: argparse.Namespace, searches: list[list[SearchResult]], recordings: Path
 ) -> OverloadResult | None:
-    """With ``--overload``: callrec's path at twice the rate the search found it sustains."""
-    if not args.overload or not search:
+    """With ``--overload``: callrec's path at twice the rate the searches found it sustains
+    (their median)."""
+    if not args.overload or not searches:
         return None
-    sustained = next(r.sustained_cps for r in search if r.path == CallPath.SERVICE)
+    sustained = median_sustained(searches, CallPath.SERVICE)
     rate = 2 * (sustained or float(args.search_rates.split(",")[0]))
     print(f"service: overload run at {rate:g}/s ...", file=sys.stderr)
     return overload_run(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,75 @@ def compare(
     return result
 
 
+def sustained_ratio(search: Sequence[SearchResult]) -> float | None:
+    """callrec's sustained rate over the baseline's in one search; None if the baseline
+    sustained no rate (callrec sustaining none is a ratio of 0)."""
+    rates = {result.path: result.sustained_cps for result in search}
+    baseline = rates.get(CallPath.BASELINE)
+    if not baseline:
+        return None
+    return (rates.get(CallPath.SERVICE) or 0.0) / baseline
+
+
+def median_sustained(searches: Sequence[Sequence[SearchResult]], path: CallPath) -> float | None:
+    """The median of the rates ``path`` sustained over repeated searches (the lower middle
+    one of an even count: a rate that was measured), or None if it sustained none."""
+    rates = [
+        result.sustained_cps or 0.0
+        for search in searches
+        for result in search
+        if result.path == path
+    ]
+    middle = statistics.median_low(rates) if rates else 0.0
+    return middle or None
+
+
+def ratio_summary(searches: Sequence[Sequence[SearchResult]]) -> list[str]:
+    """One line per search (each path's sustained rate and CPU per call there, the ratio),
+    then the median ratio when there were several."""
+    lines: list[str] = []
+    ratios: list[float] = []
+    for number, search in enumerate(searches, start=1):
+        ratio = sustained_ratio(search)
+        parts = [_sustained(result) for result in search]
+        shown = "-" if ratio is None else f"{ratio:.2f}x"
+        lines.append(f"  search {number}: {'; '.join(parts)}; ratio {shown}")
+        if ratio is not None:
+            ratios.append(ratio)
+    if len(searches) > 1:
+        middle = f"{statistics.median(ratios):.2f}x" if ratios else "-"
+        lines.append(
+            f"  sustained ratio callrec/baseline over {len(searches)} searches: median {middle}, "
+            f"from {min(ratios, default=0):.2f}x to {max(ratios, default=0):.2f}x"
+        )
+    return lines
+
+
+def _sustained(result: SearchResult) -> str:
+    """A path's sustained rate and the CPU per call of its step at that rate."""
+    if not result.sustained_cps:
+        return f"{result.path} sustains none"
+    step = next(
+        (s for s in reversed(result.steps) if s.rate == result.sustained_cps and result.passed(s)),
+        None,
+    )
+    cpu = (
+        ""
+        if step is None
+        else (
+            f" (CPU per call there: Asterisk {step.cpu_ms_per_call.get('asterisk', 0.0):.1f} ms, "
+            f"callrec {step.cpu_ms_per_call.get('callrec', 0.0):.1f} ms)"
+        )
+    )
+    return f"{result.path} sustains {result.sustained_cps:g} calls/s{cpu}"
+
+
 def table(
     meta: Mapping[str, Any],
     runs: Mapping[CallPath, RunResult],
-    search: list[SearchResult] | None,
+    searches: Sequence[Sequence[SearchResult]] = (),
 ) -> str:
-    """A readable report: set-up, the side-by-side numbers, and the rate search if any."""
+    """A readable report: set-up, the side-by-side numbers, and the rate searches if any."""
     base, ours = runs[CallPath.BASELINE], runs[CallPath.SERVICE]
     lines = [
         f"callrec call-setup benchmark: {meta['calls']} calls per path at {meta['rate']:g} "
@@ -99,20 +163,20 @@ def table(
         "baseline: non-empty WAVs",
         f"callrec rows by consent/recording_status: {ours.outcomes}",
     ]
-    if search:
+    for number, search in enumerate(searches, start=1):
         limit = search[0].p99_limit_ms
+        which = f" {number} of {len(searches)}" if len(searches) > 1 else ""
         lines += [
             "",
-            "rate search: each path steps up until a call is lost, fails or goes unrecorded, "
-            f"or setup p99 > {limit:g} ms",
+            f"rate search{which}: each path steps up until a call is lost, fails or goes "
+            f"unrecorded, or setup p99 > {limit:g} ms",
             f"  {'path':10}{'offered':>9}{'calls':>7}{'setup p50':>11}{'setup p99':>11}"
             f"{'achieved':>10}  verdict",
         ]
         for result in search:
             lines += [_step(step, result) for step in result.steps]
-        for result in search:
-            sustained = f"{result.sustained_cps:g} calls/s" if result.sustained_cps else "none"
-            lines.append(f"  {result.path} sustains: {sustained}")
+    if searches:
+        lines += ["", "sustained rates:", *ratio_summary(searches)]
     return "\n".join(lines)
 
 
@@ -120,7 +184,7 @@ def write_json(
     path: Path,
     meta: Mapping[str, Any],
     runs: Mapping[CallPath, RunResult],
-    search: list[SearchResult] | None,
+    searches: Sequence[Sequence[SearchResult]] = (),
     overload: Any = None,
 ) -> None:
     """Every number of the run, for the README (``overload``: a dataclass, if that ran)."""
@@ -131,7 +195,8 @@ def write_json(
             metric: compare(runs[CallPath.BASELINE], runs[CallPath.SERVICE], metric)
             for metric in _METRICS
         },
-        "rate_search": [dataclasses.asdict(s) for s in search] if search is not None else None,
+        "rate_searches": [[dataclasses.asdict(r) for r in search] for search in searches],
+        "sustained_ratios": [sustained_ratio(search) for search in searches],
         "overload": dataclasses.asdict(overload) if overload is not None else None,
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
