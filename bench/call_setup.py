@@ -11,7 +11,8 @@ For every call, sipp stamps the PBX's 200 OK at the caller and the INVITE at the
 
 i.e. the time from the end of the prompt to the agent's phone ringing. Run as root::
 
-    .venv/bin/python -m bench.call_setup [--calls 200] [--rate 5] [--json out.json] [--max-rate]
+    .venv/bin/python -m bench.call_setup [--calls 200] [--rate 5] [--json out.json]
+        [--max-rate [--repeat 3] [--overload]]
 """
 
 from __future__ import annotations
