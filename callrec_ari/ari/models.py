@@ -55,6 +55,15 @@ class StasisEnd:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HangupRequested:
+    """Something asked a channel to hang up (the caller's BYE, a ``DELETE``). Asterisk sends it
+    before the playback the hang-up cuts reports its end, and before ``StasisEnd``."""
+
+    timestamp: datetime
+    channel_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DtmfReceived:
     """The caller pressed a key."""
 
@@ -65,7 +74,8 @@ class DtmfReceived:
 
 @dataclass(frozen=True, kw_only=True)
 class PlaybackFinished:
-    """A playback ended: ``done`` (played to the end or stopped) or ``failed`` (media missing)."""
+    """A playback ended: ``done`` (played to the end, stopped, or cut by a hang-up) or
+    ``failed`` (media missing, or also cut by a hang-up: Asterisk says either)."""
 
     timestamp: datetime
     channel_id: str
@@ -119,6 +129,7 @@ class CallBroadcast:
 AriEvent = (
     StasisStart
     | StasisEnd
+    | HangupRequested
     | DtmfReceived
     | PlaybackFinished
     | Dial
@@ -206,6 +217,10 @@ def _stasis_end(data: Mapping[str, Any], at: datetime) -> StasisEnd:
     return StasisEnd(timestamp=at, channel_id=_channel_id(data))
 
 
+def _hangup_request(data: Mapping[str, Any], at: datetime) -> HangupRequested:
+    return HangupRequested(timestamp=at, channel_id=_channel_id(data))
+
+
 def _dtmf(data: Mapping[str, Any], at: datetime) -> DtmfReceived:
     return DtmfReceived(timestamp=at, channel_id=_channel_id(data), digit=_text(data["digit"]))
 
@@ -264,6 +279,7 @@ def _broadcast(data: Mapping[str, Any], at: datetime) -> CallBroadcast:
 _PARSERS: dict[str, Callable[[Mapping[str, Any], datetime], AriEvent | None]] = {
     "StasisStart": _stasis_start,
     "StasisEnd": _stasis_end,
+    "ChannelHangupRequest": _hangup_request,
     "ChannelDtmfReceived": _dtmf,
     "PlaybackFinished": _playback_finished,
     "Dial": _dial,

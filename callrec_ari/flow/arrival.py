@@ -102,6 +102,8 @@ def translate(event: ari.AriEvent) -> ev.FlowEvent | None:
     match event:
         case ari.StasisEnd():
             return ev.LeftStasis(at=event.timestamp)
+        case ari.HangupRequested():
+            return ev.HangUpRequested(at=event.timestamp)
         case ari.DtmfReceived():
             return ev.DigitPressed(at=event.timestamp, digit=event.digit)
         case ari.PlaybackFinished():

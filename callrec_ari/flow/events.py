@@ -60,6 +60,14 @@ class LeftStasis:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HangUpRequested:
+    """The channel is hanging up (the caller's BYE): it is known before the announcement it
+    cuts reports its end, which may then look like one that played through or one that failed."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentAnswered:
     """The call was answered by an agent (a Dial with status ANSWER)."""
 
@@ -163,6 +171,7 @@ FlowEvent = (
     | DigitPressed
     | KeyTimeout
     | LeftStasis
+    | HangUpRequested
     | AgentAnswered
     | AgentLeft
     | AgentsFound

@@ -113,7 +113,9 @@ class OutboundFlow:
                 return self._refused(silent, route, Consent.NO_RESPONSE)
             case ev.Interrupted() if call.phase in _WAITING:
                 return self._interrupted(call, event.at)
-            case ev.LeftStasis() | ev.ChannelEnded() if call.phase in _WAITING:
+            case ev.LeftStasis() | ev.HangUpRequested() | ev.ChannelEnded() if (
+                call.phase in _WAITING
+            ):
                 consent = call.record.consent
                 if consent == Consent.PENDING:
                     consent = Consent.ABANDONED

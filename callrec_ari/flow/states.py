@@ -10,9 +10,13 @@ tests drive this module directly. Phases, in the order a call usually passes thr
 Outbound calls (the callee agrees with a key, seed 004) add the phase AWAITING_KEY; their
 transitions are in ``flow/outbound.py``, which hands every other event back to this flow.
 
-Only a fully played announcement followed by an accepted ``continue`` records the call. The
-hand-off is confirmed before the call counts as connected because a caller who hangs up
-mid-announcement also ends the playback, and only the refused ``continue`` tells the two apart.
+Only a fully played announcement followed by an accepted ``continue`` records the call. A
+caller who hangs up mid-announcement also ends the playback, as "done" or as "failed", so the
+playback's end alone proves nothing. Asterisk reports the hang-up request first
+(``HangUpRequested``), which ends the consent step as abandoned; the hand-off is still
+confirmed before the call counts as connected, for a hang-up that comes after it. A busy
+Asterisk may accept the ``continue`` of a channel already hanging up, so the refused
+``continue`` alone could not tell the two apart.
 
 Each step also adds to the record's consent evidence (``evidence/facts.py``): the decline key
 offered, every key pressed before the hand-off, each announcement heard to its end (with the
@@ -66,6 +70,15 @@ from callrec_ari.records import CallRecord, Consent, Direction, RecordingStatus
 
 SOUND_FOLDER = "callrec"
 DECLINE_HINT = "decline-hint"
+
+
+def _ends_consent_step(call: Call, event: ev.LeftStasis | ev.HangUpRequested) -> bool:
+    """Leaving Stasis ends every phase before the connection. A hang-up request ends only the
+    announcement, ahead of the playback it cuts (whatever that reports, it was not heard): in
+    the decline notice it is our own hang-up, and a hand-off confirms or refuses itself."""
+    if isinstance(event, ev.LeftStasis):
+        return call.phase in BEFORE_CONNECTION
+    return call.phase == Phase.ANNOUNCING
 
 
 class ConsentFlow:
@@ -207,7 +220,7 @@ class ConsentFlow:
                 return self._prompt_finished(call, event)
             case ev.DigitPressed():
                 return self._digit(call, event)
-            case ev.LeftStasis() if call.phase in BEFORE_CONNECTION:
+            case ev.LeftStasis() | ev.HangUpRequested() if _ends_consent_step(call, event):
                 return self._ended_before_consent(call, event.at)
             case ev.Continued() if call.phase == Phase.HANDING_OFF:
                 return self._continued(call, event.at), []

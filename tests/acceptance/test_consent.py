@@ -120,13 +120,24 @@ def played_prompts(log: str) -> dict[str, list[tuple[str, str]]]:
 
 
 async def test_hanging_up_during_the_announcement_records_nothing(
-    service: Service, agent: SippAgent
+    service: Service, agent: SippAgent, capfd: pytest.CaptureFixture[str]
 ):
-    """A caller who leaves during the announcement gets a row saying abandoned and no file."""
+    """A caller who leaves during the announcement gets a row saying abandoned and no file.
+
+    Asterisk 22 reports the hang-up request before the playback it cuts ends, and the call
+    ends there: a playback's end alone cannot tell a hang-up from a heard announcement.
+    """
     caller = "48221000003"
     result = await service.call(CallerScript(did="5551000", caller=caller, wait_ms=0, talk_ms=2000))
     assert result.ok, result.errors
     [row] = await service.settled()
+    ended = [
+        line
+        for line in capfd.readouterr().out.splitlines()
+        if "call.transition" in line and "to_phase=done" in line and row.uniqueid in line
+    ]
+    assert len(ended) == 1
+    assert "cause=HangUpRequested" in ended[0]
     assert row.consent == Consent.ABANDONED
     assert row.recording_status == RecordingStatus.NONE
     assert row.recording_path is None

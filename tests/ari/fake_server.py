@@ -310,6 +310,9 @@ def sample(kind: str) -> dict[str, Any]:
     samples: dict[str, Callable[[], dict[str, Any]]] = {
         "StasisStart": stasis_start,
         "StasisEnd": lambda: envelope("StasisEnd", channel=channel_json()),
+        "ChannelHangupRequest": lambda: envelope(
+            "ChannelHangupRequest", cause=16, channel=channel_json()
+        ),
         "ChannelDtmfReceived": lambda: envelope(
             "ChannelDtmfReceived", digit="1", duration_ms=160, channel=channel_json()
         ),
@@ -336,6 +339,7 @@ def withdrawn_event(stamp: str = "1795514353.847") -> dict[str, Any]:
 KINDS = (
     "StasisStart",
     "StasisEnd",
+    "ChannelHangupRequest",
     "ChannelDtmfReceived",
     "PlaybackFinished",
     "Dial",

@@ -95,6 +95,13 @@ def test_stasis_end() -> None:
     assert event == models.StasisEnd(timestamp=AT, channel_id=CALLER_ID)
 
 
+def test_a_hang_up_request_names_the_channel_that_is_hanging_up() -> None:
+    """ChannelHangupRequest (the caller's BYE) names the channel, whatever its cause."""
+    event = parse_event(sample("ChannelHangupRequest"))
+
+    assert event == models.HangupRequested(timestamp=AT, channel_id=CALLER_ID)
+
+
 def test_the_dialplans_withdrawal_event_carries_its_own_time() -> None:
     """UserEvent callrec-withdrawn gives the caller's channel and the dialplan's clock."""
     event = parse_event(withdrawn_event("1795514353.847"))

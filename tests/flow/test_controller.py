@@ -156,6 +156,29 @@ async def test_abandoned_call_writes_a_row_and_asks_for_nothing_more(harness: Ha
     assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe"]
 
 
+@pytest.mark.parametrize("reported", ["failed", "done"])
+async def test_a_hang_up_is_abandoned_even_when_asterisk_still_takes_the_continue(
+    harness: Harness, reported: str
+):
+    """A caller hangs up mid-announcement on a busy Asterisk: the playback's end arrives (as
+    failed or as done) while the channel is still in Stasis, so a continue would be accepted.
+    The hang-up request came first: no continue is sent and nothing says callrec failed."""
+    await harness.feed(start())
+    playback = harness.ari.requests[1].details["playback_id"]
+    await harness.feed(
+        ari.HangupRequested(timestamp=at(1.5), channel_id=CHANNEL),
+        finished(playback, state=reported),
+        ari.StasisEnd(timestamp=at(1.52), channel_id=CHANNEL),
+        ari.ChannelDestroyed(timestamp=at(1.53), channel_id=CHANNEL, cause=16),
+    )
+    await asyncio.wait_for(harness.controller.wait_idle(), 1)
+    assert harness.ari.operations(CHANNEL) == ["answer", "play", "subscribe"]
+    [row] = [r for r in harness.records if r.finished]
+    assert row.consent == Consent.ABANDONED
+    assert row.ended_at == at(1.5)
+    assert row.recording_status == RecordingStatus.NONE
+
+
 async def test_channel_gone_mid_command_is_not_an_error(harness: Harness):
     """If the caller hangs up while we answer, the call simply ends as abandoned."""
     harness.ari.fail("answer", status=404)
@@ -229,6 +252,7 @@ async def test_reconcile_limits_events_to_those_the_flow_uses(harness: Harness):
     assert set(request.details["event_types"]) == {
         "StasisStart",
         "StasisEnd",
+        "ChannelHangupRequest",  # ahead of the playback a hang-up cuts (flow/states.py)
         "ChannelDtmfReceived",
         "PlaybackFinished",
         "Dial",

@@ -212,6 +212,25 @@ def test_a_callee_who_hangs_up_while_asked_for_the_key_is_abandoned(flow: Outbou
     assert call.record.consent == Consent.ABANDONED
 
 
+def test_a_callee_hanging_up_ends_the_consent_step_before_the_cut_playback_reports(
+    flow: OutboundFlow,
+):
+    """The hang-up request comes ahead of the playback it cuts: abandoned at once, and the
+    playback's end (failed, or done as if heard) asks for nothing."""
+    for waiting in ("announcing", "awaiting_key"):
+        call, _ = flow.start(answered()) if waiting == "announcing" else announced(flow)
+        playback = call.playback_id or "gone"
+        call, commands = flow.handle(call, ev.HangUpRequested(at=at(15)))
+        assert commands == []
+        assert call.phase == Phase.DONE
+        assert call.record.consent == Consent.ABANDONED
+        assert call.record.ended_at == at(15)
+        after, commands = flow.handle(
+            call, ev.PromptFinished(at=at(15.01), playback_id=playback, failed=True)
+        )
+        assert (after, commands) == (call, [])
+
+
 def test_the_service_stopping_mid_announcement_connects_unrecorded_even_on_a_hangup_route(
     tmp_path: Path,
 ):

@@ -140,6 +140,56 @@ def test_hang_up_mid_prompt_reported_as_failed_playback_is_abandoned(settings: S
     assert call.record.consent == Consent.ABANDONED
 
 
+def test_a_hang_up_request_mid_announcement_is_abandoned_whatever_the_playback_says(
+    settings: Settings,
+):
+    """Asterisk reports the hang-up before the playback it cuts ends (as failed or as done):
+    the call ends there as abandoned, with nothing heard, and the playback's end changes
+    nothing (no continue, no "callrec could not complete the consent step")."""
+    flow = ConsentFlow(settings)
+    for failed in (True, False):
+        call, _ = flow.start(arrival())
+        playback = call.playback_id or ""
+        call, commands = flow.handle(call, ev.HangUpRequested(at=at(1)))
+        assert commands == []
+        assert call.phase == Phase.DONE
+        assert call.record.consent == Consent.ABANDONED
+        assert call.record.ended_at == at(1)
+        assert [f.kind for f in call.record.evidence if f.kind in (Kind.HEARD, Kind.HUNG_UP)] == [
+            Kind.HUNG_UP
+        ]
+        after, commands = flow.handle(
+            call, ev.PromptFinished(at=at(1.01), playback_id=playback, failed=failed)
+        )
+        assert (after, commands) == (call, [])
+
+
+def test_a_hang_up_request_after_the_announcement_leaves_the_call_to_its_end(settings: Settings):
+    """Past the consent step a hang-up request is only the start of the call's end: the
+    recording is settled when the channel is gone, as for any other end."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.start(arrival())
+    call, _ = finish_prompt(flow, call, 12)
+    call, _ = flow.handle(call, ev.Continued(at=at(12.01)))
+    after, commands = flow.handle(call, ev.HangUpRequested(at=at(30)))
+    assert (after, commands) == (call, [])
+    assert after.record.consent == Consent.GIVEN
+
+
+def test_our_own_hang_up_after_the_decline_notice_keeps_the_call_declined(settings: Settings):
+    """In hang-up mode callrec ends the call after the decline notice; the request that
+    causes changes nothing, and the call ends declined when it leaves Stasis."""
+    flow = ConsentFlow(settings)
+    call, _ = flow.start(arrival("5554000"))
+    call, _ = flow.handle(call, ev.DigitPressed(at=at(2), digit="9"))
+    assert call.phase == Phase.DECLINING
+    after, commands = flow.handle(call, ev.HangUpRequested(at=at(2.5)))
+    assert (after, commands) == (call, [])
+    call, _ = flow.handle(call, ev.LeftStasis(at=at(2.6)))
+    assert call.phase == Phase.DONE
+    assert call.record.consent == Consent.DECLINED
+
+
 def test_declining_then_hanging_up_at_once_stays_declined(settings: Settings):
     """A caller who pressed the decline key and hung up before being connected declined."""
     flow = ConsentFlow(settings)
